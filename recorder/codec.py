@@ -1,0 +1,111 @@
+"""Line <-> event: the JSON Lines encoding of the log format.
+
+Decoding is all-or-nothing per chunk for speed (``decode_lines``); when a chunk
+holds a bad or unknown line, it is decoded again line by line to say which.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import msgspec
+
+from recorder.events import FORMAT_VERSION, AnyEvent
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(AnyEvent)
+
+
+class Envelope(msgspec.Struct, gc=False):
+    """The fields any version of any event has; used to classify lines that fail to decode."""
+
+    type: str
+    t: float = 0.0
+    src: str = ""
+    seq: int = 0
+    v: int | None = None
+
+
+_envelope_decoder = msgspec.json.Decoder(Envelope)
+
+
+class Unknown(msgspec.Struct, frozen=True, gc=False):
+    """An event of a type this version does not know (a newer writer); skipped and counted."""
+
+    type: str
+    t: float
+    src: str
+    seq: int
+
+
+class BadLine(Exception):
+    """One line is not a valid event; ``reason`` says why in a few words."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def encode(event: AnyEvent) -> bytes:
+    """One complete log line for an event, newline included."""
+    return _encoder.encode(event) + b"\n"
+
+
+def encode_into(event: AnyEvent, buffer: bytearray) -> None:
+    """Encode an event and its newline into ``buffer`` (reused to avoid allocations)."""
+    _encoder.encode_into(event, buffer)
+    buffer.extend(b"\n")
+
+
+def decode_line(line: bytes) -> AnyEvent | Unknown:
+    """Decode one line (without or with its newline); raises BadLine."""
+    try:
+        event: AnyEvent = _decoder.decode(line)
+        return event
+    except msgspec.DecodeError as exc:
+        first = str(exc)
+    try:
+        env = _envelope_decoder.decode(line)
+    except msgspec.DecodeError:
+        raise BadLine(_describe(first)) from None
+    if "Invalid value" in first and "$.type" in first:
+        return Unknown(type=env.type, t=env.t, src=env.src, seq=env.seq)
+    raise BadLine(_describe(first))
+
+
+def decode_chunk(chunk: bytes) -> list[AnyEvent | Unknown] | None:
+    """Decode complete lines at once; None when some line needs a closer look."""
+    try:
+        events: list[AnyEvent | Unknown] = _decoder.decode_lines(chunk)
+        return events
+    except msgspec.DecodeError:
+        return None
+
+
+def check_version(line: bytes) -> None:
+    """Raise BadLine unless the first line is a run_started of a version we read."""
+    try:
+        env = _envelope_decoder.decode(line)
+    except msgspec.DecodeError as exc:
+        raise BadLine(_describe(str(exc))) from None
+    if env.type != "run_started":
+        raise BadLine(f"first event is {env.type!r}, expected 'run_started'")
+    if env.v != FORMAT_VERSION:
+        raise BadLine(
+            f"log format version {env.v} is not supported (this runreel reads version "
+            f"{FORMAT_VERSION}; upgrade runreel to read newer logs)"
+        )
+
+
+def _describe(message: str) -> str:
+    """msgspec's message, in the project's voice."""
+    if message.startswith("Input data was truncated"):
+        return "incomplete JSON (the line was cut short)"
+    if len(message) > 1 and message[1].islower():
+        return message[0].lower() + message[1:]
+    return message or "invalid event"
+
+
+def encode_all(events: Iterable[AnyEvent]) -> bytes:
+    """The lines for several events, for fixtures and tests."""
+    return b"".join(encode(e) for e in events)

@@ -1,0 +1,24 @@
+"""Errors the library raises; the CLI maps each class to an exit code."""
+
+from __future__ import annotations
+
+
+class RunreelError(Exception):
+    """Base class: a failure with a one-line message meant for the user."""
+
+
+class LogInvalid(RunreelError):
+    """The log breaks the format contract (bad line, unknown version)."""
+
+    def __init__(self, path: str, line: int | None, reason: str) -> None:
+        self.path, self.line, self.reason = path, line, reason
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{where}: {reason}")
+
+
+class LogUnavailable(RunreelError):
+    """The log cannot be opened or read."""
+
+
+class WriteFailed(RunreelError, OSError):
+    """An event or snapshot could not be written completely."""

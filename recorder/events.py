@@ -1,0 +1,136 @@
+"""Event types of the runreel log format, version 1 (see docs/log-format.md).
+
+One msgspec Struct per event type, tagged by ``type``. New fields always get
+defaults so older logs keep decoding (msgspec schema evolution).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+FORMAT_VERSION = 1
+
+
+class Event(msgspec.Struct, tag_field="type", frozen=True, kw_only=True, gc=False):
+    """Fields every event carries: time, writer id and the writer's sequence number."""
+
+    t: float
+    src: str
+    seq: int
+
+
+class RunStarted(Event, tag="run_started", frozen=True):
+    """First line of every log: the run's identity and plan."""
+
+    v: int
+    run: str
+    name: str = ""
+    total: int | None = None
+    meta: dict[str, str] = {}
+
+
+class TaskStarted(Event, tag="task_started", frozen=True):
+    """A worker began an attempt at a task."""
+
+    task: str
+    worker: str = ""
+    attempt: int = 1
+
+
+class TaskRetrying(Event, tag="task_retrying", frozen=True):
+    """An attempt failed; another follows after ``backoff`` seconds."""
+
+    task: str
+    worker: str = ""
+    attempt: int = 1
+    error: str = ""
+    backoff: float = 0.0
+
+
+class TaskSucceeded(Event, tag="task_succeeded", frozen=True):
+    """The task is done and succeeded."""
+
+    task: str
+    worker: str = ""
+
+
+class TaskFailed(Event, tag="task_failed", frozen=True):
+    """The task failed for good (no retry follows)."""
+
+    task: str
+    worker: str = ""
+    error: str = ""
+
+
+class TaskSkipped(Event, tag="task_skipped", frozen=True):
+    """The task was not run."""
+
+    task: str
+    worker: str = ""
+    reason: str = ""
+
+
+class Log(Event, tag="log", frozen=True):
+    """A free-form message, e.g. a line a command printed."""
+
+    level: str = "info"
+    msg: str = ""
+
+
+class Mark(Event, tag="mark", frozen=True):
+    """A labelled moment in the run; a seek target for replay."""
+
+    label: str
+
+
+class Metric(Event, tag="metric", frozen=True):
+    """A custom counter increment or gauge value, with labels."""
+
+    name: str
+    kind: Literal["counter", "gauge"] = "counter"
+    value: float = 1.0
+    labels: dict[str, str] = {}
+
+
+class TotalChanged(Event, tag="total_changed", frozen=True):
+    """The planned task count changed."""
+
+    total: int | None
+
+
+class RunFinished(Event, tag="run_finished", frozen=True):
+    """Last event of a run: how it ended."""
+
+    status: str = "ok"
+    exit_status: int | None = None
+
+
+AnyEvent = (
+    RunStarted
+    | TaskStarted
+    | TaskRetrying
+    | TaskSucceeded
+    | TaskFailed
+    | TaskSkipped
+    | Log
+    | Mark
+    | Metric
+    | TotalChanged
+    | RunFinished
+)
+
+EVENT_TYPES: tuple[type[Event], ...] = (
+    RunStarted,
+    TaskStarted,
+    TaskRetrying,
+    TaskSucceeded,
+    TaskFailed,
+    TaskSkipped,
+    Log,
+    Mark,
+    Metric,
+    TotalChanged,
+    RunFinished,
+)

@@ -1,0 +1,420 @@
+"""Metrics as a pure fold over events: ``apply(state, event) -> state``.
+
+No I/O, no clock reads, no randomness: every time is an event time (``t``) or a
+``now`` passed in by the caller. Memory is bounded by in-flight tasks, workers,
+writers and fixed windows, never by the length of the log.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from recorder.codec import Unknown
+from recorder.events import (
+    Event,
+    Log,
+    Mark,
+    Metric,
+    RunFinished,
+    RunStarted,
+    TaskFailed,
+    TaskRetrying,
+    TaskSkipped,
+    TaskStarted,
+    TaskSucceeded,
+    TotalChanged,
+)
+
+RECENT_ERRORS = 100
+RECENT_LOGS = 100
+RECENT_MARKS = 100
+RECENT_GAPS = 20
+RATE_WINDOW = 30  # seconds of completions behind the "rate" figure
+_RING = 64  # per-second completion buckets kept (>= RATE_WINDOW)
+
+# Task durations go into fixed log-spaced buckets: 10 per decade from 1 ms to 1e5 s.
+_BUCKETS_PER_DECADE = 10
+_MIN_EXP = -3
+_N_BUCKETS = (5 - _MIN_EXP) * _BUCKETS_PER_DECADE + 2  # + underflow and overflow
+
+
+@dataclass(slots=True)
+class InFlight:
+    """A task that started and has not ended."""
+
+    task: str
+    worker: str
+    attempt: int
+    started: float  # first attempt's start
+    state: str = "running"  # running | backoff
+    retry_at: float = 0.0
+    error: str = ""
+
+
+@dataclass(slots=True)
+class WorkerState:
+    """What one worker is doing and has done."""
+
+    name: str
+    task: str | None = None
+    state: str = "idle"  # idle | running | backoff
+    since: float = 0.0
+    succeeded: int = 0
+    failed: int = 0
+    retries: int = 0
+    last_t: float = 0.0
+
+
+@dataclass(slots=True, frozen=True)
+class ErrorEntry:
+    """A failure or a failed attempt, for the recent-errors list."""
+
+    t: float
+    task: str
+    worker: str
+    error: str
+    final: bool  # True: task_failed; False: an attempt that will be retried
+
+
+@dataclass(slots=True, frozen=True)
+class LogEntry:
+    """A log message kept in the recent-logs window."""
+
+    t: float
+    level: str
+    msg: str
+
+
+@dataclass(slots=True, frozen=True)
+class Gap:
+    """Events of one writer that never reached the log (a jump in ``seq``)."""
+
+    src: str
+    expected: int
+    got: int
+
+
+class Metrics:
+    """Everything the views show, folded from events. Mutated in place by ``apply``."""
+
+    __slots__ = (
+        "run",
+        "name",
+        "meta",
+        "total",
+        "events",
+        "first_t",
+        "last_t",
+        "started",
+        "succeeded",
+        "failed",
+        "skipped",
+        "retries",
+        "in_flight",
+        "workers",
+        "recent_errors",
+        "recent_logs",
+        "marks",
+        "mark_count",
+        "counters",
+        "gauges",
+        "finished",
+        "status",
+        "exit_status",
+        "unknown_events",
+        "gaps",
+        "gap_count",
+        "lost_events",
+        "_seqs",
+        "_ring_sec",
+        "_ring_cnt",
+        "_durations",
+    )
+
+    def __init__(self) -> None:
+        self.run = ""
+        self.name = ""
+        self.meta: dict[str, str] = {}
+        self.total: int | None = None
+        self.events = 0
+        self.first_t: float | None = None
+        self.last_t: float | None = None
+        self.started = 0
+        self.succeeded = 0
+        self.failed = 0
+        self.skipped = 0
+        self.retries = 0
+        self.in_flight: dict[str, InFlight] = {}
+        self.workers: dict[str, WorkerState] = {}
+        self.recent_errors: deque[ErrorEntry] = deque(maxlen=RECENT_ERRORS)
+        self.recent_logs: deque[LogEntry] = deque(maxlen=RECENT_LOGS)
+        self.marks: deque[tuple[float, str]] = deque(maxlen=RECENT_MARKS)
+        self.mark_count = 0
+        self.counters: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+        self.gauges: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+        self.finished = False
+        self.status = ""
+        self.exit_status: int | None = None
+        self.unknown_events: dict[str, int] = {}
+        self.gaps: deque[Gap] = deque(maxlen=RECENT_GAPS)
+        self.gap_count = 0
+        self.lost_events = 0
+        self._seqs: dict[str, int] = {}
+        self._ring_sec = [-1] * _RING
+        self._ring_cnt = [0] * _RING
+        self._durations = [0] * _N_BUCKETS
+
+    # Derived figures -------------------------------------------------------
+
+    @property
+    def processed(self) -> int:
+        """Tasks that ended: succeeded, failed or skipped."""
+        return self.succeeded + self.failed + self.skipped
+
+    @property
+    def remaining(self) -> int | None:
+        """Planned tasks not yet ended (None when the total is unknown)."""
+        return None if self.total is None else max(self.total - self.processed, 0)
+
+    @property
+    def status_text(self) -> str:
+        """The operator's one-glance figure: ``(errors - processed / total)``."""
+        total = "?" if self.total is None else str(self.total)
+        return f"({self.failed} - {self.processed} / {total})"
+
+    def elapsed(self, now: float) -> float:
+        """Seconds from the first event to ``now``."""
+        return 0.0 if self.first_t is None else max(now - self.first_t, 0.0)
+
+    def rate(self, now: float) -> float:
+        """Tasks ended per second over the last RATE_WINDOW seconds before ``now``."""
+        if self.first_t is None:
+            return 0.0
+        newest = math.floor(now)
+        oldest = newest - RATE_WINDOW + 1
+        count = sum(
+            c for s, c in zip(self._ring_sec, self._ring_cnt, strict=True) if oldest <= s <= newest
+        )
+        span = min(float(RATE_WINDOW), max(now - self.first_t, 1.0))
+        return count / span
+
+    def eta(self, now: float) -> float | None:
+        """Seconds until the remaining tasks end at the current rate, when known."""
+        remaining, rate = self.remaining, self.rate(now)
+        if remaining is None or rate <= 0:
+            return None if remaining else 0.0
+        return remaining / rate
+
+    def duration_percentile(self, q: float) -> float | None:
+        """Task duration at quantile ``q`` (0..1), to within one bucket (~26%)."""
+        counts = self._durations
+        n = sum(counts)
+        if n == 0:
+            return None
+        rank = max(1, math.ceil(q * n))
+        seen = 0
+        for i, c in enumerate(counts):
+            seen += c
+            if seen >= rank:
+                return _bucket_value(i)
+        return None  # pragma: no cover - the loop always reaches rank
+
+    def copy(self) -> Metrics:
+        """An independent copy, for checkpoints."""
+        return copy.deepcopy(self)
+
+    # Recording helpers used by the handlers ----------------------------------
+
+    def _complete(self, t: float, started: float | None) -> None:
+        sec = math.floor(t)
+        i = sec % _RING
+        if self._ring_sec[i] != sec:
+            self._ring_sec[i] = sec
+            self._ring_cnt[i] = 0
+        self._ring_cnt[i] += 1
+        if started is not None:
+            self._durations[_bucket_index(t - started)] += 1
+
+    def _worker(self, name: str) -> WorkerState:
+        w = self.workers.get(name)
+        if w is None:
+            w = self.workers[name] = WorkerState(name)
+        return w
+
+
+def _bucket_index(seconds: float) -> int:
+    if seconds <= 10.0**_MIN_EXP:
+        return 0
+    i = 1 + int((math.log10(seconds) - _MIN_EXP) * _BUCKETS_PER_DECADE)
+    return min(i, _N_BUCKETS - 1)
+
+
+def _bucket_value(i: int) -> float:
+    """Upper bound of bucket ``i`` in seconds."""
+    return float(10.0 ** (_MIN_EXP + i / _BUCKETS_PER_DECADE))
+
+
+# Handlers: one per event type ------------------------------------------------
+
+
+def _run_started(m: Metrics, e: RunStarted) -> None:
+    m.run, m.name, m.meta, m.total = e.run, e.name, dict(e.meta), e.total
+
+
+def _task_started(m: Metrics, e: TaskStarted) -> None:
+    m.started += 1
+    f = m.in_flight.get(e.task)
+    if f is None:
+        if e.attempt > 1 and m.failed > 0:
+            # A re-run of a task that failed for good: its failure becomes a retry.
+            m.failed -= 1
+            m.retries += 1
+        m.in_flight[e.task] = InFlight(e.task, e.worker, e.attempt, e.t)
+    else:
+        if f.worker != e.worker and f.worker in m.workers:
+            _leave(m.workers[f.worker], f.task, e.t)
+        f.worker, f.attempt, f.state = e.worker, e.attempt, "running"
+    w = m._worker(e.worker)
+    w.task, w.state, w.since, w.last_t = e.task, "running", e.t, e.t
+
+
+def _leave(w: WorkerState, task: str, t: float) -> None:
+    if w.task == task:
+        w.task, w.state, w.since = None, "idle", t
+    w.last_t = t
+
+
+def _task_retrying(m: Metrics, e: TaskRetrying) -> None:
+    m.retries += 1
+    f = m.in_flight.get(e.task)
+    if f is None:
+        f = m.in_flight[e.task] = InFlight(e.task, e.worker, e.attempt, e.t)
+    f.state, f.retry_at, f.error, f.attempt = (
+        "backoff",
+        e.t + e.backoff,
+        e.error,
+        e.attempt,
+    )
+    m.recent_errors.append(ErrorEntry(e.t, e.task, e.worker, e.error, False))
+    w = m._worker(e.worker)
+    w.retries += 1
+    if w.task in (None, e.task):
+        w.task, w.state, w.since = e.task, "backoff", e.t
+    w.last_t = e.t
+
+
+def _task_succeeded(m: Metrics, e: TaskSucceeded) -> None:
+    m.succeeded += 1
+    f = m.in_flight.pop(e.task, None)
+    m._complete(e.t, None if f is None else f.started)
+    w = m._worker(e.worker)
+    w.succeeded += 1
+    _leave(w, e.task, e.t)
+
+
+def _task_failed(m: Metrics, e: TaskFailed) -> None:
+    m.failed += 1
+    f = m.in_flight.pop(e.task, None)
+    m._complete(e.t, None if f is None else f.started)
+    m.recent_errors.append(ErrorEntry(e.t, e.task, e.worker, e.error, True))
+    w = m._worker(e.worker)
+    w.failed += 1
+    _leave(w, e.task, e.t)
+
+
+def _task_skipped(m: Metrics, e: TaskSkipped) -> None:
+    m.skipped += 1
+    f = m.in_flight.pop(e.task, None)
+    m._complete(e.t, None)
+    if f is not None or e.worker:
+        _leave(m._worker(e.worker), e.task, e.t)
+
+
+def _log(m: Metrics, e: Log) -> None:
+    m.recent_logs.append(LogEntry(e.t, e.level, e.msg))
+
+
+def _mark(m: Metrics, e: Mark) -> None:
+    m.mark_count += 1
+    m.marks.append((e.t, e.label))
+
+
+def _metric(m: Metrics, e: Metric) -> None:
+    key = (e.name, tuple(sorted(e.labels.items())))
+    if e.kind == "gauge":
+        m.gauges[key] = e.value
+    else:
+        m.counters[key] = m.counters.get(key, 0.0) + e.value
+
+
+def _total_changed(m: Metrics, e: TotalChanged) -> None:
+    m.total = e.total
+
+
+def _run_finished(m: Metrics, e: RunFinished) -> None:
+    m.finished, m.status, m.exit_status = True, e.status, e.exit_status
+
+
+def _unknown(m: Metrics, e: Unknown) -> None:
+    m.unknown_events[e.type] = m.unknown_events.get(e.type, 0) + 1
+
+
+_HANDLERS: dict[type[Any], Callable[[Metrics, Any], None]] = {
+    RunStarted: _run_started,
+    TaskStarted: _task_started,
+    TaskRetrying: _task_retrying,
+    TaskSucceeded: _task_succeeded,
+    TaskFailed: _task_failed,
+    TaskSkipped: _task_skipped,
+    Log: _log,
+    Mark: _mark,
+    Metric: _metric,
+    TotalChanged: _total_changed,
+    RunFinished: _run_finished,
+    Unknown: _unknown,
+}
+
+
+def apply(m: Metrics, e: Event | Unknown) -> Metrics:
+    """Fold one event into the metrics (in place) and return them."""
+    return apply_all(m, (e,))
+
+
+def apply_all(m: Metrics, events: Iterable[Event | Unknown]) -> Metrics:
+    """Fold many events; the same as ``apply`` on each, with less overhead per event."""
+    handlers = _HANDLERS
+    seqs = m._seqs
+    n = m.events
+    first, last = m.first_t, m.last_t
+    for e in events:
+        n += 1
+        t = e.t
+        if first is None:
+            first = last = t
+        elif t > last:  # type: ignore[operator]
+            last = t
+        src = e.src
+        expected = seqs.get(src, 0) + 1
+        if e.seq != expected:
+            _gap(m, src, expected, e.seq)
+        seqs[src] = e.seq
+        handlers[type(e)](m, e)
+    m.events, m.first_t, m.last_t = n, first, last
+    return m
+
+
+def _gap(m: Metrics, src: str, expected: int, got: int) -> None:
+    m.gap_count += 1
+    if got > expected:
+        m.lost_events += got - expected
+    m.gaps.append(Gap(src, expected, got))
+
+
+def fold(events: Iterable[Event | Unknown], state: Metrics | None = None) -> Metrics:
+    """Metrics for a sequence of events, optionally continuing from ``state``."""
+    return apply_all(Metrics() if state is None else state, events)

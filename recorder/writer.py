@@ -1,0 +1,285 @@
+"""The writer API workers use: ``Recorder`` and ``with rec.task(...)``.
+
+Every event is one ``os.write`` of a whole line to an ``O_APPEND`` descriptor,
+so lines from many threads and processes never interleave and a crash leaves at
+most one torn last line. See docs/log-format.md for the durability guarantees.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import traceback
+import uuid
+import weakref
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from types import TracebackType
+from typing import Any, Literal
+
+from recorder import codec
+from recorder.errors import WriteFailed
+from recorder.events import (
+    FORMAT_VERSION,
+    AnyEvent,
+    Log,
+    Mark,
+    Metric,
+    RunFinished,
+    RunStarted,
+    TaskFailed,
+    TaskRetrying,
+    TaskSkipped,
+    TaskStarted,
+    TaskSucceeded,
+    TotalChanged,
+)
+
+ENV_VAR = "RUNREEL_LOG"
+Durability = Literal["never", "always"] | int
+
+_live: weakref.WeakSet[Recorder] = weakref.WeakSet()
+
+
+def _after_fork() -> None:
+    for rec in list(_live):
+        rec._new_identity()
+
+
+os.register_at_fork(after_in_child=_after_fork)
+
+
+class Recorder:
+    """Appends events for one writer (one ``src``) to a runreel log.
+
+    Start a run with ``Recorder(path, name=..., total=...)``; attach a worker
+    process to a run that exists with ``Recorder.attach(path)`` (or from the
+    RUNREEL_LOG environment variable). Safe to share between threads and
+    asyncio tasks; a forked child gets its own ``src`` automatically.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        name: str = "",
+        total: int | None = None,
+        meta: Mapping[str, str] | None = None,
+        run: str | None = None,
+        overwrite: bool = False,
+        durability: Durability = "never",
+        _attach: bool = False,
+    ) -> None:
+        self.path = os.fspath(path)
+        self._every = _fsync_every(durability)
+        self._lock = threading.Lock()
+        self._buf = bytearray()
+        self._unsynced = 0
+        self._closed = False
+        self._owner = not _attach
+        self._finished = False
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+        if not _attach and overwrite:
+            flags |= os.O_TRUNC
+        try:
+            self._fd = os.open(self.path, flags, 0o644)
+        except OSError as exc:
+            raise WriteFailed(f"cannot open {self.path} for writing: {exc.strerror}") from exc
+        self._new_identity()
+        _live.add(self)
+        if _attach:
+            self.run = run or ""
+            return
+        if os.fstat(self._fd).st_size > 0:
+            os.close(self._fd)
+            self._closed = True
+            raise WriteFailed(
+                f"{self.path} already holds a log; pass overwrite=True to replace it "
+                "or Recorder.attach() to add to it"
+            )
+        self.run = run or uuid.uuid4().hex[:12]
+        self._append(
+            RunStarted,
+            dict(
+                v=FORMAT_VERSION,
+                run=self.run,
+                name=name,
+                total=total,
+                meta=dict(meta or {}),
+            ),
+        )
+
+    @classmethod
+    def attach(
+        cls,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        durability: Durability = "never",
+    ) -> Recorder:
+        """A writer for a run that already exists (e.g. in a worker process)."""
+        if path is None:
+            path = os.environ.get(ENV_VAR)
+            if not path:
+                raise WriteFailed(f"no log given and {ENV_VAR} is not set")
+        return cls(path, durability=durability, _attach=True)
+
+    def _new_identity(self) -> None:
+        self.src = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._seq = 0
+        self._lock = threading.Lock()
+
+    # Writing ------------------------------------------------------------------
+
+    def emit(self, event: AnyEvent) -> None:
+        """Append a prepared event, stamped with this writer's time, src and seq."""
+        fields = {f: getattr(event, f) for f in event.__struct_fields__}
+        for f in ("t", "src", "seq"):
+            del fields[f]
+        self._append(type(event), fields)
+
+    def _append(self, cls: type[AnyEvent], fields: dict[str, Any]) -> None:
+        with self._lock:
+            if self._closed:
+                raise WriteFailed(f"{self.path}: recorder is closed")
+            self._seq += 1
+            stamped = cls(t=round(time.time(), 6), src=self.src, seq=self._seq, **fields)
+            buf = self._buf
+            buf.clear()
+            codec.encode_into(stamped, buf)
+            try:
+                written = os.write(self._fd, buf)
+            except OSError as exc:
+                self._seq -= 1
+                raise WriteFailed(f"cannot write to {self.path}: {exc.strerror}") from exc
+            if written != len(buf):
+                raise WriteFailed(
+                    f"short write to {self.path}: {written} of {len(buf)} bytes (disk full?)"
+                )
+            if self._every:
+                self._unsynced += 1
+                if self._unsynced >= self._every:
+                    self._unsynced = 0
+                    os.fsync(self._fd)
+
+    def task_started(self, task: str, *, worker: str = "", attempt: int = 1) -> None:
+        self._append(TaskStarted, dict(task=task, worker=worker, attempt=attempt))
+
+    def retry(
+        self,
+        task: str,
+        *,
+        worker: str = "",
+        attempt: int = 1,
+        error: str = "",
+        backoff: float = 0,
+    ) -> None:
+        """Attempt ``attempt`` failed with ``error``; the next one starts after ``backoff`` s."""
+        self._append(
+            TaskRetrying,
+            dict(
+                task=task,
+                worker=worker,
+                attempt=attempt,
+                error=error,
+                backoff=float(backoff),
+            ),
+        )
+
+    def succeeded(self, task: str, *, worker: str = "") -> None:
+        self._append(TaskSucceeded, dict(task=task, worker=worker))
+
+    def failed(self, task: str, *, worker: str = "", error: str = "") -> None:
+        self._append(TaskFailed, dict(task=task, worker=worker, error=error))
+
+    def skip(self, task: str, *, worker: str = "", reason: str = "") -> None:
+        self._append(TaskSkipped, dict(task=task, worker=worker, reason=reason))
+
+    def log(self, msg: str, *, level: str = "info") -> None:
+        self._append(Log, dict(level=level, msg=msg))
+
+    def mark(self, label: str) -> None:
+        """A labelled moment that replay can seek to (``mark:LABEL``)."""
+        self._append(Mark, dict(label=label))
+
+    def metric(
+        self,
+        name: str,
+        value: float = 1.0,
+        *,
+        kind: Literal["counter", "gauge"] = "counter",
+        labels: Mapping[str, str] | None = None,
+    ) -> None:
+        """A counter increment (default) or a gauge value."""
+        self._append(Metric, dict(name=name, kind=kind, value=value, labels=dict(labels or {})))
+
+    def set_total(self, total: int | None) -> None:
+        self._append(TotalChanged, dict(total=total))
+
+    def finish(self, status: str = "ok", *, exit_status: int | None = None) -> None:
+        """Record the end of the run (once; later calls are ignored)."""
+        if self._finished:
+            return
+        self._finished = True
+        self._append(RunFinished, dict(status=status, exit_status=exit_status))
+
+    @contextmanager
+    def task(self, task: str, *, worker: str = "", attempt: int = 1) -> Iterator[None]:
+        """Record the block as one task: started, then succeeded or failed with the error."""
+        self.task_started(task, worker=worker, attempt=attempt)
+        try:
+            yield
+        except BaseException as exc:
+            self.failed(task, worker=worker, error=_error_text(exc))
+            raise
+        self.succeeded(task, worker=worker)
+
+    # Lifecycle ----------------------------------------------------------------
+
+    def close(self) -> None:
+        """Flush to disk (when a durability setting asks for it) and close."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            try:
+                if self._every:
+                    os.fsync(self._fd)
+            finally:
+                os.close(self._fd)
+
+    def __enter__(self) -> Recorder:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if self._owner and not self._finished and not self._closed:
+                if exc is None:
+                    self.finish("ok")
+                else:
+                    self.log(_error_text(exc), level="error")
+                    self.finish("failed")
+            elif exc is not None and not self._closed:
+                self.log(_error_text(exc), level="error")
+        finally:
+            self.close()
+
+
+def _error_text(exc: BaseException) -> str:
+    text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    return text or type(exc).__name__
+
+
+def _fsync_every(durability: Durability) -> int:
+    if durability == "never":
+        return 0
+    if durability == "always":
+        return 1
+    if isinstance(durability, int) and not isinstance(durability, bool) and durability > 0:
+        return durability
+    raise ValueError(f"durability must be 'never', 'always' or a positive int, not {durability!r}")

@@ -1,0 +1,96 @@
+"""The ``runreel`` command: a thin click layer over the library.
+
+Every command returns its exit code; ``RunreelGroup.main`` turns library errors
+into one line on stderr and the code from the table in ``replay.exitcodes``.
+"""
+
+from __future__ import annotations
+
+import errno
+import sys
+from typing import Any
+
+import click
+
+from recorder.errors import RunreelError
+from replay import exitcodes
+
+
+class RunreelGroup(click.Group):
+    """A click group whose usage errors exit 64 and whose commands return exit codes."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> int:
+        code = run_cli(self, args, prog_name, complete_var, **extra)
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def run_cli(
+    cmd: click.Command, args: Any, prog_name: str | None, complete_var: str | None, **extra: Any
+) -> int:
+    """Run ``cmd`` and map every way it can end to an exit code."""
+    try:
+        rv = click.Group.main(
+            cmd,
+            args,
+            prog_name or "runreel",
+            complete_var,
+            standalone_mode=False,
+            **extra,
+        )
+    except click.UsageError as exc:
+        exc.show()
+        return exitcodes.USAGE
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.Abort:
+        click.echo("runreel: interrupted", err=True)
+        return exitcodes.SIGINT
+    except RunreelError as exc:
+        click.echo(f"runreel: error: {exc}", err=True)
+        return exitcodes.for_error(exc)
+    except BrokenPipeError:
+        return exitcodes.IO_ERROR
+    except OSError as exc:
+        if exc.errno == errno.EPIPE:
+            return exitcodes.IO_ERROR
+        raise
+    return rv if isinstance(rv, int) else exitcodes.OK
+
+
+EPILOG = "Exit codes:\n\n\b\n" + exitcodes.help_table()
+
+
+@click.group(
+    cls=RunreelGroup, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]}
+)
+@click.version_option(package_name="runreel", prog_name="runreel")
+def cli() -> None:
+    """runreel: a flight recorder for batch work.
+
+    Workers append events to a JSON Lines log; runreel folds them into metrics,
+    shows a dashboard, takes deterministic snapshots and exits with a code that
+    means something.
+    """
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli.main()
+
+
+from replay.cli import demo, snapshot, stats, validate  # noqa: E402
+
+cli.add_command(snapshot.snapshot)
+cli.add_command(stats.stats)
+cli.add_command(validate.validate)
+cli.add_command(demo.demo)

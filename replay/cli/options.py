@@ -1,0 +1,69 @@
+"""Option types and decorators shared by several commands."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from recorder.errors import WriteFailed
+from replay.when import When, parse_when
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class WhenType(click.ParamType):  # type: ignore[type-arg]
+    """WHEN as the user types it; a bad one is a usage error."""
+
+    name = "WHEN"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> When:
+        if isinstance(value, When):
+            return value
+        try:
+            return parse_when(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+WHEN = WhenType()
+WIDTH = click.IntRange(20, 1000)
+HEIGHT = click.IntRange(8, 1000)
+
+log_argument = click.argument("log", type=click.Path(dir_okay=True, path_type=str))
+
+
+def lenient_option(f: F) -> F:
+    return click.option(
+        "--lenient",
+        is_flag=True,
+        help="Skip and count bad lines instead of stopping at the first one.",
+    )(f)
+
+
+def warn(lines: list[str]) -> None:
+    """Reader warnings (torn tail, skipped lines) on stderr."""
+    for line in lines:
+        click.echo(f"runreel: warning: {line}", err=True)
+
+
+def write_file(path: str, text: str) -> None:
+    """Write ``text`` atomically: the old file stays whole until the new one is."""
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".runreel-", dir=directory)
+    except OSError as exc:
+        raise WriteFailed(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise WriteFailed(f"cannot write {path}: {exc.strerror or exc}") from None

@@ -1,0 +1,58 @@
+"""``runreel snapshot``: the dashboard as it was at WHEN, byte-identical every time."""
+
+from __future__ import annotations
+
+import click
+
+from replay import exitcodes
+from replay.cli.options import HEIGHT, WHEN, WIDTH, lenient_option, log_argument, warn, write_file
+from replay.position import NoSuchMark, fold_at
+from replay.snapshot import FORMATS, format_for_path, render
+from replay.when import END, When
+
+
+@click.command()
+@log_argument
+@click.option(
+    "--at",
+    "at",
+    type=WHEN,
+    default="end",
+    show_default=True,
+    help="Position: 90, 1m30s, 01:30, 50%, #1234, mark:LABEL, start or end.",
+)
+@click.option("--width", type=WIDTH, default=100, show_default=True, help="Columns.")
+@click.option("--height", type=HEIGHT, default=30, show_default=True, help="Rows.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default=None,
+    help="Output format [default: from -o's extension, else text].",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=str),
+    help="Write to FILE instead of stdout.",
+)
+@lenient_option
+def snapshot(
+    log: str, at: When, width: int, height: int, fmt: str | None, output: str | None, lenient: bool
+) -> int:
+    """Render the dashboard of LOG as it was at WHEN (default: the end).
+
+    Exits with the code for the state at WHEN (3 when the run had not finished).
+    """
+    try:
+        frame = fold_at(log, at or END, lenient=lenient)
+    except NoSuchMark as exc:
+        raise click.BadParameter(str(exc), param_hint="--at") from None
+    warn(frame.report.warnings())
+    chosen = fmt or (format_for_path(output) if output else "text")
+    doc = render(frame.metrics, frame.now, width=width, height=height, fmt=chosen)  # type: ignore[arg-type]
+    if output:
+        write_file(output, doc)
+    else:
+        click.echo(doc, nl=False)
+    return exitcodes.for_metrics(frame.metrics)

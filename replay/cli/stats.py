@@ -1,0 +1,61 @@
+"""``runreel stats``: the folded metrics of a log, for people or (``--json``) machines."""
+
+from __future__ import annotations
+
+import click
+
+from recorder.fold import Metrics
+from replay import exitcodes
+from replay.cli.options import lenient_option, log_argument, warn
+from replay.position import fold_at
+from replay.snapshot import to_json
+from replay.views import OUTCOMES, clock, safe
+from replay.when import END
+
+
+@click.command()
+@log_argument
+@click.option("--json", "as_json", is_flag=True, help="The metrics as JSON (stable key order).")
+@lenient_option
+def stats(log: str, as_json: bool, lenient: bool) -> int:
+    """Print the metrics folded from LOG; exit with the code for its final state."""
+    frame = fold_at(log, END, lenient=lenient)
+    warn(frame.report.warnings())
+    m = frame.metrics
+    click.echo(to_json(m, frame.now) if as_json else summary(m, frame.now), nl=False)
+    return exitcodes.for_metrics(m)
+
+
+def summary(m: Metrics, now: float) -> str:
+    """A few aligned lines; log text made safe for the terminal."""
+    code = exitcodes.for_metrics(m)
+    state = (
+        f"finished ({safe(m.status)}), exit code {code}: {OUTCOMES.get(code, '')}"
+        if m.finished
+        else f"not finished, exit code {code}: incomplete"
+    )
+    pcts = "  ".join(
+        f"p{int(q * 100)} {'-' if v is None else f'{v:.3g}s'}"
+        for q in (0.5, 0.95, 0.99)
+        for v in [m.duration_percentile(q)]
+    )
+    unknown = sum(m.unknown_events.values())
+    rows = [
+        ("run", f"{safe(m.run)}  {safe(m.name)}"),
+        ("state", state),
+        ("status", m.status_text),
+        (
+            "tasks",
+            f"total {'?' if m.total is None else m.total}  succeeded {m.succeeded}  "
+            f"failed {m.failed}  skipped {m.skipped}  in flight {len(m.in_flight)}  "
+            f"retries {m.retries}",
+        ),
+        ("time", f"elapsed {clock(m.elapsed(now))}  rate {m.rate(now):.2f}/s  {pcts}"),
+        (
+            "events",
+            f"{m.events}  unknown types {unknown}  seq gaps {m.gap_count}  lost {m.lost_events}",
+        ),
+        ("workers", str(len(m.workers))),
+        ("marks", str(m.mark_count)),
+    ]
+    return "".join(f"{k:<8} {v}\n" for k, v in rows)

@@ -1,0 +1,49 @@
+"""``runreel validate``: is this a well-formed log? Every reason it is not, exit 65."""
+
+from __future__ import annotations
+
+import click
+
+from recorder.fold import Metrics, apply_all
+from replay import exitcodes
+from replay.cli.options import log_argument
+from replay.source import ReadReport, read_batches
+
+
+@click.command()
+@log_argument
+def validate(log: str) -> int:
+    """Check LOG against the format: every line, seq gaps per writer, the tail.
+
+    Prints each problem as FILE:LINE: REASON and exits 65 when there is any;
+    unknown event types (from newer writers) are noted but are not errors.
+    """
+    report = ReadReport(log)
+    m = Metrics()
+    for batch in read_batches(log, lenient=True, report=report):
+        apply_all(m, batch)
+    problems = [f"{log}:{line}: {reason}" for line, reason in report.skipped]
+    if report.skipped_count > len(report.skipped):
+        problems.append(f"{log}: {report.skipped_count - len(report.skipped)} more bad lines")
+    for gap in m.gaps:
+        problems.append(
+            f"{log}: writer {gap.src!r}: seq jumps from {gap.expected - 1} to {gap.got} "
+            f"({'events lost' if gap.got > gap.expected else 'out of order or repeated'})"
+        )
+    if m.gap_count > len(m.gaps):
+        problems.append(f"{log}: {m.gap_count - len(m.gaps)} more seq gaps")
+    if report.torn_line is not None:
+        problems.append(
+            f"{log}:{report.torn_line}: incomplete last line ({report.torn_bytes} bytes, no "
+            "newline): a write was cut short"
+        )
+    for kind, count in sorted(m.unknown_events.items()):
+        click.echo(f"note: {count} events of unknown type {kind!r} skipped (newer writer?)")
+    for p in problems:
+        click.echo(p)
+    if problems:
+        click.echo(f"{log}: invalid: {len(problems)} problems, {m.events} events read")
+        return exitcodes.LOG_INVALID
+    finished = "finished" if m.finished else "not finished"
+    click.echo(f"{log}: ok: {m.events} events, {report.lines} lines, run {finished}")
+    return exitcodes.OK

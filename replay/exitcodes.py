@@ -1,0 +1,66 @@
+"""The exit-code table: one place, used by every command (see README)."""
+
+from __future__ import annotations
+
+from recorder.errors import LogInvalid, LogUnavailable, RunreelError, WriteFailed
+from recorder.fold import Metrics
+
+OK = 0
+TOTAL_FAILURE = 1
+PARTIAL_FAILURE = 2
+INCOMPLETE = 3
+USAGE = 64
+LOG_INVALID = 65
+LOG_UNAVAILABLE = 66
+IO_ERROR = 74
+SIGINT = 130
+SIGTERM = 143
+
+TABLE: tuple[tuple[int, str], ...] = (
+    (OK, "the run finished and every task succeeded"),
+    (
+        TOTAL_FAILURE,
+        'total failure: the run finished and no task succeeded (includes "no tasks ran")',
+    ),
+    (PARTIAL_FAILURE, "partial failure: some tasks failed, some succeeded"),
+    (INCOMPLETE, "incomplete: the view stopped before run_finished (timeout, q, log ends early)"),
+    (USAGE, "usage error (bad option or argument)"),
+    (LOG_INVALID, "the log is not valid (bad line, unknown version)"),
+    (LOG_UNAVAILABLE, "the log cannot be opened"),
+    (IO_ERROR, "I/O error while writing a snapshot or log"),
+    (SIGINT, "stopped by SIGINT (Ctrl-C); a requested snapshot is still written"),
+    (SIGTERM, "stopped by SIGTERM; a requested snapshot is still written"),
+)
+
+
+def for_metrics(m: Metrics) -> int:
+    """The outcome code for the state a view stopped at.
+
+    Succeeded means every task ended well: no failure, at least one success, no
+    planned task left over and the run's own status not "failed". Tasks that
+    failed an attempt and then succeeded count as succeeded.
+    """
+    if not m.finished:
+        return INCOMPLETE
+    if m.succeeded == 0:
+        return TOTAL_FAILURE
+    short = m.total is not None and m.succeeded + m.skipped < m.total
+    if m.failed or short or m.status == "failed":
+        return PARTIAL_FAILURE
+    return OK
+
+
+def for_error(exc: RunreelError) -> int:
+    """The code for a library error."""
+    if isinstance(exc, LogInvalid):
+        return LOG_INVALID
+    if isinstance(exc, LogUnavailable):
+        return LOG_UNAVAILABLE
+    if isinstance(exc, WriteFailed):
+        return IO_ERROR
+    return USAGE
+
+
+def help_table() -> str:
+    """The table as plain lines, for ``--help``."""
+    return "\n".join(f"{code:>5}  {meaning}" for code, meaning in TABLE)

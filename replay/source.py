@@ -1,0 +1,139 @@
+"""Reading logs: complete lines in big chunks, in constant memory, with honest reports.
+
+A torn final line (no newline yet) is reported and never parsed; everything before
+it is kept. A bad line in the middle raises LogInvalid with file:line and reason,
+or is skipped and counted when ``lenient``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from recorder import codec
+from recorder.codec import BadLine, Unknown
+from recorder.errors import LogInvalid, LogUnavailable
+from recorder.events import AnyEvent
+
+CHUNK = 1 << 20
+MAX_REPORTED = 20
+
+
+@dataclass
+class ReadReport:
+    """What the reader saw besides events: torn tail, skipped lines."""
+
+    path: str
+    lines: int = 0  # complete lines read, blank ones included
+    torn_line: int | None = None  # line number of an incomplete final line
+    torn_bytes: int = 0
+    skipped: list[tuple[int, str]] = field(default_factory=list)  # first MAX_REPORTED
+    skipped_count: int = 0
+
+    def warnings(self) -> list[str]:
+        """One line per thing the user should know about the file itself."""
+        out = [f"{self.path}:{line}: skipped: {reason}" for line, reason in self.skipped]
+        if self.skipped_count > len(self.skipped):
+            out.append(f"{self.path}: {self.skipped_count - len(self.skipped)} more lines skipped")
+        if self.torn_line is not None:
+            out.append(
+                f"{self.path}:{self.torn_line}: incomplete last line ({self.torn_bytes} bytes, "
+                "no newline) ignored"
+            )
+        return out
+
+
+Batch = list[AnyEvent | Unknown]
+
+
+def open_log(path: str) -> int:
+    """A read descriptor for ``path``, or LogUnavailable with the reason."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise LogUnavailable(f"cannot open {path}: {exc.strerror or exc}") from None
+    try:
+        if os.path.isdir(path):
+            raise LogUnavailable(f"cannot open {path}: it is a directory")
+    except LogUnavailable:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_batches(
+    path: str, *, lenient: bool = False, report: ReadReport | None = None, chunk: int = CHUNK
+) -> Iterator[Batch]:
+    """Yield the log's events in file order, a chunk's worth at a time."""
+    report = report if report is not None else ReadReport(path)
+    fd = open_log(path)
+    try:
+        yield from _batches(fd, path, lenient, report, chunk)
+    finally:
+        os.close(fd)
+
+
+def _read(fd: int, size: int, path: str) -> bytes:
+    try:
+        return os.read(fd, size)
+    except OSError as exc:
+        raise LogUnavailable(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _batches(fd: int, path: str, lenient: bool, report: ReadReport, size: int) -> Iterator[Batch]:
+    pending = b""
+    first = True
+    while True:
+        data = _read(fd, size, path)
+        if not data:
+            break
+        buf = pending + data if pending else data
+        cut = buf.rfind(b"\n") + 1
+        if cut == 0:
+            pending = buf
+            continue
+        complete, pending = buf[:cut], buf[cut:]
+        if first:
+            first = False
+            _check_first_line(complete, path, report.lines + 1)
+        batch = codec.decode_chunk(complete)
+        if batch is None:
+            batch = _decode_slowly(complete, path, report, lenient)
+        report.lines += complete.count(b"\n")
+        if batch:
+            yield batch
+    if pending:
+        report.torn_line = report.lines + 1
+        report.torn_bytes = len(pending)
+    if first and not pending:
+        raise LogInvalid(path, None, "the log is empty (no run_started line)")
+    if first:
+        raise LogInvalid(path, 1, "the log holds only an incomplete first line")
+
+
+def _check_first_line(complete: bytes, path: str, line_no: int) -> None:
+    for offset, line in enumerate(complete.split(b"\n", 64)):
+        if line.strip():
+            try:
+                codec.check_version(line)
+            except BadLine as exc:
+                raise LogInvalid(path, line_no + offset, exc.reason) from None
+            return
+
+
+def _decode_slowly(complete: bytes, path: str, report: ReadReport, lenient: bool) -> Batch:
+    out: Batch = []
+    base = report.lines
+    for i, line in enumerate(complete.split(b"\n")[:-1], start=1):
+        if not line.strip():
+            continue
+        try:
+            out.append(codec.decode_line(line))
+        except BadLine as exc:
+            if not lenient:
+                raise LogInvalid(path, base + i, exc.reason) from None
+            report.skipped_count += 1
+            if len(report.skipped) < MAX_REPORTED:
+                report.skipped.append((base + i, exc.reason))
+    return out

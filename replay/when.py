@@ -1,0 +1,87 @@
+"""WHEN: a position in a run, as users type it (``90``, ``1m30s``, ``01:30``, ``50%``,
+``#1234``, ``mark:LABEL``, ``start``, ``end``)."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["seconds", "percent", "event", "mark", "start", "end"]
+
+_DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$")
+_CLOCK = re.compile(r"^(?:(\d+):)?(\d+):(\d+(?:\.\d+)?)$")
+
+
+@dataclass(frozen=True)
+class When:
+    """A parsed position; resolved against a log by ``replay.position``."""
+
+    kind: Kind
+    seconds: float = 0.0  # for "seconds" and "percent" (0..100)
+    event: int = 0
+    label: str = ""
+
+    def __str__(self) -> str:
+        if self.kind == "seconds":
+            return f"{self.seconds:g}s"
+        if self.kind == "percent":
+            return f"{self.seconds:g}%"
+        if self.kind == "event":
+            return f"#{self.event}"
+        if self.kind == "mark":
+            return f"mark:{self.label}"
+        return self.kind
+
+
+START = When("start")
+END = When("end")
+
+
+def parse_when(text: str) -> When:
+    """Parse WHEN; raises ValueError with a message fit for the user."""
+    s = text.strip()
+    if s in ("start", "end"):
+        return When(s)  # type: ignore[arg-type]
+    if s.startswith("mark:"):
+        if not s[5:]:
+            raise ValueError("mark: needs a label, e.g. mark:deploy")
+        return When("mark", label=text.strip()[5:])
+    if s.startswith("#"):
+        if not s[1:].isdigit() or int(s[1:]) < 1:
+            raise ValueError(f"{text!r}: an event number is #N with N >= 1")
+        return When("event", event=int(s[1:]))
+    if s.endswith("%"):
+        try:
+            pct = float(s[:-1])
+        except ValueError:
+            pct = math.nan
+        if not 0 <= pct <= 100:
+            raise ValueError(f"{text!r}: a percentage is between 0% and 100%")
+        return When("percent", seconds=pct)
+    seconds = _seconds(s)
+    if seconds is None:
+        raise ValueError(
+            f"{text!r} is not a position: use seconds (90, 90s, 1m30s, 01:30), "
+            "a percentage (50%), an event number (#1234), mark:LABEL, start or end"
+        )
+    return When("seconds", seconds=seconds)
+
+
+def _seconds(s: str) -> float | None:
+    try:
+        value = float(s)
+    except ValueError:
+        pass
+    else:
+        return value if math.isfinite(value) and value >= 0 else None
+    m = _CLOCK.match(s)
+    if m:
+        h, mins, secs = m.groups()
+        return int(h or 0) * 3600 + int(mins) * 60 + float(secs)
+    m = _DURATION.match(s)
+    if m and any(m.groups()):
+        h, mins, secs = (float(g) if g else 0.0 for g in m.groups())
+        return h * 3600 + mins * 60 + secs
+    return None
