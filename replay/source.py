@@ -96,11 +96,8 @@ def _batches(fd: int, path: str, lenient: bool, report: ReadReport, size: int) -
         complete, pending = buf[:cut], buf[cut:]
         if first:
             first = False
-            _check_first_line(complete, path, report.lines + 1)
-        batch = codec.decode_chunk(complete)
-        if batch is None:
-            batch = _decode_slowly(complete, path, report, lenient)
-        report.lines += complete.count(b"\n")
+            check_first_line(complete, path, report.lines + 1)
+        batch = decode_complete(complete, path, report, lenient)
         if batch:
             yield batch
     if pending:
@@ -112,7 +109,7 @@ def _batches(fd: int, path: str, lenient: bool, report: ReadReport, size: int) -
         raise LogInvalid(path, 1, "the log holds only an incomplete first line")
 
 
-def _check_first_line(complete: bytes, path: str, line_no: int) -> None:
+def check_first_line(complete: bytes, path: str, line_no: int) -> None:
     for offset, line in enumerate(complete.split(b"\n", 64)):
         if line.strip():
             try:
@@ -120,6 +117,15 @@ def _check_first_line(complete: bytes, path: str, line_no: int) -> None:
             except BadLine as exc:
                 raise LogInvalid(path, line_no + offset, exc.reason) from None
             return
+
+
+def decode_complete(complete: bytes, path: str, report: ReadReport, lenient: bool) -> Batch:
+    """Events of a run of complete lines; counts the lines into ``report``."""
+    batch = codec.decode_chunk(complete)
+    if batch is None:
+        batch = _decode_slowly(complete, path, report, lenient)
+    report.lines += complete.count(b"\n")
+    return batch
 
 
 def _decode_slowly(complete: bytes, path: str, report: ReadReport, lenient: bool) -> Batch:

@@ -261,6 +261,20 @@ def errors_panel(m: Metrics, now: float) -> Panel:
     return Panel(Tail(lines, "no errors"), title=title, border_style="red")
 
 
+def logs_panel(m: Metrics, now: float) -> Panel:
+    """The latest log messages (e.g. the output of a recorded command)."""
+    start = m.first_t or 0.0
+    styles = {"error": "red", "stderr": "yellow", "warning": "yellow", "warn": "yellow"}
+    lines = tuple(
+        Text.assemble(
+            (f"{clock(e.t - start)} ", "dim"),
+            lit(e.msg, styles.get(e.level, "")),
+        )
+        for e in m.recent_logs
+    )
+    return Panel(Tail(lines, "no log messages"), title="Log", border_style="white")
+
+
 def footer(m: Metrics, now: float, extra: Iterable[Text] = ()) -> Panel:
     remaining = m.remaining
     parts = [
@@ -291,10 +305,13 @@ def dashboard(m: Metrics, now: float, *, footer_extra: Iterable[Text] = ()) -> L
         Layout(footer(m, now, footer_extra), name="footer", size=3),
     )
     layout["body"].split_row(Layout(name="left"), Layout(name="right"))
-    layout["left"].split(
+    left = [
         Layout(status_panel(m, now), name="status", size=5),
         Layout(retries_panel(m, now), name="retries", ratio=1),
-    )
+    ]
+    if m.recent_logs:
+        left.append(Layout(logs_panel(m, now), name="log", ratio=1))
+    layout["left"].split(*left)
     layout["right"].split(
         Layout(workers_panel(m, now), name="workers", ratio=1),
         Layout(errors_panel(m, now), name="errors", ratio=1),

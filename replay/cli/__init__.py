@@ -88,8 +88,10 @@ def main() -> None:
     cli.main()
 
 
-from replay.cli import demo, snapshot, stats, validate  # noqa: E402
+from replay.cli import demo, live, record, snapshot, stats, validate  # noqa: E402
 
+cli.add_command(live.live)
+cli.add_command(record.record)
 cli.add_command(snapshot.snapshot)
 cli.add_command(stats.stats)
 cli.add_command(validate.validate)

@@ -1,18 +1,15 @@
-"""``runreel demo``: a simulated batch run, recorded and shown as it happens."""
+"""``runreel demo``: a simulated batch run, recorded and shown live as it happens."""
 
 from __future__ import annotations
 
 import threading
 
 import click
-from rich.console import Console
 
-from recorder.fold import Metrics, apply_all
 from recorder.writer import Recorder
 from replay import demo as simulation
-from replay import exitcodes
-from replay.source import read_batches
-from replay.views import dashboard
+from replay.cli.live import view, viewer_options
+from replay.follow import Follower
 
 RATE = click.FloatRange(0.0, 1.0)
 
@@ -51,42 +48,49 @@ RATE = click.FloatRange(0.0, 1.0)
     show_default=True,
     help="The log to write (replaced if it exists).",
 )
+@viewer_options
 def demo(
-    tasks: int, workers: int, fail_rate: float, retry_rate: float, seed: int, pace: float, log: str
+    tasks: int,
+    workers: int,
+    fail_rate: float,
+    retry_rate: float,
+    seed: int,
+    pace: float,
+    log: str,
+    timeout: float | None,
+    snapshot: str | None,
+    stay: bool,
+    refresh: float,
+    interval: float,
 ) -> int:
-    """Run simulated workers that record to LOG, then show the final dashboard.
+    """Run simulated workers that record to LOG while the live dashboard follows it.
 
-    Exits like every viewer: 0 all succeeded, 1 none did, 2 some failed.
+    Exits like every viewer: 0 all succeeded, 1 none did, 2 some failed, 3 stopped early.
     """
     plan = simulation.Plan(tasks, workers, fail_rate, retry_rate, seed, pace)
-    with Recorder(
-        log,
-        name="demo",
-        total=tasks,
-        overwrite=True,
-        meta={"seed": str(seed), "workers": str(workers)},
-    ) as rec:
+    meta = {"seed": str(seed), "workers": str(workers)}
+    with Recorder(log, name="demo", total=tasks, overwrite=True, meta=meta) as rec:
         stop = threading.Event()
-        thread = threading.Thread(target=simulation.run, args=(rec, plan, stop), daemon=True)
+
+        def work() -> None:
+            simulation.run(rec, plan, stop)
+            if not stop.is_set():
+                rec.finish("ok")
+
+        thread = threading.Thread(target=work, name="runreel-demo", daemon=True)
         thread.start()
         try:
-            while thread.is_alive():
-                thread.join(1.0)
-                m = _fold(log)
-                click.echo(f"runreel demo: {m.status_text} running {len(m.in_flight)}")
-        except KeyboardInterrupt:
+            code = view(
+                Follower(log),
+                timeout=timeout,
+                snapshot=snapshot,
+                stay=stay,
+                refresh=refresh,
+                interval=interval,
+            )
+        finally:
             stop.set()
             thread.join()
-            rec.finish("interrupted")
-            raise
-    m = _fold(log)
-    Console().print(dashboard(m, m.last_t or 0.0), height=30)
-    click.echo(f"log written to {log}; replay it with: runreel snapshot {log}")
-    return exitcodes.for_metrics(m)
-
-
-def _fold(path: str) -> Metrics:
-    m = Metrics()
-    for batch in read_batches(path):
-        apply_all(m, batch)
-    return m
+            rec.finish("interrupted")  # no-op when the workers finished the run
+    click.echo(f"log: {log}  (replay it: runreel snapshot {log})", err=True)
+    return code

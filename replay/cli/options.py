@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
 
-from recorder.errors import WriteFailed
+from replay.files import write_file
 from replay.when import When, parse_when
 
 F = TypeVar("F", bound=Callable[..., Any])
+__all__ = ["write_file"]
 
 
 class WhenType(click.ParamType):  # type: ignore[type-arg]
@@ -48,22 +47,3 @@ def warn(lines: list[str]) -> None:
     """Reader warnings (torn tail, skipped lines) on stderr."""
     for line in lines:
         click.echo(f"runreel: warning: {line}", err=True)
-
-
-def write_file(path: str, text: str) -> None:
-    """Write ``text`` atomically: the old file stays whole until the new one is."""
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".runreel-", dir=directory)
-    except OSError as exc:
-        raise WriteFailed(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise WriteFailed(f"cannot write {path}: {exc.strerror or exc}") from None

@@ -1,0 +1,133 @@
+"""``runreel record``: run a command, record its output and its workers, show it live."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from typing import IO
+
+import click
+
+from recorder.writer import ENV_VAR, Recorder
+from replay import exitcodes
+from replay.cli.live import view, viewer_options
+from replay.follow import Follower
+from replay.terminal import is_interactive
+
+
+@click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.option(
+    "-o",
+    "--output",
+    "log",
+    type=click.Path(dir_okay=False, path_type=str),
+    default="runreel-record.jsonl",
+    show_default=True,
+    help="The log to write.",
+)
+@click.option("--name", default=None, help="Run name [default: the command line].")
+@click.option("--force", is_flag=True, help="Replace LOG if it already holds a log.")
+@viewer_options
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+def record(
+    log: str,
+    name: str | None,
+    force: bool,
+    command: tuple[str, ...],
+    timeout: float | None,
+    snapshot: str | None,
+    stay: bool,
+    refresh: float,
+    interval: float,
+) -> int:
+    """Run COMMAND with RUNREEL_LOG set, recording every output line and its workers' events.
+
+    Workers inside COMMAND attach with Recorder.attach(). Shows the live dashboard
+    meanwhile. Exits with COMMAND's status when it is non-zero, otherwise with the
+    metrics code. Ctrl-C and SIGTERM are passed on to COMMAND.
+
+    Example: runreel record -o ci.jsonl -- pytest -q
+    """
+    with Recorder(
+        log, name=name or " ".join(command), overwrite=force, meta={"command": " ".join(command)}
+    ) as rec:
+        env = {**os.environ, ENV_VAR: os.path.abspath(log)}
+        try:
+            child = subprocess.Popen(
+                list(command),
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            rec.log(f"cannot run {command[0]}: {exc.strerror or exc}", level="error")
+            rec.finish("failed", exit_status=127)
+            raise click.ClickException(f"cannot run {command[0]}: {exc.strerror or exc}") from None
+        echo = not is_interactive()
+        pumps = [
+            threading.Thread(target=_pump, args=(child.stdout, rec, "stdout", echo), daemon=True),
+            threading.Thread(target=_pump, args=(child.stderr, rec, "stderr", echo), daemon=True),
+        ]
+        for p in pumps:
+            p.start()
+
+        def wait_child() -> None:
+            status = child.wait()
+            for p in pumps:
+                p.join()
+            exit_status = status if status >= 0 else 128 - status
+            rec.finish("ok" if status == 0 else "failed", exit_status=exit_status)
+
+        waiter = threading.Thread(target=wait_child, daemon=True)
+        waiter.start()
+        code = exitcodes.SIGTERM  # if the view itself fails, the command is terminated
+        try:
+            code = view(
+                Follower(log),
+                timeout=timeout,
+                snapshot=snapshot,
+                stay=stay,
+                refresh=refresh,
+                interval=interval,
+            )
+        finally:
+            _stop(child, signal.SIGTERM if code == exitcodes.SIGTERM else signal.SIGINT)
+            waiter.join()
+    status = child.returncode
+    if status:
+        return status if status > 0 else 128 - status
+    return code
+
+
+def _stop(child: subprocess.Popen[bytes], sig: int, grace: float = 10.0) -> None:
+    """Pass ``sig`` on to a command still running; kill it if it ignores that for ``grace`` s."""
+    if child.poll() is not None:
+        return
+    try:
+        os.killpg(child.pid, sig)
+        child.wait(grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def _pump(stream: IO[bytes] | None, rec: Recorder, level: str, echo: bool) -> None:
+    """Each line the child writes becomes a log event (and is echoed when not on a TTY)."""
+    if stream is None:
+        return
+    out = sys.stdout.buffer if level == "stdout" else sys.stderr.buffer
+    for raw in iter(stream.readline, b""):
+        rec.log(raw.rstrip(b"\r\n").decode("utf-8", "replace"), level=level)
+        if echo:
+            try:
+                out.write(raw)
+                out.flush()
+            except OSError:
+                echo = False
+    stream.close()

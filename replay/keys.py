@@ -1,0 +1,137 @@
+"""Keys and signals as one queue of inputs, read off the render loop.
+
+The terminal is switched to cbreak only when stdin is a TTY, and always restored.
+SIGINT and SIGTERM become inputs too, so the loop wakes at once and shuts down
+through the same path as ``q``.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import select
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+SIGINT_KEY = "<sigint>"
+SIGTERM_KEY = "<sigterm>"
+
+_ESCAPES = {
+    "\x1b[A": "up",
+    "\x1b[B": "down",
+    "\x1b[C": "right",
+    "\x1b[D": "left",
+    "\x1b[H": "home",
+    "\x1b[F": "end",
+}
+
+
+class Inputs:
+    """A queue of keys and signal names that a loop can wait on with a timeout."""
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[str] = queue.Queue()
+
+    def put(self, key: str) -> None:
+        self._queue.put(key)
+
+    def wait(self, timeout: float) -> list[str]:
+        """Keys that arrive within ``timeout`` seconds (returns early on the first one)."""
+        try:
+            first = self._queue.get(timeout=max(timeout, 0.0))
+        except queue.Empty:
+            return []
+        keys = [first]
+        while True:
+            try:
+                keys.append(self._queue.get_nowait())
+            except queue.Empty:
+                return keys
+
+
+def split_keys(data: str) -> list[str]:
+    """Keys in a burst of terminal input; arrow keys become names like ``left``."""
+    keys: list[str] = []
+    i = 0
+    while i < len(data):
+        for seq, name in _ESCAPES.items():
+            if data.startswith(seq, i):
+                keys.append(name)
+                i += len(seq)
+                break
+        else:
+            if data[i] == "\x1b":  # an escape sequence we do not use: drop it whole
+                j = i + 1
+                if j < len(data) and data[j] in "[O":
+                    j += 1
+                    while j < len(data) and not data[j].isalpha() and data[j] != "~":
+                        j += 1
+                    j += 1
+                i = max(j, i + 1)
+                continue
+            keys.append(data[i])
+            i += 1
+    return keys
+
+
+@contextmanager
+def keyboard(inputs: Inputs) -> Iterator[bool]:
+    """Read keys from stdin into ``inputs`` while the block runs; yields whether it can."""
+    try:
+        fd = sys.stdin.fileno()
+        is_tty = os.isatty(fd)
+    except (AttributeError, ValueError, OSError):
+        is_tty = False
+    if not is_tty:
+        yield False
+        return
+    import termios
+    import tty
+
+    saved = termios.tcgetattr(fd)
+    stop = threading.Event()
+
+    def read() -> None:
+        while not stop.is_set():
+            try:
+                ready, _, _ = select.select([fd], [], [], 0.05)
+                if ready:
+                    data = os.read(fd, 64)
+                    if not data:
+                        return
+                    for key in split_keys(data.decode("utf-8", "replace")):
+                        inputs.put(key)
+            except (OSError, ValueError):
+                return
+
+    tty.setcbreak(fd, termios.TCSANOW)
+    thread = threading.Thread(target=read, name="runreel-keys", daemon=True)
+    thread.start()
+    try:
+        yield True
+    finally:
+        stop.set()
+        thread.join(0.5)
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+
+@contextmanager
+def signals(inputs: Inputs) -> Iterator[None]:
+    """SIGINT and SIGTERM become inputs for the duration of the block (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        inputs.put(SIGTERM_KEY if signum == signal.SIGTERM else SIGINT_KEY)
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)

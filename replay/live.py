@@ -1,0 +1,117 @@
+"""The live session: a followed log folded on the wall clock, with operator controls."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from rich.layout import Layout
+from rich.text import Text
+
+from recorder.fold import Metrics, apply_all
+from replay.follow import Follower
+from replay.keys import SIGINT_KEY, SIGTERM_KEY
+from replay.views import clock, dashboard
+
+EXTEND_BY = 60.0  # seconds "+" adds when no --timeout was given
+
+
+class LiveSession:
+    """State of a live view: metrics, the soft timeout, and why (if) it should stop.
+
+    ``wall`` gives the event-time "now"; ``mono`` measures the timeout. Both are
+    parameters so tests drive the session without a terminal or a real clock.
+    """
+
+    def __init__(
+        self,
+        follower: Follower,
+        *,
+        timeout: float | None = None,
+        stay: bool = False,
+        wall: Callable[[], float] = time.time,
+        mono: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.follower = follower
+        self.metrics = Metrics()
+        self.stay = stay
+        self.keys = False  # set by the runner when a keyboard is attached
+        self.wall, self.mono = wall, mono
+        self.timeout = timeout
+        self.deadline = None if timeout is None else mono() + timeout
+        self.reason: str | None = None
+
+    def now(self) -> float:
+        """Event-time now; a finished run is frozen at its last event."""
+        m = self.metrics
+        if m.finished and m.last_t is not None:
+            return m.last_t
+        return self.wall()
+
+    def tick(self) -> None:
+        """Take in what the log gained; decide whether to stop."""
+        poll = self.follower.poll()
+        if poll.reset:
+            self.metrics = Metrics()
+        if poll.events:
+            apply_all(self.metrics, poll.events)
+        if self.reason is None:
+            if self.metrics.finished and not (self.stay and self.keys):
+                self.reason = "finished"
+            elif self.deadline is not None and self.mono() >= self.deadline:
+                self.reason = "timeout"
+
+    def key(self, key: str) -> None:
+        """q quits; c cancels the timeout; + extends it; signals stop the view."""
+        if key in ("q", "Q"):
+            self.reason = "quit"
+        elif key == SIGINT_KEY:
+            self.reason = "sigint"
+        elif key == SIGTERM_KEY:
+            self.reason = "sigterm"
+        elif key in ("c", "C"):
+            self.deadline = None
+        elif key in ("+", "="):
+            step = self.timeout or EXTEND_BY
+            base = self.deadline if self.deadline is not None else self.mono()
+            self.deadline = base + step
+
+    def notes(self) -> list[Text]:
+        """Footer items: file notices, the timeout countdown, the keys."""
+        out: list[Text] = []
+        if self.follower.notice:
+            out.append(Text(self.follower.notice, style="bold yellow"))
+        if self.deadline is not None:
+            left = max(self.deadline - self.mono(), 0.0)
+            out.append(Text(f"timeout in {clock(left)}", style="bold magenta"))
+        if self.keys:
+            timed = self.deadline is not None
+            hint = "q quit · " + ("c cancel timeout · + extend" if timed else "+ set timeout")
+            if self.metrics.finished and self.stay:
+                hint = "finished · q quit"
+            out.append(Text(hint, style="dim"))
+        return out
+
+    def view(self) -> Layout:
+        return dashboard(self.metrics, self.now(), footer_extra=self.notes())
+
+    def status_line(self) -> str:
+        """One plain line for logs and pipes (no escape sequences)."""
+        m, now = self.metrics, self.now()
+        if not self.follower.appeared:
+            return f"runreel: waiting for {self.follower.path}"
+        if m.finished:
+            state = f"finished ({m.status})"
+        elif m.last_t is not None and now - m.last_t >= 5.0:
+            state = f"stalled for {int(now - m.last_t)}s"
+        else:
+            state = "running"
+        eta = "done" if m.finished else clock(m.eta(now))
+        line = (
+            f"runreel: {clock(m.elapsed(now))} {state} {m.status_text} "
+            f"in flight {len(m.in_flight)} retries {m.retries} "
+            f"rate {m.rate(now):.1f}/s ETA {eta}"
+        )
+        if self.follower.notice:
+            line += f" [{self.follower.notice}]"
+        return line

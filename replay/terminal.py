@@ -1,0 +1,120 @@
+"""The terminal loop: render a session at a fixed rate, take keys and signals, stop cleanly.
+
+Interactive (a TTY): rich Live in screen mode; keys read on a thread; the
+terminal is always restored. Otherwise: no cursor movement and no escape
+sequences, one plain status line every ``interval`` seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import Protocol
+
+import click
+from rich.console import Console
+from rich.layout import Layout
+from rich.live import Live
+
+from recorder.fold import Metrics
+from replay import exitcodes
+from replay.files import write_file
+from replay.keys import Inputs, keyboard, signals
+from replay.snapshot import Format, render
+
+
+class Session(Protocol):
+    """What the loop needs from a live or replay session."""
+
+    keys: bool
+    reason: str | None
+    metrics: Metrics
+
+    def tick(self) -> None: ...
+    def key(self, key: str) -> None: ...
+    def now(self) -> float: ...
+    def view(self) -> Layout: ...
+    def status_line(self) -> str: ...
+
+
+def is_interactive(environ: dict[str, str] | None = None) -> bool:
+    """Screen mode only on a real terminal (rich's TTY_INTERACTIVE overrides either way)."""
+    env = os.environ if environ is None else environ
+    forced = env.get("TTY_INTERACTIVE")
+    if forced in ("0", "1"):
+        return forced == "1"
+    if env.get("TTY_COMPATIBLE") == "0" or env.get("TERM", "").lower() in ("dumb", "unknown"):
+        return False
+    try:
+        return os.isatty(sys.stdout.fileno())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def run_interactive(session: Session, console: Console, *, refresh_hz: float) -> None:
+    """Screen-mode loop until the session has a stop reason."""
+    inputs = Inputs()
+    period = 1.0 / refresh_hz
+    with signals(inputs), keyboard(inputs) as has_keys:
+        session.keys = has_keys
+        session.tick()
+        with Live(
+            session.view(),
+            console=console,
+            screen=True,
+            auto_refresh=False,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        ) as live:
+            next_tick = time.monotonic()
+            while session.reason is None:
+                live.update(session.view(), refresh=True)
+                next_tick += period
+                for key in inputs.wait(next_tick - time.monotonic()):
+                    session.key(key)
+                if session.reason is None:
+                    session.tick()
+                if time.monotonic() - next_tick > period:
+                    next_tick = time.monotonic()  # fell behind: do not try to catch up
+
+
+def run_plain(session: Session, *, interval: float, poll: float = 0.1) -> None:
+    """Pipe/CI loop: a status line every ``interval`` seconds, nothing else."""
+    inputs = Inputs()
+    with signals(inputs):
+        session.tick()
+        next_line = time.monotonic()
+        while session.reason is None:
+            if time.monotonic() >= next_line:
+                click.echo(session.status_line())
+                next_line += interval
+            for key in inputs.wait(poll):
+                session.key(key)
+            if session.reason is None:
+                session.tick()
+
+
+def finish(
+    session: Session,
+    *,
+    interactive: bool,
+    console: Console,
+    snapshot: str | None,
+    snapshot_format: Format,
+) -> int:
+    """After the loop: final output, the snapshot, and the exit code for why it stopped."""
+    m, now = session.metrics, session.now()
+    if snapshot:
+        width, height = (console.size.width, console.size.height) if interactive else (100, 30)
+        write_file(snapshot, render(m, now, width=width, height=height, fmt=snapshot_format))
+    if interactive:
+        click.echo(session.status_line() + f" (stopped: {session.reason})")
+    else:
+        click.echo(session.status_line())
+        console.print(session.view(), height=30)
+    if session.reason == "sigint":
+        return exitcodes.SIGINT
+    if session.reason == "sigterm":
+        return exitcodes.SIGTERM
+    return exitcodes.for_metrics(m)
