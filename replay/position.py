@@ -1,13 +1,13 @@
-"""Fold a log up to a WHEN and say what "now" is there: the state a snapshot shows."""
+"""Resolve a WHEN against a log: the folded state a snapshot shows, and its "now"."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
-from recorder.events import Mark
-from recorder.fold import Metrics, apply, apply_all
-from replay.source import Batch, ReadReport, read_batches
+from recorder.fold import Metrics
+from replay.cursor import Cursor
+from replay.index import Index, load_or_build
+from replay.source import ReadReport
 from replay.when import When
 
 
@@ -26,55 +26,46 @@ class Frame:
 
 def fold_at(path: str, when: When, *, lenient: bool = False) -> Frame:
     """Fold ``path`` up to ``when``; positions past the end mean the end."""
-    report = ReadReport(path)
-    m = Metrics()
-    batches = read_batches(path, lenient=lenient, report=report)
-    if when.kind == "end":
-        for batch in batches:
-            apply_all(m, batch)
-        return Frame(m, _last(m), report)
-    if when.kind == "percent":
-        span = fold_at(path, When("end"), lenient=lenient).metrics
-        first = span.first_t or 0.0
-        limit = first + (_last(span) - first) * when.seconds / 100
-        return _until_time(batches, m, limit, report)
+    index = load_or_build(path, lenient=lenient)
+    cursor = Cursor(index, lenient=lenient)
+    now = move(cursor, when)
+    return Frame(cursor.metrics, now, index.report())
+
+
+def target_time(index: Index, when: When) -> float | None:
+    """The event time ``when`` names, for time-like positions (seconds, percent)."""
+    h = index.header
+    first = h.first_t if h.first_t is not None else 0.0
+    last = h.last_t if h.last_t is not None else first
     if when.kind == "seconds":
-        first = _first_t(path, lenient)
-        return _until_time(batches, m, first + when.seconds, report)
-    if when.kind in ("event", "start"):
-        n = 1 if when.kind == "start" else when.event
-        for batch in batches:
-            room = n - m.events
-            apply_all(m, batch[:room] if room < len(batch) else batch)
-            if m.events >= n:
-                break
-        return Frame(m, _last(m), report)
-    for batch in batches:  # mark
-        for e in batch:
-            apply(m, e)
-            if isinstance(e, Mark) and e.label == when.label:
-                return Frame(m, e.t, report)
-    raise NoSuchMark(f"no mark {when.label!r} in {path}")
+        return first + when.seconds
+    if when.kind == "percent":
+        return first + (last - first) * when.seconds / 100
+    return None
 
 
-def _until_time(batches: Iterator[Batch], m: Metrics, limit: float, report: ReadReport) -> Frame:
-    for batch in batches:
-        if all(e.t <= limit for e in batch):
-            apply_all(m, batch)
-            continue
-        for e in batch:
-            if e.t > limit:
-                return Frame(m, max(limit, m.first_t or limit), report)
-            apply(m, e)
-    return Frame(m, min(limit, _last(m)), report)
+def move(cursor: Cursor, when: When) -> float:
+    """Move ``cursor`` to ``when``; returns the clock ("now") to draw that frame at.
 
-
-def _first_t(path: str, lenient: bool) -> float:
-    for batch in read_batches(path, lenient=lenient):
-        if batch:
-            return batch[0].t
-    return 0.0
-
-
-def _last(m: Metrics) -> float:
+    Times: every event up to the first later than the target, drawn at the target
+    (at most the last event's time). Event numbers, marks, start and end: drawn at
+    the time of the latest event folded.
+    """
+    index = cursor.index
+    limit = target_time(index, when)
+    if limit is not None:
+        cursor.seek_time(limit)
+        last = index.header.last_t
+        return min(limit, last) if last is not None else limit
+    if when.kind == "mark":
+        for p in index.header.marks:
+            if p.label == when.label:
+                cursor.seek(p.event)
+                return p.t
+        labels = sorted({p.label for p in index.header.marks})
+        known = f" (marks: {', '.join(labels[:10])})" if labels else " (it has no marks)"
+        raise NoSuchMark(f"no mark {when.label!r} in {index.log}{known}")
+    n = {"start": 1, "end": cursor.count}.get(when.kind, when.event)
+    cursor.seek(n)
+    m = cursor.metrics
     return m.last_t if m.last_t is not None else 0.0

@@ -26,6 +26,7 @@ class ReadReport:
 
     path: str
     lines: int = 0  # complete lines read, blank ones included
+    offset: int = 0  # bytes of complete lines read: where the next line starts
     torn_line: int | None = None  # line number of an incomplete final line
     torn_bytes: int = 0
     skipped: list[tuple[int, str]] = field(default_factory=list)  # first MAX_REPORTED
@@ -65,10 +66,16 @@ def open_log(path: str) -> int:
 def read_batches(
     path: str, *, lenient: bool = False, report: ReadReport | None = None, chunk: int = CHUNK
 ) -> Iterator[Batch]:
-    """Yield the log's events in file order, a chunk's worth at a time."""
+    """Yield the log's events in file order, a chunk's worth at a time.
+
+    To resume mid-file, pass a ``report`` whose ``offset`` (and ``lines``) say
+    where a line starts; the first-line checks then do not apply.
+    """
     report = report if report is not None else ReadReport(path)
     fd = open_log(path)
     try:
+        if report.offset:
+            os.lseek(fd, report.offset, os.SEEK_SET)
         yield from _batches(fd, path, lenient, report, chunk)
     finally:
         os.close(fd)
@@ -83,7 +90,7 @@ def _read(fd: int, size: int, path: str) -> bytes:
 
 def _batches(fd: int, path: str, lenient: bool, report: ReadReport, size: int) -> Iterator[Batch]:
     pending = b""
-    first = True
+    first = report.offset == 0
     while True:
         data = _read(fd, size, path)
         if not data:
@@ -94,6 +101,7 @@ def _batches(fd: int, path: str, lenient: bool, report: ReadReport, size: int) -
             pending = buf
             continue
         complete, pending = buf[:cut], buf[cut:]
+        report.offset += cut
         if first:
             first = False
             check_first_line(complete, path, report.lines + 1)
@@ -103,9 +111,9 @@ def _batches(fd: int, path: str, lenient: bool, report: ReadReport, size: int) -
     if pending:
         report.torn_line = report.lines + 1
         report.torn_bytes = len(pending)
-    if first and not pending:
+    if first and not pending and report.offset == 0:
         raise LogInvalid(path, None, "the log is empty (no run_started line)")
-    if first:
+    if first and report.offset == 0:
         raise LogInvalid(path, 1, "the log holds only an incomplete first line")
 
 

@@ -29,7 +29,9 @@ class Session(Protocol):
 
     keys: bool
     reason: str | None
-    metrics: Metrics
+
+    @property
+    def metrics(self) -> Metrics: ...
 
     def tick(self) -> None: ...
     def key(self, key: str) -> None: ...

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from rich.console import Console, ConsoleOptions, Group, RenderResult
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.layout import Layout
 from rich.panel import Panel
 from rich.progress_bar import ProgressBar
@@ -129,6 +129,38 @@ class Head:
             row = row.copy()
             row.no_wrap, row.overflow = True, "ellipsis"
             yield row
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """A one-line bar of the run: markers, failures and where the replay stands.
+
+    ``marks`` and ``failures`` are positions in per-mille of the run (0..1000),
+    precomputed once, so drawing costs the same whatever the log's size.
+    """
+
+    position: float  # 0..1
+    marks: frozenset[int]
+    failures: frozenset[int]
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = max(options.max_width, 1)
+        cells = ["─"] * width
+        styles = ["dim"] * width
+
+        def col(per_mille: float) -> int:
+            return min(int(per_mille * width / 1000), width - 1)
+
+        for f in self.failures:
+            cells[col(f)], styles[col(f)] = "✖", "red"
+        for k in self.marks:
+            cells[col(k)], styles[col(k)] = "◆", "magenta"
+        here = col(self.position * 1000)
+        cells[here], styles[here] = "●", "bold white"
+        line = Text()
+        for c, st in zip(cells, styles, strict=True):
+            line.append(c, st)
+        yield line
 
 
 # Panels -------------------------------------------------------------------------
@@ -296,14 +328,23 @@ def footer(m: Metrics, now: float, extra: Iterable[Text] = ()) -> Panel:
     return Panel(line, border_style="green")
 
 
-def dashboard(m: Metrics, now: float, *, footer_extra: Iterable[Text] = ()) -> Layout:
-    """The whole dashboard at ``now``."""
+def dashboard(
+    m: Metrics,
+    now: float,
+    *,
+    footer_extra: Iterable[Text] = (),
+    controls: RenderableType | None = None,
+) -> Layout:
+    """The whole dashboard at ``now``; ``controls`` (two rows) sit above the footer."""
     layout = Layout(name="root")
-    layout.split(
+    rows = [
         Layout(header(m, now), name="header", size=3),
         Layout(name="body", ratio=1),
         Layout(footer(m, now, footer_extra), name="footer", size=3),
-    )
+    ]
+    if controls is not None:
+        rows.insert(2, Layout(controls, name="controls", size=2))
+    layout.split(*rows)
     layout["body"].split_row(Layout(name="left"), Layout(name="right"))
     left = [
         Layout(status_panel(m, now), name="status", size=5),

@@ -1,0 +1,861 @@
+"""Issue 2 benchmark: fold and decode throughput, writer throughput, fold memory.
+
+Run from the repository root (not a test; every figure comes from this run):
+
+    python bench/fold_write.py              # 1M-event log, about a minute
+    python bench/fold_write.py --quick      # 100k events, a few seconds
+    python bench/fold_write.py --json out.json   # also write the figures as JSON ("-": stdout)
+
+A log with a fixed seed (64 workers in 16 writer processes, retries, failures,
+skips, logs, marks, metrics) is written into a temporary directory with
+``recorder.codec.encode``. Then, in the same run:
+
+- fold: ``replay.source.read_batches`` + ``recorder.fold.apply_all``, end to end from the file;
+- decode bound: ``msgspec.json.Decoder(AnyEvent).decode_lines`` over the same file in the
+  same 1 MiB chunks, split at the last newline, no fold;
+- baseline: stdlib ``json.loads`` per line into dicts, folded by an equivalent plain-dict fold;
+- writer: the Recorder API (``task_started`` + ``succeeded``) against a stdlib ``logging``
+  FileHandler whose formatter does ``json.dumps`` of a dict of the same fields;
+- memory: the fold of the 1M- and 4M-event logs, each in a fresh subprocess: growth of the
+  peak RSS during the fold (Linux VmHWM after minus before; ``ru_maxrss`` elsewhere) and, in
+  another subprocess, the ``tracemalloc`` peak of the fold.
+
+Throughputs are the best of ``--repeat`` runs (default 3).
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import json
+import logging
+import math
+import os
+import platform
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+from recorder import codec
+from recorder.events import (
+    AnyEvent,
+    Log,
+    Mark,
+    Metric,
+    RunFinished,
+    RunStarted,
+    TaskFailed,
+    TaskRetrying,
+    TaskSkipped,
+    TaskStarted,
+    TaskSucceeded,
+    TotalChanged,
+)
+from recorder.fold import Metrics, apply_all
+from recorder.writer import Recorder
+from replay.source import CHUNK, read_batches
+
+SEED = 2
+PROCESSES = 16  # writer processes (one src each)
+THREADS = 4  # workers per process
+T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z
+MARK_EVERY = 50_000
+ERRORS = (
+    "TimeoutError: read timed out after 30s",
+    "ConnectionResetError: [Errno 104] Connection reset by peer",
+    "ValueError: invalid literal for int() with base 10: 'n/a'",
+    "RuntimeError: upstream returned HTTP 503",
+    "KeyError: 'customer_id'",
+)
+LEVELS = ("info", "info", "info", "warning", "error")
+TARGETS = {
+    "fold_events_per_s": 2_000_000.0,
+    "fold_vs_decode": 0.60,
+    "fold_vs_baseline": 4.0,
+    "writer_events_per_s": 500_000.0,
+    "writer_vs_baseline": 4.0,
+}
+
+
+# The log -------------------------------------------------------------------------
+
+
+class _Generator:
+    """Simulated workers doing tasks; writes exactly ``limit`` events in file order."""
+
+    def __init__(self, path: str, limit: int, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.limit = limit
+        self.count = 0
+        self.seqs: dict[str, int] = {}
+        self.types: dict[str, int] = {}
+        self.out = open(path, "wb")  # noqa: SIM115 - closed in run()
+        self.lines: list[bytes] = []
+
+    def emit(self, cls: Callable[..., AnyEvent], t: float, src: str, **fields: Any) -> bool:
+        if self.count >= self.limit:
+            return False
+        self.count += 1
+        seq = self.seqs[src] = self.seqs.get(src, 0) + 1
+        event = cls(t=round(t, 6), src=src, seq=seq, **fields)
+        tag = type(event).__struct_config__.tag
+        self.types[str(tag)] = self.types.get(str(tag), 0) + 1
+        self.lines.append(codec.encode(event))
+        if len(self.lines) >= 65_536:
+            self.flush()
+        return True
+
+    def flush(self) -> None:
+        self.out.write(b"".join(self.lines))
+        self.lines.clear()
+
+    def run(self) -> dict[str, int]:
+        rng, n = self.rng, self.limit
+        main = "3999-0c0ffee0"
+        srcs = [f"{4000 + p}-{rng.getrandbits(32):08x}" for p in range(PROCESSES)]
+        workers = [(srcs[p], f"host{p:02d}-w{k}") for p in range(PROCESSES) for k in range(THREADS)]
+        planned = n // 2
+        self.emit(
+            RunStarted,
+            T0,
+            main,
+            v=1,
+            run="bench0000001",
+            name="nightly-etl",
+            total=planned,
+            meta={"host": "bench", "seed": str(SEED)},
+        )
+        # per worker: phase (0 idle, 1 running, 2 backoff), task, attempt
+        phase = [0] * len(workers)
+        task = [""] * len(workers)
+        attempt = [0] * len(workers)
+        heap = [(T0 + rng.random(), w) for w in range(len(workers))]
+        heapq.heapify(heap)
+        next_task = 0
+        next_mark = MARK_EVERY
+        total_changed = False
+        while self.count < n - 1:
+            t, w = heapq.heappop(heap)
+            src, name = workers[w]
+            if self.count >= next_mark:
+                next_mark += MARK_EVERY
+                self.emit(Mark, t, main, label=f"checkpoint-{next_mark // MARK_EVERY - 1}")
+            if not total_changed and self.count >= n // 2:
+                total_changed = True
+                planned += planned // 10
+                self.emit(TotalChanged, t, main, total=planned)
+            if phase[w] == 0:
+                next_task += 1
+                tid = f"job-{next_task:07d}"
+                if rng.random() < 0.02:
+                    self.emit(TaskSkipped, t, src, task=tid, worker=name, reason="already done")
+                    t += rng.uniform(0.001, 0.01)
+                else:
+                    task[w], attempt[w], phase[w] = tid, 1, 1
+                    self.emit(TaskStarted, t, src, task=tid, worker=name, attempt=1)
+                    t += rng.lognormvariate(-1.0, 0.9)
+            elif phase[w] == 2:
+                attempt[w] += 1
+                phase[w] = 1
+                self.emit(TaskStarted, t, src, task=task[w], worker=name, attempt=attempt[w])
+                t += rng.lognormvariate(-1.0, 0.9)
+            else:
+                r = rng.random()
+                if r < 0.10 and attempt[w] < 3:
+                    backoff = 0.5 * 2 ** attempt[w]
+                    phase[w] = 2
+                    self.emit(
+                        TaskRetrying,
+                        t,
+                        src,
+                        task=task[w],
+                        worker=name,
+                        attempt=attempt[w],
+                        error=rng.choice(ERRORS),
+                        backoff=backoff,
+                    )
+                    t += backoff
+                else:
+                    phase[w] = 0
+                    if r < 0.14:
+                        err = rng.choice(ERRORS)
+                        self.emit(TaskFailed, t, src, task=task[w], worker=name, error=err)
+                    else:
+                        self.emit(TaskSucceeded, t, src, task=task[w], worker=name)
+                    if rng.random() < 0.3:
+                        self.emit(
+                            Metric,
+                            t,
+                            src,
+                            name="rows_written",
+                            value=float(rng.randint(1, 5000)),
+                            labels={"shard": f"s{rng.randrange(8)}"},
+                        )
+                    if rng.random() < 0.05:
+                        self.emit(
+                            Metric,
+                            t,
+                            src,
+                            name="queue_depth",
+                            kind="gauge",
+                            value=float(rng.randrange(10_000)),
+                        )
+                    if rng.random() < 0.15:
+                        level = rng.choice(LEVELS)
+                        msg = f"{task[w]}: wrote batch {rng.randrange(1000)} ({level})"
+                        self.emit(Log, t, src, level=level, msg=msg)
+                    t += rng.uniform(0.001, 0.01)
+            heapq.heappush(heap, (t, w))
+        self.emit(RunFinished, t, main, status="ok")
+        self.flush()
+        self.out.close()
+        return self.types
+
+
+def generate(path: str, events: int, seed: int = SEED) -> dict[str, int]:
+    """Write a log of exactly ``events`` events; returns the count per event type."""
+    return _Generator(path, events, seed).run()
+
+
+# Read side -----------------------------------------------------------------------
+
+
+def fold_file(path: str) -> Metrics:
+    """The measured fold: end to end from the file, as the CLI does it."""
+    m = Metrics()
+    for batch in read_batches(path):
+        apply_all(m, batch)
+    return m
+
+
+def decode_bound(path: str) -> int:
+    """Bare decode of the same file in the same chunks: the ceiling for the fold."""
+    decode_lines = msgspec.json.Decoder(AnyEvent).decode_lines
+    n = 0
+    pending = b""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        while data := os.read(fd, CHUNK):
+            buf = pending + data if pending else data
+            cut = buf.rfind(b"\n") + 1
+            view = memoryview(buf)
+            n += len(decode_lines(view[:cut]))
+            pending = buf[cut:]
+    finally:
+        os.close(fd)
+    return n
+
+
+# The baseline: stdlib json into dicts, and the same fold written over plain dicts.
+
+_RING, _WINDOW = 64, 30
+_N_BUCKETS = 82
+
+
+def _bucket(seconds: float) -> int:
+    if seconds <= 1e-3:
+        return 0
+    return min(1 + int((math.log10(seconds) + 3) * 10), _N_BUCKETS - 1)
+
+
+def dict_state() -> dict[str, Any]:
+    return {
+        "events": 0,
+        "first_t": None,
+        "last_t": None,
+        "run": "",
+        "name": "",
+        "meta": {},
+        "total": None,
+        "started": 0,
+        "succeeded": 0,
+        "failed": 0,
+        "skipped": 0,
+        "retries": 0,
+        "in_flight": {},
+        "workers": {},
+        "recent_errors": deque(maxlen=100),
+        "recent_logs": deque(maxlen=100),
+        "marks": deque(maxlen=100),
+        "mark_count": 0,
+        "counters": {},
+        "gauges": {},
+        "finished": False,
+        "status": "",
+        "exit_status": None,
+        "unknown": {},
+        "gaps": deque(maxlen=20),
+        "gap_count": 0,
+        "lost": 0,
+        "seqs": {},
+        "ring_sec": [-1] * _RING,
+        "ring_cnt": [0] * _RING,
+        "durations": [0] * _N_BUCKETS,
+    }
+
+
+def _d_worker(m: dict[str, Any], name: str) -> dict[str, Any]:
+    w: dict[str, Any] | None = m["workers"].get(name)
+    if w is None:
+        w = m["workers"][name] = {
+            "task": None,
+            "state": "idle",
+            "since": 0.0,
+            "succeeded": 0,
+            "failed": 0,
+            "retries": 0,
+            "last_t": 0.0,
+        }
+    return w
+
+
+def _d_leave(w: dict[str, Any], task: str, t: float) -> None:
+    if w["task"] == task:
+        w["task"], w["state"], w["since"] = None, "idle", t
+    w["last_t"] = t
+
+
+def _d_complete(m: dict[str, Any], t: float, started: float | None) -> None:
+    sec = math.floor(t)
+    i = sec % _RING
+    if m["ring_sec"][i] != sec:
+        m["ring_sec"][i] = sec
+        m["ring_cnt"][i] = 0
+    m["ring_cnt"][i] += 1
+    if started is not None:
+        m["durations"][_bucket(t - started)] += 1
+
+
+def _d_run_started(m: dict[str, Any], e: dict[str, Any]) -> None:
+    m["run"], m["name"], m["meta"], m["total"] = e["run"], e["name"], e["meta"], e["total"]
+
+
+def _d_task_started(m: dict[str, Any], e: dict[str, Any]) -> None:
+    m["started"] += 1
+    task, worker, t, attempt = e["task"], e.get("worker", ""), e["t"], e.get("attempt", 1)
+    f = m["in_flight"].get(task)
+    if f is None:
+        if attempt > 1 and m["failed"] > 0:
+            m["failed"] -= 1
+            m["retries"] += 1
+        m["in_flight"][task] = {
+            "task": task,
+            "worker": worker,
+            "attempt": attempt,
+            "started": t,
+            "state": "running",
+            "retry_at": 0.0,
+            "error": "",
+        }
+    else:
+        if f["worker"] != worker and f["worker"] in m["workers"]:
+            _d_leave(m["workers"][f["worker"]], task, t)
+        f["worker"], f["attempt"], f["state"] = worker, attempt, "running"
+    w = _d_worker(m, worker)
+    w["task"], w["state"], w["since"], w["last_t"] = task, "running", t, t
+
+
+def _d_task_retrying(m: dict[str, Any], e: dict[str, Any]) -> None:
+    m["retries"] += 1
+    task, worker, t = e["task"], e.get("worker", ""), e["t"]
+    f = m["in_flight"].get(task)
+    if f is None:
+        f = m["in_flight"][task] = {"task": task, "worker": worker, "started": t}
+    f["state"], f["retry_at"], f["error"] = "backoff", t + e["backoff"], e["error"]
+    f["attempt"] = e["attempt"]
+    m["recent_errors"].append((t, task, worker, e["error"], False))
+    w = _d_worker(m, worker)
+    w["retries"] += 1
+    if w["task"] in (None, task):
+        w["task"], w["state"], w["since"] = task, "backoff", t
+    w["last_t"] = t
+
+
+def _d_task_succeeded(m: dict[str, Any], e: dict[str, Any]) -> None:
+    m["succeeded"] += 1
+    f = m["in_flight"].pop(e["task"], None)
+    _d_complete(m, e["t"], None if f is None else f["started"])
+    w = _d_worker(m, e.get("worker", ""))
+    w["succeeded"] += 1
+    _d_leave(w, e["task"], e["t"])
+
+
+def _d_task_failed(m: dict[str, Any], e: dict[str, Any]) -> None:
+    m["failed"] += 1
+    f = m["in_flight"].pop(e["task"], None)
+    _d_complete(m, e["t"], None if f is None else f["started"])
+    m["recent_errors"].append((e["t"], e["task"], e.get("worker", ""), e["error"], True))
+    w = _d_worker(m, e.get("worker", ""))
+    w["failed"] += 1
+    _d_leave(w, e["task"], e["t"])
+
+
+def _d_task_skipped(m: dict[str, Any], e: dict[str, Any]) -> None:
+    m["skipped"] += 1
+    f = m["in_flight"].pop(e["task"], None)
+    _d_complete(m, e["t"], None)
+    if f is not None or e.get("worker"):
+        _d_leave(_d_worker(m, e.get("worker", "")), e["task"], e["t"])
+
+
+def _d_log(m: dict[str, Any], e: dict[str, Any]) -> None:
+    m["recent_logs"].append((e["t"], e.get("level", "info"), e.get("msg", "")))
+
+
+def _d_mark(m: dict[str, Any], e: dict[str, Any]) -> None:
+    m["mark_count"] += 1
+    m["marks"].append((e["t"], e["label"]))
+
+
+def _d_metric(m: dict[str, Any], e: dict[str, Any]) -> None:
+    key = (e["name"], tuple(sorted(e.get("labels", {}).items())))
+    value = e.get("value", 1.0)
+    if e.get("kind", "counter") == "gauge":
+        m["gauges"][key] = value
+    else:
+        m["counters"][key] = m["counters"].get(key, 0.0) + value
+
+
+def _d_total_changed(m: dict[str, Any], e: dict[str, Any]) -> None:
+    m["total"] = e["total"]
+
+
+def _d_run_finished(m: dict[str, Any], e: dict[str, Any]) -> None:
+    m["finished"], m["status"], m["exit_status"] = True, e["status"], e.get("exit_status")
+
+
+_D_HANDLERS: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {
+    "run_started": _d_run_started,
+    "task_started": _d_task_started,
+    "task_retrying": _d_task_retrying,
+    "task_succeeded": _d_task_succeeded,
+    "task_failed": _d_task_failed,
+    "task_skipped": _d_task_skipped,
+    "log": _d_log,
+    "mark": _d_mark,
+    "metric": _d_metric,
+    "total_changed": _d_total_changed,
+    "run_finished": _d_run_finished,
+}
+
+
+def baseline_fold_file(path: str) -> dict[str, Any]:
+    """json.loads per line, then the plain-dict fold."""
+    m = dict_state()
+    loads, handlers, seqs = json.loads, _D_HANDLERS, m["seqs"]
+    n, first, last = 0, None, None
+    with open(path, "rb") as f:
+        for line in f:
+            e = loads(line)
+            n += 1
+            t = e["t"]
+            if first is None:
+                first = last = t
+            elif t > last:
+                last = t
+            src, seq = e["src"], e["seq"]
+            expected = seqs.get(src, 0) + 1
+            if seq != expected:
+                m["gap_count"] += 1
+                m["lost"] += max(seq - expected, 0)
+                m["gaps"].append((src, expected, seq))
+            seqs[src] = seq
+            handler = handlers.get(e["type"])
+            if handler is None:
+                m["unknown"][e["type"]] = m["unknown"].get(e["type"], 0) + 1
+            else:
+                handler(m, e)
+    m["events"], m["first_t"], m["last_t"] = n, first, last
+    return m
+
+
+def _dict_percentile(m: dict[str, Any], q: float) -> float | None:
+    counts: list[int] = m["durations"]
+    n = sum(counts)
+    if n == 0:
+        return None
+    rank, seen = max(1, math.ceil(q * n)), 0
+    for i, c in enumerate(counts):
+        seen += c
+        if seen >= rank:
+            return float(10.0 ** (-3 + i / 10))
+    return None
+
+
+def summary(m: Metrics) -> dict[str, Any]:
+    """The figures both folds must agree on."""
+    return {
+        "events": m.events,
+        "started": m.started,
+        "succeeded": m.succeeded,
+        "failed": m.failed,
+        "skipped": m.skipped,
+        "retries": m.retries,
+        "in_flight": len(m.in_flight),
+        "workers": len(m.workers),
+        "gaps": m.gap_count,
+        "marks": m.mark_count,
+        "total": m.total,
+        "finished": m.finished,
+        "first_t": m.first_t,
+        "last_t": m.last_t,
+        "rate": round(m.rate(m.last_t or 0.0), 6),
+        "p50": m.duration_percentile(0.5),
+        "p99": m.duration_percentile(0.99),
+        "counters": sorted(m.counters.items()),
+        "errors": [(x.t, x.task, x.error, x.final) for x in m.recent_errors],
+    }
+
+
+def dict_summary(m: dict[str, Any]) -> dict[str, Any]:
+    last = m["last_t"] or 0.0
+    newest = math.floor(last)
+    ring = zip(m["ring_sec"], m["ring_cnt"], strict=True)
+    count = sum(c for s, c in ring if newest - _WINDOW + 1 <= s <= newest)
+    span = min(float(_WINDOW), max(last - m["first_t"], 1.0)) if m["first_t"] is not None else 1
+    return {
+        "events": m["events"],
+        "started": m["started"],
+        "succeeded": m["succeeded"],
+        "failed": m["failed"],
+        "skipped": m["skipped"],
+        "retries": m["retries"],
+        "in_flight": len(m["in_flight"]),
+        "workers": len(m["workers"]),
+        "gaps": m["gap_count"],
+        "marks": m["mark_count"],
+        "total": m["total"],
+        "finished": m["finished"],
+        "first_t": m["first_t"],
+        "last_t": m["last_t"],
+        "rate": round(count / span, 6) if m["first_t"] is not None else 0.0,
+        "p50": _dict_percentile(m, 0.5),
+        "p99": _dict_percentile(m, 0.99),
+        "counters": sorted(m["counters"].items()),
+        "errors": [(x[0], x[1], x[3], x[4]) for x in m["recent_errors"]],
+    }
+
+
+# Write side ----------------------------------------------------------------------
+
+
+def recorder_writes(path: str, events: int) -> float:
+    """Seconds for ``events`` Recorder calls (task_started + succeeded pairs)."""
+    ids = [f"job-{i:07d}" for i in range(events // 2)]
+    worker = "host07-w3"
+    with Recorder(path, name="bench", total=len(ids), overwrite=True) as rec:
+        started, succeeded = rec.task_started, rec.succeeded
+        t0 = time.perf_counter()
+        for tid in ids:
+            started(tid, worker=worker)
+            succeeded(tid, worker=worker)
+        dt = time.perf_counter() - t0
+    return dt
+
+
+class JsonFormatter(logging.Formatter):
+    """What a team would write without runreel: json.dumps of the same fields."""
+
+    def __init__(self, src: str) -> None:
+        super().__init__()
+        self.src = src
+        self.seq = 0
+
+    def format(self, record: logging.LogRecord) -> str:
+        self.seq += 1
+        return json.dumps(
+            {
+                "type": record.msg,
+                "t": record.created,
+                "src": self.src,
+                "seq": self.seq,
+                "task": record.__dict__["task"],
+                "worker": record.__dict__["worker"],
+            }
+        )
+
+
+def logging_writes(path: str, events: int) -> float:
+    """Seconds for ``events`` records through a logging FileHandler with a JSON formatter."""
+    ids = [f"job-{i:07d}" for i in range(events // 2)]
+    worker = "host07-w3"
+    handler = logging.FileHandler(path, mode="w", encoding="utf-8")
+    handler.setFormatter(JsonFormatter(f"{os.getpid()}-bench"))
+    log = logging.getLogger("runreel.bench")
+    log.propagate = False
+    log.setLevel(logging.INFO)
+    log.addHandler(handler)
+    try:
+        info = log.info
+        t0 = time.perf_counter()
+        for tid in ids:
+            info("task_started", extra={"task": tid, "worker": worker})
+            info("task_succeeded", extra={"task": tid, "worker": worker})
+        dt = time.perf_counter() - t0
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+    return dt
+
+
+def _count_lines(path: str) -> int:
+    with open(path, "rb") as f:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(CHUNK), b""))
+
+
+# Memory (run in a fresh subprocess per measurement) -----------------------------
+
+
+def _peak_rss() -> tuple[str, int]:
+    """This process's peak resident set so far, in bytes, and how it was read.
+
+    Linux: VmHWM of /proc/self/status, which starts afresh at exec (ru_maxrss does not: a
+    child inherits its parent's high-water mark). Elsewhere: ru_maxrss.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return "VmHWM", int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    unit = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB elsewhere
+    return "ru_maxrss", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * unit
+
+
+def _fold_memory(path: str, mode: str) -> dict[str, Any]:
+    if mode == "tracemalloc":
+        import tracemalloc
+
+        tracemalloc.start()
+        m = fold_file(path)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        return {"events": m.events, "tracemalloc_peak_bytes": peak}
+    how, before = _peak_rss()
+    m = fold_file(path)
+    _, after = _peak_rss()
+    return {
+        "events": m.events,
+        "rss_measure": how,
+        "peak_rss_before_bytes": before,
+        "peak_rss_after_bytes": after,
+        "peak_rss_growth_bytes": after - before,
+    }
+
+
+def measure_memory(path: str, mode: str) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), "--fold-memory", path, "--memory-mode", mode],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    result: dict[str, Any] = json.loads(out)
+    return result
+
+
+# Driver --------------------------------------------------------------------------
+
+
+def _best(times: list[float]) -> float:
+    return min(times)
+
+
+def _timed(fn: Callable[[], Any], repeat: int) -> tuple[list[float], Any]:
+    times, result = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t0)
+    return times, result
+
+
+def _mib(n: float) -> str:
+    return f"{n / 2**20:.1f} MiB"
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    events, big, writes, repeat = args.events, args.big_events, args.writer_events, args.repeat
+    tmp = tempfile.mkdtemp(prefix="runreel-bench-")
+    try:
+        log_path = os.path.join(tmp, "run.log")
+        t0 = time.perf_counter()
+        types = generate(log_path, events)
+        gen_s = time.perf_counter() - t0
+        size = os.path.getsize(log_path)
+
+        fold_times, m = _timed(lambda: fold_file(log_path), repeat)
+        decode_times, decoded = _timed(lambda: decode_bound(log_path), repeat)
+        base_times, dm = _timed(lambda: baseline_fold_file(log_path), repeat)
+        if m.events != events or decoded != events or dm["events"] != events:
+            raise SystemExit(f"event counts differ: {m.events}, {decoded}, {dm['events']}")
+        if summary(m) != dict_summary(dm):
+            a, b = summary(m), dict_summary(dm)
+            diff = {k: (a[k], b[k]) for k in a if a[k] != b[k]}
+            raise SystemExit(f"the baseline fold disagrees with recorder.fold: {diff}")
+
+        rec_path, logging_path = os.path.join(tmp, "rec.log"), os.path.join(tmp, "logging.log")
+        rec_times = [recorder_writes(rec_path, writes) for _ in range(repeat)]
+        if _count_lines(rec_path) != writes + 2:
+            raise SystemExit("the Recorder log does not hold every event")
+        logging_times = [logging_writes(logging_path, writes) for _ in range(repeat)]
+        if _count_lines(logging_path) != writes:
+            raise SystemExit("the logging file does not hold every record")
+        os.unlink(rec_path)
+        os.unlink(logging_path)
+
+        memory: list[dict[str, Any]] = []
+        for n in (events, big):
+            path = log_path
+            if n != events:
+                path = os.path.join(tmp, f"run-{n}.log")
+                generate(path, n)
+            row = {"events": n, "log_bytes": os.path.getsize(path)}
+            row.update(measure_memory(path, "rss"))
+            row.update(measure_memory(path, "tracemalloc"))
+            if row["events"] != n:
+                raise SystemExit(f"memory fold saw {row['events']} events, expected {n}")
+            memory.append(row)
+            if path != log_path:
+                os.unlink(path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    fold_rate = events / _best(fold_times)
+    decode_rate = events / _best(decode_times)
+    base_rate = events / _best(base_times)
+    rec_rate = writes / _best(rec_times)
+    logging_rate = writes / _best(logging_times)
+    growth = [row["peak_rss_growth_bytes"] for row in memory]
+    peaks = [row["tracemalloc_peak_bytes"] for row in memory]
+    # flat: 4x the events costs at most 25% (or 1 MiB) more peak memory
+    flat = all(x[1] <= max(x[0] * 1.25, x[0] + 2**20) for x in (growth, peaks))
+    results = {
+        "fold_events_per_s": fold_rate,
+        "decode_bound_events_per_s": decode_rate,
+        "baseline_events_per_s": base_rate,
+        "fold_vs_decode": fold_rate / decode_rate,
+        "fold_vs_baseline": fold_rate / base_rate,
+        "writer_events_per_s": rec_rate,
+        "logging_events_per_s": logging_rate,
+        "writer_vs_baseline": rec_rate / logging_rate,
+        "memory_flat": flat,
+    }
+    met = {k: results[k] >= v for k, v in TARGETS.items()}
+    met["memory_flat"] = flat
+    return {
+        "machine": {
+            "python": platform.python_version(),
+            "msgspec": msgspec.__version__,
+            "platform": platform.platform(terse=True),
+            "cpus": os.cpu_count(),
+        },
+        "log": {
+            "events": events,
+            "bytes": size,
+            "seed": SEED,
+            "workers": PROCESSES * THREADS,
+            "writers": PROCESSES + 1,
+            "types": dict(sorted(types.items(), key=lambda kv: -kv[1])),
+            "generate_s": gen_s,
+        },
+        "repeat": repeat,
+        "writer_events": writes,
+        "results": results,
+        "targets": TARGETS,
+        "met": met,
+        "memory": memory,
+        "times_s": {
+            "fold": fold_times,
+            "decode_bound": decode_times,
+            "baseline": base_times,
+            "recorder": rec_times,
+            "logging": logging_times,
+        },
+    }
+
+
+def table(r: dict[str, Any]) -> str:
+    res, met, log = r["results"], r["met"], r["log"]
+
+    def ok(key: str) -> str:
+        return "met" if met[key] else "NOT met"
+
+    mc = r["machine"]
+    mix = ", ".join(f"{k} {v / log['events']:.0%}" for k, v in log["types"].items())
+    lines = [
+        f"runreel bench: Python {mc['python']}, msgspec {mc['msgspec']}, {mc['cpus']} CPUs, "
+        f"{mc['platform']}; best of {r['repeat']}",
+        f"log: {log['events']:,} events, {_mib(log['bytes'])}, seed {log['seed']}, "
+        f"{log['workers']} workers in {log['writers']} writers",
+        f"mix: {mix}",
+        "",
+        f"{'measure':<46}{'value':>16}  {'target':<12}",
+        f"{'fold, read_batches + apply_all (events/s)':<46}"
+        f"{res['fold_events_per_s']:>16,.0f}  {'>= 2,000,000':<12} {ok('fold_events_per_s')}",
+        f"{'decode bound, decode_lines only (events/s)':<46}"
+        f"{res['decode_bound_events_per_s']:>16,.0f}",
+        f"{'baseline, json.loads + dict fold (events/s)':<46}"
+        f"{res['baseline_events_per_s']:>16,.0f}",
+        f"{'fold / decode bound':<46}{res['fold_vs_decode']:>15.1%}  "
+        f"{'>= 60%':<12} {ok('fold_vs_decode')}",
+        f"{'fold / baseline':<46}{res['fold_vs_baseline']:>15.2f}x  "
+        f"{'>= 4x':<12} {ok('fold_vs_baseline')}",
+        f"{'writer, Recorder API (events/s, 1 process)':<46}"
+        f"{res['writer_events_per_s']:>16,.0f}  {'>= 500,000':<12} {ok('writer_events_per_s')}",
+        f"{'baseline, logging + json.dumps (events/s)':<46}{res['logging_events_per_s']:>16,.0f}",
+        f"{'writer / baseline':<46}{res['writer_vs_baseline']:>15.2f}x  "
+        f"{'>= 4x':<12} {ok('writer_vs_baseline')}",
+        "",
+        f"{'fold memory (fresh subprocess each)':<36}{'log size':>12}"
+        f"{'peak RSS growth':>18}{'tracemalloc peak':>18}",
+    ]
+    for row in r["memory"]:
+        lines.append(
+            f"{row['events']:>12,} events{'':<17}{_mib(row['log_bytes']):>12}"
+            f"{_mib(row['peak_rss_growth_bytes']):>18}{_mib(row['tracemalloc_peak_bytes']):>18}"
+        )
+    lines.append(f"{'memory flat in log size':<46}{'':>16}  {'':<12} {ok('memory_flat')}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--events", type=int, default=1_000_000, help="events in the log (1M)")
+    p.add_argument("--big-events", type=int, help="second log for memory (default 4x --events)")
+    p.add_argument("--writer-events", type=int, default=200_000, help="events written (200k)")
+    p.add_argument("--repeat", type=int, default=3, help="runs per throughput; best is kept")
+    p.add_argument("--quick", action="store_true", help="100k events, 50k writes: a smoke run")
+    p.add_argument("--json", nargs="?", const="-", metavar="FILE", help="also write JSON")
+    p.add_argument("--fold-memory", metavar="LOG", help=argparse.SUPPRESS)
+    p.add_argument("--memory-mode", default="rss", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.fold_memory:
+        print(json.dumps(_fold_memory(args.fold_memory, args.memory_mode)))
+        return
+    if args.quick:
+        args.events, args.writer_events = 100_000, 50_000
+    if args.big_events is None:
+        args.big_events = 4 * args.events
+    r = run(args)
+    print(table(r))
+    if args.json == "-":
+        print(json.dumps(r, indent=2))
+    elif args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(r, f, indent=2)
+            f.write("\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,27 @@
+"""``runreel index``: build the seek index of a log now, so later seeks are instant."""
+
+from __future__ import annotations
+
+import click
+
+from replay.cli.options import lenient_option, log_argument
+from replay.index import load_or_build
+
+
+@click.command("index")
+@log_argument
+@lenient_option
+def index_command(log: str, lenient: bool) -> int:
+    """Build (or bring up to date) the seek index of LOG.
+
+    It is written beside LOG as LOG.runreel-index, or in the user cache directory
+    when that is not writable. replay and snapshot use and refresh it by themselves.
+    """
+    index = load_or_build(log, lenient=lenient, persist=True)
+    h = index.header
+    where = index.file or "nowhere (no writable place; kept in memory only)"
+    click.echo(
+        f"{log}: {h.count} events, {len(h.checkpoints)} checkpoints, {len(h.marks)} marks, "
+        f"{len(h.failures)} failures; index: {where}"
+    )
+    return 0

@@ -1,0 +1,216 @@
+"""The replay session: a log re-rendered on a virtual clock, with seek and speed controls.
+
+Same pipeline as live viewing (cursor -> fold -> view), but "now" is a virtual
+event time that advances with real time times ``speed``, freezes when paused and
+jumps on seeks. Everything drawn depends only on the position and that clock,
+so a paused frame equals ``runreel snapshot --at`` for the same position.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from rich.console import Group
+from rich.layout import Layout
+from rich.text import Text
+
+from recorder.events import Mark
+from recorder.fold import Metrics
+from replay.cursor import Cursor
+from replay.keys import SIGINT_KEY, SIGTERM_KEY
+from replay.position import move
+from replay.views import Timeline, clock, dashboard
+from replay.when import When
+
+SPEEDS = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0)
+SEEK_STEP = 5.0
+KEY_HELP = (
+    "space pause · ←/→ 5s · [/] mark · ,/. step · +/- speed · 0-9 jump · g/G start/end · "
+    "e/E failure · q quit"
+)
+
+
+class ReplaySession:
+    """Where a replay stands and how it moves; drives the same loop as the live view."""
+
+    def __init__(
+        self,
+        cursor: Cursor,
+        *,
+        start: When,
+        stop: When,
+        speed: float = 1.0,
+        max_idle: float | None = None,
+        pause_at_marks: bool = False,
+        mono: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.cursor = cursor
+        self.speed = speed
+        self.max_idle = max_idle
+        self.pause_at_marks = pause_at_marks
+        self.mono = mono
+        self.keys = False
+        self.reason: str | None = None
+        self.paused = False
+        h = cursor.index.header
+        self.first_t = h.first_t if h.first_t is not None else 0.0
+        self.last_t = h.last_t if h.last_t is not None else self.first_t
+        self.stop_t = move(cursor, stop)
+        self.stop_event = cursor.position
+        self.vt = move(cursor, start)
+        if cursor.position > self.stop_event:
+            cursor.seek(self.stop_event)
+            self.vt = self.stop_t
+        self._last_mono = mono()
+        span = max(self.last_t - self.first_t, 1e-9)
+        self._marks = [(p.event, p.t) for p in h.marks]
+        self._failures = [(p.event, p.t) for p in h.failures]
+        self._mark_cols = frozenset(int((t - self.first_t) / span * 1000) for _, t in self._marks)
+        self._fail_cols = frozenset(
+            int((t - self.first_t) / span * 1000) for _, t in self._failures
+        )
+
+    @property
+    def metrics(self) -> Metrics:
+        return self.cursor.metrics
+
+    def now(self) -> float:
+        return self.vt
+
+    @property
+    def at_end(self) -> bool:
+        return self.cursor.position >= self.stop_event
+
+    # Playback -------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """Advance the virtual clock by the real time elapsed (times speed) and fold."""
+        real = self.mono()
+        elapsed, self._last_mono = real - self._last_mono, real
+        if self.paused or self.reason is not None:
+            return
+        if self.speed <= 0:
+            self._to_end()
+            return
+        self.vt += elapsed * self.speed
+        self._fold_to_clock()
+
+    def _fold_to_clock(self) -> None:
+        c = self.cursor
+        while c.position < self.stop_event:
+            nxt = c.peek()
+            if nxt is None:
+                break
+            if nxt.t > self.vt:
+                shown = c.metrics.last_t if c.metrics.last_t is not None else self.vt
+                if self.max_idle is not None and nxt.t - shown > self.max_idle:
+                    # Cap a quiet gap: jump ahead, keeping the event times themselves.
+                    if self.vt - shown >= self.max_idle:
+                        self.vt = nxt.t
+                        continue
+                return
+            c.step()
+            if self.pause_at_marks and isinstance(nxt, Mark) and self.keys:
+                self.paused, self.vt = True, nxt.t
+                return
+        self._reached_end()
+
+    def _reached_end(self) -> None:
+        self.vt = self.stop_t
+        if self.keys:
+            self.paused = True  # stay on the last frame until q
+        else:
+            self.reason = "end"
+
+    def _to_end(self) -> None:
+        self.cursor.seek(self.stop_event)
+        self._reached_end()
+
+    # Seeking --------------------------------------------------------------------
+
+    def seek_time(self, t: float) -> None:
+        t = max(self.first_t, min(t, self.stop_t))
+        self.cursor.seek_time(t)
+        if self.cursor.position > self.stop_event:
+            self.cursor.seek(self.stop_event)
+        self.vt = t
+
+    def seek_event(self, n: int) -> None:
+        self.cursor.seek(max(1, min(n, self.stop_event)))
+        m = self.cursor.metrics
+        self.vt = m.last_t if m.last_t is not None else self.first_t
+
+    def _jump(self, points: list[tuple[int, float]], forward: bool) -> None:
+        pos = self.cursor.position
+        if forward:
+            ahead = [p for p in points if p[0] > pos and p[0] <= self.stop_event]
+            target = ahead[0] if ahead else None
+        else:
+            behind = [p for p in points if p[0] < pos]
+            target = behind[-1] if behind else None
+        if target is not None:
+            self.cursor.seek(target[0])
+            self.vt = target[1]
+
+    def key(self, key: str) -> None:
+        """Every replay control, one key each (listed in the footer)."""
+        if key in ("q", "Q"):
+            self.reason = "quit"
+        elif key == SIGINT_KEY:
+            self.reason = "sigint"
+        elif key == SIGTERM_KEY:
+            self.reason = "sigterm"
+        elif key == " ":
+            self.paused = not self.paused
+        elif key == "left":
+            self.seek_time(self.vt - SEEK_STEP)
+        elif key == "right":
+            self.seek_time(self.vt + SEEK_STEP)
+        elif key == "[":
+            self._jump(self._marks, forward=False)
+        elif key == "]":
+            self._jump(self._marks, forward=True)
+        elif key == "e":
+            self._jump(self._failures, forward=True)
+        elif key == "E":
+            self._jump(self._failures, forward=False)
+        elif key == ",":
+            self.seek_event(self.cursor.position - 1)
+        elif key == ".":
+            self.seek_event(self.cursor.position + 1)
+        elif key in ("+", "="):
+            self.speed = next((s for s in SPEEDS if s > self.speed), self.speed)
+        elif key in ("-", "_"):
+            self.speed = next((s for s in reversed(SPEEDS) if s < self.speed), self.speed)
+        elif key.isdigit() and len(key) == 1:
+            self.seek_time(self.first_t + (self.last_t - self.first_t) * int(key) / 10)
+        elif key == "g":
+            self.seek_event(1)
+        elif key == "G":
+            self._to_end()
+
+    # Drawing --------------------------------------------------------------------
+
+    def controls(self) -> Group:
+        span = max(self.last_t - self.first_t, 1e-9)
+        where = min(max((self.vt - self.first_t) / span, 0.0), 1.0)
+        state = "paused" if self.paused else f"playing {self.speed:g}x"
+        info = Text.assemble(
+            (f"{state}  ", "bold magenta"),
+            (f"{clock(self.vt - self.first_t)} / {clock(span)}  ", ""),
+            (f"event {self.cursor.position}/{self.cursor.count}  ", "dim"),
+            (KEY_HELP if self.keys else "", "dim"),
+        )
+        info.no_wrap, info.overflow = True, "ellipsis"
+        return Group(Timeline(where, self._mark_cols, self._fail_cols), info)
+
+    def view(self) -> Layout:
+        return dashboard(self.metrics, self.vt, controls=self.controls())
+
+    def status_line(self) -> str:
+        m = self.metrics
+        return (
+            f"runreel replay: {clock(self.vt - self.first_t)} {m.status_text} "
+            f"event {self.cursor.position}/{self.cursor.count} speed {self.speed:g}x"
+        )

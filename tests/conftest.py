@@ -1,0 +1,129 @@
+"""Shared helpers: fixture paths, the CLI in-process and as a real process, golden files.
+
+Golden snapshots live in fixtures/golden/. After an intended change to the view or
+a fixture, rewrite them and review the diff before committing:
+
+    pytest tests/test_snapshot.py --update-golden
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from recorder.fold import Metrics, apply_all
+from replay.cli import cli
+from replay.source import ReadReport, read_batches
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+GOLDEN = FIXTURES / "golden"
+T0 = 1_700_000_000.0
+
+# The installed console script's entry point, run by the interpreter running the tests.
+RUNREEL = [sys.executable, "-c", "from replay.cli import main; main()"]
+
+# Variables that change how terminals and Rich behave; tests start without them.
+TERMINAL_ENV = ("NO_COLOR", "FORCE_COLOR", "COLUMNS", "LINES", "TERM", "RUNREEL_LOG")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="Rewrite fixtures/golden/* from the current output instead of comparing.",
+    )
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden"))
+
+
+@pytest.fixture(autouse=True)
+def _clean_terminal_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in TERMINAL_ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+def fixture(name: str) -> str:
+    """Path of a checked-in fixture log, by its name without extension."""
+    path = FIXTURES / f"{name}.jsonl"
+    assert path.exists(), f"missing fixture {path}; run: python fixtures/generate.py"
+    return str(path)
+
+
+def load_generator() -> ModuleType:
+    """fixtures/generate.py as a module (for the hostile strings and the fixture stories)."""
+    spec = importlib.util.spec_from_file_location("runreel_fixture_generator", FIXTURES / "generate.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def gen() -> ModuleType:
+    return load_generator()
+
+
+def fold_file(path: str, *, lenient: bool = False, chunk: int | None = None) -> tuple[Metrics, ReadReport]:
+    """Fold a whole log with the streaming reader; also returns the reader's report."""
+    report = ReadReport(path)
+    m = Metrics()
+    kwargs: dict[str, Any] = {} if chunk is None else {"chunk": chunk}
+    for batch in read_batches(path, lenient=lenient, report=report, **kwargs):
+        apply_all(m, batch)
+    return m, report
+
+
+def invoke(args: Sequence[str], **kwargs: Any) -> Result:
+    """Run the CLI in this process; an exception other than SystemExit fails the test."""
+    result = CliRunner().invoke(cli, list(args), **kwargs)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise AssertionError(f"runreel {list(args)} raised {result.exception!r}") from (
+            result.exception
+        )
+    return result
+
+
+def clean_env(**overrides: str | None) -> dict[str, str]:
+    """This process's environment without terminal variables, plus ``overrides`` (None: drop)."""
+    env = {k: v for k, v in os.environ.items() if k not in TERMINAL_ENV}
+    for key, value in overrides.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return env
+
+
+def run_runreel(
+    args: Sequence[str], *, env: dict[str, str] | None = None, cwd: str | Path | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """Run ``runreel ARGS`` as a real process; stdout and stderr as bytes."""
+    return subprocess.run(
+        [*RUNREEL, *args],
+        capture_output=True,
+        env=env if env is not None else clean_env(),
+        cwd=cwd,
+        timeout=60,
+        check=False,
+    )
+
+
+def assert_one_error_line(stderr: str) -> None:
+    """An error the user can read: no traceback, and the reason on one line."""
+    assert "Traceback" not in stderr, stderr
+    assert stderr.strip(), "no message on stderr"
+    assert len(stderr.strip().splitlines()) == 1, stderr
