@@ -11,7 +11,7 @@ from rich.text import Text
 from recorder.fold import Metrics, apply_all
 from replay.follow import Follower
 from replay.keys import SIGINT_KEY, SIGTERM_KEY
-from replay.views import clock, dashboard
+from replay.views import clock, dashboard, frame_key
 
 EXTEND_BY = 60.0  # seconds "+" adds when no --timeout was given
 
@@ -40,6 +40,7 @@ class LiveSession:
         self.timeout = timeout
         self.deadline = None if timeout is None else mono() + timeout
         self.reason: str | None = None
+        self.changes = 0  # counts folds and resets, so a redraw can be skipped when none happened
 
     def now(self) -> float:
         """Event-time now; a finished run is frozen at its last event."""
@@ -53,8 +54,10 @@ class LiveSession:
         poll = self.follower.poll()
         if poll.reset:
             self.metrics = Metrics()
+            self.changes += 1
         if poll.events:
             apply_all(self.metrics, poll.events)
+            self.changes += 1
         if self.reason is None:
             if self.metrics.finished and not (self.stay and self.keys):
                 self.reason = "finished"
@@ -94,6 +97,12 @@ class LiveSession:
 
     def view(self) -> Layout:
         return dashboard(self.metrics, self.now(), footer_extra=self.notes())
+
+    def frame_key(self) -> tuple[object, ...]:
+        """Equal keys draw equal views (see ``views.frame_key``); much cheaper than ``view()``."""
+        now = self.now()
+        notes = tuple(n.plain for n in self.notes())
+        return (self.changes, notes, frame_key(self.metrics, now))
 
     def status_line(self) -> str:
         """One plain line for logs and pipes (no escape sequences)."""

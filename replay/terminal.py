@@ -70,8 +70,12 @@ def run_interactive(session: Session, console: Console, *, refresh_hz: float) ->
             redirect_stderr=False,
         ) as live:
             next_tick = time.monotonic()
+            drawn: object = None
             while session.reason is None:
-                live.update(session.view(), refresh=True)
+                frame = _frame_key(session, console)
+                if frame is None or frame != drawn:
+                    live.update(session.view(), refresh=True)
+                    drawn = frame
                 next_tick += period
                 for key in inputs.wait(next_tick - time.monotonic()):
                     session.key(key)
@@ -79,6 +83,18 @@ def run_interactive(session: Session, console: Console, *, refresh_hz: float) ->
                     session.tick()
                 if time.monotonic() - next_tick > period:
                     next_tick = time.monotonic()  # fell behind: do not try to catch up
+
+
+def _frame_key(session: Session, console: Console) -> object:
+    """What the next frame depends on, when the session can tell (None: always redraw).
+
+    A session may offer ``frame_key()``; equal keys at the same terminal size mean the
+    screen would not change, so rendering it again (the costly part) is skipped.
+    """
+    frame_key = getattr(session, "frame_key", None)
+    if frame_key is None:
+        return None
+    return (console.size, frame_key())
 
 
 def run_plain(session: Session, *, interval: float, poll: float = 0.1) -> None:

@@ -358,3 +358,30 @@ def dashboard(
         Layout(errors_panel(m, now), name="errors", ratio=1),
     )
     return layout
+
+
+def frame_key(m: Metrics, now: float) -> tuple[object, ...]:
+    """Everything ``dashboard(m, now)`` draws that depends on ``now``, as cheap values.
+
+    For the same metrics (same events folded), equal keys draw equal frames, so a
+    live loop can skip re-rendering an unchanged screen. Keep it in step with the
+    panels above (tests/test_live.py checks equal keys give equal frames).
+    """
+    key: list[object] = [clock(m.elapsed(now)), run_state(m, now).plain]
+    if not m.finished and m.last_t is not None:
+        idle = now - m.last_t
+        key.append(short(idle) if idle >= STALL_AFTER else spinner_frame(now))
+    if not m.total and not m.finished:
+        pass  # the pulsing bar's animation step (rich ProgressBar)
+    for i, name in enumerate(sorted(m.workers)):
+        w = m.workers[name]
+        key.append(spinner_frame(now + i * 0.037) if w.state == "running" else None)
+        if w.task is not None:
+            key.append(short(now - w.since))
+    for f in m.in_flight.values():
+        if f.state == "backoff":
+            left = f.retry_at - now
+            key.append(short(left) if left > 0 else None)
+    key.append(f"{m.rate(now):.1f}")
+    key.append(None if m.finished else clock(m.eta(now)))
+    return tuple(key)

@@ -88,9 +88,10 @@ def main() -> None:
     cli.main()
 
 
-from replay.cli import demo, index, live, record, replay, snapshot, stats, validate  # noqa: E402
+from replay.cli import check, demo, index, live, record, replay, snapshot, stats, validate  # noqa: E402
 
 cli.add_command(live.live)
+cli.add_command(check.check)
 cli.add_command(replay.replay)
 cli.add_command(index.index_command)
 cli.add_command(record.record)

@@ -1,0 +1,78 @@
+"""``runreel check``: compare a run's snapshots with golden files (exit 0 same, 1 different)."""
+
+from __future__ import annotations
+
+import click
+
+from replay import exitcodes
+from replay.cli.options import HEIGHT, WHEN, WIDTH, lenient_option, log_argument
+from replay.golden import check as check_golden
+from replay.golden import result_lines
+from replay.position import NoSuchMark
+from replay.snapshot import FORMATS, Format
+from replay.when import When
+
+
+@click.command()
+@log_argument
+@click.argument("golden", type=click.Path(path_type=str))
+@click.option(
+    "--at",
+    "ats",
+    type=WHEN,
+    multiple=True,
+    help="A point to check (repeatable); default: the golden's recorded points, else the end.",
+)
+@click.option("--width", type=WIDTH, help="Columns [default: as recorded, else 100].")
+@click.option("--height", type=HEIGHT, help="Rows [default: as recorded, else 30].")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    help="Format [default: from GOLDEN's extension, else text].",
+)
+@click.option("--update", is_flag=True, help="Write the goldens instead of comparing.")
+@lenient_option
+def check(
+    log: str,
+    golden: str,
+    ats: tuple[When, ...],
+    width: int | None,
+    height: int | None,
+    fmt: Format | None,
+    update: bool,
+    lenient: bool,
+) -> int:
+    """Render LOG's snapshots and compare them with GOLDEN (a file, or a directory
+    with one file per point).
+
+    Exits 0 when all are the same, 1 when any differs or is missing (with a unified
+    diff on stdout), 64 and up for errors. --update writes them instead.
+    """
+    try:
+        results = check_golden(
+            log,
+            golden,
+            list(ats),
+            width=width,
+            height=height,
+            fmt=fmt,
+            update=update,
+            lenient=lenient,
+        )
+    except NoSuchMark as exc:
+        raise click.BadParameter(str(exc), param_hint="--at") from None
+    for r, line in zip(results, result_lines(results), strict=True):
+        click.echo(line)
+        if r.diff:
+            click.echo(r.diff, nl=False)
+        if r.note:
+            click.echo(r.note)
+    bad = [r for r in results if not r.ok]
+    if bad:
+        click.echo(
+            f"{len(bad)} of {len(results)} snapshots differ from {golden}"
+            + ("" if update else "; run with --update to accept them")
+        )
+        return exitcodes.TOTAL_FAILURE
+    return exitcodes.OK

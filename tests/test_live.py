@@ -1,0 +1,480 @@
+"""Fast tests of the live viewer's parts, without a terminal: Follower, LiveSession, keys, finish.
+
+Clocks are fakes, files live in tmp_path, and the CLI runs through click's CliRunner
+(its output is not a TTY, so these also cover the plain mode for pipes and CI).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from rich.console import Console
+
+from recorder import codec
+from recorder.errors import LogInvalid
+from recorder.events import (
+    AnyEvent,
+    RunFinished,
+    RunStarted,
+    TaskFailed,
+    TaskRetrying,
+    TaskStarted,
+    TaskSucceeded,
+)
+from recorder.writer import Recorder
+from replay import exitcodes
+from replay.cli import cli
+from replay.follow import Follower
+from replay.keys import SIGINT_KEY, SIGTERM_KEY, Inputs, split_keys
+from replay.live import EXTEND_BY, LiveSession
+from replay.terminal import finish, is_interactive, run_plain
+from replay.views import dashboard, frame_key
+
+T0 = 1_700_000_000.0
+
+
+class FakeClock:
+    """A clock that only moves when told to."""
+
+    def __init__(self, t: float = 0.0) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
+
+
+def ev(cls: type[AnyEvent], seq: int, t: float = T0, **fields: object) -> bytes:
+    """One encoded log line."""
+    return codec.encode(cls(t=t, src="w-1", seq=seq, **fields))  # type: ignore[arg-type]
+
+
+def started(total: int | None = 3, run: str = "run1", t: float = T0) -> bytes:
+    return ev(RunStarted, 1, t, v=1, run=run, name="unit", total=total)
+
+
+def append(path: Path, data: bytes) -> None:
+    with open(path, "ab") as f:
+        f.write(data)
+
+
+def session(path: Path, **kwargs: object) -> tuple[LiveSession, FakeClock, FakeClock]:
+    wall, mono = FakeClock(T0), FakeClock(100.0)
+    s = LiveSession(Follower(str(path)), wall=wall, mono=mono, **kwargs)  # type: ignore[arg-type]
+    return s, wall, mono
+
+
+# Follower ---------------------------------------------------------------------
+
+
+def test_follower_waits_for_the_file_to_appear(tmp_path: Path) -> None:
+    log = tmp_path / "later.jsonl"
+    f = Follower(str(log))
+    assert f.poll().events == []
+    assert not f.appeared and f.notice and "waiting for" in f.notice
+    log.write_bytes(started())
+    assert len(f.poll().events) == 1
+    assert f.appeared and f.notice is None
+    f.close()
+
+
+def test_follower_reads_only_what_was_appended(tmp_path: Path) -> None:
+    log = tmp_path / "a.jsonl"
+    log.write_bytes(started() + ev(TaskStarted, 2, task="a"))
+    f = Follower(str(log))
+    assert [type(e).__name__ for e in f.poll().events] == ["RunStarted", "TaskStarted"]
+    assert f.poll().events == []
+    append(log, ev(TaskSucceeded, 3, task="a"))
+    assert [type(e).__name__ for e in f.poll().events] == ["TaskSucceeded"]
+    f.close()
+
+
+def test_follower_holds_a_partial_last_line_until_its_newline(tmp_path: Path) -> None:
+    log = tmp_path / "p.jsonl"
+    line = ev(TaskStarted, 2, task="held")
+    log.write_bytes(started() + line[:10])
+    f = Follower(str(log))
+    assert len(f.poll().events) == 1  # run_started only
+    assert f.pending_bytes == 10
+    append(log, line[10:-1])  # everything but the newline
+    assert f.poll().events == []
+    assert f.pending_bytes == len(line) - 1
+    append(log, b"\n")
+    events = f.poll().events
+    assert len(events) == 1 and isinstance(events[0], TaskStarted) and events[0].task == "held"
+    assert f.pending_bytes == 0
+    f.close()
+
+
+def test_follower_holds_a_partial_first_line(tmp_path: Path) -> None:
+    log = tmp_path / "first.jsonl"
+    line = started()
+    log.write_bytes(line[:5])
+    f = Follower(str(log))
+    assert f.poll().events == [] and f.appeared
+    append(log, line[5:])
+    assert len(f.poll().events) == 1
+    f.close()
+
+
+def test_follower_reports_truncation_and_starts_over(tmp_path: Path) -> None:
+    log = tmp_path / "t.jsonl"
+    log.write_bytes(started(run="old") + ev(TaskStarted, 2, task="a") + ev(TaskStarted, 3, task="b"))
+    f = Follower(str(log))
+    assert len(f.poll().events) == 3
+    with open(log, "wb") as out:  # truncate in place: same inode
+        out.write(started(run="new"))
+    poll = f.poll()
+    assert poll.reset
+    assert [getattr(e, "run", None) for e in poll.events] == ["new"]
+    assert f.notice and "truncated" in f.notice
+    assert f.report.lines == 1
+    f.close()
+
+
+def test_follower_reports_rotation_and_starts_over(tmp_path: Path) -> None:
+    log = tmp_path / "r.jsonl"
+    log.write_bytes(started(run="old"))
+    f = Follower(str(log))
+    f.poll()
+    log.rename(tmp_path / "r.jsonl.1")
+    (tmp_path / "r.jsonl").write_bytes(started(run="new") + ev(TaskStarted, 2, task="x"))
+    poll = f.poll()
+    assert poll.reset and len(poll.events) == 2
+    assert getattr(poll.events[0], "run", None) == "new"
+    assert f.notice and "replaced" in f.notice
+    f.close()
+
+
+def test_follower_reports_deletion_and_keeps_what_it_read(tmp_path: Path) -> None:
+    log = tmp_path / "d.jsonl"
+    log.write_bytes(started())
+    f = Follower(str(log))
+    assert len(f.poll().events) == 1
+    log.unlink()
+    poll = f.poll()
+    assert not poll.reset and poll.events == []
+    assert f.notice and "deleted" in f.notice
+    f.close()
+
+
+def test_follower_bad_line_is_an_error_or_skipped_when_lenient(tmp_path: Path) -> None:
+    log = tmp_path / "bad.jsonl"
+    log.write_bytes(started() + b"{not json}\n" + ev(TaskStarted, 2, task="a"))
+    with pytest.raises(LogInvalid) as info:
+        Follower(str(log)).poll()
+    assert info.value.line == 2
+    f = Follower(str(log), lenient=True)
+    assert len(f.poll().events) == 2
+    assert f.report.skipped_count == 1
+    f.close()
+
+
+# LiveSession with fake clocks ---------------------------------------------------
+
+
+def test_session_folds_new_events_and_starts_over_after_truncation(tmp_path: Path) -> None:
+    log = tmp_path / "s.jsonl"
+    log.write_bytes(started() + ev(TaskStarted, 2, task="a") + ev(TaskSucceeded, 3, task="a"))
+    s, _, _ = session(log)
+    s.tick()
+    assert s.metrics.succeeded == 1 and s.metrics.events == 3
+    log.write_bytes(started(run="again"))
+    s.tick()
+    assert s.metrics.succeeded == 0 and s.metrics.run == "again" and s.metrics.events == 1
+    assert any("truncated" in n.plain for n in s.notes())
+    assert "truncated" in s.status_line()
+
+
+def test_session_timeout_fires_at_its_deadline(tmp_path: Path) -> None:
+    log = tmp_path / "s.jsonl"
+    log.write_bytes(started())
+    s, _, mono = session(log, timeout=5.0)
+    s.tick()
+    assert s.reason is None
+    assert any(n.plain == "timeout in 00:05" for n in s.notes())
+    mono.advance(4.9)
+    s.tick()
+    assert s.reason is None
+    mono.advance(0.1)
+    s.tick()
+    assert s.reason == "timeout"
+
+
+def test_session_c_cancels_and_plus_extends_the_timeout(tmp_path: Path) -> None:
+    log = tmp_path / "s.jsonl"
+    log.write_bytes(started())
+    s, _, mono = session(log, timeout=5.0)
+    s.keys = True
+    s.key("+")
+    assert s.deadline == pytest.approx(110.0)
+    s.key("c")
+    assert s.deadline is None
+    assert not any("timeout in" in n.plain for n in s.notes())
+    assert any("+ set timeout" in n.plain for n in s.notes())
+    mono.advance(1000)
+    s.tick()
+    assert s.reason is None
+    s.key("+")  # sets it again, the --timeout length from now
+    assert s.deadline == pytest.approx(mono() + 5.0)
+
+
+def test_session_plus_without_timeout_sets_one(tmp_path: Path) -> None:
+    log = tmp_path / "s.jsonl"
+    log.write_bytes(started())
+    s, _, mono = session(log)
+    assert s.deadline is None
+    s.key("+")
+    assert s.deadline == pytest.approx(mono() + EXTEND_BY)
+
+
+@pytest.mark.parametrize(
+    ("key", "reason"), [("q", "quit"), ("Q", "quit"), (SIGINT_KEY, "sigint"), (SIGTERM_KEY, "sigterm")]
+)
+def test_session_stop_keys(tmp_path: Path, key: str, reason: str) -> None:
+    log = tmp_path / "s.jsonl"
+    log.write_bytes(started())
+    s, _, _ = session(log)
+    s.key("x")  # unknown keys are ignored
+    assert s.reason is None
+    s.key(key)
+    assert s.reason == reason
+
+
+def test_session_stops_when_the_run_finishes_unless_it_stays(tmp_path: Path) -> None:
+    log = tmp_path / "s.jsonl"
+    log.write_bytes(
+        started(total=1)
+        + ev(TaskStarted, 2, T0 + 1, task="a")
+        + ev(TaskSucceeded, 3, T0 + 2, task="a")
+        + ev(RunFinished, 4, T0 + 3, status="ok")
+    )
+    s, wall, _ = session(log)
+    s.tick()
+    assert s.reason == "finished"
+    wall.advance(3600)
+    assert s.now() == T0 + 3  # a finished run is frozen at its last event
+    stay, _, _ = session(log, stay=True)
+    stay.keys = True
+    stay.tick()
+    assert stay.reason is None
+    assert any(n.plain == "finished · q quit" for n in stay.notes())
+    stay.key("q")
+    assert stay.reason == "quit"
+    no_keys, _, _ = session(log, stay=True)  # --stay without a keyboard cannot wait for q
+    no_keys.tick()
+    assert no_keys.reason == "finished"
+
+
+def test_status_line_is_plain_and_honest(tmp_path: Path) -> None:
+    log = tmp_path / "s.jsonl"
+    s, wall, _ = session(log)
+    s.tick()
+    assert s.status_line() == f"runreel: waiting for {log}"
+    log.write_bytes(started(total=4) + ev(TaskStarted, 2, task="a", worker="w1"))
+    s.tick()
+    assert " running (0 - 0 / 4) in flight 1 " in s.status_line()
+    wall.advance(7.5)
+    assert "stalled for 7s" in s.status_line()
+    append(log, ev(TaskFailed, 3, T0 + 8, task="a", worker="w1", error="boom\x1b[2J"))
+    append(log, ev(RunFinished, 4, T0 + 9, status="failed"))
+    s.tick()
+    line = s.status_line()
+    assert "finished (failed) (1 - 1 / 4)" in line and "ETA done" in line
+    assert "\x1b" not in line
+
+
+def test_view_shows_notes_in_the_footer(tmp_path: Path) -> None:
+    log = tmp_path / "s.jsonl"
+    log.write_bytes(started())
+    s, _, _ = session(log, timeout=90)
+    s.keys = True
+    s.tick()
+    console = Console(width=160, height=20, record=True, color_system=None, file=open(os.devnull, "w"))
+    console.print(s.view(), height=20)
+    console.file.close()
+    text = console.export_text()
+    assert "timeout in 01:30" in text and "q quit · c cancel timeout · + extend" in text
+
+
+# The frame key: skipping a redraw must never hide a change ----------------------
+
+
+def _frame(m: object, now: float, width: int = 100, height: int = 24) -> str:
+    console = Console(
+        width=width,
+        height=height,
+        record=True,
+        color_system="truecolor",
+        force_terminal=True,
+        file=open(os.devnull, "w"),  # noqa: SIM115
+        _environ={},
+    )
+    console.print(dashboard(m, now), height=height)  # type: ignore[arg-type]
+    console.file.close()
+    return console.export_text(styles=True)
+
+
+@pytest.mark.parametrize("total", [6, None])
+def test_equal_frame_keys_mean_equal_frames(tmp_path: Path, total: int | None) -> None:
+    """Whenever frame_key says nothing changed, the rendered dashboard is the same bytes."""
+    log = tmp_path / "k.jsonl"
+    lines = [
+        started(total=total),
+        ev(TaskStarted, 2, T0 + 0.5, task="a", worker="w1"),
+        ev(TaskStarted, 3, T0 + 0.6, task="b", worker="w2"),
+        ev(TaskRetrying, 4, T0 + 1.0, task="b", worker="w2", error="e", backoff=3.0),
+        ev(TaskSucceeded, 5, T0 + 1.2, task="a", worker="w1"),
+        ev(TaskStarted, 6, T0 + 1.3, task="c", worker="w1"),
+    ]
+    log.write_bytes(b"".join(lines))
+    s, _, _ = session(log)
+    s.tick()
+    m = s.metrics
+    seen: dict[object, str] = {}
+    # Times at an awkward step, across running, backoff, stalled (>5 s) and past the backoff.
+    for i in range(0, 260):
+        now = T0 + 1.3 + i * 0.037
+        frame = _frame(m, now)
+        key = frame_key(m, now)
+        if key in seen:
+            assert seen[key] == frame, f"frame changed but its key did not at +{now - T0:.3f}s"
+        seen[key] = frame
+    assert len(seen) > 20  # the key does change as time passes
+
+
+# Keys and inputs --------------------------------------------------------------------
+
+
+def test_split_keys_names_arrows_and_drops_other_escapes() -> None:
+    assert split_keys("q") == ["q"]
+    assert split_keys("\x1b[A\x1b[Dc+") == ["up", "left", "c", "+"]
+    assert split_keys("\x1b[1;5Cq") == ["q"]  # ctrl-right: not ours, dropped whole
+    assert split_keys("\x1b") == []
+
+
+def test_inputs_wait_returns_early_and_collects_a_burst() -> None:
+    inputs = Inputs()
+    t = time.monotonic()
+    assert inputs.wait(0.05) == []
+    assert time.monotonic() - t >= 0.04
+    for k in "abc":
+        inputs.put(k)
+    assert inputs.wait(5) == ["a", "b", "c"]
+    threading.Timer(0.05, inputs.put, ("q",)).start()
+    t = time.monotonic()
+    assert inputs.wait(5) == ["q"]
+    assert time.monotonic() - t < 2
+
+
+def test_is_interactive_honours_rich_overrides() -> None:
+    assert is_interactive({"TTY_INTERACTIVE": "1"}) is True
+    assert is_interactive({"TTY_INTERACTIVE": "0"}) is False
+    assert is_interactive({"TTY_COMPATIBLE": "0"}) is False
+    assert is_interactive({"TERM": "dumb"}) is False
+
+
+# finish(): snapshot and exit code ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reason", "code"),
+    [
+        ("quit", exitcodes.INCOMPLETE),
+        ("timeout", exitcodes.INCOMPLETE),
+        ("sigint", exitcodes.SIGINT),
+        ("sigterm", exitcodes.SIGTERM),
+    ],
+)
+def test_finish_codes_and_snapshot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], reason: str, code: int
+) -> None:
+    log = tmp_path / "s.jsonl"
+    log.write_bytes(started() + ev(TaskStarted, 2, task="snap-task", worker="w1"))
+    s, _, _ = session(log)
+    s.tick()
+    s.reason = reason
+    snap = tmp_path / "out.json"
+    console = Console(file=open(os.devnull, "w"), width=100, height=30)  # noqa: SIM115
+    rc = finish(s, interactive=False, console=console, snapshot=str(snap), snapshot_format="json")
+    console.file.close()
+    assert rc == code
+    data = json.loads(snap.read_text())
+    assert data["state"]["exit_code"] == exitcodes.INCOMPLETE
+    assert [f["task"] for f in data["in_flight"]] == ["snap-task"]
+    assert capsys.readouterr().out.startswith("runreel: ")
+
+
+def test_run_plain_prints_status_lines_until_the_run_finishes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = tmp_path / "plain.jsonl"
+    rec = Recorder(log, name="plain", total=1)
+    s = LiveSession(Follower(str(log)))
+
+    def work() -> None:
+        time.sleep(0.35)
+        with rec.task("t1", worker="w1"):
+            pass
+        rec.finish()
+        rec.close()
+
+    writer = threading.Thread(target=work)
+    writer.start()
+    run_plain(s, interval=0.1, poll=0.02)
+    writer.join()
+    out = capsys.readouterr().out
+    assert s.reason == "finished"
+    assert out.count("runreel: ") >= 2
+    assert "\x1b" not in out
+
+
+# The CLI when stdout is not a terminal ----------------------------------------------
+
+
+def _finished_log(path: Path, *, ok: int, failed: int) -> None:
+    with Recorder(path, name="cli", total=ok + failed) as rec:
+        for i in range(ok):
+            with rec.task(f"ok-{i}", worker="w1"):
+                pass
+        for i in range(failed):
+            rec.task_started(f"bad-{i}", worker="w2")
+            rec.failed(f"bad-{i}", worker="w2", error="nope")
+
+
+@pytest.mark.parametrize(
+    ("ok", "failed", "code"),
+    [(2, 0, exitcodes.OK), (1, 1, exitcodes.PARTIAL_FAILURE), (0, 2, exitcodes.TOTAL_FAILURE)],
+)
+def test_live_cli_exits_with_the_metrics_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ok: int, failed: int, code: int
+) -> None:
+    for var in ("TTY_INTERACTIVE", "FORCE_COLOR", "NO_COLOR", "TTY_COMPATIBLE"):
+        monkeypatch.delenv(var, raising=False)
+    log = tmp_path / "done.jsonl"
+    _finished_log(log, ok=ok, failed=failed)
+    snap = tmp_path / "final.txt"
+    result = CliRunner().invoke(cli, ["live", str(log), "--snapshot", str(snap)])
+    assert result.exit_code == code, result.output
+    assert result.stdout.startswith("runreel: ")
+    assert "\x1b" not in result.stdout
+    assert "Workers" in result.stdout and "Workers" in snap.read_text()
+
+
+def test_live_cli_times_out_when_the_log_never_appears(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["live", str(tmp_path / "never.jsonl"), "--timeout", "0.3"])
+    assert result.exit_code == exitcodes.LOG_UNAVAILABLE
+    assert "never appeared" in result.stderr
+
+
+def test_live_cli_rejects_an_unknown_snapshot_extension(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["live", "x.jsonl", "--snapshot", "out.png"])
+    assert result.exit_code == exitcodes.USAGE
