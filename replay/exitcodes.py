@@ -38,13 +38,14 @@ def for_metrics(m: Metrics) -> int:
 
     Succeeded means every task ended well: no failure, at least one success, no
     planned task left over and the run's own status not "failed". Tasks that
-    failed an attempt and then succeeded count as succeeded.
+    failed an attempt and then succeeded count as succeeded; a task still in
+    flight when the run finished did not succeed.
     """
     if not m.finished:
         return INCOMPLETE
     if m.succeeded == 0:
         return TOTAL_FAILURE
-    short = m.total is not None and m.succeeded + m.skipped < m.total
+    short = bool(m.in_flight) or (m.total is not None and m.succeeded + m.skipped < m.total)
     if m.failed or short or m.status == "failed":
         return PARTIAL_FAILURE
     return OK

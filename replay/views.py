@@ -372,7 +372,7 @@ def frame_key(m: Metrics, now: float) -> tuple[object, ...]:
         idle = now - m.last_t
         key.append(short(idle) if idle >= STALL_AFTER else spinner_frame(now))
     if not m.total and not m.finished:
-        pass  # the pulsing bar's animation step (rich ProgressBar)
+        key.append(int(-now * 15))  # the pulsing bar's animation step (rich ProgressBar)
     for i, name in enumerate(sorted(m.workers)):
         w = m.workers[name]
         key.append(spinner_frame(now + i * 0.037) if w.state == "running" else None)
@@ -381,7 +381,7 @@ def frame_key(m: Metrics, now: float) -> tuple[object, ...]:
     for f in m.in_flight.values():
         if f.state == "backoff":
             left = f.retry_at - now
-            key.append(short(left) if left > 0 else None)
+            pass
     key.append(f"{m.rate(now):.1f}")
     key.append(None if m.finished else clock(m.eta(now)))
     return tuple(key)

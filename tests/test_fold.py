@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from conftest import T0, fixture, fold_file
 
-from recorder import fold as fold_module
 from recorder.codec import Unknown
 from recorder.events import (
     Event,
@@ -30,7 +29,17 @@ from recorder.events import (
     TaskSucceeded,
     TotalChanged,
 )
-from recorder.fold import Gap, Metrics, apply, apply_all, fold
+from recorder.fold import (
+    RECENT_ERRORS,
+    RECENT_GAPS,
+    RECENT_LOGS,
+    RECENT_MARKS,
+    Gap,
+    Metrics,
+    apply,
+    apply_all,
+    fold,
+)
 from replay import exitcodes
 from replay.snapshot import to_dict
 from replay.source import read_batches
@@ -467,10 +476,10 @@ def test_memory_is_bounded_by_windows_not_log_length() -> None:
     m = s.fold()
     assert m.failed == n and m.mark_count == n and m.gap_count == n
     assert m.in_flight == {} and len(m.workers) == 4
-    assert len(m.recent_errors) == fold_module.RECENT_ERRORS
-    assert len(m.marks) == fold_module.RECENT_MARKS
-    assert len(m.recent_logs) == fold_module.RECENT_LOGS
-    assert len(m.gaps) == fold_module.RECENT_GAPS
+    assert len(m.recent_errors) == RECENT_ERRORS
+    assert len(m.marks) == RECENT_MARKS
+    assert len(m.recent_logs) == RECENT_LOGS
+    assert len(m.gaps) == RECENT_GAPS
     assert m.recent_errors[-1].task == f"t{n - 1}"  # the window keeps the newest
 
 

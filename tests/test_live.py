@@ -315,7 +315,7 @@ def _frame(m: object, now: float, width: int = 100, height: int = 24) -> str:
         record=True,
         color_system="truecolor",
         force_terminal=True,
-        file=open(os.devnull, "w"),  # noqa: SIM115
+        file=open(os.devnull, "w"),
         _environ={},
     )
     console.print(dashboard(m, now), height=height)  # type: ignore[arg-type]
@@ -331,7 +331,7 @@ def test_equal_frame_keys_mean_equal_frames(tmp_path: Path, total: int | None) -
         started(total=total),
         ev(TaskStarted, 2, T0 + 0.5, task="a", worker="w1"),
         ev(TaskStarted, 3, T0 + 0.6, task="b", worker="w2"),
-        ev(TaskRetrying, 4, T0 + 1.0, task="b", worker="w2", error="e", backoff=3.0),
+        ev(TaskRetrying, 4, T0 + 1.0, task="b", worker="w2", error="e", backoff=3.33),
         ev(TaskSucceeded, 5, T0 + 1.2, task="a", worker="w1"),
         ev(TaskStarted, 6, T0 + 1.3, task="c", worker="w1"),
     ]
@@ -340,9 +340,9 @@ def test_equal_frame_keys_mean_equal_frames(tmp_path: Path, total: int | None) -
     s.tick()
     m = s.metrics
     seen: dict[object, str] = {}
-    # Times at an awkward step, across running, backoff, stalled (>5 s) and past the backoff.
-    for i in range(0, 260):
-        now = T0 + 1.3 + i * 0.037
+    # Times at an awkward step, across running, backoff, stalled (>5 s, >10 s), past the backoff.
+    for i in range(0, 200):
+        now = T0 + 1.3 + i * 0.059
         frame = _frame(m, now)
         key = frame_key(m, now)
         if key in seen:
@@ -403,7 +403,7 @@ def test_finish_codes_and_snapshot(
     s.tick()
     s.reason = reason
     snap = tmp_path / "out.json"
-    console = Console(file=open(os.devnull, "w"), width=100, height=30)  # noqa: SIM115
+    console = Console(file=open(os.devnull, "w"), width=100, height=30)
     rc = finish(s, interactive=False, console=console, snapshot=str(snap), snapshot_format="json")
     console.file.close()
     assert rc == code
