@@ -98,6 +98,7 @@ def _block(rng: random.Random) -> tuple[list[tuple[AnyEvent, int]], float, dict[
 
     def emit(cls: Any, t: float, src: str, task: int = -1, **fields: Any) -> None:
         seq = seqs[src] = seqs.get(src, 0) + 1
+        t = round(t, 6)
         if task >= 0:
             fields["task"] = ""
         out.append((cls(t=t, src=src, seq=seq, **fields), task))
@@ -157,7 +158,7 @@ def _block(rng: random.Random) -> tuple[list[tuple[AnyEvent, int]], float, dict[
                     emit(Log, t, src, level=level, msg=msg)
                 t += rng.uniform(0.001, 0.01)
         heapq.heappush(heap, (t, w))
-    return out, t + 0.5, seqs
+    return out, round(t + 0.5, 6), seqs
 
 
 def generate(path: str, events: int, seed: int = SEED) -> dict[str, Any]:
@@ -168,7 +169,6 @@ def generate(path: str, events: int, seed: int = SEED) -> dict[str, Any]:
     encode_into = msgspec.json.Encoder().encode_into
     replace = msgspec.structs.replace
     buf = bytearray()
-    counts: dict[str, int] = {}
     n = 0
     with open(path, "wb") as f:
 
@@ -189,7 +189,7 @@ def generate(path: str, events: int, seed: int = SEED) -> dict[str, Any]:
         next_mark = MARK_EVERY
         while n < events - 1:
             off = T0 + 1.0 + k * span
-            prefix = f"job-{k:05d}-"
+            prefix = f"j{k:04d}-"
             for e, task in block:
                 if n >= events - 1:
                     break
@@ -201,13 +201,11 @@ def generate(path: str, events: int, seed: int = SEED) -> dict[str, Any]:
                         break
                 seq = e.seq + k * per_src[e.src]
                 if task >= 0:
-                    write(replace(e, t=e.t + off, seq=seq, task=f"{prefix}{task:06d}"))  # type: ignore[call-arg]
+                    write(replace(e, t=e.t + off, seq=seq, task=f"{prefix}{task:05d}"))  # type: ignore[call-arg]
                 else:
                     write(replace(e, t=e.t + off, seq=seq))
-                name = type(e).__name__
-                counts[name] = counts.get(name, 0) + 1
             k += 1
         main_seq += 1
         write(RunFinished(t=T0 + 1.0 + k * span, src=main, seq=main_seq, status="ok"))
         f.write(buf)
-    return {"events": n, "bytes": os.path.getsize(path), "blocks": k, "types": counts}
+    return {"events": n, "bytes": os.path.getsize(path)}

@@ -20,9 +20,9 @@ class Envelope(msgspec.Struct, gc=False):
     """The fields any version of any event has; used to classify lines that fail to decode."""
 
     type: str
-    t: float = 0.0
-    src: str = ""
-    seq: int = 0
+    t: float
+    src: str
+    seq: int
     v: int | None = None
 
 
@@ -64,10 +64,13 @@ def decode_line(line: bytes) -> AnyEvent | Unknown:
         return event
     except msgspec.DecodeError as exc:
         first = str(exc)
+    except UnicodeDecodeError as exc:
+        raise BadLine("invalid UTF-8") from None
     try:
         env = _envelope_decoder.decode(line)
-    except msgspec.DecodeError:
-        raise BadLine(_describe(first)) from None
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        unknown_type = "$.type" in first
+        raise BadLine(_describe(str(exc) if unknown_type else first)) from None
     if "Invalid value" in first and "$.type" in first:
         return Unknown(type=env.type, t=env.t, src=env.src, seq=env.seq)
     raise BadLine(_describe(first))
@@ -78,7 +81,7 @@ def decode_chunk(chunk: bytes) -> list[AnyEvent | Unknown] | None:
     try:
         events: list[AnyEvent | Unknown] = _decoder.decode_lines(chunk)
         return events
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError):
         return None
 
 
@@ -88,6 +91,8 @@ def check_version(line: bytes) -> None:
         env = _envelope_decoder.decode(line)
     except msgspec.DecodeError as exc:
         raise BadLine(_describe(str(exc))) from None
+    except UnicodeDecodeError as exc:
+        raise BadLine("invalid UTF-8") from None
     if env.type != "run_started":
         raise BadLine(f"first event is {env.type!r}, expected 'run_started'")
     if env.v != FORMAT_VERSION:

@@ -34,6 +34,7 @@ RECENT_ERRORS = 100
 RECENT_LOGS = 100
 RECENT_MARKS = 100
 RECENT_GAPS = 20
+REOPENABLE = 10_000  # latest terminal failures a re-run (attempt > 1) can still turn into a retry
 RATE_WINDOW = 30  # seconds of completions behind the "rate" figure
 _RING = 64  # per-second completion buckets kept (>= RATE_WINDOW)
 
@@ -134,6 +135,7 @@ class Metrics:
         "_ring_sec",
         "_ring_cnt",
         "_durations",
+        "_failed_recently",
     )
 
     def __init__(self) -> None:
@@ -168,6 +170,7 @@ class Metrics:
         self._ring_sec = [-1] * _RING
         self._ring_cnt = [0] * _RING
         self._durations = [0] * _N_BUCKETS
+        self._failed_recently: dict[str, str] = {}  # task -> worker, oldest first
 
     # Derived figures -------------------------------------------------------
 
@@ -270,10 +273,14 @@ def _task_started(m: Metrics, e: TaskStarted) -> None:
     m.started += 1
     f = m.in_flight.get(e.task)
     if f is None:
-        if e.attempt > 1 and m.failed > 0:
+        if e.attempt > 1 and e.task in m._failed_recently:
             # A re-run of a task that failed for good: its failure becomes a retry.
+            failed_on = m._failed_recently.pop(e.task)
             m.failed -= 1
             m.retries += 1
+            if failed_on in m.workers:
+                m.workers[failed_on].failed -= 1
+                m.workers[failed_on].retries += 1
         m.in_flight[e.task] = InFlight(e.task, e.worker, e.attempt, e.t)
     else:
         if f.worker != e.worker and f.worker in m.workers:
@@ -322,6 +329,10 @@ def _task_failed(m: Metrics, e: TaskFailed) -> None:
     f = m.in_flight.pop(e.task, None)
     m._complete(e.t, None if f is None else f.started)
     m.recent_errors.append(ErrorEntry(e.t, e.task, e.worker, e.error, True))
+    recent = m._failed_recently
+    recent[e.task] = e.worker
+    if len(recent) > REOPENABLE:
+        del recent[next(iter(recent))]
     w = m._worker(e.worker)
     w.failed += 1
     _leave(w, e.task, e.t)

@@ -20,7 +20,7 @@ import msgspec
 from recorder.events import Mark, TaskFailed
 from recorder.fold import Metrics, apply_all
 from replay import checkpoint
-from replay.source import ReadReport, read_batches
+from replay.source import ReadReport, open_log, read_batches
 
 INDEX_VERSION = 1
 SUFFIX = ".runreel-index"
@@ -135,6 +135,7 @@ def load_or_build(log: str, *, lenient: bool = False, persist: bool | None = Non
     ``persist``: True always writes it, False never, None only for logs of at
     least PERSIST_MIN_BYTES. Failing to read or write an index is never an error.
     """
+    os.close(open_log(log))  # the reader's errors (missing, a directory, unreadable) first
     size = os.stat(log).st_size
     if persist is None:
         persist = size >= PERSIST_MIN_BYTES

@@ -103,28 +103,30 @@ def _batches(fd: int, path: str, lenient: bool, report: ReadReport, size: int) -
         complete, pending = buf[:cut], buf[cut:]
         report.offset += cut
         if first:
-            first = False
-            check_first_line(complete, path, report.lines + 1)
+            first = not check_first_line(complete, path, report.lines + 1)
         batch = decode_complete(complete, path, report, lenient)
         if batch:
             yield batch
     if pending:
         report.torn_line = report.lines + 1
         report.torn_bytes = len(pending)
-    if first and not pending and report.offset == 0:
+    if first and not pending:
         raise LogInvalid(path, None, "the log is empty (no run_started line)")
-    if first and report.offset == 0:
-        raise LogInvalid(path, 1, "the log holds only an incomplete first line")
+    if first:
+        raise LogInvalid(path, report.lines + 1, "the log holds only an incomplete first line")
 
 
-def check_first_line(complete: bytes, path: str, line_no: int) -> None:
-    for offset, line in enumerate(complete.split(b"\n", 64)):
-        if line.strip():
-            try:
-                codec.check_version(line)
-            except BadLine as exc:
-                raise LogInvalid(path, line_no + offset, exc.reason) from None
-            return
+def check_first_line(complete: bytes, path: str, line_no: int) -> bool:
+    """Check the first non-blank line of ``complete``; False when every line is blank."""
+    body = complete.lstrip()
+    if not body:
+        return False
+    blank = complete[: len(complete) - len(body)].count(b"\n")
+    try:
+        codec.check_version(body.split(b"\n", 1)[0])
+    except BadLine as exc:
+        raise LogInvalid(path, line_no + blank, exc.reason) from None
+    return True
 
 
 def decode_complete(complete: bytes, path: str, report: ReadReport, lenient: bool) -> Batch:

@@ -377,11 +377,11 @@ def frame_key(m: Metrics, now: float) -> tuple[object, ...]:
         w = m.workers[name]
         key.append(spinner_frame(now + i * 0.037) if w.state == "running" else None)
         if w.task is not None:
-            key.append(short(now - w.since))
+            pass
     for f in m.in_flight.values():
         if f.state == "backoff":
             left = f.retry_at - now
-            pass
+            key.append(short(left) if left > 0 else None)
     key.append(f"{m.rate(now):.1f}")
     key.append(None if m.finished else clock(m.eta(now)))
     return tuple(key)

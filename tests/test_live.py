@@ -308,7 +308,7 @@ def test_view_shows_notes_in_the_footer(tmp_path: Path) -> None:
 # The frame key: skipping a redraw must never hide a change ----------------------
 
 
-def _frame(m: object, now: float, width: int = 100, height: int = 24) -> str:
+def _frame(m: object, now: float, width: int = 80, height: int = 16) -> str:
     console = Console(
         width=width,
         height=height,
@@ -323,26 +323,45 @@ def _frame(m: object, now: float, width: int = 100, height: int = 24) -> str:
     return console.export_text(styles=True)
 
 
-@pytest.mark.parametrize("total", [6, None])
-def test_equal_frame_keys_mean_equal_frames(tmp_path: Path, total: int | None) -> None:
+BUSY = [
+    (TaskStarted, 0.5, {"task": "a", "worker": "w1"}),
+    (TaskStarted, 0.6, {"task": "b", "worker": "w2"}),
+    (TaskRetrying, 1.0, {"task": "b", "worker": "w2", "error": "e", "backoff": 3.33}),
+    (TaskSucceeded, 1.2, {"task": "a", "worker": "w1"}),
+    (TaskStarted, 1.3, {"task": "c", "worker": "w1"}),
+]
+QUIET = [  # nothing in flight: the spinner, clocks, rate and ETA are what move
+    (TaskStarted, 0.2, {"task": "a", "worker": "w1"}),
+    (TaskSucceeded, 0.3, {"task": "a", "worker": "w1"}),
+    (TaskStarted, 0.4, {"task": "b", "worker": "w1"}),
+    (TaskSucceeded, 0.5, {"task": "b", "worker": "w1"}),
+]
+
+
+@pytest.mark.parametrize(
+    ("events", "total", "start", "step"),
+    [(BUSY, 6, 1.3, 0.059), (BUSY, None, 1.3, 0.059), (QUIET, 6, 0.5, 0.053)],
+    ids=["busy", "busy-no-total", "quiet"],
+)
+def test_equal_frame_keys_mean_equal_frames(
+    tmp_path: Path,
+    events: list[tuple[type[AnyEvent], float, dict[str, object]]],
+    total: int | None,
+    start: float,
+    step: float,
+) -> None:
     """Whenever frame_key says nothing changed, the rendered dashboard is the same bytes."""
     log = tmp_path / "k.jsonl"
-    lines = [
-        started(total=total),
-        ev(TaskStarted, 2, T0 + 0.5, task="a", worker="w1"),
-        ev(TaskStarted, 3, T0 + 0.6, task="b", worker="w2"),
-        ev(TaskRetrying, 4, T0 + 1.0, task="b", worker="w2", error="e", backoff=3.33),
-        ev(TaskSucceeded, 5, T0 + 1.2, task="a", worker="w1"),
-        ev(TaskStarted, 6, T0 + 1.3, task="c", worker="w1"),
-    ]
+    lines = [started(total=total)]
+    lines += [ev(cls, i, T0 + t, **f) for i, (cls, t, f) in enumerate(events, start=2)]
     log.write_bytes(b"".join(lines))
     s, _, _ = session(log)
     s.tick()
     m = s.metrics
     seen: dict[object, str] = {}
-    # Times at an awkward step, across running, backoff, stalled (>5 s, >10 s), past the backoff.
-    for i in range(0, 200):
-        now = T0 + 1.3 + i * 0.059
+    # Times at an awkward step: running, backoff, stalled (>5 s, >10 s), past the backoff.
+    for i in range(220):
+        now = T0 + start + i * step
         frame = _frame(m, now)
         key = frame_key(m, now)
         if key in seen:
