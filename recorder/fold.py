@@ -42,6 +42,7 @@ _RING = 64  # per-second completion buckets kept (>= RATE_WINDOW)
 _BUCKETS_PER_DECADE = 10
 _MIN_EXP = -3
 _N_BUCKETS = (5 - _MIN_EXP) * _BUCKETS_PER_DECADE + 2  # + underflow and overflow
+_MIN_SECONDS = 10.0**_MIN_EXP
 
 
 @dataclass(slots=True)
@@ -251,7 +252,7 @@ class Metrics:
 
 
 def _bucket_index(seconds: float) -> int:
-    if seconds <= 10.0**_MIN_EXP:
+    if seconds <= _MIN_SECONDS:
         return 0
     i = 1 + int((math.log10(seconds) - _MIN_EXP) * _BUCKETS_PER_DECADE)
     return min(i, _N_BUCKETS - 1)
@@ -283,11 +284,16 @@ def _task_started(m: Metrics, e: TaskStarted) -> None:
                 m.workers[failed_on].retries += 1
         m.in_flight[e.task] = InFlight(e.task, e.worker, e.attempt, e.t)
     else:
-        if f.worker != e.worker and f.worker in m.workers:
-            _leave(m.workers[f.worker], f.task, e.t)
-        f.worker, f.attempt, f.state = e.worker, e.attempt, "running"
+        _restart(m, f, e)
     w = m._worker(e.worker)
     w.task, w.state, w.since, w.last_t = e.task, "running", e.t, e.t
+
+
+def _restart(m: Metrics, f: InFlight, e: TaskStarted) -> None:
+    """Another attempt at a task in flight, maybe on another worker."""
+    if f.worker != e.worker and f.worker in m.workers:
+        _leave(m.workers[f.worker], f.task, e.t)
+    f.worker, f.attempt, f.state = e.worker, e.attempt, "running"
 
 
 def _leave(w: WorkerState, task: str, t: float) -> None:
@@ -398,8 +404,19 @@ def apply(m: Metrics, e: Event | Unknown) -> Metrics:
 
 def apply_all(m: Metrics, events: Iterable[Event | Unknown]) -> Metrics:
     """Fold many events; the same as ``apply`` on each, with less overhead per event."""
+    # The hot path of every reader. Lookups are hoisted out of the loop, and the two
+    # most frequent types (task_started, task_succeeded: three events in four) are folded
+    # inline, exactly as _task_started and _task_succeeded do; the rest go to _HANDLERS.
     handlers = _HANDLERS
     seqs = m._seqs
+    last_seq = seqs.get
+    in_flight = m.in_flight
+    in_flight_get, in_flight_pop = in_flight.get, in_flight.pop
+    workers = m.workers
+    worker_get = workers.get
+    ring_sec, ring_cnt, durations = m._ring_sec, m._ring_cnt, m._durations
+    floor, log10 = math.floor, math.log10
+    started_cls, succeeded_cls = TaskStarted, TaskSucceeded
     n = m.events
     first, last = m.first_t, m.last_t
     for e in events:
@@ -410,11 +427,60 @@ def apply_all(m: Metrics, events: Iterable[Event | Unknown]) -> Metrics:
         elif t > last:  # type: ignore[operator]
             last = t
         src = e.src
-        expected = seqs.get(src, 0) + 1
-        if e.seq != expected:
-            _gap(m, src, expected, e.seq)
-        seqs[src] = e.seq
-        handlers[type(e)](m, e)
+        seq = e.seq
+        if seq - last_seq(src, 0) != 1:
+            _gap(m, src, last_seq(src, 0) + 1, seq)
+        seqs[src] = seq
+        cls = type(e)
+        if cls is started_cls:
+            m.started += 1
+            task = e.task  # type: ignore[union-attr]
+            worker = e.worker  # type: ignore[union-attr]
+            f = in_flight_get(task)
+            if f is None:
+                attempt = e.attempt  # type: ignore[union-attr]
+                if attempt > 1 and m.failed > 0:
+                    m.failed -= 1
+                    m.retries += 1
+                in_flight[task] = InFlight(task, worker, attempt, t)
+            else:
+                _restart(m, f, e)  # type: ignore[arg-type]
+            w = worker_get(worker)
+            if w is None:
+                w = workers[worker] = WorkerState(worker)
+            w.task = task
+            w.state = "running"
+            w.since = w.last_t = t
+        elif cls is succeeded_cls:
+            m.succeeded += 1
+            task = e.task  # type: ignore[union-attr]
+            f = in_flight_pop(task, None)
+            sec = floor(t)
+            i = sec % _RING
+            if ring_sec[i] == sec:
+                ring_cnt[i] += 1
+            else:
+                ring_sec[i] = sec
+                ring_cnt[i] = 1
+            if f is not None:
+                d = t - f.started
+                if d <= _MIN_SECONDS:
+                    durations[0] += 1
+                else:
+                    b = 1 + int((log10(d) - _MIN_EXP) * _BUCKETS_PER_DECADE)
+                    durations[b if b < _N_BUCKETS else _N_BUCKETS - 1] += 1
+            worker = e.worker  # type: ignore[union-attr]
+            w = worker_get(worker)
+            if w is None:
+                w = workers[worker] = WorkerState(worker)
+            w.succeeded += 1
+            if w.task == task:
+                w.task = None
+                w.state = "idle"
+                w.since = t
+            w.last_t = t
+        else:
+            handlers[cls](m, e)
     m.events, m.first_t, m.last_t = n, first, last
     return m
 

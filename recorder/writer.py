@@ -106,7 +106,7 @@ class Recorder:
                 run=self.run,
                 name=name,
                 total=total,
-                meta=dict(meta or {}),
+                meta={str(k): str(v) for k, v in (meta or {}).items()},
             ),
         )
 
@@ -143,10 +143,14 @@ class Recorder:
             if self._closed:
                 raise WriteFailed(f"{self.path}: recorder is closed")
             self._seq += 1
-            stamped = cls(t=round(time.time(), 6), src=self.src, seq=self._seq, **fields)
             buf = self._buf
             buf.clear()
-            codec.encode_into(stamped, buf)
+            try:
+                stamped = cls(t=round(time.time(), 6), src=self.src, seq=self._seq, **fields)
+                codec.encode_into(stamped, buf)
+            except (TypeError, ValueError):  # e.g. a lone surrogate: nothing was written
+                self._seq -= 1
+                raise
             try:
                 written = os.write(self._fd, buf)
             except OSError as exc:
@@ -163,7 +167,7 @@ class Recorder:
                     os.fsync(self._fd)
 
     def task_started(self, task: str, *, worker: str = "", attempt: int = 1) -> None:
-        self._append(TaskStarted, dict(task=task, worker=worker, attempt=attempt))
+        self._append(TaskStarted, dict(task=str(task), worker=str(worker), attempt=attempt))
 
     def retry(
         self,
@@ -178,29 +182,29 @@ class Recorder:
         self._append(
             TaskRetrying,
             dict(
-                task=task,
-                worker=worker,
+                task=str(task),
+                worker=str(worker),
                 attempt=attempt,
-                error=error,
+                error=str(error),
                 backoff=float(backoff),
             ),
         )
 
     def succeeded(self, task: str, *, worker: str = "") -> None:
-        self._append(TaskSucceeded, dict(task=task, worker=worker))
+        self._append(TaskSucceeded, dict(task=str(task), worker=str(worker)))
 
     def failed(self, task: str, *, worker: str = "", error: str = "") -> None:
-        self._append(TaskFailed, dict(task=task, worker=worker, error=error))
+        self._append(TaskFailed, dict(task=str(task), worker=str(worker), error=str(error)))
 
     def skip(self, task: str, *, worker: str = "", reason: str = "") -> None:
-        self._append(TaskSkipped, dict(task=task, worker=worker, reason=reason))
+        self._append(TaskSkipped, dict(task=str(task), worker=str(worker), reason=str(reason)))
 
     def log(self, msg: str, *, level: str = "info") -> None:
-        self._append(Log, dict(level=level, msg=msg))
+        self._append(Log, dict(level=str(level), msg=str(msg)))
 
     def mark(self, label: str) -> None:
         """A labelled moment that replay can seek to (``mark:LABEL``)."""
-        self._append(Mark, dict(label=label))
+        self._append(Mark, dict(label=str(label)))
 
     def metric(
         self,
@@ -211,7 +215,10 @@ class Recorder:
         labels: Mapping[str, str] | None = None,
     ) -> None:
         """A counter increment (default) or a gauge value."""
-        self._append(Metric, dict(name=name, kind=kind, value=value, labels=dict(labels or {})))
+        if kind not in ("counter", "gauge"):
+            raise ValueError(f"metric kind must be 'counter' or 'gauge', not {kind!r}")
+        labels = {str(k): str(v) for k, v in (labels or {}).items()}
+        self._append(Metric, dict(name=str(name), kind=kind, value=float(value), labels=labels))
 
     def set_total(self, total: int | None) -> None:
         self._append(TotalChanged, dict(total=total))

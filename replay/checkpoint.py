@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import sys
 from collections import deque
+from operator import attrgetter
 from typing import Any
 
 import msgspec
@@ -21,6 +24,36 @@ _SERIES = ("counters", "gauges")  # keys are (name, ((label, value), ...))
 
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder(dict[str, Any])
+# Field values as a tuple, much faster than dataclasses.astuple (which deep-copies).
+_AS_TUPLE: dict[type[Any], Any] = {
+    cls: attrgetter(*(f.name for f in dataclasses.fields(cls)))
+    for cls in (InFlight, WorkerState, ErrorEntry, LogEntry, Gap)
+}
+
+
+def fold_id() -> str:
+    """Which fold made a state: stored states are only reused by the same fold and layout.
+
+    A new Metrics slot or a change in how events fold would make old states wrong (or
+    unreadable), so an index records this and is rebuilt when it differs.
+    """
+    global _fold_id
+    if _fold_id is None:
+        h = hashlib.blake2b(digest_size=12)
+        h.update(repr(Metrics.__slots__).encode())
+        for cls in _AS_TUPLE:
+            h.update(repr([f.name for f in dataclasses.fields(cls)]).encode())
+        module = sys.modules[Metrics.__module__]
+        try:
+            with open(str(module.__file__), "rb") as f:
+                h.update(f.read())
+        except OSError:
+            h.update(repr(sorted(vars(module))).encode())
+        _fold_id = h.hexdigest()
+    return _fold_id
+
+
+_fold_id: str | None = None
 
 
 def dump(m: Metrics) -> bytes:
@@ -29,9 +62,10 @@ def dump(m: Metrics) -> bytes:
     for slot in Metrics.__slots__:
         value = getattr(m, slot)
         if slot in _RECORDS:
-            value = [dataclasses.astuple(v) for v in value.values()]
+            value = list(map(_AS_TUPLE[_RECORDS[slot]], value.values()))
         elif slot in _DEQUES:
-            value = [dataclasses.astuple(v) if _DEQUES[slot] else list(v) for v in value]
+            cls = _DEQUES[slot]
+            value = list(map(_AS_TUPLE[cls], value)) if cls else list(value)
         elif slot in _SERIES:
             value = [[name, [list(p) for p in labels], v] for (name, labels), v in value.items()]
         state[slot] = value

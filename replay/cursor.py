@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from recorder.codec import Unknown
 from recorder.events import AnyEvent
 from recorder.fold import Metrics, apply, apply_all
-from replay.index import Index
+from replay.index import READ_CHUNK, CorruptIndex, Index
 from replay.source import Batch, ReadReport, read_batches
 
 
@@ -37,11 +37,18 @@ class Cursor:
         return self.metrics.events
 
     def _load(self, i: int) -> None:
+        while True:
+            try:
+                self.metrics = self.index.state(i)
+                break
+            except CorruptIndex:
+                i -= 1  # a damaged stored state: an earlier one (the first needs none) will do
         cp = self.index.header.checkpoints[i]
-        self.metrics = self.index.state(i)
         self._ahead.clear()
         report = ReadReport(self.index.log, lines=cp.lines, offset=cp.offset)
-        self._reader = read_batches(self.index.log, lenient=self.lenient, report=report)
+        self._reader = read_batches(
+            self.index.log, lenient=self.lenient, report=report, chunk=READ_CHUNK
+        )
 
     def peek(self) -> AnyEvent | Unknown | None:
         """The next event, without folding it (None at the end of the indexed log)."""
@@ -91,8 +98,34 @@ class Cursor:
         past = self.metrics.last_t is not None and self.metrics.last_t > t
         if past or self.index.header.checkpoints[cp].events > self.position:
             self._load(cp)
-        while True:
-            e = self.peek()
-            if e is None or e.t > t:
-                return
-            self.step()
+        self.advance(t, self.count)
+
+    def advance(self, t: float, limit: int, *, stop_after: type | None = None) -> bool:
+        """Fold forward up to the first event later than ``t``, at most to position ``limit``.
+
+        With ``stop_after``, stops just after folding an event of that type and
+        returns True; otherwise returns False.
+        """
+        while self.position < limit:
+            if not self._ahead and self.peek() is None:
+                return False
+            room = limit - self.position
+            take = 0
+            hit = False
+            for e in self._ahead:
+                if take >= room or e.t > t:
+                    break
+                take += 1
+                if stop_after is not None and type(e) is stop_after:
+                    hit = True
+                    break
+            if take == len(self._ahead):
+                apply_all(self.metrics, self._ahead)
+                self._ahead.clear()
+            elif take:
+                apply_all(self.metrics, [self._ahead.popleft() for _ in range(take)])
+            if hit:
+                return True
+            if self._ahead:  # stopped before the end of what was read: a later event or limit
+                return False
+        return False

@@ -23,6 +23,7 @@ from recorder.errors import LogUnavailable, WriteFailed
 from replay.files import write_file
 from replay.position import fold_at
 from replay.snapshot import EXTENSIONS, Format, format_for_path, render
+from replay.views import safe
 from replay.when import END, When, parse_when
 
 MANIFEST = "runreel-golden.json"
@@ -64,12 +65,40 @@ def snapshot_of(
     return render(frame.metrics, frame.now, width=width, height=height, fmt=fmt)
 
 
+def _number(x: float) -> str:
+    """``x`` without losing digits (``:g`` keeps six: 1000.125 would become 1000.12)."""
+    text = repr(float(x))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def at_text(when: When) -> str:
+    """``when`` as the manifest records it: exact, and read back by ``when_of_text``."""
+    if when.kind == "seconds":
+        return _number(when.seconds)
+    if when.kind == "percent":
+        return _number(when.seconds) + "%"
+    return str(when)
+
+
+def shown_at(when: When) -> str:
+    """``when`` for a message: exact, and a mark's label made harmless."""
+    text = at_text(when) + ("s" if when.kind == "seconds" else "")
+    return safe(text)
+
+
+def when_of_text(text: str) -> When:
+    """The position a manifest records (a mark label is kept verbatim, spaces and all)."""
+    if text.startswith("mark:") and len(text) > 5:
+        return When("mark", label=text[5:])
+    return parse_when(text)
+
+
 def file_name(when: When, fmt: Format) -> str:
     """The file name of a point in a golden directory."""
     if when.kind == "seconds":
-        stem = f"{when.seconds:g}s"
+        stem = f"{_number(when.seconds)}s"
     elif when.kind == "percent":
-        stem = f"{when.seconds:g}pct"
+        stem = f"{_number(when.seconds)}pct"
     elif when.kind == "event":
         stem = f"event-{when.event}"
     elif when.kind == "mark":
@@ -124,7 +153,7 @@ def read_manifest(directory: str) -> dict[str, Entry]:
     try:
         with open(_manifest_path(directory), "rb") as f:
             data = f.read()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return {}
     except OSError as exc:
         raise LogUnavailable(f"cannot read {_manifest_path(directory)}: {exc.strerror}") from None
@@ -149,7 +178,13 @@ def plan(
     height: int | None,
     fmt: Format | None,
 ) -> list[Point]:
-    """The points a check compares, from the arguments and what the golden holds."""
+    """The points a check compares, from the arguments and what the golden holds.
+
+    Options given win; otherwise each file is rendered as its manifest entry says
+    (position, size, format), else as its name says. A directory given alone checks
+    every snapshot file it holds and every file its manifest lists (a deleted golden
+    is missing, not skipped); with ``fmt``, only the files of that format.
+    """
     directory_mode = os.path.isdir(golden) or len(ats) > 1 or golden.endswith(os.sep)
     base = golden if directory_mode else (os.path.dirname(golden) or ".")
     manifest = read_manifest(base)
@@ -165,26 +200,52 @@ def plan(
         )
 
     if not directory_mode:
-        f = fmt or format_for_path(golden, "text")
         name = os.path.basename(golden)
-        when = ats[0] if ats else (parse_when(manifest[name].at) if name in manifest else END)
+        entry = manifest.get(name)
+        f = fmt or _recorded_format(base, name, entry) or format_for_path(golden, "text")
+        when = ats[0] if ats else (_recorded_when(base, name, entry) or END)
         return [point(when, golden, f)]
     if ats:
         return [
             point(w, os.path.join(golden, file_name(w, fmt or "text")), fmt or "text") for w in ats
         ]
     points = []
-    names = sorted(os.listdir(golden)) if os.path.isdir(golden) else []
-    for name in names:
+    try:
+        on_disk = os.listdir(golden) if os.path.isdir(golden) else []
+    except OSError as exc:
+        raise LogUnavailable(f"cannot list {golden}: {exc.strerror or exc}") from None
+    for name in sorted(set(on_disk) | set(manifest)):
         if name == MANIFEST or os.path.splitext(name)[1].lower() not in EXTENSIONS:
             continue
         entry = manifest.get(name)
-        found = parse_when(entry.at) if entry else _when_from_name(name)
-        if found is not None:
-            points.append(point(found, os.path.join(golden, name), format_for_path(name)))
+        found = _recorded_when(base, name, entry) or _when_from_name(name)
+        f = _recorded_format(base, name, entry) or format_for_path(name)
+        if found is not None and fmt in (None, f):
+            points.append(point(found, os.path.join(golden, name), f))
     return points or [
         point(END, os.path.join(golden, file_name(END, fmt or "text")), fmt or "text")
     ]
+
+
+def _recorded_when(directory: str, name: str, entry: Entry | None) -> When | None:
+    if entry is None:
+        return None
+    try:
+        return when_of_text(entry.at)
+    except ValueError as exc:
+        raise LogUnavailable(f"{_manifest_path(directory)}: {name}: {exc}") from None
+
+
+def _recorded_format(directory: str, name: str, entry: Entry | None) -> Format | None:
+    if entry is None:
+        return None
+    for f in SUFFIX:
+        if f == entry.format:
+            return f
+    raise LogUnavailable(
+        f"{_manifest_path(directory)}: {name}: unknown format {entry.format!r}"
+        f" (one of {', '.join(SUFFIX)})"
+    )
 
 
 def _when_from_name(name: str) -> When | None:
@@ -228,9 +289,10 @@ def check(
         manifest = touched.setdefault(directory, read_manifest(directory))
         name = os.path.basename(p.path)
         expected = _read_golden(p.path)
+        made = Entry(at_text(p.when), p.width, p.height, p.fmt)
         if expected == actual:
             results.append(Result(p, "same"))
-            if not update or name in manifest:
+            if not update or _same_options(manifest.get(name), made):
                 continue
         if update:
             if directory and not os.path.isdir(directory):
@@ -241,14 +303,20 @@ def check(
             if expected != actual:
                 write_file(p.path, actual)
                 results.append(Result(p, "written"))
-            manifest[name] = Entry(str(p.when), p.width, p.height, p.fmt, **now_versions)
+            made.runreel, made.rich = now_versions["runreel"], now_versions["rich"]
+            manifest[name] = made
             continue
         if expected is None:
             hint = f"no golden {p.path}; create it with --update"
             results.append(Result(p, "missing", note=hint))
             continue
         results.append(
-            Result(p, "different", _diff(expected, actual, p, log), _note(manifest, name))
+            Result(
+                p,
+                "different",
+                _diff(expected, actual, p, log),
+                _note(manifest, name, expected, actual),
+            )
         )
     if update:
         for directory, manifest in touched.items():
@@ -260,24 +328,56 @@ def _read_golden(path: str) -> str | None:
     try:
         with open(path, encoding="utf-8", newline="") as f:
             return f.read()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
         raise LogUnavailable(f"cannot read golden {path}: {reason}") from None
 
 
-def _diff(expected: str, actual: str, p: Point, log: str) -> str:
-    lines = difflib.unified_diff(
-        expected.splitlines(keepends=True),
-        actual.splitlines(keepends=True),
-        fromfile=f"{p.path} (golden)",
-        tofile=f"{log} at {p.when} ({p.width}x{p.height} {p.fmt})",
+def _same_options(recorded: Entry | None, made: Entry) -> bool:
+    if recorded is None:
+        return False
+    return (recorded.at, recorded.width, recorded.height, recorded.format) == (
+        made.at,
+        made.width,
+        made.height,
+        made.format,
     )
-    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 
 
-def _note(manifest: dict[str, Entry], name: str) -> str:
+def _diff(expected: str, actual: str, p: Point, log: str) -> str:
+    """A unified diff for a CI log: ESC of an ANSI snapshot is shown as ``\\x1b``
+    (a style-only change would otherwise look like two equal lines), and a missing
+    final newline is marked as diff(1) does."""
+    shown = "(ESC shown as \\x1b) " if p.fmt == "ansi" else ""
+    lines = difflib.unified_diff(
+        _lines(_visible(expected, p.fmt)),
+        _lines(_visible(actual, p.fmt)),
+        fromfile=f"{p.path} (golden)",
+        tofile=f"{log} at {shown_at(p.when)} ({p.width}x{p.height} {p.fmt}) {shown}".rstrip(),
+    )
+    return "".join(
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
+    )
+
+
+def _lines(text: str) -> list[str]:
+    """Lines split at ``\\n`` only (``splitlines`` also splits at U+2028, FF, ...)."""
+    parts = text.split("\n")
+    return [line + "\n" for line in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+
+
+def _visible(text: str, fmt: Format) -> str:
+    return text.replace("\x1b", "\\x1b") if fmt == "ansi" else text
+
+
+def _note(manifest: dict[str, Entry], name: str, expected: str = "", actual: str = "") -> str:
+    if "\r\n" in expected and expected.replace("\r\n", "\n") == actual:
+        return (
+            f"note: {name} has CRLF line endings (a checkout that converts them?); "
+            "mark golden files -text in .gitattributes"
+        )
     made = manifest.get(name)
     if made is None:
         return ""
@@ -298,4 +398,4 @@ def _note(manifest: dict[str, Entry], name: str) -> str:
 def result_lines(results: list[Result]) -> list[str]:
     """Human lines summarising results (diffs excluded)."""
     words = {"same": "ok", "different": "DIFFERENT", "missing": "MISSING", "written": "written"}
-    return [f"{words[r.status]:<9} {r.point.path} ({r.point.when})" for r in results]
+    return [f"{words[r.status]:<9} {r.point.path} ({shown_at(r.point.when)})" for r in results]

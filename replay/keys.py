@@ -34,7 +34,9 @@ class Inputs:
     """A queue of keys and signal names that a loop can wait on with a timeout."""
 
     def __init__(self) -> None:
-        self._queue: queue.Queue[str] = queue.Queue()
+        # SimpleQueue.put is reentrant: a signal handler may call it while the main
+        # thread is inside get() (queue.Queue can deadlock there).
+        self._queue: queue.SimpleQueue[str] = queue.SimpleQueue()
 
     def put(self, key: str) -> None:
         self._queue.put(key)

@@ -58,11 +58,11 @@ def move(cursor: Cursor, when: When) -> float:
         last = index.header.last_t
         return min(limit, last) if last is not None else limit
     if when.kind == "mark":
-        for p in index.header.marks:
+        for p in index.marks:
             if p.label == when.label:
                 cursor.seek(p.event)
                 return p.t
-        labels = sorted({p.label for p in index.header.marks})
+        labels = sorted(set(index.marks.labels or ()))
         known = f" (marks: {', '.join(labels[:10])})" if labels else " (it has no marks)"
         raise NoSuchMark(f"no mark {when.label!r} in {index.log}{known}")
     n = {"start": 1, "end": cursor.count}.get(when.kind, when.event)

@@ -1,22 +1,30 @@
 """pytest integration for golden snapshots: the ``runreel_golden`` fixture and ``--runreel-update``.
 
-Enable it with ``pytest_plugins = ["replay.pytest_golden"]`` in a conftest.py (it is
-also registered as the ``runreel-golden`` pytest plugin when runreel is installed).
-Then, in a test::
+The plugin loads itself when runreel is installed (the ``runreel-golden`` pytest11
+entry point); do not also list it in ``pytest_plugins``, pytest would refuse to
+register it twice. With ``PYTEST_DISABLE_PLUGIN_AUTOLOAD`` set, enable it with
+``-p replay.pytest_golden``. Then, in a test::
 
     def test_nightly_run(runreel_golden):
         runreel_golden("runs/nightly.jsonl", "tests/golden/nightly", at=["50%", "end"])
+
+Relative paths are relative to pytest's rootdir, so the test passes (and
+``--runreel-update`` writes the same files) from whichever directory pytest runs.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
-from replay.golden import check
+from replay.golden import check, shown_at
 from replay.snapshot import Format
 from replay.when import When, parse_when
+
+StrPath = str | os.PathLike[str]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -32,29 +40,39 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 class GoldenCheck:
     """Callable that fails the test with a readable diff when a snapshot changed."""
 
-    def __init__(self, update: bool) -> None:
+    def __init__(self, update: bool, root: StrPath = ".") -> None:
         self.update = update
+        self.root = Path(root)
 
     def __call__(
         self,
-        log: str,
-        golden: str,
+        log: StrPath,
+        golden: StrPath,
         *,
-        at: str | Sequence[str] = (),
+        at: str | When | Sequence[str | When] = (),
         width: int | None = None,
         height: int | None = None,
         fmt: Format | None = None,
     ) -> None:
-        points: list[When] = [parse_when(a) for a in ([at] if isinstance(at, str) else at)]
+        ats = [at] if isinstance(at, (str, When)) else list(at)
+        points = [a if isinstance(a, When) else parse_when(a) for a in ats]
+        # str() drops a trailing separator, which means "a directory" to check().
+        slash = os.sep if str(golden).endswith(("/", os.sep)) else ""
         results = check(
-            str(log), str(golden), points, width=width, height=height, fmt=fmt, update=self.update
+            str(self.root / log),
+            str(self.root / golden) + slash,
+            points,
+            width=width,
+            height=height,
+            fmt=fmt,
+            update=self.update,
         )
         bad = [r for r in results if not r.ok]
         if bad:
             parts = []
             for r in bad:
-                parts.append(f"{r.status}: {r.point.path} ({r.point.when})")
-                parts.extend(x for x in (r.diff, r.note) if x)
+                parts.append(f"{r.status}: {r.point.path} ({shown_at(r.point.when)})")
+                parts.extend(x.rstrip("\n") for x in (r.diff, r.note) if x)
             parts.append("run pytest with --runreel-update to accept the new snapshots")
             pytest.fail("\n".join(parts), pytrace=False)
 
@@ -62,4 +80,4 @@ class GoldenCheck:
 @pytest.fixture
 def runreel_golden(request: pytest.FixtureRequest) -> GoldenCheck:
     """Compare a run's snapshots with golden files; ``--runreel-update`` rewrites them."""
-    return GoldenCheck(bool(request.config.getoption("--runreel-update")))
+    return GoldenCheck(bool(request.config.getoption("--runreel-update")), request.config.rootpath)

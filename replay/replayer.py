@@ -9,7 +9,7 @@ so a paused frame equals ``runreel snapshot --at`` for the same position.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from rich.console import Group
 from rich.layout import Layout
@@ -18,6 +18,7 @@ from rich.text import Text
 from recorder.events import Mark
 from recorder.fold import Metrics
 from replay.cursor import Cursor
+from replay.index import PointList
 from replay.keys import SIGINT_KEY, SIGTERM_KEY
 from replay.position import move
 from replay.views import Timeline, clock, dashboard
@@ -63,13 +64,15 @@ class ReplaySession:
             cursor.seek(self.stop_event)
             self.vt = self.stop_t
         self._last_mono = mono()
-        span = max(self.last_t - self.first_t, 1e-9)
-        self._marks = [(p.event, p.t) for p in h.marks]
-        self._failures = [(p.event, p.t) for p in h.failures]
-        self._mark_cols = frozenset(int((t - self.first_t) / span * 1000) for _, t in self._marks)
-        self._fail_cols = frozenset(
-            int((t - self.first_t) / span * 1000) for _, t in self._failures
-        )
+        self._marks = cursor.index.marks
+        self._failures = cursor.index.failures
+        self._mark_cols = self._columns(self._marks.times)
+        self._fail_cols = self._columns(self._failures.times)
+
+    def _columns(self, times: Iterable[float]) -> frozenset[int]:
+        """Per-mille positions in the run, for the timeline."""
+        first, span = self.first_t, max(self.last_t - self.first_t, 1e-9)
+        return frozenset(min(max(int((t - first) / span * 1000), 0), 1000) for t in times)
 
     @property
     def metrics(self) -> Metrics:
@@ -80,7 +83,8 @@ class ReplaySession:
 
     @property
     def at_end(self) -> bool:
-        return self.cursor.position >= self.stop_event
+        """Every event up to the stop is folded and the clock reached it."""
+        return self.cursor.position >= self.stop_event and self.vt >= self.stop_t
 
     # Playback -------------------------------------------------------------------
 
@@ -98,23 +102,33 @@ class ReplaySession:
 
     def _fold_to_clock(self) -> None:
         c = self.cursor
+        marks = Mark if self.pause_at_marks and self.keys else None
         while c.position < self.stop_event:
+            if c.advance(self.vt, self.stop_event, stop_after=marks):
+                # Frozen at the mark's time, as ``snapshot --at mark:LABEL`` draws it.
+                self.paused = True
+                self.vt = c.metrics.marks[-1][0] if c.metrics.marks else self.vt
+                return
             nxt = c.peek()
-            if nxt is None:
+            if nxt is None or c.position >= self.stop_event:
                 break
-            if nxt.t > self.vt:
-                shown = c.metrics.last_t if c.metrics.last_t is not None else self.vt
-                if self.max_idle is not None and nxt.t - shown > self.max_idle:
-                    # Cap a quiet gap: jump ahead, keeping the event times themselves.
-                    if self.vt - shown >= self.max_idle:
-                        self.vt = nxt.t
-                        continue
+            if not self._skip_idle(nxt.t):
                 return
-            c.step()
-            if self.pause_at_marks and isinstance(nxt, Mark) and self.keys:
-                self.paused, self.vt = True, nxt.t
-                return
-        self._reached_end()
+        # Every event is in; the clock still runs to the stop (a time may lie past them).
+        if self.vt >= self.stop_t or self._skip_idle(self.stop_t):
+            self._reached_end()
+
+    def _skip_idle(self, upcoming: float) -> bool:
+        """Cap a quiet gap before ``upcoming``: jump the clock there once --max-idle
+        seconds of it have played. The times shown stay event times."""
+        if self.max_idle is None:
+            return False
+        m = self.cursor.metrics
+        shown = m.last_t if m.last_t is not None else self.vt
+        if upcoming - shown > self.max_idle and self.vt - shown >= self.max_idle:
+            self.vt = max(self.vt, upcoming)
+            return True
+        return False
 
     def _reached_end(self) -> None:
         self.vt = self.stop_t
@@ -141,17 +155,12 @@ class ReplaySession:
         m = self.cursor.metrics
         self.vt = m.last_t if m.last_t is not None else self.first_t
 
-    def _jump(self, points: list[tuple[int, float]], forward: bool) -> None:
+    def _jump(self, points: PointList, forward: bool) -> None:
         pos = self.cursor.position
-        if forward:
-            ahead = [p for p in points if p[0] > pos and p[0] <= self.stop_event]
-            target = ahead[0] if ahead else None
-        else:
-            behind = [p for p in points if p[0] < pos]
-            target = behind[-1] if behind else None
-        if target is not None:
-            self.cursor.seek(target[0])
-            self.vt = target[1]
+        target = points.after(pos) if forward else points.before(pos)
+        if target is not None and target.event <= self.stop_event:
+            self.cursor.seek(target.event)
+            self.vt = target.t
 
     def key(self, key: str) -> None:
         """Every replay control, one key each (listed in the footer)."""
@@ -176,8 +185,10 @@ class ReplaySession:
         elif key == "E":
             self._jump(self._failures, forward=False)
         elif key == ",":
+            self.paused = True  # stepping is for looking: the clock would undo it
             self.seek_event(self.cursor.position - 1)
         elif key == ".":
+            self.paused = True
             self.seek_event(self.cursor.position + 1)
         elif key in ("+", "="):
             self.speed = next((s for s in SPEEDS if s > self.speed), self.speed)
@@ -195,7 +206,12 @@ class ReplaySession:
     def controls(self) -> Group:
         span = max(self.last_t - self.first_t, 1e-9)
         where = min(max((self.vt - self.first_t) / span, 0.0), 1.0)
-        state = "paused" if self.paused else f"playing {self.speed:g}x"
+        if self.at_end:
+            state = "end"
+        elif self.paused:
+            state = "paused"
+        else:
+            state = f"playing {self.speed:g}x" if self.speed > 0 else "instant"
         info = Text.assemble(
             (f"{state}  ", "bold magenta"),
             (f"{clock(self.vt - self.first_t)} / {clock(span)}  ", ""),
@@ -207,6 +223,11 @@ class ReplaySession:
 
     def view(self) -> Layout:
         return dashboard(self.metrics, self.vt, controls=self.controls())
+
+    def frame_key(self) -> tuple[object, ...]:
+        """Equal keys draw equal views: the state is a function of the position, the
+        picture of the state and the clock (so a paused replay is not redrawn)."""
+        return (self.cursor.position, self.vt, self.paused, self.speed, self.keys)
 
     def status_line(self) -> str:
         m = self.metrics

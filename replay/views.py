@@ -377,7 +377,7 @@ def frame_key(m: Metrics, now: float) -> tuple[object, ...]:
         w = m.workers[name]
         key.append(spinner_frame(now + i * 0.037) if w.state == "running" else None)
         if w.task is not None:
-            pass
+            key.append(short(now - w.since))
     for f in m.in_flight.values():
         if f.state == "backoff":
             left = f.retry_at - now

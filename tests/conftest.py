@@ -1,9 +1,12 @@
 """Shared helpers: fixture paths, the CLI in-process and as a real process, golden files.
 
-Golden snapshots live in fixtures/golden/. After an intended change to the view or
-a fixture, rewrite them and review the diff before committing:
+Golden snapshots live in fixtures/golden/: the exact stdout of ``runreel snapshot``
+for the cases listed in tests/test_snapshot.py. After an intended change to the view
+or a fixture, rewrite them and review the diff before committing:
 
     pytest tests/test_snapshot.py --update-golden
+
+(``--runreel-update``, the flag of runreel's own pytest plugin, does the same.)
 """
 
 from __future__ import annotations
@@ -47,7 +50,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.fixture
 def update_golden(request: pytest.FixtureRequest) -> bool:
-    return bool(request.config.getoption("--update-golden"))
+    config = request.config
+    return bool(
+        config.getoption("--update-golden") or config.getoption("--runreel-update", default=False)
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -65,7 +71,9 @@ def fixture(name: str) -> str:
 
 def load_generator() -> ModuleType:
     """fixtures/generate.py as a module (for the hostile strings and the fixture stories)."""
-    spec = importlib.util.spec_from_file_location("runreel_fixture_generator", FIXTURES / "generate.py")
+    spec = importlib.util.spec_from_file_location(
+        "runreel_fixture_generator", FIXTURES / "generate.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -77,7 +85,9 @@ def gen() -> ModuleType:
     return load_generator()
 
 
-def fold_file(path: str, *, lenient: bool = False, chunk: int | None = None) -> tuple[Metrics, ReadReport]:
+def fold_file(
+    path: str, *, lenient: bool = False, chunk: int | None = None
+) -> tuple[Metrics, ReadReport]:
     """Fold a whole log with the streaming reader; also returns the reader's report."""
     report = ReadReport(path)
     m = Metrics()

@@ -126,7 +126,11 @@ def test_fold_of_each_fixture(name: str, gen: ModuleType) -> None:
 
 def test_all_succeeded_details() -> None:
     m, _ = fold_file(fixture("all_succeeded"))
-    assert (m.run, m.name, m.meta) == ("r-all-ok", "nightly import", {"host": "build-7", "commit": "abc123"})
+    assert (m.run, m.name, m.meta) == (
+        "r-all-ok",
+        "nightly import",
+        {"host": "build-7", "commit": "abc123"},
+    )
     assert (m.first_t, m.last_t) == (T0, T0 + 7.0)
     assert (m.status, m.exit_status) == ("ok", 0)
     assert worker_counts(m) == {"w1": (3, 0, 0), "w2": (2, 0, 0)}
@@ -173,7 +177,8 @@ def test_a_failed_attempt_that_later_succeeds_counts_as_succeeded() -> None:
     m, _ = fold_file(fixture("with_retries"))
     # up-a: task_retrying then success; up-c: task_failed (attempt 1) then success.
     assert (m.succeeded, m.failed, m.retries) == (3, 0, 2)
-    assert m.workers["w1"].retries == 1
+    # Per worker too: a failed attempt that is re-run is a retry, not a failure.
+    assert worker_counts(m) == {"w1": (1, 0, 1), "w2": (2, 0, 1)}
     assert [(e.task, e.final) for e in m.recent_errors][0] == ("up-a", False)
     assert exitcodes.for_metrics(m) == exitcodes.OK
 
@@ -346,7 +351,11 @@ def test_failed_for_good_after_retries() -> None:
         .fold()
     )
     assert (m.succeeded, m.failed, m.retries, m.started) == (0, 1, 2, 3)
-    assert [(e.error, e.final) for e in m.recent_errors] == [("e1", False), ("e2", False), ("e3", True)]
+    assert [(e.error, e.final) for e in m.recent_errors] == [
+        ("e1", False),
+        ("e2", False),
+        ("e3", True),
+    ]
     assert exitcodes.for_metrics(m) == exitcodes.TOTAL_FAILURE
     # The duration runs from the first attempt's start (T0+1) to the end (T0+7).
     p = m.duration_percentile(0.5)
@@ -364,6 +373,23 @@ def test_rerun_after_task_failed_fails_again() -> None:
         .fold()
     )
     assert (m.succeeded, m.failed, m.retries) == (0, 1, 1)
+
+
+def test_a_rerun_only_reopens_its_own_failure() -> None:
+    # y starts at attempt 2 without a failure of its own (its first attempt was in
+    # another log): x's failure must stand, or the run would wrongly exit 0.
+    m = (
+        Story(2)
+        .add(TaskStarted, 1, task="x", worker="w1")
+        .add(TaskFailed, 2, task="x", worker="w1", error="for good")
+        .add(TaskStarted, 3, task="y", worker="w2", attempt=2)
+        .add(TaskSucceeded, 4, task="y", worker="w2")
+        .add(RunFinished, 5)
+        .fold()
+    )
+    assert (m.succeeded, m.failed, m.retries) == (1, 1, 0)
+    assert m.workers["w1"].failed == 1
+    assert exitcodes.for_metrics(m) == exitcodes.PARTIAL_FAILURE
 
 
 def test_task_moves_to_another_worker_on_retry() -> None:

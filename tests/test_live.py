@@ -336,12 +336,18 @@ QUIET = [  # nothing in flight: the spinner, clocks, rate and ETA are what move
     (TaskStarted, 0.4, {"task": "b", "worker": "w1"}),
     (TaskSucceeded, 0.5, {"task": "b", "worker": "w1"}),
 ]
+FINISHED = [*QUIET, (RunFinished, 0.6, {"status": "ok"})]
 
 
 @pytest.mark.parametrize(
     ("events", "total", "start", "step"),
-    [(BUSY, 6, 1.3, 0.059), (BUSY, None, 1.3, 0.059), (QUIET, 6, 0.5, 0.053)],
-    ids=["busy", "busy-no-total", "quiet"],
+    [
+        (BUSY, 6, 1.3, 0.059),
+        (BUSY, None, 1.3, 0.059),
+        (QUIET, 6, 0.5, 0.053),
+        (FINISHED, 2, 0.6, 0.097),
+    ],
+    ids=["busy", "busy-no-total", "quiet", "finished"],
 )
 def test_equal_frame_keys_mean_equal_frames(
     tmp_path: Path,

@@ -61,7 +61,9 @@ def test_fixture_is_format_v1_by_stdlib_json(name: str) -> None:
     assert gaps == (1 if name == "seq_gap" else 0)
 
 
-def _read(path: str, *, chunk: int | None = None, lenient: bool = False) -> tuple[list[object], ReadReport]:
+def _read(
+    path: str, *, chunk: int | None = None, lenient: bool = False
+) -> tuple[list[object], ReadReport]:
     report = ReadReport(path)
     kwargs = {} if chunk is None else {"chunk": chunk}
     events = [e for b in read_batches(path, lenient=lenient, report=report, **kwargs) for e in b]
@@ -256,11 +258,20 @@ def test_a_log_without_run_started_is_invalid(tmp_path: Path, content: bytes) ->
         _read(str(log))
 
 
-def test_blank_lines_before_run_started_are_allowed(tmp_path: Path) -> None:
+@pytest.mark.parametrize("blank", [2, 100])
+def test_blank_lines_before_run_started_are_allowed(tmp_path: Path, blank: int) -> None:
     log = tmp_path / "lead.jsonl"
-    log.write_bytes(b"\n\n" + b"".join(_valid_lines(2)))
+    log.write_bytes(b"\n" * blank + b"".join(_valid_lines(2)))
     events, report = _read(str(log))
-    assert len(events) == 3 and report.lines == 5
+    assert len(events) == 3 and report.lines == blank + 3
+
+
+def test_version_is_checked_after_blank_lines(tmp_path: Path) -> None:
+    log = tmp_path / "lead.jsonl"
+    log.write_bytes(b" \n" * 100 + Path(fixture("future_version")).read_bytes())
+    with pytest.raises(LogInvalid) as info:
+        _read(str(log))
+    assert info.value.line == 101 and "version 2" in info.value.reason
 
 
 def test_unknown_type_keeps_its_envelope() -> None:

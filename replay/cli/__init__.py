@@ -88,7 +88,19 @@ def main() -> None:
     cli.main()
 
 
-from replay.cli import check, demo, index, live, record, replay, snapshot, stats, validate  # noqa: E402
+from replay.cli import (  # noqa: E402
+    check,
+    demo,
+    export,
+    importer,
+    index,
+    live,
+    record,
+    replay,
+    snapshot,
+    stats,
+    validate,
+)
 
 cli.add_command(live.live)
 cli.add_command(check.check)
@@ -99,3 +111,5 @@ cli.add_command(snapshot.snapshot)
 cli.add_command(stats.stats)
 cli.add_command(validate.validate)
 cli.add_command(demo.demo)
+cli.add_command(importer.import_)
+cli.add_command(export.export)

@@ -10,6 +10,7 @@ from replay.golden import check as check_golden
 from replay.golden import result_lines
 from replay.position import NoSuchMark
 from replay.snapshot import FORMATS, Format
+from replay.views import safe
 from replay.when import When
 
 
@@ -60,19 +61,23 @@ def check(
             update=update,
             lenient=lenient,
         )
-    except NoSuchMark as exc:
-        raise click.BadParameter(str(exc), param_hint="--at") from None
+    except NoSuchMark as exc:  # it lists the log's labels: untrusted text
+        raise click.BadParameter(safe(str(exc), limit=500), param_hint="--at") from None
+    report = []
     for r, line in zip(results, result_lines(results), strict=True):
-        click.echo(line)
+        report.append(line + "\n")
         if r.diff:
-            click.echo(r.diff, nl=False)
+            report.append(r.diff)
         if r.note:
-            click.echo(r.note)
+            report.append(r.note + "\n")
     bad = [r for r in results if not r.ok]
     if bad:
-        click.echo(
+        report.append(
             f"{len(bad)} of {len(results)} snapshots differ from {golden}"
             + ("" if update else "; run with --update to accept them")
+            + "\n"
         )
-        return exitcodes.TOTAL_FAILURE
-    return exitcodes.OK
+    # UTF-8 bytes, as the snapshots are: str would be stripped of ANSI codes off a
+    # terminal and fail on a stdout whose locale cannot encode box-drawing characters.
+    click.echo("".join(report).encode("utf-8"), nl=False)
+    return exitcodes.TOTAL_FAILURE if bad else exitcodes.OK

@@ -21,7 +21,7 @@ def index_command(log: str, lenient: bool) -> int:
     h = index.header
     where = index.file or "nowhere (no writable place; kept in memory only)"
     click.echo(
-        f"{log}: {h.count} events, {len(h.checkpoints)} checkpoints, {len(h.marks)} marks, "
-        f"{len(h.failures)} failures; index: {where}"
+        f"{log}: {h.count} events, {len(h.checkpoints)} checkpoints, {len(index.marks)} marks, "
+        f"{len(index.failures)} failures; index: {where}"
     )
     return 0

@@ -89,7 +89,7 @@ def view(
             run_plain(session, interval=interval)
     finally:
         follower.close()
-    if not follower.appeared:
+    if not follower.appeared and session.reason not in ("sigint", "sigterm"):
         raise LogUnavailable(f"{follower.path} never appeared (stopped: {session.reason})")
     fmt: Format = format_for_path(snapshot) if snapshot else "text"
     return finish(

@@ -7,6 +7,10 @@ import signal
 import subprocess
 import sys
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
 from typing import IO
 
 import click
@@ -46,8 +50,9 @@ def record(
     """Run COMMAND with RUNREEL_LOG set, recording every output line and its workers' events.
 
     Workers inside COMMAND attach with Recorder.attach(). Shows the live dashboard
-    meanwhile. Exits with COMMAND's status when it is non-zero, otherwise with the
-    metrics code. Ctrl-C and SIGTERM are passed on to COMMAND.
+    meanwhile. Exits with COMMAND's status when it is non-zero (127: not found, 126:
+    cannot run), otherwise with the metrics code. Ctrl-C and SIGTERM are passed on
+    to COMMAND.
 
     Example: runreel record -o ci.jsonl -- pytest -q
     """
@@ -55,66 +60,145 @@ def record(
         log, name=name or " ".join(command), overwrite=force, meta={"command": " ".join(command)}
     ) as rec:
         env = {**os.environ, ENV_VAR: os.path.abspath(log)}
-        try:
-            child = subprocess.Popen(
-                list(command),
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                start_new_session=True,
-            )
-        except OSError as exc:
-            rec.log(f"cannot run {command[0]}: {exc.strerror or exc}", level="error")
-            rec.finish("failed", exit_status=127)
-            raise click.ClickException(f"cannot run {command[0]}: {exc.strerror or exc}") from None
-        echo = not is_interactive()
-        pumps = [
-            threading.Thread(target=_pump, args=(child.stdout, rec, "stdout", echo), daemon=True),
-            threading.Thread(target=_pump, args=(child.stderr, rec, "stderr", echo), daemon=True),
-        ]
-        for p in pumps:
-            p.start()
-
-        def wait_child() -> None:
-            status = child.wait()
-            for p in pumps:
-                p.join()
-            exit_status = status if status >= 0 else 128 - status
-            rec.finish("ok" if status == 0 else "failed", exit_status=exit_status)
-
-        waiter = threading.Thread(target=wait_child, daemon=True)
-        waiter.start()
-        code = exitcodes.SIGTERM  # if the view itself fails, the command is terminated
-        try:
-            code = view(
-                Follower(log),
-                timeout=timeout,
-                snapshot=snapshot,
-                stay=stay,
-                refresh=refresh,
-                interval=interval,
-            )
-        finally:
-            _stop(child, signal.SIGTERM if code == exitcodes.SIGTERM else signal.SIGINT)
-            waiter.join()
+        pass_on = _PassOn()
+        with pass_on.installed():
+            try:
+                child = subprocess.Popen(
+                    list(command),
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    start_new_session=True,
+                )
+            except OSError as exc:
+                reason = f"cannot run {command[0]}: {exc.strerror or exc}"
+                status = 127 if isinstance(exc, FileNotFoundError) else 126  # as shells do
+                rec.log(reason, level="error")
+                rec.finish("failed", exit_status=status)
+                click.echo(f"runreel: error: {reason}", err=True)
+                return status
+            pass_on.attach(child)
+            code = _run(child, rec, log, timeout, snapshot, stay, refresh, interval)
+            if pass_on.received and code not in (exitcodes.SIGINT, exitcodes.SIGTERM):
+                # stopped by a signal the viewer was not there to see
+                term = signal.SIGTERM in pass_on.received
+                code = exitcodes.SIGTERM if term else exitcodes.SIGINT
     status = child.returncode
     if status:
         return status if status > 0 else 128 - status
     return code
 
 
-def _stop(child: subprocess.Popen[bytes], sig: int, grace: float = 10.0) -> None:
-    """Pass ``sig`` on to a command still running; kill it if it ignores that for ``grace`` s."""
-    if child.poll() is not None:
+def _run(
+    child: subprocess.Popen[bytes],
+    rec: Recorder,
+    log: str,
+    timeout: float | None,
+    snapshot: str | None,
+    stay: bool,
+    refresh: float,
+    interval: float,
+) -> int:
+    """Record the running command's output and show the live view; the view's exit code."""
+    echo = not is_interactive()
+    pumps = [
+        threading.Thread(target=_pump, args=(child.stdout, rec, "stdout", echo), daemon=True),
+        threading.Thread(target=_pump, args=(child.stderr, rec, "stderr", echo), daemon=True),
+    ]
+    for p in pumps:
+        p.start()
+
+    def wait_child() -> None:
+        status = child.wait()
+        for p in pumps:
+            p.join()
+        exit_status = status if status >= 0 else 128 - status
+        rec.finish("ok" if status == 0 else "failed", exit_status=exit_status)
+
+    waiter = threading.Thread(target=wait_child, daemon=True)
+    waiter.start()
+    code = exitcodes.SIGTERM  # if the view itself fails, the command is terminated
+    try:
+        code = view(
+            Follower(log),
+            timeout=timeout,
+            snapshot=snapshot,
+            stay=stay,
+            refresh=refresh,
+            interval=interval,
+        )
+    finally:
+        _stop(child, pumps, signal.SIGTERM if code == exitcodes.SIGTERM else signal.SIGINT)
+        waiter.join()
+    return code
+
+
+class _PassOn:
+    """SIGINT/SIGTERM while the viewer does not handle them (before it starts, after it
+    stops): passed on to the command, so a signal never leaves it running on its own."""
+
+    def __init__(self) -> None:
+        self.child: subprocess.Popen[bytes] | None = None
+        self.received: list[int] = []  # every signal this handler received
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        self.received.append(signum)
+        if self.child is not None:
+            _signal_group(self.child, signum)
+
+    def attach(self, child: subprocess.Popen[bytes]) -> None:
+        self.child = child
+        for signum in set(self.received):
+            _signal_group(child, signum)
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {s: signal.signal(s, self) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+
+
+def _signal_group(child: subprocess.Popen[bytes], sig: int) -> None:
+    try:
+        os.killpg(child.pid, sig)
+    except OSError:
+        pass
+
+
+def _stop(
+    child: subprocess.Popen[bytes], pumps: list[threading.Thread], sig: int, grace: float = 10.0
+) -> None:
+    """Pass ``sig`` on to the command's process group while the command, or a process of its
+    group that still holds its output, runs; SIGKILL the group if that outlasts ``grace`` s."""
+
+    def running() -> bool:
+        return child.poll() is None or any(p.is_alive() for p in pumps)
+
+    if not running():
         return
     try:
         os.killpg(child.pid, sig)
+    except OSError:
+        return
+    end = time.monotonic() + grace
+    try:
         child.wait(grace)
     except subprocess.TimeoutExpired:
-        os.killpg(child.pid, signal.SIGKILL)
-    except OSError:
         pass
+    for p in pumps:
+        p.join(max(end - time.monotonic(), 0.0))
+    if running():
+        try:
+            os.killpg(child.pid, signal.SIGKILL)
+        except OSError:
+            pass
 
 
 def _pump(stream: IO[bytes] | None, rec: Recorder, level: str, echo: bool) -> None:

@@ -54,5 +54,6 @@ def snapshot(
     if output:
         write_file(output, doc)
     else:
-        click.echo(doc, nl=False)
+        # Bytes: neither a pipe (click strips ANSI) nor the locale may change the document.
+        click.echo(doc.encode("utf-8"), nl=False)
     return exitcodes.for_metrics(frame.metrics)

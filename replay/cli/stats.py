@@ -22,7 +22,8 @@ def stats(log: str, as_json: bool, lenient: bool) -> int:
     frame = fold_at(log, END, lenient=lenient)
     warn(frame.report.warnings())
     m = frame.metrics
-    click.echo(to_json(m, frame.now) if as_json else summary(m, frame.now), nl=False)
+    text = to_json(m, frame.now) if as_json else summary(m, frame.now)
+    click.echo(text.encode("utf-8"), nl=False)  # UTF-8 whatever the locale says
     return exitcodes.for_metrics(m)
 
 

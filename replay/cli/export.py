@@ -1,0 +1,89 @@
+"""``runreel export``: a log as an asciinema recording or as OpenMetrics text."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from replay import exitcodes
+from replay.cli.options import HEIGHT, WHEN, WIDTH, lenient_option, log_argument, warn, write_file
+from replay.exporters import EXTENSIONS, FORMATS
+from replay.exporters.asciicast import FPS, asciicast
+from replay.exporters.openmetrics import openmetrics
+from replay.position import NoSuchMark, fold_at
+from replay.when import END, When
+
+
+@click.command()
+@log_argument
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default=None,
+    help="asciicast or openmetrics [default: from -o's extension: .cast, .om or .prom].",
+)
+@click.option(
+    "--at",
+    "at",
+    type=WHEN,
+    default="end",
+    show_default=True,
+    help="openmetrics: the position to describe; asciicast: where the recording stops.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=str),
+    help="Write to FILE instead of stdout.",
+)
+@click.option("--width", type=WIDTH, default=100, show_default=True, help="asciicast: columns.")
+@click.option("--height", type=HEIGHT, default=30, show_default=True, help="asciicast: rows.")
+@click.option(
+    "--fps",
+    type=click.FloatRange(0.1, 60),
+    default=FPS,
+    show_default=True,
+    help="asciicast: most frames per second of run time (bursts collapse).",
+)
+@lenient_option
+def export(
+    log: str,
+    fmt: str | None,
+    at: When,
+    output: str | None,
+    width: int,
+    height: int,
+    fps: float,
+    lenient: bool,
+) -> int:
+    """Export LOG: an asciicast v2 recording of its replay, or its metrics as OpenMetrics.
+
+    asciicast: one frame per change of the dashboard at event times (as runreel
+    snapshot --format ansi draws it), marks as markers; play it with asciinema play
+    or the asciinema web player. openmetrics: the folded metrics at WHEN, ending
+    with # EOF, for Prometheus (textfile collector, pushgateway). Exits with the
+    code for the state at WHEN, like snapshot.
+
+    Example: runreel export ci.jsonl -o ci.cast && asciinema play ci.cast
+    """
+    chosen = fmt or (EXTENSIONS.get(os.path.splitext(output)[1].lower()) if output else None)
+    if chosen is None:
+        raise click.UsageError("say which format with --format (asciicast or openmetrics)")
+    try:
+        frame = fold_at(log, at or END, lenient=lenient)
+    except NoSuchMark as exc:
+        raise click.BadParameter(str(exc), param_hint="--at") from None
+    warn(frame.report.warnings())
+    if chosen == "openmetrics":
+        doc = openmetrics(frame.metrics, frame.now)
+    else:
+        doc = "".join(
+            asciicast(log, at=at or END, width=width, height=height, fps=fps, lenient=lenient)
+        )
+    if output:
+        write_file(output, doc)
+    else:
+        click.echo(doc, nl=False)
+    return exitcodes.for_metrics(frame.metrics)

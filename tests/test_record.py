@@ -1,0 +1,232 @@
+"""``runreel record -- COMMAND``: the installed command, piped and in a pseudo-terminal.
+
+The command's exit status passes through, its output lines become log events, its
+workers attach through RUNREEL_LOG, and signals reach it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+
+import msgspec
+import pexpect
+import pyte
+import pytest
+
+RUNREEL = str(Path(sys.executable).with_name("runreel"))
+DEADLINE = 10.0
+ENV_DROP = {"NO_COLOR", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "RUNREEL_LOG"}
+
+
+def env() -> dict[str, str]:
+    out = {k: v for k, v in os.environ.items() if k not in ENV_DROP}
+    out["TERM"] = "xterm-256color"
+    return out
+
+
+def events(log: Path) -> list[dict[str, object]]:
+    return [msgspec.json.decode(line) for line in log.read_bytes().splitlines()]
+
+
+def logged(log: Path, level: str) -> list[object]:
+    return [e["msg"] for e in events(log) if e["type"] == "log" and e["level"] == level]
+
+
+def record(tmp_path: Path, *command: str, opts: tuple[str, ...] = ()) -> subprocess.Popen[bytes]:
+    """``runreel record`` with stdout and stderr piped (so: plain mode, output echoed)."""
+    return subprocess.Popen(
+        [RUNREEL, "record", "-o", "rec.jsonl", *opts, "--", *command],
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env(),
+    )
+
+
+def wait_for_line(proc: subprocess.Popen[bytes], line: bytes) -> None:
+    """Read record's stdout (status lines and the echoed output) up to ``line``."""
+    assert proc.stdout is not None
+    for got in iter(proc.stdout.readline, b""):
+        if got == line:
+            return
+    pytest.fail(f"{line!r} never came")
+
+
+def test_early_sigterm_is_passed_on_too(tmp_path: Path) -> None:
+    """SIGTERM right at the start, maybe before the viewer runs: the command still gets it."""
+    proc = record(tmp_path, "sh", "-c", "echo started; exec sleep 60")
+    wait_for_line(proc, b"started\n")
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=DEADLINE)
+    assert proc.returncode == 143
+    last = events(tmp_path / "rec.jsonl")[-1]
+    assert last["type"] == "run_finished"
+
+
+def test_exit_status_and_output_lines_pass_through(tmp_path: Path) -> None:
+    script = "import sys; print('hello out'); print('oops', file=sys.stderr); sys.exit(5)"
+    proc = record(tmp_path, sys.executable, "-c", script)
+    out, err = proc.communicate(timeout=DEADLINE)
+    assert proc.returncode == 5, err
+    log = tmp_path / "rec.jsonl"
+    assert logged(log, "stdout") == ["hello out"]
+    assert logged(log, "stderr") == ["oops"]
+    last = events(log)[-1]
+    assert last["type"] == "run_finished"
+    assert (last["status"], last["exit_status"]) == ("failed", 5)
+    assert b"hello out\n" in out and b"oops\n" in err  # echoed when not on a terminal
+    assert b"\x1b" not in out + err
+
+
+def test_workers_attach_through_runreel_log_and_the_metrics_code_is_used(tmp_path: Path) -> None:
+    script = (
+        "from recorder.writer import Recorder\n"
+        "rec = Recorder.attach()\n"
+        "for i in range(3):\n"
+        "    with rec.task(f'job-{i}', worker='child'):\n"
+        "        print(f'working on job-{i}', flush=True)\n"
+        "rec.close()\n"
+    )
+    proc = record(tmp_path, sys.executable, "-c", script, opts=("--name", "attached"))
+    out, err = proc.communicate(timeout=DEADLINE)
+    assert proc.returncode == 0, err  # status 0, every task succeeded
+    evs = events(tmp_path / "rec.jsonl")
+    assert evs[0]["name"] == "attached"
+    ok = [e for e in evs if e["type"] == "task_succeeded"]
+    assert [e["task"] for e in ok] == ["job-0", "job-1", "job-2"]
+    assert len({e["src"] for e in evs}) == 2  # the recorder and the attached worker
+    assert logged(tmp_path / "rec.jsonl", "stdout") == [f"working on job-{i}" for i in range(3)]
+
+
+def test_a_command_killed_by_a_signal_exits_128_plus_the_signal(tmp_path: Path) -> None:
+    script = "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"
+    proc = record(tmp_path, sys.executable, "-c", script)
+    proc.communicate(timeout=DEADLINE)
+    assert proc.returncode == 128 + signal.SIGKILL
+
+
+def test_a_missing_command_is_reported(tmp_path: Path) -> None:
+    proc = record(tmp_path, "no-such-command-runreel-test")
+    _, err = proc.communicate(timeout=DEADLINE)
+    assert proc.returncode == 127  # as a shell says "command not found"
+    assert b"cannot run no-such-command-runreel-test" in err
+    evs = events(tmp_path / "rec.jsonl")
+    assert [e["type"] for e in evs] == ["run_started", "log", "run_finished"]
+    assert evs[-1]["exit_status"] == 127
+
+
+def test_sigterm_is_passed_on_to_the_command(tmp_path: Path) -> None:
+    script = (
+        "import os, signal, sys, time\n"
+        "def on_term(signum, frame):\n"
+        "    print('child got SIGTERM', flush=True)\n"
+        "    signal.signal(signal.SIGTERM, signal.SIG_DFL)\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "signal.signal(signal.SIGTERM, on_term)\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    proc = record(tmp_path, sys.executable, "-c", script)
+    wait_for_line(proc, b"ready\n")
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=DEADLINE)
+    assert proc.returncode == 143
+    assert "child got SIGTERM" in logged(tmp_path / "rec.jsonl", "stdout")
+
+
+def test_stopping_does_not_wait_for_a_background_process_holding_the_output(
+    tmp_path: Path,
+) -> None:
+    proc = record(tmp_path, "sh", "-c", "sleep 60 & echo started")
+    wait_for_line(proc, b"started\n")
+    t = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=DEADLINE)
+    assert proc.returncode == 143
+    assert time.monotonic() - t < DEADLINE
+
+
+# In a terminal ----------------------------------------------------------------------
+
+
+class Screen:
+    """``runreel ARGS`` in a 120x30 pseudo-terminal, read through pyte."""
+
+    def __init__(self, args: list[str], cwd: Path) -> None:
+        self.screen = pyte.Screen(120, 30)
+        self.stream = pyte.ByteStream(self.screen)
+        self.raw = bytearray()
+        self.eof = False
+        self.child = pexpect.spawn(RUNREEL, args, cwd=str(cwd), env=env(), dimensions=(30, 120))
+
+    def pump(self) -> None:
+        try:
+            data = self.child.read_nonblocking(1 << 16, 0.05)
+        except pexpect.TIMEOUT:
+            return
+        except pexpect.EOF:
+            self.eof = True
+            return
+        self.raw += data
+        self.stream.feed(data)
+
+    def wait_for(self, *needles: str) -> str:
+        deadline = time.monotonic() + DEADLINE
+        while True:
+            text = "\n".join(self.screen.display)
+            if all(n in text for n in needles):
+                return text
+            if self.eof or time.monotonic() > deadline:
+                pytest.fail(f"{needles!r} not on screen (eof={self.eof}):\n{text}")
+            self.pump()
+
+    def wait_exit(self) -> int:
+        deadline = time.monotonic() + DEADLINE
+        while not self.eof:
+            if time.monotonic() > deadline:
+                pytest.fail("runreel record still running")
+            self.pump()
+        self.child.wait()
+        assert isinstance(self.child.exitstatus, int)
+        return self.child.exitstatus
+
+    def close(self) -> None:
+        if self.child.isalive():
+            self.child.kill(signal.SIGKILL)
+        self.child.close(force=True)
+
+
+def test_record_in_a_terminal_shows_the_output_and_passes_the_status(tmp_path: Path) -> None:
+    script = "print('line-from-child', flush=True); raise SystemExit(4)"
+    args = ["record", "-o", "rec.jsonl", "--name", "rec-pty", "--stay"]
+    s = Screen([*args, "--", sys.executable, "-c", script], tmp_path)
+    try:
+        s.wait_for("line-from-child", "(exit status 4)", "finished · q quit")
+        lflag = termios.tcgetattr(s.child.child_fd)[3]
+        assert isinstance(lflag, int) and not lflag & termios.ICANON  # cbreak while it shows
+        s.child.send("q")
+        assert s.wait_exit() == 4
+        assert s.raw.rfind(b"\x1b[?1049l") > s.raw.rfind(b"\x1b[?1049h") > -1
+        lflag = termios.tcgetattr(s.child.child_fd)[3]
+        assert isinstance(lflag, int) and lflag & termios.ICANON  # restored
+    finally:
+        s.close()
+
+
+def test_ctrl_c_in_a_terminal_interrupts_the_command(tmp_path: Path) -> None:
+    script = "import time; print('waiting-for-ctrl-c', flush=True); time.sleep(60)"
+    s = Screen(["record", "-o", "rec.jsonl", "--", sys.executable, "-c", script], tmp_path)
+    try:
+        s.wait_for("waiting-for-ctrl-c")
+        s.child.sendintr()
+        assert s.wait_exit() == 130  # the command died of the SIGINT passed on to it
+        assert any("KeyboardInterrupt" in str(m) for m in logged(tmp_path / "rec.jsonl", "stderr"))
+    finally:
+        s.close()
