@@ -8,6 +8,7 @@ writers and fixed windows, never by the length of the log.
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -404,47 +405,50 @@ def apply(m: Metrics, e: Event | Unknown) -> Metrics:
 
 def apply_all(m: Metrics, events: Iterable[Event | Unknown]) -> Metrics:
     """Fold many events; the same as ``apply`` on each, with less overhead per event."""
-    # The hot path of every reader. Lookups are hoisted out of the loop, and the two
-    # most frequent types (task_started, task_succeeded: three events in four) are folded
-    # inline, exactly as _task_started and _task_succeeded do; the rest go to _HANDLERS.
+    # The hot path of every reader: lookups are hoisted out of the loop, and the two most
+    # frequent types (task_started, task_succeeded: three events in four) are folded inline,
+    # exactly as _task_started and _task_succeeded do; the rest go through _HANDLERS. Each
+    # branch reads the envelope (t, src, seq) itself: an attribute read that only ever sees
+    # one type stays specialised by the interpreter, a shared one would not.
+    last = m.last_t
+    if last is None:  # the first event ever: it sets first_t
+        it = iter(events)
+        head = next(it, None)
+        if head is None:
+            return m
+        m.first_t = last = head.t
+        events = itertools.chain((head,), it)
     handlers = _HANDLERS
     seqs = m._seqs
     last_seq = seqs.get
     in_flight = m.in_flight
-    in_flight_get, in_flight_pop = in_flight.get, in_flight.pop
+    in_flight_pop = in_flight.pop
     workers = m.workers
     worker_get = workers.get
     ring_sec, ring_cnt, durations = m._ring_sec, m._ring_cnt, m._durations
     floor, log10 = math.floor, math.log10
     started_cls, succeeded_cls = TaskStarted, TaskSucceeded
     n = m.events
-    first, last = m.first_t, m.last_t
-    for e in events:
-        n += 1
-        t = e.t
-        if first is None:
-            first = last = t
-        elif t > last:  # type: ignore[operator]
-            last = t
-        src = e.src
-        seq = e.seq
-        if seq - last_seq(src, 0) != 1:
-            _gap(m, src, last_seq(src, 0) + 1, seq)
-        seqs[src] = seq
+    e: Any  # narrowed by the type tests below, which mypy does not follow through ``cls``
+    for n, e in enumerate(events, n + 1):  # noqa: B007, B020 - n counts the events
         cls = type(e)
         if cls is started_cls:
+            t = e.t
+            if t > last:
+                last = t
+            src = e.src
+            seq = e.seq
+            if seq - last_seq(src, 0) != 1:
+                _gap(m, src, last_seq(src, 0) + 1, seq)
+            seqs[src] = seq
+            task = e.task
+            if e.attempt != 1 or task in in_flight:
+                _task_started(m, e)  # a retry or a re-run: the rare cases, in one place
+                continue
+            # A first attempt: what _task_started does for it (keep the two in step).
             m.started += 1
-            task = e.task  # type: ignore[union-attr]
-            worker = e.worker  # type: ignore[union-attr]
-            f = in_flight_get(task)
-            if f is None:
-                attempt = e.attempt  # type: ignore[union-attr]
-                if attempt > 1 and m.failed > 0:
-                    m.failed -= 1
-                    m.retries += 1
-                in_flight[task] = InFlight(task, worker, attempt, t)
-            else:
-                _restart(m, f, e)  # type: ignore[arg-type]
+            worker = e.worker
+            in_flight[task] = InFlight(task, worker, 1, t)
             w = worker_get(worker)
             if w is None:
                 w = workers[worker] = WorkerState(worker)
@@ -452,8 +456,17 @@ def apply_all(m: Metrics, events: Iterable[Event | Unknown]) -> Metrics:
             w.state = "running"
             w.since = w.last_t = t
         elif cls is succeeded_cls:
+            t = e.t
+            if t > last:
+                last = t
+            src = e.src
+            seq = e.seq
+            if seq - last_seq(src, 0) != 1:
+                _gap(m, src, last_seq(src, 0) + 1, seq)
+            seqs[src] = seq
+            # What _task_succeeded, _complete and _leave do (keep them in step).
             m.succeeded += 1
-            task = e.task  # type: ignore[union-attr]
+            task = e.task
             f = in_flight_pop(task, None)
             sec = floor(t)
             i = sec % _RING
@@ -469,7 +482,7 @@ def apply_all(m: Metrics, events: Iterable[Event | Unknown]) -> Metrics:
                 else:
                     b = 1 + int((log10(d) - _MIN_EXP) * _BUCKETS_PER_DECADE)
                     durations[b if b < _N_BUCKETS else _N_BUCKETS - 1] += 1
-            worker = e.worker  # type: ignore[union-attr]
+            worker = e.worker
             w = worker_get(worker)
             if w is None:
                 w = workers[worker] = WorkerState(worker)
@@ -480,8 +493,16 @@ def apply_all(m: Metrics, events: Iterable[Event | Unknown]) -> Metrics:
                 w.since = t
             w.last_t = t
         else:
+            t = e.t
+            if t > last:
+                last = t
+            src = e.src
+            seq = e.seq
+            if seq - last_seq(src, 0) != 1:
+                _gap(m, src, last_seq(src, 0) + 1, seq)
+            seqs[src] = seq
             handlers[cls](m, e)
-    m.events, m.first_t, m.last_t = n, first, last
+    m.events, m.last_t = n, last
     return m
 
 

@@ -38,6 +38,7 @@ class Follower:
         self._offset = 0
         self._pending = b""
         self._first = True
+        self._head = b""  # the first line read: a log truncated and rewritten starts otherwise
 
     @property
     def pending_bytes(self) -> int:
@@ -68,7 +69,7 @@ class Follower:
             self.notice = f"{self.path} was replaced (rotated); started over"
             result.reset = True
         assert self._fd is not None
-        if os.fstat(self._fd).st_size < self._offset:
+        if os.fstat(self._fd).st_size < self._offset or not self._same_head():
             self._restart()
             os.lseek(self._fd, 0, os.SEEK_SET)
             self.notice = f"{self.path} was truncated; started over"
@@ -90,7 +91,14 @@ class Follower:
         self._offset = 0
         self._pending = b""
         self._first = True
+        self._head = b""
         self.report = ReadReport(self.path)
+
+    def _same_head(self) -> bool:
+        """Whether the file still starts with the line it started with (it may have been
+        truncated and rewritten past our offset between two polls)."""
+        assert self._fd is not None
+        return not self._head or os.pread(self._fd, len(self._head), 0) == self._head
 
     def _read_new(self) -> Batch:
         assert self._fd is not None
@@ -110,5 +118,6 @@ class Follower:
             return []
         if self._first:
             self._first = False
+            self._head = complete[: complete.find(b"\n") + 1]
             check_first_line(complete, self.path, 1)
         return decode_complete(complete, self.path, self.report, self.lenient)

@@ -278,13 +278,16 @@ def check(
 ) -> list[Result]:
     """Compare (or with ``update``, write) every point; one Result per point."""
     points = plan(golden, ats or [], width=width, height=height, fmt=fmt)
+    # Every point is rendered before anything is written: a bad log or an unknown
+    # mark must not leave an --update half done (files without their manifest).
+    rendered = [
+        (p, snapshot_of(log, p.when, width=p.width, height=p.height, fmt=p.fmt, lenient=lenient))
+        for p in points
+    ]
     now_versions = versions()
     results = []
     touched: dict[str, dict[str, Entry]] = {}
-    for p in points:
-        actual = snapshot_of(
-            log, p.when, width=p.width, height=p.height, fmt=p.fmt, lenient=lenient
-        )
+    for p, actual in rendered:
         directory = os.path.dirname(p.path) or "."
         manifest = touched.setdefault(directory, read_manifest(directory))
         name = os.path.basename(p.path)
@@ -299,7 +302,7 @@ def check(
                 try:
                     os.makedirs(directory, exist_ok=True)
                 except OSError as exc:
-                    raise WriteFailed(f"cannot create {directory}: {exc.strerror}") from None
+                    raise WriteFailed(f"cannot create {directory}: {exc.strerror or exc}") from None
             if expected != actual:
                 write_file(p.path, actual)
                 results.append(Result(p, "written"))

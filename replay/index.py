@@ -49,6 +49,23 @@ class CorruptIndex(Exception):
     """A stored state cannot be read back; the caller falls back to an earlier one."""
 
 
+@dataclass(frozen=True)
+class Enough:
+    """How much of a log a caller needs: up to event ``events``, or up to the first event
+    later than ``seconds`` after the first one. Indexing can stop there (a snapshot near
+    the start of a huge log then costs little); a later call extends that index."""
+
+    events: int | None = None
+    seconds: float | None = None
+
+    def reached(self, events: int, first_t: float | None, last_t: float | None) -> bool:
+        if self.events is not None and events >= self.events:
+            return True
+        if self.seconds is None or first_t is None or last_t is None:
+            return False
+        return last_t > first_t + self.seconds
+
+
 class Checkpoint(msgspec.Struct, array_like=True, frozen=True):
     """The fold state after ``events`` events; the next line starts at ``offset``."""
 
@@ -260,18 +277,21 @@ def cache_path(log: str) -> str:
     return os.path.join(base, "runreel", key + SUFFIX)
 
 
-def load_or_build(log: str, *, lenient: bool = False, persist: bool | None = None) -> Index:
+def load_or_build(
+    log: str, *, lenient: bool = False, persist: bool | None = None, until: Enough | None = None
+) -> Index:
     """The index of ``log``: loaded when still valid, extended when the log grew, else built.
 
     ``persist``: True always writes it, False never, None only for logs of at
-    least PERSIST_MIN_BYTES. Failing to read or write an index is never an error.
+    least PERSIST_MIN_BYTES. ``until``: only that much of the log is needed, so
+    the index may end there. Failing to read or write an index is never an error.
     """
     os.close(open_log(log))  # the reader's errors (missing, a directory, unreadable) first
     size = os.stat(log).st_size
     if persist is None:
         persist = size >= PERSIST_MIN_BYTES
     if not persist:
-        return build(log, lenient=lenient)
+        return build(log, lenient=lenient, until=until)
     grown: Index | None = None
     for candidate in (sidecar(log), cache_path(log)):
         found = _read(candidate, log)
@@ -281,9 +301,12 @@ def load_or_build(log: str, *, lenient: bool = False, persist: bool | None = Non
         if state == "fresh":
             return found
         if state == "grew":
+            h = found.header
+            if until is not None and until.reached(h.count, h.first_t, h.last_t):
+                return found  # what is indexed is intact and covers what is needed
             grown = found
             break
-    return _build_into_file(log, lenient, grown)
+    return _build_into_file(log, lenient, grown, until)
 
 
 def _usable(h: Header, lenient: bool) -> bool:
@@ -291,7 +314,9 @@ def _usable(h: Header, lenient: bool) -> bool:
     return h.lenient == lenient or h.skipped_count == 0
 
 
-def _build_into_file(log: str, lenient: bool, grown: Index | None) -> Index:
+def _build_into_file(
+    log: str, lenient: bool, grown: Index | None, until: Enough | None = None
+) -> Index:
     """Build (or extend) the index straight into its file: beside the log, else the cache."""
     for target in (sidecar(log), cache_path(log)):
         tmp = f"{target}.{os.getpid()}.tmp"
@@ -302,11 +327,11 @@ def _build_into_file(log: str, lenient: bool, grown: Index | None) -> Index:
             continue
         try:
             with f:
-                index = _build_resuming(log, lenient, grown, f)
+                index = _build_resuming(log, lenient, grown, f, until)
                 fd = os.dup(f.fileno())
         except OSError:  # writing the index failed (disk full...): it stays in memory
             _unlink(tmp)
-            return _build_resuming(log, lenient, grown, None)
+            return _build_resuming(log, lenient, grown, None, until)
         except BaseException:
             _unlink(tmp)
             raise
@@ -321,29 +346,36 @@ def _build_into_file(log: str, lenient: bool, grown: Index | None) -> Index:
     # No place for a named file: an unnamed temporary one still keeps memory small.
     try:
         with tempfile.TemporaryFile() as f:
-            index = _build_resuming(log, lenient, grown, f)
+            index = _build_resuming(log, lenient, grown, f, until)
             fd = os.dup(f.fileno())
     except OSError:
-        return _build_resuming(log, lenient, grown, None)
+        return _build_resuming(log, lenient, grown, None, until)
     index._use(fd, None)
     return index
 
 
-def _build_resuming(log: str, lenient: bool, grown: Index | None, sink: BinaryIO | None) -> Index:
+def _build_resuming(
+    log: str, lenient: bool, grown: Index | None, sink: BinaryIO | None, until: Enough | None
+) -> Index:
     if grown is not None:
         try:
-            return build(log, lenient=lenient, resume=grown, sink=sink)
+            return build(log, lenient=lenient, resume=grown, sink=sink, until=until)
         except CorruptIndex:
             if sink is not None:
                 sink.seek(0)
                 sink.truncate()
-    return build(log, lenient=lenient, sink=sink)
+    return build(log, lenient=lenient, sink=sink, until=until)
 
 
 def build(
-    log: str, *, lenient: bool = False, resume: Index | None = None, sink: BinaryIO | None = None
+    log: str,
+    *,
+    lenient: bool = False,
+    resume: Index | None = None,
+    sink: BinaryIO | None = None,
+    until: Enough | None = None,
 ) -> Index:
-    """Read the log (from where ``resume`` ends, if given) and index it.
+    """Read the log (from where ``resume`` ends, if given) and index it (up to ``until``).
 
     With ``sink`` (an empty file open for writing and reading), states are written
     there as they are made and the whole index file is written; otherwise they stay
@@ -406,6 +438,8 @@ def build(
         apply_all(m, batch)
         if m.events - cps[-1].events >= every:
             add(m, report.offset, report.lines)
+        if until is not None and until.reached(m.events, m.first_t, m.last_t):
+            break
     if len(cps) == 1 or cps[-1].offset != report.offset:
         add(m, report.offset, report.lines)
     header = Header(

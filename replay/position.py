@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from recorder.fold import Metrics
 from replay.cursor import Cursor
-from replay.index import Index, load_or_build
+from replay.index import Enough, Index, load_or_build
 from replay.source import ReadReport
 from replay.when import When
 
@@ -26,10 +26,21 @@ class Frame:
 
 def fold_at(path: str, when: When, *, lenient: bool = False) -> Frame:
     """Fold ``path`` up to ``when``; positions past the end mean the end."""
-    index = load_or_build(path, lenient=lenient)
+    index = load_or_build(path, lenient=lenient, until=enough_for(when))
     cursor = Cursor(index, lenient=lenient)
     now = move(cursor, when)
     return Frame(cursor.metrics, now, index.report())
+
+
+def enough_for(when: When) -> Enough | None:
+    """How much of a log ``when`` needs, when that is known before reading it all."""
+    if when.kind == "start":
+        return Enough(events=1)
+    if when.kind == "event":
+        return Enough(events=when.event)
+    if when.kind == "seconds":
+        return Enough(seconds=when.seconds)
+    return None  # the end, a percentage or a mark: the whole log
 
 
 def target_time(index: Index, when: When) -> float | None:

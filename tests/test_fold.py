@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 from conftest import T0, fixture, fold_file
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from recorder.codec import Unknown
 from recorder.events import (
@@ -512,3 +514,94 @@ def test_memory_is_bounded_by_windows_not_log_length() -> None:
 def test_finished_status_and_exit_status() -> None:
     m = Story().add(RunFinished, 1, status="cancelled", exit_status=130).fold()
     assert (m.finished, m.status, m.exit_status) == (True, "cancelled", 130)
+
+
+# A model of the task rules, checked against the fold on random interleavings ----------------
+
+ENDINGS = ("ok", "fail", "open")
+BETWEEN = ("retrying", "rerun")  # how a non-final attempt ends
+
+
+@st.composite
+def task_scripts(draw: st.DrawFn) -> list[list[tuple[str, Any]]]:
+    """Per task: its events in order, as (kind, fields); tasks are interleaved later."""
+    scripts = []
+    for i in range(draw(st.integers(1, 8))):
+        task = f"t{i}"
+        first = draw(st.sampled_from((1, 1, 1, 3)))  # 3: resumed from an earlier run
+        steps = draw(st.lists(st.sampled_from(BETWEEN), max_size=3))
+        ending = draw(st.sampled_from(ENDINGS))
+        events: list[tuple[str, Any]] = []
+        for n, between in enumerate([*steps, ending]):
+            worker = draw(st.sampled_from(("w1", "w2", "w3")))
+            attempt = first + n
+            events.append(("start", dict(task=task, worker=worker, attempt=attempt)))
+            if between == "retrying":
+                events.append(("retrying", dict(task=task, worker=worker, attempt=attempt)))
+            elif between in ("rerun", "fail"):
+                events.append(("fail", dict(task=task, worker=worker, error="e")))
+            elif between == "ok":
+                events.append(("ok", dict(task=task, worker=worker)))
+        scripts.append(events)
+    return scripts
+
+
+def model(scripts: list[list[tuple[str, Any]]]) -> dict[str, Any]:
+    """What the rules say, computed from the scripts alone."""
+    out: dict[str, Any] = dict(started=0, succeeded=0, failed=0, retries=0, in_flight=set())
+    workers: dict[str, list[int]] = {}
+    for events in scripts:
+        out["started"] += sum(kind == "start" for kind, _ in events)
+        for i, (kind, f) in enumerate(events):
+            w = workers.setdefault(f["worker"], [0, 0, 0])
+            final = i == len(events) - 1
+            if kind == "ok":
+                out["succeeded"] += 1
+                w[0] += 1
+            elif kind == "fail" and final:
+                out["failed"] += 1
+                w[1] += 1
+            elif kind in ("retrying", "fail"):  # an attempt that another one follows
+                out["retries"] += 1
+                w[2] += 1
+        if events[-1][0] == "start":
+            out["in_flight"].add(events[0][1]["task"])
+    out["workers"] = {n: tuple(c) for n, c in workers.items()}
+    return out
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scripts=task_scripts(), data=st.data())
+def test_fold_agrees_with_the_task_rules(
+    scripts: list[list[tuple[str, Any]]], data: st.DataObject
+) -> None:
+    classes = {
+        "start": TaskStarted,
+        "retrying": TaskRetrying,
+        "ok": TaskSucceeded,
+        "fail": TaskFailed,
+    }
+    queues = [list(s) for s in scripts]
+    story = Story()
+    t = 0.0
+    while any(queues):
+        q = data.draw(st.sampled_from([q for q in queues if q]))
+        kind, fields = q.pop(0)
+        t += 0.5
+        story.add(classes[kind], t, src=data.draw(st.sampled_from(("a", "b"))), **fields)
+    m = story.fold()
+    expected = model(scripts)
+    got = dict(
+        started=m.started,
+        succeeded=m.succeeded,
+        failed=m.failed,
+        retries=m.retries,
+        in_flight=set(m.in_flight),
+        workers={n: (w.succeeded, w.failed, w.retries) for n, w in m.workers.items()},
+    )
+    assert got == expected
+    # One event at a time gives the same state as the batch.
+    single = Metrics()
+    for e in story.events:
+        apply(single, e)
+    assert _doc(single) == _doc(m)

@@ -35,13 +35,18 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
     return pytester
 
 
+def run(project: pytest.Pytester, *args: str) -> pytest.RunResult:
+    """pytest in-process on the project (without hypothesis' plugin: it costs seconds a run)."""
+    return project.runpytest("-p", "no:hypothesispytest", *args)
+
+
 def change_run(project: pytest.Pytester) -> None:
     log = project.path / "runs" / "run.jsonl"
     log.write_text(log.read_text("utf-8").replace("503 Service Unavailable", "502 Bad Gateway"))
 
 
 def test_missing_goldens_fail_with_the_update_hint(project: pytest.Pytester) -> None:
-    result = project.runpytest()
+    result = run(project)
     result.assert_outcomes(failed=2)
     result.stdout.fnmatch_lines(
         [
@@ -54,20 +59,20 @@ def test_missing_goldens_fail_with_the_update_hint(project: pytest.Pytester) -> 
 
 
 def test_runreel_update_writes_the_goldens_then_they_pass(project: pytest.Pytester) -> None:
-    project.runpytest("--runreel-update").assert_outcomes(passed=2)
+    run(project, "--runreel-update").assert_outcomes(passed=2)
     golden = project.path / "golden"
     assert sorted(p.name for p in (golden / "run").iterdir()) == ["50pct.txt", "end.txt", MANIFEST]
     assert sorted(p.name for p in golden.iterdir()) == ["run", "run-end.svg", MANIFEST]
     end = FIXTURES / "golden-check" / "with_retries"
     assert (golden / "run" / "end.txt").read_bytes() == (end / "end.txt").read_bytes()
     assert (golden / "run-end.svg").read_bytes() == (end / "end.svg").read_bytes()
-    project.runpytest().assert_outcomes(passed=2)
+    run(project).assert_outcomes(passed=2)
 
 
 def test_a_changed_run_fails_showing_the_diff(project: pytest.Pytester) -> None:
-    project.runpytest("--runreel-update").assert_outcomes(passed=2)
+    run(project, "--runreel-update").assert_outcomes(passed=2)
     change_run(project)
-    result = project.runpytest()
+    result = run(project)
     result.assert_outcomes(failed=2)
     end = project.path / "golden" / "run" / "end.txt"
     result.stdout.fnmatch_lines(
@@ -82,8 +87,8 @@ def test_a_changed_run_fails_showing_the_diff(project: pytest.Pytester) -> None:
         ]
     )
     assert "Traceback" not in result.stdout.str()  # a golden failure is not a crash
-    project.runpytest("--runreel-update").assert_outcomes(passed=2)
-    project.runpytest().assert_outcomes(passed=2)
+    run(project, "--runreel-update").assert_outcomes(passed=2)
+    run(project).assert_outcomes(passed=2)
 
 
 def test_paths_are_relative_to_the_rootdir_wherever_pytest_runs(
@@ -92,16 +97,16 @@ def test_paths_are_relative_to_the_rootdir_wherever_pytest_runs(
     sub = project.mkpydir("tests")
     (project.path / "test_dashboard.py").rename(sub / "test_dashboard.py")
     monkeypatch.chdir(sub)
-    project.runpytest("--runreel-update", "test_dashboard.py").assert_outcomes(passed=2)
+    run(project, "--runreel-update", "test_dashboard.py").assert_outcomes(passed=2)
     assert (project.path / "golden" / "run" / "end.txt").exists()
     assert not (sub / "golden").exists()
-    project.runpytest("test_dashboard.py").assert_outcomes(passed=2)
+    run(project, "test_dashboard.py").assert_outcomes(passed=2)
 
 
 def test_the_plugin_is_loaded_by_its_entry_point(project: pytest.Pytester) -> None:
-    result = project.runpytest("--help")
+    result = run(project, "--help")
     result.stdout.fnmatch_lines(["runreel:", "*--runreel-update*"])
-    result = project.runpytest("--fixtures")
+    result = run(project, "--fixtures")
     result.stdout.fnmatch_lines(
         ["runreel_golden*", "*Compare a run's snapshots with golden files*"]
     )
@@ -111,9 +116,9 @@ def test_without_autoload_it_is_enabled_with_p(
     project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
-    project.runpytest("-p", "no:cacheprovider").assert_outcomes(errors=2)
-    project.runpytest("-p", "replay.pytest_golden", "--runreel-update").assert_outcomes(passed=2)
-    project.runpytest("-p", "replay.pytest_golden").assert_outcomes(passed=2)
+    run(project, "-p", "no:cacheprovider").assert_outcomes(errors=2)
+    run(project, "-p", "replay.pytest_golden", "--runreel-update").assert_outcomes(passed=2)
+    run(project, "-p", "replay.pytest_golden").assert_outcomes(passed=2)
 
 
 @pytest.mark.xfail(
@@ -125,4 +130,4 @@ def test_without_autoload_it_is_enabled_with_p(
 )
 def test_the_readme_conftest_line_works(project: pytest.Pytester) -> None:
     project.makeconftest('pytest_plugins = ["replay.pytest_golden"]\n')
-    project.runpytest("--runreel-update").assert_outcomes(passed=2)
+    run(project, "--runreel-update").assert_outcomes(passed=2)

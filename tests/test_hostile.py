@@ -14,7 +14,7 @@ from types import ModuleType
 
 import pytest
 from conftest import T0, fixture, invoke, run_runreel
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from recorder import codec
@@ -173,7 +173,7 @@ def test_torn_hostile_tail_is_never_printed(tmp_path: Path) -> None:
 # safe(): the function every view uses ---------------------------------------------------------
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(alphabet=st.characters(codec="utf-8"), max_size=400))
 def test_safe_leaves_no_control_character(value: str) -> None:
     shown = safe(value, one_line=True)
@@ -181,7 +181,7 @@ def test_safe_leaves_no_control_character(value: str) -> None:
     assert "\n" not in shown
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cf", "Cs")), max_size=300))
 def test_safe_keeps_ordinary_text(value: str) -> None:
     assert safe(value) == value

@@ -127,7 +127,9 @@ def test_follower_holds_a_partial_first_line(tmp_path: Path) -> None:
 
 def test_follower_reports_truncation_and_starts_over(tmp_path: Path) -> None:
     log = tmp_path / "t.jsonl"
-    log.write_bytes(started(run="old") + ev(TaskStarted, 2, task="a") + ev(TaskStarted, 3, task="b"))
+    log.write_bytes(
+        started(run="old") + ev(TaskStarted, 2, task="a") + ev(TaskStarted, 3, task="b")
+    )
     f = Follower(str(log))
     assert len(f.poll().events) == 3
     with open(log, "wb") as out:  # truncate in place: same inode
@@ -137,6 +139,25 @@ def test_follower_reports_truncation_and_starts_over(tmp_path: Path) -> None:
     assert [getattr(e, "run", None) for e in poll.events] == ["new"]
     assert f.notice and "truncated" in f.notice
     assert f.report.lines == 1
+    f.close()
+
+
+def test_follower_notices_truncation_even_when_the_new_log_is_already_longer(
+    tmp_path: Path,
+) -> None:
+    """Truncated and rewritten between two polls (e.g. ``record --force``): not read from the
+    middle of a line of the new run."""
+    log = tmp_path / "t.jsonl"
+    log.write_bytes(started(run="old"))
+    f = Follower(str(log))
+    assert len(f.poll().events) == 1
+    new_run = [started(run="new")] + [ev(TaskStarted, i, task=f"t{i}") for i in range(2, 8)]
+    with open(log, "wb") as out:
+        out.write(b"".join(new_run))
+    poll = f.poll()
+    assert poll.reset
+    assert len(poll.events) == 7 and getattr(poll.events[0], "run", None) == "new"
+    assert f.notice and "truncated" in f.notice
     f.close()
 
 
@@ -237,7 +258,8 @@ def test_session_plus_without_timeout_sets_one(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("key", "reason"), [("q", "quit"), ("Q", "quit"), (SIGINT_KEY, "sigint"), (SIGTERM_KEY, "sigterm")]
+    ("key", "reason"),
+    [("q", "quit"), ("Q", "quit"), (SIGINT_KEY, "sigint"), (SIGTERM_KEY, "sigterm")],
 )
 def test_session_stop_keys(tmp_path: Path, key: str, reason: str) -> None:
     log = tmp_path / "s.jsonl"
@@ -298,7 +320,9 @@ def test_view_shows_notes_in_the_footer(tmp_path: Path) -> None:
     s, _, _ = session(log, timeout=90)
     s.keys = True
     s.tick()
-    console = Console(width=160, height=20, record=True, color_system=None, file=open(os.devnull, "w"))
+    console = Console(
+        width=160, height=20, record=True, color_system=None, file=open(os.devnull, "w")
+    )
     console.print(s.view(), height=20)
     console.file.close()
     text = console.export_text()
@@ -365,8 +389,8 @@ def test_equal_frame_keys_mean_equal_frames(
     s.tick()
     m = s.metrics
     seen: dict[object, str] = {}
-    # Times at an awkward step: running, backoff, stalled (>5 s, >10 s), past the backoff.
-    for i in range(220):
+    # Times at an awkward step: running, backoff, stalled (> 5 s), past the backoff.
+    for i in range(120):
         now = T0 + start + i * step
         frame = _frame(m, now)
         key = frame_key(m, now)

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import termios
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pexpect
@@ -181,16 +181,19 @@ class Pty:
         self.child.close(force=True)
 
 
+Spawn = Callable[[list[str]], Pty]
+
+
 @pytest.fixture
-def spawn(tmp_path: Path) -> Iterator[type[Pty]]:
+def spawn(tmp_path: Path) -> Iterator[Spawn]:
+    """Start ``runreel ARGS`` in a pty in tmp_path; every one is killed at the end."""
     made: list[Pty] = []
 
-    class Tracked(Pty):
-        def __init__(self, args: list[str], cwd: Path = tmp_path, **kw: int) -> None:
-            super().__init__(args, cwd, **kw)
-            made.append(self)
+    def start(args: list[str]) -> Pty:
+        made.append(Pty(args, tmp_path))
+        return made[-1]
 
-    yield Tracked
+    yield start
     for p in made:
         p.close()
 
@@ -213,7 +216,7 @@ def cbreak_is_on(p: Pty) -> bool:
 
 
 def test_dashboard_appears_updates_and_exits_with_the_metrics_code(
-    tmp_path: Path, spawn: type[Pty]
+    tmp_path: Path, spawn: Spawn
 ) -> None:
     p = spawn(["live", "run.jsonl"]).go()
     p.wait_for("waiting for run.jsonl to appear")
@@ -237,7 +240,7 @@ def test_dashboard_appears_updates_and_exits_with_the_metrics_code(
 
 
 def test_q_quits_an_unfinished_run_with_3_and_restores_the_terminal(
-    tmp_path: Path, spawn: type[Pty]
+    tmp_path: Path, spawn: Spawn
 ) -> None:
     unfinished_log(tmp_path / "run.jsonl", "task-q")
     p = spawn(["live", "run.jsonl"]).go()
@@ -249,7 +252,7 @@ def test_q_quits_an_unfinished_run_with_3_and_restores_the_terminal(
     assert "(stopped: quit)" in p.text
 
 
-def test_sigterm_writes_the_snapshot_and_exits_143(tmp_path: Path, spawn: type[Pty]) -> None:
+def test_sigterm_writes_the_snapshot_and_exits_143(tmp_path: Path, spawn: Spawn) -> None:
     unfinished_log(tmp_path / "run.jsonl", "task-term")
     p = spawn(["live", "run.jsonl", "--snapshot", "final.txt"]).go()
     p.wait_for("task-term")
@@ -261,7 +264,7 @@ def test_sigterm_writes_the_snapshot_and_exits_143(tmp_path: Path, spawn: type[P
     assert "\x1b" not in snapshot
 
 
-def test_ctrl_c_exits_130(tmp_path: Path, spawn: type[Pty]) -> None:
+def test_ctrl_c_exits_130(tmp_path: Path, spawn: Spawn) -> None:
     unfinished_log(tmp_path / "run.jsonl", "task-int")
     p = spawn(["live", "run.jsonl", "--snapshot", "final.json"]).go()
     p.wait_for("task-int")
@@ -271,7 +274,7 @@ def test_ctrl_c_exits_130(tmp_path: Path, spawn: type[Pty]) -> None:
     assert '"task": "task-int"' in (tmp_path / "final.json").read_text()
 
 
-def test_truncation_is_reported_on_screen(tmp_path: Path, spawn: type[Pty]) -> None:
+def test_truncation_is_reported_on_screen(tmp_path: Path, spawn: Spawn) -> None:
     log = tmp_path / "run.jsonl"
     unfinished_log(log, *(f"old-{i}" for i in range(20)))
     p = spawn(["live", "run.jsonl"]).go()
@@ -285,7 +288,7 @@ def test_truncation_is_reported_on_screen(tmp_path: Path, spawn: type[Pty]) -> N
         assert p.wait_exit() == 3
 
 
-def test_timeout_fires_with_exit_3(tmp_path: Path, spawn: type[Pty]) -> None:
+def test_timeout_fires_with_exit_3(tmp_path: Path, spawn: Spawn) -> None:
     unfinished_log(tmp_path / "run.jsonl", "task-slow")
     p = spawn(["live", "run.jsonl", "--timeout", "1"]).go()
     p.wait_for("timeout in 00:0", "c cancel timeout")
@@ -295,21 +298,30 @@ def test_timeout_fires_with_exit_3(tmp_path: Path, spawn: type[Pty]) -> None:
     p.assert_terminal_restored()
 
 
-def test_c_cancels_the_timeout_and_plus_sets_it_again(tmp_path: Path, spawn: type[Pty]) -> None:
+def test_c_cancels_the_timeout_and_plus_sets_it_again(tmp_path: Path, spawn: Spawn) -> None:
     unfinished_log(tmp_path / "run.jsonl", "task-slow")
-    p = spawn(["live", "run.jsonl", "--timeout", "2"]).go()
-    p.wait_for("timeout in 00:0")
-    shown = time.monotonic()  # the deadline is at most 2 s after this
+    p = spawn(["live", "run.jsonl", "--timeout", "3"]).go()
+    p.wait_for("timeout in 00:0", "c cancel timeout")
+    shown = time.monotonic()  # the deadline is at most 3 s after this
     p.child.send("c")
     text = p.wait_for("+ set timeout")
     assert "timeout in" not in text
-    while time.monotonic() < shown + 3.0:  # well past the cancelled deadline
+    while time.monotonic() < shown + 3.5:  # past the cancelled deadline
         p.pump()
         assert not p.eof, f"stopped although the timeout was cancelled:\n{p.text}"
     p.child.send("+")  # the --timeout length again, from now
-    p.wait_for("timeout in 00:0")
+    p.wait_for("timeout in 00:0", "c cancel timeout")
+    p.child.send("q")
     assert p.wait_exit() == 3
-    assert "(stopped: timeout)" in p.text
+    p.assert_terminal_restored()
+
+
+def test_ctrl_c_while_waiting_for_the_log_exits_130(tmp_path: Path, spawn: Spawn) -> None:
+    p = spawn(["live", "never.jsonl"]).go()
+    p.wait_for("waiting for never.jsonl to appear")
+    p.child.sendintr()
+    assert p.wait_exit() == 130  # not 66: the user stopped it before the log appeared
+    p.assert_terminal_restored()
 
 
 def test_piped_output_has_plain_status_lines_and_no_escape_sequences(tmp_path: Path) -> None:
@@ -321,21 +333,36 @@ def test_piped_output_has_plain_status_lines_and_no_escape_sequences(tmp_path: P
         stderr=subprocess.PIPE,
         env=viewer_env(),  # TERM says colour; a pipe still gets none
     )
-    writer = Writer(log, "piped-run", 2)
+    assert viewer.stdout is not None
+    lines: list[bytes] = []
+
+    def line_with(part: bytes) -> None:
+        assert viewer.stdout is not None
+        for line in iter(viewer.stdout.readline, b""):
+            lines.append(line)
+            if part in line:
+                return
+        pytest.fail(f"no status line with {part!r}: {lines!r}")
+
+    writer = None
     try:
+        line_with(b"runreel: waiting for ")
+        writer = Writer(log, "piped-run", 2)
         writer.do("start p-1 w1")
+        line_with(b" in flight 1 ")
         writer.do("ok p-1 w1")
-        time.sleep(0.5)  # let a few status lines go by
         writer.do("start p-2 w1")
         writer.do("ok p-2 w1")
         writer.do("finish ok")
         out, err = viewer.communicate(timeout=DEADLINE)
     finally:
-        writer.close()
+        if writer is not None:
+            writer.close()
         if viewer.poll() is None:
             viewer.kill()
             viewer.wait()
     assert viewer.returncode == 0, err
+    out = b"".join(lines) + out
     assert b"\x1b" not in out and b"\x1b" not in err
     text = out.decode()
     status = [line for line in text.splitlines() if line.startswith("runreel: ")]
@@ -344,7 +371,7 @@ def test_piped_output_has_plain_status_lines_and_no_escape_sequences(tmp_path: P
     assert "Workers (0 busy / 1)" in text  # the final dashboard, as plain text
 
 
-def test_demo_shows_the_live_dashboard(tmp_path: Path, spawn: type[Pty]) -> None:
+def test_demo_shows_the_live_dashboard(tmp_path: Path, spawn: Spawn) -> None:
     args = ["demo", "--tasks", "4", "--workers", "2", "--pace", "0.5"]
     p = spawn([*args, "--fail-rate", "0", "--retry-rate", "0", "-o", "demo.jsonl"]).go()
     p.wait_for("runreel demo", "Workers (")

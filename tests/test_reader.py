@@ -70,8 +70,15 @@ def _read(
     return events, report
 
 
-@pytest.mark.parametrize("name", [*VALID, "torn_tail"])
-@pytest.mark.parametrize("chunk", [1, 7, 64, 333, 4096])
+@pytest.mark.parametrize(
+    ("name", "chunk"),
+    [
+        (name, chunk)
+        for name in [*VALID, "torn_tail"]
+        for chunk in (1, 7, 64, 333, 4096)
+        if not (name == "hostile" and chunk < 64)  # 20k-char lines, a byte at a time: slow
+    ],
+)
 def test_chunk_size_never_changes_what_is_read(name: str, chunk: int) -> None:
     expected, full = _read(fixture(name))
     got, report = _read(fixture(name), chunk=chunk)

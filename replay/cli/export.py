@@ -47,6 +47,12 @@ from replay.when import END, When
     show_default=True,
     help="asciicast: most frames per second of run time (bursts collapse).",
 )
+@click.option(
+    "--max-idle",
+    type=click.FloatRange(0, min_open=True),
+    default=None,
+    help="asciicast: players shorten pauses longer than this many seconds (idle_time_limit).",
+)
 @lenient_option
 def export(
     log: str,
@@ -56,6 +62,7 @@ def export(
     width: int,
     height: int,
     fps: float,
+    max_idle: float | None,
     lenient: bool,
 ) -> int:
     """Export LOG: an asciicast v2 recording of its replay, or its metrics as OpenMetrics.
@@ -80,7 +87,15 @@ def export(
         doc = openmetrics(frame.metrics, frame.now)
     else:
         doc = "".join(
-            asciicast(log, at=at or END, width=width, height=height, fps=fps, lenient=lenient)
+            asciicast(
+                log,
+                at=at or END,
+                width=width,
+                height=height,
+                fps=fps,
+                max_idle=max_idle,
+                lenient=lenient,
+            )
         )
     if output:
         write_file(output, doc)

@@ -69,13 +69,17 @@ def asciicast(
     width: int = 100,
     height: int = 30,
     fps: float = FPS,
+    max_idle: float | None = None,
     lenient: bool = False,
 ) -> Iterator[str]:
-    """The cast of ``path`` from the start to ``at``, line by line (header first)."""
+    """The cast of ``path`` from the start to ``at``, line by line (header first).
+
+    ``max_idle`` goes into the header as ``idle_time_limit``: players shorten longer pauses.
+    """
     stop = fold_at(path, at, lenient=lenient)
     limit, end_now = stop.metrics.events, stop.now
     first = stop.metrics.first_t if stop.metrics.first_t is not None else end_now
-    header = {
+    header: dict[str, object] = {
         "version": 2,
         "width": width,
         "height": height,
@@ -83,6 +87,8 @@ def asciicast(
         "title": safe(stop.metrics.name or stop.metrics.run or "runreel"),
         "env": {"TERM": "xterm-256color"},
     }
+    if max_idle is not None:
+        header["idle_time_limit"] = max_idle
     yield msgspec.json.encode(header).decode() + "\n"
     screen = _Screen(width, height)
     m = Metrics()

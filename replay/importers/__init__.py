@@ -23,7 +23,7 @@ from typing import Any, Literal, Protocol
 
 import msgspec
 
-from recorder.errors import LogInvalid, WriteFailed
+from recorder.errors import LogInvalid, LogUnavailable, WriteFailed
 from recorder.events import (
     FORMAT_VERSION,
     AnyEvent,
@@ -341,27 +341,28 @@ def _offset(zone: str | None) -> int:
 def parse_rfc3339(text: str) -> float | None:
     """RFC 3339 with up to nanoseconds (go's ``Time``), fast for the common shape."""
     # "2022-06-19T13:44:44.859704199-04:00": the second is cached, the rest is arithmetic.
-    head = text[:19]
-    tail = text[19:]
-    zone_at = 0
-    if tail.startswith("."):
-        zone_at = 1
-        while zone_at < len(tail) and tail[zone_at].isdigit():
-            zone_at += 1
-    zone = tail[zone_at:]
-    key = head + zone
+    n = len(text)
+    if n >= 20 and text[-1] in "Zz":
+        zone_at = n - 1
+    elif n >= 25 and text[-3] == ":" and text[-6] in "+-":
+        zone_at = n - 6
+    else:
+        return parse_time(text)
+    key = text[:19] + text[zone_at:]
     base = _epoch_cache.get(key)
     if base is None:
-        parsed = parse_time(head + zone)
-        if parsed is None or len(head) != 19:
+        parsed = parse_time(key)
+        if parsed is None:
             return parse_time(text)
         if len(_epoch_cache) > 100_000:
             _epoch_cache.clear()
         base = _epoch_cache[key] = parsed
-    if zone_at > 1:
-        digits = tail[1:zone_at][:9]
-        return base + int(digits) / _POW10[len(digits)]
-    return base
+    if zone_at > 20 and text[19] == ".":
+        digits = text[20:zone_at][:9]
+        if digits.isdigit():
+            return base + int(digits) / _POW10[len(digits)]
+        return parse_time(text)
+    return base if zone_at == 19 else parse_time(text)
 
 
 # Small shared helpers -----------------------------------------------------------------
@@ -390,6 +391,15 @@ def bad_line(path: str, line: int, reason: str, *, last: bool) -> LogInvalid:
             path, line, f"{reason} (the input ends in the middle of a line: cut short?)"
         )
     return LogInvalid(path, line, reason)
+
+
+def json_error(path: str, line: int, exc: Exception, *, last: bool) -> LogInvalid:
+    """The error for a line that is not valid JSON; a cut-off last line says so."""
+    if "truncated" in str(exc):
+        if last:
+            return bad_line(path, line, "incomplete JSON", last=True)
+        return LogInvalid(path, line, "invalid JSON (the record ends before it is complete)")
+    return LogInvalid(path, line, f"invalid JSON ({exc})")
 
 
 def numbered(lines: Iterable[bytes]) -> Iterator[tuple[int, bytes, bool]]:
@@ -426,11 +436,14 @@ def write_log(path: str, events: Iterable[AnyEvent], *, force: bool = False) -> 
     Refuses to replace a file that holds data unless ``force``.
     """
     if not force:
+        close = getattr(events, "close", None)
         try:
             size = os.path.getsize(path)
         except OSError:
             size = 0
         if size > 0:
+            if close is not None:
+                close()
             raise WriteFailed(f"{path} already holds data; pass --force to replace it")
     directory = os.path.dirname(os.path.abspath(path))
     try:
@@ -458,28 +471,53 @@ def write_log(path: str, events: Iterable[AnyEvent], *, force: bool = False) -> 
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        if isinstance(exc, OSError) and not isinstance(exc, WriteFailed):
+        if isinstance(exc, OSError) and not isinstance(exc, (WriteFailed, LogUnavailable)):
             raise WriteFailed(f"cannot write {path}: {exc.strerror or exc}") from None
         raise
+    finally:
+        close = getattr(events, "close", None)
+        if close is not None:
+            close()
     return Written(count, isinstance(last, RunFinished))
 
 
 def import_events(
     path: str, fmt: str | None = None, *, name: str | None = None
-) -> tuple[str, Iterator[AnyEvent]]:
+) -> tuple[str, Imported]:
     """Open ``path`` ("-" for stdin; .gz/.bz2/.xz are read transparently), detect its format
     unless given, and return the format and the runreel events."""
     from replay.importers import detect
 
     source = detect.open_input(path)
-    chosen = fmt or detect.sniff(source.head, path)
-    run_name = name if name is not None else source.display_name
-    events = importer(chosen)(source.lines(), path=path, run=source.run_id, name=run_name)
-    return chosen, _closing(events, source)
-
-
-def _closing(events: Iterator[AnyEvent], source: Any) -> Iterator[AnyEvent]:
     try:
-        yield from events
-    finally:
+        chosen = fmt or detect.sniff(source.head, path)
+        run_name = name if name is not None else source.display_name
+        events = importer(chosen)(source.lines(), path=path, run=source.run_id, name=run_name)
+    except BaseException:
         source.close()
+        raise
+    return chosen, Imported(events, source)
+
+
+class Imported:
+    """The events of an opened input; ``close()`` (or the end of the events) closes it."""
+
+    def __init__(self, events: Iterator[AnyEvent], source: Any) -> None:
+        self._events = events
+        self._source = source
+
+    def __iter__(self) -> Imported:
+        return self
+
+    def __next__(self) -> AnyEvent:
+        try:
+            return next(self._events)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        close = getattr(self._events, "close", None)
+        if close is not None:
+            close()
+        self._source.close()

@@ -26,6 +26,7 @@ from replay.importers import (
     Lanes,
     bad_line,
     first_line,
+    json_error,
     numbered,
     parse_rfc3339,
 )
@@ -117,8 +118,7 @@ class _Import:
                     self.path, n, f"unexpected test2json record: {exc}", last=False
                 ) from None
             except msgspec.DecodeError as exc:
-                reason = "incomplete JSON" if "truncated" in str(exc) else f"invalid JSON ({exc})"
-                raise bad_line(self.path, n, reason, last=last) from None
+                raise json_error(self.path, n, exc, last=last) from None
             t = self._time(e.Time)
             if not em.started:
                 yield em.run_started(t)
@@ -127,7 +127,7 @@ class _Import:
             return
         done = self.packages and all(p.ended for p in self.packages.values())
         if done and not em.open_tasks():
-            yield from em.closing(em.last_t)
+            yield from em.closing(max(em.last_t, self.clock or em.last_t))
 
     def _time(self, text: str | None) -> float:
         t = parse_rfc3339(text) if text else None

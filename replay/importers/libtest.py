@@ -5,7 +5,8 @@
 a name that an earlier suite already used gets `` (suite N)``. libtest runs tests on
 threads without saying which, so concurrent tests are spread over lanes ``thread 01``, …
 The stream has no times: the synthetic timeline starts at SYNTHETIC_EPOCH and advances 10
-ms per record, and by a test's ``exec_time`` (``--report-time``) where given. ``ignored``
+ms per record; a test with an ``exec_time`` (``--report-time``) ends that long after its start
+instead (or with the record before, if that is later). ``ignored``
 is a skip; a failed test's error is its panic message; captured stdout becomes log lines,
 and so do non-JSON lines (output that escaped the harness). Old rustdoc versions wrote
 Windows paths in doctest names without escaping the backslashes; such lines are read with
@@ -26,6 +27,7 @@ from replay.importers import (
     Lanes,
     bad_line,
     first_line,
+    json_error,
     numbered,
     text_lines,
 )
@@ -89,6 +91,7 @@ class _Import:
         self.em = Emitter("libtest", run, name)
         self.lanes = Lanes(lambda k: f"thread {k:02d}")
         self.clock = SYNTHETIC_EPOCH
+        self.before = SYNTHETIC_EPOCH  # the clock before this record's step
         self.suites = 0
         self.suite_open = False
         self.suite_start = SYNTHETIC_EPOCH
@@ -103,6 +106,7 @@ class _Import:
             stripped = line.strip()
             if not stripped:
                 continue
+            self.before = self.clock
             self.clock += STEP
             if not stripped.startswith(b"{"):
                 if not em.started:
@@ -125,8 +129,7 @@ class _Import:
                     return _decoder.decode(_LONE_BACKSLASH.sub(rb"\\\\", line))
                 except msgspec.DecodeError:
                     pass
-            reason = "incomplete JSON" if "truncated" in str(exc) else f"invalid JSON ({exc})"
-            raise bad_line(self.path, n, reason, last=last) from None
+            raise json_error(self.path, n, exc, last=last) from None
 
     def _key(self, name: str) -> str:
         first = self.first_suite.setdefault(name, self.suites)
@@ -155,7 +158,7 @@ class _Import:
                 self.suite_failed |= e.event == "failed"
                 elapsed = _seconds(e.exec_time)
                 if elapsed is not None:
-                    self.clock = max(self.clock, self.suite_start + elapsed)
+                    self.clock = max(self.before, self.suite_start + elapsed)
             return
         if e.type not in ("test", "bench") or not e.name:
             return
@@ -184,8 +187,8 @@ class _Import:
     def _finish_time(self, key: str, e: TestEvent) -> float:
         elapsed = _seconds(e.exec_time)
         start = self.starts.pop(key, None)
-        if elapsed is not None and start is not None:
-            self.clock = max(self.clock, start + elapsed)
+        if elapsed is not None and start is not None:  # it lasted exec_time, if time allows
+            self.clock = max(self.before, start + elapsed)
         return self.clock
 
     def _end(self, key: str, e: TestEvent) -> Iterator[AnyEvent]:

@@ -25,6 +25,7 @@ from replay.importers import (
     Outcome,
     bad_line,
     first_line,
+    json_error,
     numbered,
     text_lines,
 )
@@ -180,7 +181,9 @@ class _Import:
         if self.finished is not False:
             yield from self._close_open()
             yield from self.em.closing(
-                self.em.last_t, failed=self.finished not in (0, None), exit_status=self.finished
+                max(self.em.last_t, self._now()),
+                failed=self.finished not in (0, None),
+                exit_status=self.finished,
             )
 
     def _records(self, lines: Iterable[bytes]) -> Iterator[tuple[int, Record]]:
@@ -192,8 +195,7 @@ class _Import:
             except msgspec.ValidationError as exc:
                 raise bad_line(self.path, n, f"unexpected report: {exc}", last=False) from None
             except msgspec.DecodeError as exc:
-                reason = "incomplete JSON" if "truncated" in str(exc) else f"invalid JSON ({exc})"
-                raise bad_line(self.path, n, reason, last=last) from None
+                raise json_error(self.path, n, exc, last=last) from None
 
     def _record(self, r: Record) -> Iterator[AnyEvent]:
         kind = r.report_type
