@@ -416,7 +416,11 @@ def build(
         if last and end.events - h.checkpoints[last - 1].events >= every:
             kept = h.checkpoints
         for i, c in enumerate(kept):
-            keep(c, resume._blob(i) if i else zlib.compress(checkpoint.dump(Metrics()), 1))
+            try:
+                blob = resume._blob(i) if i else zlib.compress(checkpoint.dump(Metrics()), 1)
+            except OSError as exc:
+                raise CorruptIndex(f"the index of {log}: {exc}") from None
+            keep(c, blob)
         marks = PointList(h.marks, labelled=True)
         failures = PointList(h.failures)
         report = ReadReport(log, lines=end.lines, offset=end.offset)

@@ -8,6 +8,7 @@ from recorder.fold import Metrics
 from replay.cursor import Cursor
 from replay.index import Enough, Index, load_or_build
 from replay.source import ReadReport
+from replay.views import safe
 from replay.when import When
 
 
@@ -74,8 +75,9 @@ def move(cursor: Cursor, when: When) -> float:
                 cursor.seek(p.event)
                 return p.t
         labels = sorted(set(index.marks.labels or ()))
-        known = f" (marks: {', '.join(labels[:10])})" if labels else " (it has no marks)"
-        raise NoSuchMark(f"no mark {when.label!r} in {index.log}{known}")
+        shown = ", ".join(safe(label, limit=40) for label in labels[:10])
+        known = f" (marks: {shown})" if labels else " (it has no marks)"
+        raise NoSuchMark(f"no mark {safe(when.label, limit=80)!r} in {index.log}{known}")
     n = {"start": 1, "end": cursor.count}.get(when.kind, when.event)
     cursor.seek(n)
     m = cursor.metrics

@@ -25,14 +25,20 @@ class When:
 
     def __str__(self) -> str:
         if self.kind == "seconds":
-            return f"{self.seconds:g}s"
+            return f"{_exact(self.seconds)}s"
         if self.kind == "percent":
-            return f"{self.seconds:g}%"
+            return f"{_exact(self.seconds)}%"
         if self.kind == "event":
             return f"#{self.event}"
         if self.kind == "mark":
             return f"mark:{self.label}"
         return self.kind
+
+
+def _exact(x: float) -> str:
+    """A number as short as possible that still parses back to the same float."""
+    text = repr(x)
+    return text[:-2] if text.endswith(".0") else text
 
 
 START = When("start")

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_index import T0, linear, same, write_log
 
 from recorder.events import Mark
 from recorder.fold import Metrics, apply_all
@@ -21,8 +22,6 @@ from replay.index import build, load_or_build
 from replay.position import NoSuchMark, fold_at
 from replay.source import read_batches
 from replay.when import parse_when
-
-from test_index import T0, linear, same, write_log
 
 EVERY = 25
 

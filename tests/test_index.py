@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import fold_file, invoke
 
 from recorder import codec
 from recorder.errors import LogInvalid
@@ -39,8 +40,6 @@ from replay import checkpoint, index
 from replay.cursor import Cursor
 from replay.index import build, cache_path, load_or_build, sidecar
 from replay.source import ReadReport, read_batches
-
-from conftest import fold_file, invoke
 
 T0 = 1_700_000_000.0
 GAP_AT = 0.6  # where write_log puts its quiet gap, as a share of the events
@@ -68,8 +67,15 @@ def write_log(
         lines.append(codec.encode(e))
         times.append(e.t)
 
-    emit(RunStarted, "main", v=1, run="r-gen", name="generated", total=events // 4,
-         meta={"seed": str(seed)})  # fmt: skip
+    emit(
+        RunStarted,
+        "main",
+        v=1,
+        run="r-gen",
+        name="generated",
+        total=events // 4,
+        meta={"seed": str(seed)},
+    )
     in_flight: dict[str, tuple[str, int]] = {}
     next_task = 0
     marks = 0
@@ -102,8 +108,15 @@ def write_log(
         elif r < 0.7:
             task = rng.choice(sorted(in_flight))
             worker, attempt = in_flight[task]
-            emit(TaskRetrying, pool, task=task, worker=worker, attempt=attempt,
-                 error="flaky", backoff=0.5)  # fmt: skip
+            emit(
+                TaskRetrying,
+                pool,
+                task=task,
+                worker=worker,
+                attempt=attempt,
+                error="flaky",
+                backoff=0.5,
+            )
             in_flight[task] = (worker, attempt + 1)
             emit(TaskStarted, pool, task=task, worker=worker, attempt=attempt + 1)
         elif r < 0.74:
@@ -112,8 +125,13 @@ def write_log(
         elif r < 0.82:
             emit(Log, pool, level=rng.choice(("info", "warning", "error")), msg=f"line {r:.3f}")
         elif r < 0.9:
-            emit(Metric, pool, name="rows", value=float(rng.randrange(1, 50)),
-                 labels={"shard": f"s{rng.randrange(3)}"})  # fmt: skip
+            emit(
+                Metric,
+                pool,
+                name="rows",
+                value=float(rng.randrange(1, 50)),
+                labels={"shard": f"s{rng.randrange(3)}"},
+            )
             emit(Metric, pool, name="depth", kind="gauge", value=float(rng.randrange(100)))
         elif r < 0.94:
             marks += 1
@@ -613,9 +631,7 @@ def test_an_index_of_the_other_leniency_serves_when_nothing_was_skipped(
         load_or_build(str(log), persist=True)  # the lenient index skipped a line: not for strict
 
 
-def test_runreel_index_builds_reports_and_reuses(
-    tmp_path: Path, cache: Path, spy: Spy
-) -> None:
+def test_runreel_index_builds_reports_and_reuses(tmp_path: Path, cache: Path, spy: Spy) -> None:
     log = tmp_path / "run.jsonl"
     times = write_log(log, 300)
     result = invoke(["index", str(log)])

@@ -10,7 +10,9 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import fixture, invoke
 from rich.console import Console
+from test_index import linear, same, write_log
 
 from recorder import codec
 from recorder.events import (
@@ -32,9 +34,6 @@ from replay.replayer import KEY_HELP, SPEEDS, ReplaySession
 from replay.snapshot import capture_console, render
 from replay.source import read_batches
 from replay.when import END, START, When, parse_when
-
-from conftest import fixture, invoke
-from test_index import linear, same, write_log
 
 T0 = 1_700_000_000.0
 W, H = 100, 30
@@ -115,8 +114,9 @@ def screen(s: ReplaySession, width: int = W, height: int = H, *, styles: bool = 
 
 
 def snapshot_cli(path: Path, at: str, width: int = W, height: int = H) -> str:
-    result = invoke(["snapshot", str(path), "--at", at, "--width", str(width),
-                     "--height", str(height)])  # fmt: skip
+    result = invoke(
+        ["snapshot", str(path), "--at", at, "--width", str(width), "--height", str(height)]
+    )
     assert result.exit_code in (0, 1, 2, 3), result.output
     return result.stdout
 
@@ -323,7 +323,8 @@ def test_g_and_shift_g_go_to_start_and_end(log: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("key", "reason"), [("q", "quit"), ("Q", "quit"), (SIGINT_KEY, "sigint"), (SIGTERM_KEY, "sigterm")]
+    ("key", "reason"),
+    [("q", "quit"), ("Q", "quit"), (SIGINT_KEY, "sigint"), (SIGTERM_KEY, "sigterm")],
 )
 def test_quit_keys_and_signals_stop_the_replay(log: Path, key: str, reason: str) -> None:
     s, clock = session(log)
@@ -402,7 +403,9 @@ def test_a_stop_time_between_events_is_played_up_to(log: Path) -> None:
         assert s.cursor.position <= 9 and s.now() <= T0 + 20, key
 
 
-@pytest.mark.parametrize("at", ["start", "#3", "#9", "2.5", "20s", "37", "33%", "mark:again", "end"])
+@pytest.mark.parametrize(
+    "at", ["start", "#3", "#9", "2.5", "20s", "37", "33%", "mark:again", "end"]
+)
 @pytest.mark.parametrize("size", [(100, 30), (64, 20)])
 def test_a_replay_position_draws_what_snapshot_at_draws(
     log: Path, at: str, size: tuple[int, int]

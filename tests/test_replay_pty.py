@@ -18,7 +18,6 @@ from pathlib import Path
 import pexpect
 import pyte
 import pytest
-
 from test_replay import story
 
 RUNREEL = str(Path(sys.executable).with_name("runreel"))

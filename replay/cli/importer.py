@@ -6,10 +6,9 @@ import os
 
 import click
 
+from recorder.fold import Metrics
 from replay import exitcodes
 from replay.importers import FORMATS, import_events, write_log
-from replay.position import fold_at
-from replay.when import END
 
 
 @click.command("import")
@@ -45,8 +44,8 @@ def import_(input_path: str, log: str, fmt: str | None, name: str | None, force:
         if os.path.samefile(input_path, log):
             raise click.BadParameter("LOG must not be INPUT", param_hint="-o")
     chosen, events = import_events(input_path, fmt, name=name)
-    written = write_log(log, events, force=force)
-    m = fold_at(log, END).metrics
+    m = Metrics()
+    written = write_log(log, events, force=force, metrics=m)
     click.echo(
         f"{log}: {written.events} events from {chosen}: {m.processed} tests, "
         f"{m.succeeded} succeeded, {m.failed} failed, {m.skipped} skipped, "

@@ -39,6 +39,7 @@ from recorder.events import (
     TaskSucceeded,
     TotalChanged,
 )
+from recorder.fold import Metrics, apply_all
 
 FORMATS: tuple[str, ...] = ("pytest-reportlog", "gotest", "libtest", "junit")
 _MODULES = {
@@ -430,10 +431,13 @@ class Written:
     finished: bool
 
 
-def write_log(path: str, events: Iterable[AnyEvent], *, force: bool = False) -> Written:
+def write_log(
+    path: str, events: Iterable[AnyEvent], *, force: bool = False, metrics: Metrics | None = None
+) -> Written:
     """Write the events as a runreel log, atomically: an error leaves no partial log.
 
-    Refuses to replace a file that holds data unless ``force``.
+    Refuses to replace a file that holds data unless ``force``. Folds the events into
+    ``metrics`` on the way, when given (what the log will read back as).
     """
     if not force:
         close = getattr(events, "close", None)
@@ -459,14 +463,22 @@ def write_log(path: str, events: Iterable[AnyEvent], *, force: bool = False) -> 
         buf = bytearray()
         with os.fdopen(fd, "wb") as out:
             encode_into = _encoder.encode_into
+            batch: list[AnyEvent] = []
             for last in events:
                 encode_into(last, buf, -1)  # appends (codec.encode_into starts the buffer anew)
                 buf += b"\n"
                 count += 1
+                if metrics is not None:
+                    batch.append(last)
                 if len(buf) >= 1 << 20:
                     out.write(buf)
                     buf.clear()
+                    if metrics is not None:
+                        apply_all(metrics, batch)
+                        batch.clear()
             out.write(buf)
+            if metrics is not None:
+                apply_all(metrics, batch)
         os.replace(tmp, path)
     except BaseException as exc:
         with contextlib.suppress(OSError):

@@ -152,7 +152,12 @@ def open_input(path: str) -> Source:
         stream = cast(IO[bytes], lzma.LZMAFile(rest, mode="rb"))
     else:
         stream = rest
-    return Source(path, stream, raw, compression)
+    try:
+        return Source(path, stream, raw, compression)
+    except BaseException:
+        if raw is not sys.stdin.buffer:
+            raw.close()
+        raise
 
 
 def sniff(head: bytes, path: str) -> str:
