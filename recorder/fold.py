@@ -44,6 +44,7 @@ _BUCKETS_PER_DECADE = 10
 _MIN_EXP = -3
 _N_BUCKETS = (5 - _MIN_EXP) * _BUCKETS_PER_DECADE + 2  # + underflow and overflow
 _MIN_SECONDS = 10.0**_MIN_EXP
+_MIN_EXP_F, _PER_DECADE_F = float(_MIN_EXP), float(_BUCKETS_PER_DECADE)
 
 
 @dataclass(slots=True)
@@ -363,7 +364,8 @@ def _mark(m: Metrics, e: Mark) -> None:
 
 
 def _metric(m: Metrics, e: Metric) -> None:
-    key = (e.name, tuple(sorted(e.labels.items())))
+    labels = e.labels
+    key = (e.name, tuple(sorted(labels.items()) if len(labels) > 1 else labels.items()))
     if e.kind == "gauge":
         m.gauges[key] = e.value
     else:
@@ -479,8 +481,8 @@ def apply_all(m: Metrics, events: Iterable[Event | Unknown]) -> Metrics:
                 d = t - f.started
                 if d <= _MIN_SECONDS:
                     durations[0] += 1
-                else:
-                    b = 1 + int((log10(d) - _MIN_EXP) * _BUCKETS_PER_DECADE)
+                else:  # _bucket_index(d), with float constants and floor (same values)
+                    b = 1 + floor((log10(d) - _MIN_EXP_F) * _PER_DECADE_F)
                     durations[b if b < _N_BUCKETS else _N_BUCKETS - 1] += 1
             worker = e.worker
             w = worker_get(worker)

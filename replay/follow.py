@@ -60,19 +60,19 @@ class Follower:
         except OSError:
             path_ino = None
         if path_ino is None:
-            self.notice = f"{self.path} was deleted; showing what it held"
+            self.notice = f"log deleted, showing what it held: {self.path}"
         elif path_ino != self._ino:
             self.close()
             self._restart()
             if not self._open():
                 return result
-            self.notice = f"{self.path} was replaced (rotated); started over"
+            self.notice = f"log replaced (rotated), started over: {self.path}"
             result.reset = True
         assert self._fd is not None
         if os.fstat(self._fd).st_size < self._offset or not self._same_head():
             self._restart()
             os.lseek(self._fd, 0, os.SEEK_SET)
-            self.notice = f"{self.path} was truncated; started over"
+            self.notice = f"log truncated, started over: {self.path}"
             result.reset = True
         result.events = self._read_new()
         return result

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from rich.console import Group
 from rich.layout import Layout
 from rich.text import Text
 
@@ -80,7 +81,7 @@ class LiveSession:
             self.deadline = base + step
 
     def notes(self) -> list[Text]:
-        """Footer items: file notices, the timeout countdown, the keys."""
+        """What the operator must see: file notices, the timeout countdown, the keys."""
         out: list[Text] = []
         if self.follower.notice:
             out.append(Text(self.follower.notice, style="bold yellow"))
@@ -96,7 +97,19 @@ class LiveSession:
         return out
 
     def view(self) -> Layout:
-        return dashboard(self.metrics, self.now(), footer_extra=self.notes())
+        return dashboard(self.metrics, self.now(), controls=self.bar())
+
+    def bar(self) -> Group | None:
+        """The notes on two full-width rows above the footer: a file notice, then the
+        countdown and the keys (on 80 columns the footer's figures leave them no room)."""
+        notes = self.notes()
+        if not notes:
+            return None
+        notice = notes.pop(0) if self.follower.notice else Text()
+        rows = [notice, Text("  ·  ").join(notes)]
+        for row in rows:
+            row.no_wrap, row.overflow = True, "ellipsis"
+        return Group(*rows)
 
     def frame_key(self) -> tuple[object, ...]:
         """Equal keys draw equal views (see ``views.frame_key``); much cheaper than ``view()``."""

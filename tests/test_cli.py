@@ -60,10 +60,10 @@ def test_empty_file_is_65(command: str, tmp_path: Path) -> None:
 
 
 def _usage_error(result_stderr: str, *words: str) -> None:
-    """Click's usage error: a usage hint, then the reason on a single ``Error:`` line."""
+    """A usage error is one line: ``runreel CMD: error: REASON (see ... --help)``."""
     assert "Traceback" not in result_stderr
-    errors = [line for line in result_stderr.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1, result_stderr
+    errors = result_stderr.splitlines()
+    assert len(errors) == 1 and ": error: " in errors[0], result_stderr
     for word in words:
         assert word in errors[0], errors[0]
 

@@ -27,6 +27,7 @@ from recorder.events import (
     TaskStarted,
     TaskSucceeded,
 )
+from recorder.fold import Metrics
 from recorder.writer import Recorder
 from replay import exitcodes
 from replay.cli import cli
@@ -314,25 +315,28 @@ def test_status_line_is_plain_and_honest(tmp_path: Path) -> None:
     assert "\x1b" not in line
 
 
-def test_view_shows_notes_in_the_footer(tmp_path: Path) -> None:
+def test_notes_fit_an_80_column_terminal(tmp_path: Path) -> None:
+    """A file notice, the countdown and the keys are all readable on 80x24."""
     log = tmp_path / "s.jsonl"
-    log.write_bytes(started())
+    log.write_bytes(started() + ev(TaskStarted, 2, task="a"))
     s, _, _ = session(log, timeout=90)
     s.keys = True
     s.tick()
-    console = Console(
-        width=160, height=20, record=True, color_system=None, file=open(os.devnull, "w")
-    )
-    console.print(s.view(), height=20)
-    console.file.close()
+    log.write_bytes(started())
+    s.tick()
+    with open(os.devnull, "w") as devnull:
+        console = Console(width=80, height=24, record=True, color_system=None, file=devnull)
+        console.print(s.view(), height=24)
     text = console.export_text()
-    assert "timeout in 01:30" in text and "q quit · c cancel timeout · + extend" in text
+    assert "log truncated, started over: /" in text  # the news first, then the (long) path
+    assert "timeout in 01:30  ·  q quit · c cancel timeout · + extend" in text
+    assert "Remaining 3" in text  # the footer keeps its figures
 
 
 # The frame key: skipping a redraw must never hide a change ----------------------
 
 
-def _frame(m: object, now: float, width: int = 80, height: int = 16) -> str:
+def _frame(m: Metrics, now: float, width: int = 80, height: int = 16) -> str:
     console = Console(
         width=width,
         height=height,
@@ -342,7 +346,7 @@ def _frame(m: object, now: float, width: int = 80, height: int = 16) -> str:
         file=open(os.devnull, "w"),
         _environ={},
     )
-    console.print(dashboard(m, now), height=height)  # type: ignore[arg-type]
+    console.print(dashboard(m, now), height=height)
     console.file.close()
     return console.export_text(styles=True)
 

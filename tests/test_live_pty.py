@@ -95,13 +95,13 @@ class Writer:
 
 
 class Pty:
-    """``runreel ARGS`` in a pseudo-terminal of ``cols`` x ``rows``.
+    """``runreel ARGS`` in a pseudo-terminal of ``cols`` x ``rows`` (the classic 80x24).
 
     The command starts behind ``sh -c 'read _; exec ...'`` so the pty's termios
     settings can be taken before runreel touches them; ``go()`` lets it start.
     """
 
-    def __init__(self, args: list[str], cwd: Path, *, cols: int = 120, rows: int = 30) -> None:
+    def __init__(self, args: list[str], cwd: Path, *, cols: int = 80, rows: int = 24) -> None:
         self.screen = pyte.Screen(cols, rows)
         self.stream = pyte.ByteStream(self.screen)
         self.raw = bytearray()
@@ -236,7 +236,7 @@ def test_dashboard_appears_updates_and_exits_with_the_metrics_code(
     finally:
         writer.close()
     p.assert_terminal_restored()
-    assert "(stopped: finished)" in p.text
+    assert b"(stopped: finished)" in p.raw
 
 
 def test_q_quits_an_unfinished_run_with_3_and_restores_the_terminal(
@@ -249,7 +249,7 @@ def test_q_quits_an_unfinished_run_with_3_and_restores_the_terminal(
     p.child.send("q")
     assert p.wait_exit() == 3
     p.assert_terminal_restored()
-    assert "(stopped: quit)" in p.text
+    assert b"(stopped: quit)" in p.raw
 
 
 def test_sigterm_writes_the_snapshot_and_exits_143(tmp_path: Path, spawn: Spawn) -> None:
@@ -280,7 +280,7 @@ def test_truncation_is_reported_on_screen(tmp_path: Path, spawn: Spawn) -> None:
     p = spawn(["live", "run.jsonl"]).go()
     p.wait_for("unfinished-run", "Workers (20 busy / 20)")
     with Recorder(log, name="second-run", total=1, overwrite=True) as rec:  # O_TRUNC, same inode
-        p.wait_for("run.jsonl was truncated; started over", "second-run")
+        p.wait_for("log truncated, started over: run.jsonl", "second-run")
         rec.task_started("fresh-1", worker="w9")
         text = p.wait_for("fresh-1", "Workers (1 busy / 1)")
         assert "old-3" not in text
@@ -294,7 +294,7 @@ def test_timeout_fires_with_exit_3(tmp_path: Path, spawn: Spawn) -> None:
     p.wait_for("timeout in 00:0", "c cancel timeout")
     assert p.wait_exit() == 3
     assert time.monotonic() - p.started >= 1.0
-    assert "(stopped: timeout)" in p.text
+    assert b"(stopped: timeout)" in p.raw
     p.assert_terminal_restored()
 
 
@@ -377,4 +377,4 @@ def test_demo_shows_the_live_dashboard(tmp_path: Path, spawn: Spawn) -> None:
     p.wait_for("runreel demo", "Workers (")
     assert p.wait_exit() == 0
     p.assert_terminal_restored()
-    assert "(stopped: finished)" in p.text
+    assert b"(stopped: finished)" in p.raw

@@ -206,7 +206,7 @@ def test_the_plugin_is_inert_when_not_asked(tmp_path: Path) -> None:
         "    assert 'recorder.writer' not in sys.modules or 'replay.golden' in sys.modules\n"
     )
     before = sorted(p.name for p in tmp_path.iterdir())
-    done = pytest_run(tmp_path, "-q", "-p", "no:runreel-golden")
+    done = pytest_run(tmp_path, "-q")
     assert done.returncode == 1, done.stdout + done.stderr
     assert "runreel" not in done.stdout + done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == before

@@ -33,6 +33,11 @@ class RunreelGroup(click.Group):
         return code
 
 
+_NO_ARGS: type[click.UsageError] = getattr(
+    click.exceptions, "NoArgsIsHelpError", type("_Never", (click.UsageError,), {})
+)
+
+
 def run_cli(
     cmd: click.Command, args: Any, prog_name: str | None, complete_var: str | None, **extra: Any
 ) -> int:
@@ -46,8 +51,14 @@ def run_cli(
             standalone_mode=False,
             **extra,
         )
+    except _NO_ARGS as exc:  # plain `runreel`: the help, as a successful answer
+        assert exc.ctx is not None
+        click.echo(exc.ctx.get_help())
+        return exitcodes.OK
     except click.UsageError as exc:
-        exc.show()
+        prog = exc.ctx.command_path if exc.ctx else "runreel"
+        reason = " ".join(exc.format_message().split())
+        click.echo(f"{prog}: error: {reason} (see '{prog} --help')", err=True)
         return exitcodes.USAGE
     except click.ClickException as exc:
         exc.show()
