@@ -45,6 +45,7 @@ _live: weakref.WeakSet[Recorder] = weakref.WeakSet()
 def _after_fork() -> None:
     for rec in list(_live):
         rec._new_identity()
+        rec._owner = False  # the parent still owns the run; a child only adds to it
 
 
 os.register_at_fork(after_in_child=_after_fork)
@@ -79,11 +80,17 @@ class Recorder:
         self._closed = False
         self._owner = not _attach
         self._finished = False
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
-        if not _attach and overwrite:
-            flags |= os.O_TRUNC
+        flags = os.O_WRONLY | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)
+        if not _attach:
+            flags |= os.O_CREAT | (os.O_TRUNC if overwrite else 0)
         try:
             self._fd = os.open(self.path, flags, 0o644)
+        except FileNotFoundError as exc:
+            if _attach:
+                raise WriteFailed(
+                    f"cannot attach to {self.path}: no such log (start the run first)"
+                ) from exc
+            raise WriteFailed(f"cannot open {self.path} for writing: {exc.strerror}") from exc
         except OSError as exc:
             raise WriteFailed(f"cannot open {self.path} for writing: {exc.strerror}") from exc
         self._new_identity()
@@ -99,16 +106,20 @@ class Recorder:
                 "or Recorder.attach() to add to it"
             )
         self.run = run or uuid.uuid4().hex[:12]
-        self._append(
-            RunStarted,
-            dict(
-                v=FORMAT_VERSION,
-                run=self.run,
-                name=name,
-                total=total,
-                meta={str(k): str(v) for k, v in (meta or {}).items()},
-            ),
-        )
+        try:
+            self._append(
+                RunStarted,
+                dict(
+                    v=FORMAT_VERSION,
+                    run=self.run,
+                    name=str(name),
+                    total=total,
+                    meta={str(k): str(v) for k, v in (meta or {}).items()},
+                ),
+            )
+        except BaseException:
+            self.close()
+            raise
 
     @classmethod
     def attach(
@@ -164,7 +175,7 @@ class Recorder:
                 self._unsynced += 1
                 if self._unsynced >= self._every:
                     self._unsynced = 0
-                    os.fsync(self._fd)
+                    self._fsync()
 
     def task_started(self, task: str, *, worker: str = "", attempt: int = 1) -> None:
         self._append(TaskStarted, dict(task=str(task), worker=str(worker), attempt=attempt))
@@ -225,9 +236,10 @@ class Recorder:
 
     def finish(self, status: str = "ok", *, exit_status: int | None = None) -> None:
         """Record the end of the run (once; later calls are ignored)."""
-        if self._finished:
-            return
-        self._finished = True
+        with self._lock:
+            if self._finished:
+                return
+            self._finished = True
         self._append(RunFinished, dict(status=status, exit_status=exit_status))
 
     @contextmanager
@@ -251,9 +263,15 @@ class Recorder:
             self._closed = True
             try:
                 if self._every:
-                    os.fsync(self._fd)
+                    self._fsync()
             finally:
                 os.close(self._fd)
+
+    def _fsync(self) -> None:
+        try:
+            os.fsync(self._fd)
+        except OSError as exc:
+            raise WriteFailed(f"cannot flush {self.path} to disk: {exc.strerror}") from exc
 
     def __enter__(self) -> Recorder:
         return self
@@ -266,11 +284,14 @@ class Recorder:
     ) -> None:
         try:
             if self._owner and not self._finished and not self._closed:
-                if exc is None:
+                if exc is None or (isinstance(exc, SystemExit) and exc.code in (0, None)):
                     self.finish("ok")
+                elif isinstance(exc, KeyboardInterrupt):
+                    self.finish("interrupted")
                 else:
                     self.log(_error_text(exc), level="error")
-                    self.finish("failed")
+                    code = exc.code if isinstance(exc, SystemExit) else None
+                    self.finish("failed", exit_status=code if isinstance(code, int) else None)
             elif exc is not None and not self._closed:
                 self.log(_error_text(exc), level="error")
         finally:

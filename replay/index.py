@@ -22,7 +22,7 @@ import sys
 import tempfile
 import weakref
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -277,21 +277,30 @@ def cache_path(log: str) -> str:
     return os.path.join(base, "runreel", key + SUFFIX)
 
 
+Progress = Callable[[int, int], None]  # (bytes read, bytes in the log), while indexing
+
+
 def load_or_build(
-    log: str, *, lenient: bool = False, persist: bool | None = None, until: Enough | None = None
+    log: str,
+    *,
+    lenient: bool = False,
+    persist: bool | None = None,
+    until: Enough | None = None,
+    progress: Progress | None = None,
 ) -> Index:
     """The index of ``log``: loaded when still valid, extended when the log grew, else built.
 
     ``persist``: True always writes it, False never, None only for logs of at
     least PERSIST_MIN_BYTES. ``until``: only that much of the log is needed, so
-    the index may end there. Failing to read or write an index is never an error.
+    the index may end there. ``progress`` is called as the log is read. Failing
+    to read or write an index is never an error.
     """
     os.close(open_log(log))  # the reader's errors (missing, a directory, unreadable) first
     size = os.stat(log).st_size
     if persist is None:
         persist = size >= PERSIST_MIN_BYTES
     if not persist:
-        return build(log, lenient=lenient, until=until)
+        return build(log, lenient=lenient, until=until, progress=progress)
     grown: Index | None = None
     for candidate in (sidecar(log), cache_path(log)):
         found = _read(candidate, log)
@@ -306,7 +315,7 @@ def load_or_build(
                 return found  # what is indexed is intact and covers what is needed
             grown = found
             break
-    return _build_into_file(log, lenient, grown, until)
+    return _build_into_file(log, lenient, grown, until, progress)
 
 
 def _usable(h: Header, lenient: bool) -> bool:
@@ -315,7 +324,11 @@ def _usable(h: Header, lenient: bool) -> bool:
 
 
 def _build_into_file(
-    log: str, lenient: bool, grown: Index | None, until: Enough | None = None
+    log: str,
+    lenient: bool,
+    grown: Index | None,
+    until: Enough | None = None,
+    progress: Progress | None = None,
 ) -> Index:
     """Build (or extend) the index straight into its file: beside the log, else the cache."""
     for target in (sidecar(log), cache_path(log)):
@@ -327,11 +340,11 @@ def _build_into_file(
             continue
         try:
             with f:
-                index = _build_resuming(log, lenient, grown, f, until)
+                index = _build_resuming(log, lenient, grown, f, until, progress)
                 fd = os.dup(f.fileno())
         except OSError:  # writing the index failed (disk full...): it stays in memory
             _unlink(tmp)
-            return _build_resuming(log, lenient, grown, None, until)
+            return _build_resuming(log, lenient, grown, None, until, progress)
         except BaseException:
             _unlink(tmp)
             raise
@@ -346,25 +359,32 @@ def _build_into_file(
     # No place for a named file: an unnamed temporary one still keeps memory small.
     try:
         with tempfile.TemporaryFile() as f:
-            index = _build_resuming(log, lenient, grown, f, until)
+            index = _build_resuming(log, lenient, grown, f, until, progress)
             fd = os.dup(f.fileno())
     except OSError:
-        return _build_resuming(log, lenient, grown, None, until)
+        return _build_resuming(log, lenient, grown, None, until, progress)
     index._use(fd, None)
     return index
 
 
 def _build_resuming(
-    log: str, lenient: bool, grown: Index | None, sink: BinaryIO | None, until: Enough | None
+    log: str,
+    lenient: bool,
+    grown: Index | None,
+    sink: BinaryIO | None,
+    until: Enough | None,
+    progress: Progress | None,
 ) -> Index:
     if grown is not None:
         try:
-            return build(log, lenient=lenient, resume=grown, sink=sink, until=until)
+            return build(
+                log, lenient=lenient, resume=grown, sink=sink, until=until, progress=progress
+            )
         except CorruptIndex:
             if sink is not None:
                 sink.seek(0)
                 sink.truncate()
-    return build(log, lenient=lenient, sink=sink, until=until)
+    return build(log, lenient=lenient, sink=sink, until=until, progress=progress)
 
 
 def build(
@@ -374,6 +394,7 @@ def build(
     resume: Index | None = None,
     sink: BinaryIO | None = None,
     until: Enough | None = None,
+    progress: Progress | None = None,
 ) -> Index:
     """Read the log (from where ``resume`` ends, if given) and index it (up to ``until``).
 
@@ -442,6 +463,8 @@ def build(
         apply_all(m, batch)
         if m.events - cps[-1].events >= every:
             add(m, report.offset, report.lines)
+        if progress is not None:
+            progress(report.offset, st.st_size)
         if until is not None and until.reached(m.events, m.first_t, m.last_t):
             break
     if len(cps) == 1 or cps[-1].offset != report.offset:

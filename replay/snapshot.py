@@ -31,6 +31,13 @@ EXTENSIONS: dict[str, Format] = {
 }
 SVG_ID = "runreel"
 
+# Characters msgspec leaves raw that a terminal would act on (DEL, C1, bidi controls):
+# escaped as \uXXXX, which keeps the JSON equal in value and harmless to print.
+_JSON_ESCAPES = {
+    c: f"\\u{c:04x}"
+    for c in (0x7F, *range(0x80, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A))
+}
+
 
 def capture_console(width: int, height: int, *, color: bool) -> Console:
     """A recording console of a fixed size that reads nothing from the environment."""
@@ -146,7 +153,7 @@ def to_dict(m: Metrics, now: float) -> dict[str, Any]:
 def to_json(m: Metrics, now: float) -> str:
     """Stable JSON: sorted keys, two-space indent, trailing newline."""
     raw = msgspec.json.encode(to_dict(m, now), order="sorted")
-    return msgspec.json.format(raw, indent=2).decode() + "\n"
+    return msgspec.json.format(raw, indent=2).decode().translate(_JSON_ESCAPES) + "\n"
 
 
 def _series(values: dict[tuple[str, tuple[tuple[str, str], ...]], float]) -> list[dict[str, Any]]:

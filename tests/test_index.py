@@ -8,9 +8,11 @@ READ_CHUNK values give small logs many checkpoints.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import random
+import sys
 from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
@@ -653,3 +655,28 @@ def test_runreel_index_of_a_missing_or_invalid_log(tmp_path: Path) -> None:
     assert invoke(["index", str(bad)]).exit_code == 65
     assert not Path(sidecar(str(bad))).exists()
     assert [p.name for p in tmp_path.iterdir()] == ["bad.jsonl"]
+
+
+def test_indexing_shows_progress_on_a_terminal_only(
+    tmp_path: Path, cache: Path, small_checkpoints: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from replay.cli import index as index_cli
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    log = tmp_path / "run.jsonl"
+    write_log(log, 500)
+    monkeypatch.setattr(index_cli, "SHOW_AFTER", 0.0)
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    with index_cli.indexing_progress(str(log)) as progress:
+        assert progress is not None
+        load_or_build(str(log), persist=True, progress=progress)
+    shown = terminal.getvalue()
+    assert f"\rrunreel: indexing {log}: 100%" in shown and shown.endswith("\r\x1b[K")
+    assert shown.count("%") > 3
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    with index_cli.indexing_progress(str(log)) as progress:
+        assert progress is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from rich.console import Console
 
+from replay.cli.index import indexing_progress
 from replay.cli.live import check_snapshot_path
 from replay.cli.options import WHEN, lenient_option, log_argument
 from replay.cursor import Cursor
@@ -84,7 +85,8 @@ def replay(
     Not on a terminal it plays to --to and prints the final frame. Exits with the
     code for the state where it stopped.
     """
-    index = load_or_build(log, lenient=lenient)
+    with indexing_progress(log) as progress:
+        index = load_or_build(log, lenient=lenient, progress=progress)
     try:
         session = ReplaySession(
             Cursor(index, lenient=lenient),
