@@ -2,8 +2,8 @@
 
 Run from the repository root (not a test; every figure comes from this run):
 
-    python bench/seek.py                 # 10M events (about 1 GB), a few minutes
-    python bench/seek.py --quick         # 1M events (about 100 MB)
+    python bench/seek.py                 # 10M events (1.4 GB), several minutes
+    python bench/seek.py --quick         # 1M events (140 MB)
     python bench/seek.py --events 3000000 --dir /big/disk --keep
     python bench/seek.py --json out.json # also write the figures as JSON ("-": stdout)
 
@@ -12,8 +12,9 @@ logs, metrics, a mark every 50,000 events) is written with ``recorder.codec`` fr
 pre-built block of events repeated with shifted times, sequence numbers and task ids.
 Then, in the same run, each measurement in a fresh process:
 
-- first frame, cold (no index): ``runreel snapshot --at 0`` and ``runreel replay
-  --instant --to 0`` (not a TTY: it prints its final frame), whole command;
+- first frame, cold (no index): ``runreel snapshot --at 0`` (whole command) and
+  ``runreel replay LOG`` in a pseudo-terminal until its first frame shows (pexpect; without
+  it, ``--instant --to start`` not on a terminal); the replay again with the index warm;
 - ``runreel index`` build time, whole command, and its peak RSS;
 - warm seeks to 10 random event numbers: ``runreel snapshot --at '#N'`` (whole command)
   and a Python ``Cursor.seek(N)`` on the loaded index (in-process seek time, index
@@ -21,7 +22,12 @@ Then, in the same run, each measurement in a fresh process:
 - the baseline, no index: fold from the start up to event N for the same 10 points;
 - one backward step (``Cursor.seek(N - 1)`` from N) with the warm index.
 
-Peak memory is the child's ``ru_maxrss`` from ``os.wait4``. Ratios are against the
+Peak memory is the child's own high-water mark (Linux VmHWM, written at exit; it starts
+afresh at exec, while ``ru_maxrss`` from ``os.wait4``, also shown, may include what the
+parent had). Commands run with compiled modules cached (as an installed package would),
+so their times are not inflated by PYTHONDONTWRITEBYTECODE. In-process times are given
+as wall and CPU time: on a shared machine the wall clock includes waiting for a CPU, so
+the targets are judged on CPU time (and the median wall time). Ratios are against the
 fold-from-start baseline of this run. Targets (issue 4): warm seek <= 100 ms and
 >= 40x faster than folding from the start; peak memory <= 100 MB whatever the log size.
 """

@@ -211,10 +211,13 @@ class Metrics:
 
     def eta(self, now: float) -> float | None:
         """Seconds until the remaining tasks end at the current rate, when known."""
-        remaining, rate = self.remaining, self.rate(now)
-        if remaining is None or rate <= 0:
-            return None if remaining else 0.0
-        return remaining / rate
+        remaining = self.remaining
+        if remaining is None:
+            return None
+        if remaining == 0:
+            return 0.0
+        rate = self.rate(now)
+        return remaining / rate if rate > 0 else None
 
     def duration_percentile(self, q: float) -> float | None:
         """Task duration at quantile ``q`` (0..1), to within one bucket (~26%)."""
@@ -305,6 +308,7 @@ def _leave(w: WorkerState, task: str, t: float) -> None:
 
 
 def _task_retrying(m: Metrics, e: TaskRetrying) -> None:
+    # its recent_errors entry is made by apply_all, for the newest errors only
     m.retries += 1
     f = m.in_flight.get(e.task)
     if f is None:
@@ -315,7 +319,6 @@ def _task_retrying(m: Metrics, e: TaskRetrying) -> None:
         e.error,
         e.attempt,
     )
-    m.recent_errors.append(ErrorEntry(e.t, e.task, e.worker, e.error, False))
     w = m._worker(e.worker)
     w.retries += 1
     if w.task in (None, e.task):
@@ -333,10 +336,10 @@ def _task_succeeded(m: Metrics, e: TaskSucceeded) -> None:
 
 
 def _task_failed(m: Metrics, e: TaskFailed) -> None:
+    # its recent_errors entry is made by apply_all, for the newest errors only
     m.failed += 1
     f = m.in_flight.pop(e.task, None)
     m._complete(e.t, None if f is None else f.started)
-    m.recent_errors.append(ErrorEntry(e.t, e.task, e.worker, e.error, True))
     recent = m._failed_recently
     recent[e.task] = e.worker
     if len(recent) > REOPENABLE:
@@ -352,10 +355,6 @@ def _task_skipped(m: Metrics, e: TaskSkipped) -> None:
     m._complete(e.t, None)
     if f is not None or e.worker:
         _leave(m._worker(e.worker), e.task, e.t)
-
-
-def _log(m: Metrics, e: Log) -> None:
-    m.recent_logs.append(LogEntry(e.t, e.level, e.msg))
 
 
 def _mark(m: Metrics, e: Mark) -> None:
@@ -391,7 +390,6 @@ _HANDLERS: dict[type[Any], Callable[[Metrics, Any], None]] = {
     TaskSucceeded: _task_succeeded,
     TaskFailed: _task_failed,
     TaskSkipped: _task_skipped,
-    Log: _log,
     Mark: _mark,
     Metric: _metric,
     TotalChanged: _total_changed,
@@ -411,7 +409,9 @@ def apply_all(m: Metrics, events: Iterable[Event | Unknown]) -> Metrics:
     # frequent types (task_started, task_succeeded: three events in four) are folded inline,
     # exactly as _task_started and _task_succeeded do; the rest go through _HANDLERS. Each
     # branch reads the envelope (t, src, seq) itself: an attribute read that only ever sees
-    # one type stays specialised by the interpreter, a shared one would not.
+    # one type stays specialised by the interpreter, a shared one would not. Entries of the
+    # recent-errors and recent-logs windows are made once, at the end, for the events that
+    # stay in the windows: most would be pushed out again by newer ones within the call.
     last = m.last_t
     if last is None:  # the first event ever: it sets first_t
         it = iter(events)
@@ -430,81 +430,97 @@ def apply_all(m: Metrics, events: Iterable[Event | Unknown]) -> Metrics:
     ring_sec, ring_cnt, durations = m._ring_sec, m._ring_cnt, m._durations
     floor, log10 = math.floor, math.log10
     started_cls, succeeded_cls = TaskStarted, TaskSucceeded
+    failed_cls, retrying_cls, log_cls = TaskFailed, TaskRetrying, Log
+    errors: deque[TaskRetrying | TaskFailed] = deque(maxlen=m.recent_errors.maxlen)
+    logs: deque[Log] = deque(maxlen=m.recent_logs.maxlen)
     n = m.events
     e: Any  # narrowed by the type tests below, which mypy does not follow through ``cls``
-    for n, e in enumerate(events, n + 1):  # noqa: B007, B020 - n counts the events
-        cls = type(e)
-        if cls is started_cls:
-            t = e.t
-            if t > last:
-                last = t
-            src = e.src
-            seq = e.seq
-            if seq - last_seq(src, 0) != 1:
-                _gap(m, src, last_seq(src, 0) + 1, seq)
-            seqs[src] = seq
-            task = e.task
-            if e.attempt != 1 or task in in_flight:
-                _task_started(m, e)  # a retry or a re-run: the rare cases, in one place
-                continue
-            # A first attempt: what _task_started does for it (keep the two in step).
-            m.started += 1
-            worker = e.worker
-            in_flight[task] = InFlight(task, worker, 1, t)
-            w = worker_get(worker)
-            if w is None:
-                w = workers[worker] = WorkerState(worker)
-            w.task = task
-            w.state = "running"
-            w.since = w.last_t = t
-        elif cls is succeeded_cls:
-            t = e.t
-            if t > last:
-                last = t
-            src = e.src
-            seq = e.seq
-            if seq - last_seq(src, 0) != 1:
-                _gap(m, src, last_seq(src, 0) + 1, seq)
-            seqs[src] = seq
-            # What _task_succeeded, _complete and _leave do (keep them in step).
-            m.succeeded += 1
-            task = e.task
-            f = in_flight_pop(task, None)
-            sec = floor(t)
-            i = sec % _RING
-            if ring_sec[i] == sec:
-                ring_cnt[i] += 1
+    try:
+        for n, e in enumerate(events, n + 1):  # noqa: B007, B020 - n counts the events
+            cls = type(e)
+            if cls is started_cls:
+                t = e.t
+                if t > last:
+                    last = t
+                src = e.src
+                seq = e.seq
+                if seq - last_seq(src, 0) != 1:
+                    _gap(m, src, last_seq(src, 0) + 1, seq)
+                seqs[src] = seq
+                task = e.task
+                if e.attempt != 1 or task in in_flight:
+                    _task_started(m, e)  # a retry or a re-run: the rare cases, in one place
+                    continue
+                # A first attempt: what _task_started does for it (keep the two in step).
+                m.started += 1
+                worker = e.worker
+                in_flight[task] = InFlight(task, worker, 1, t)
+                w = worker_get(worker)
+                if w is None:
+                    w = workers[worker] = WorkerState(worker)
+                w.task = task
+                w.state = "running"
+                w.since = w.last_t = t
+            elif cls is succeeded_cls:
+                t = e.t
+                if t > last:
+                    last = t
+                src = e.src
+                seq = e.seq
+                if seq - last_seq(src, 0) != 1:
+                    _gap(m, src, last_seq(src, 0) + 1, seq)
+                seqs[src] = seq
+                # What _task_succeeded, _complete and _leave do (keep them in step).
+                m.succeeded += 1
+                task = e.task
+                f = in_flight_pop(task, None)
+                sec = floor(t)
+                i = sec % _RING
+                if ring_sec[i] == sec:
+                    ring_cnt[i] += 1
+                else:
+                    ring_sec[i] = sec
+                    ring_cnt[i] = 1
+                if f is not None:
+                    d = t - f.started
+                    if d <= _MIN_SECONDS:
+                        durations[0] += 1
+                    else:  # _bucket_index(d), with float constants and floor (same values)
+                        b = 1 + floor((log10(d) - _MIN_EXP_F) * _PER_DECADE_F)
+                        durations[b if b < _N_BUCKETS else _N_BUCKETS - 1] += 1
+                worker = e.worker
+                w = worker_get(worker)
+                if w is None:
+                    w = workers[worker] = WorkerState(worker)
+                w.succeeded += 1
+                if w.task == task:
+                    w.task = None
+                    w.state = "idle"
+                    w.since = t
+                w.last_t = t
             else:
-                ring_sec[i] = sec
-                ring_cnt[i] = 1
-            if f is not None:
-                d = t - f.started
-                if d <= _MIN_SECONDS:
-                    durations[0] += 1
-                else:  # _bucket_index(d), with float constants and floor (same values)
-                    b = 1 + floor((log10(d) - _MIN_EXP_F) * _PER_DECADE_F)
-                    durations[b if b < _N_BUCKETS else _N_BUCKETS - 1] += 1
-            worker = e.worker
-            w = worker_get(worker)
-            if w is None:
-                w = workers[worker] = WorkerState(worker)
-            w.succeeded += 1
-            if w.task == task:
-                w.task = None
-                w.state = "idle"
-                w.since = t
-            w.last_t = t
-        else:
-            t = e.t
-            if t > last:
-                last = t
-            src = e.src
-            seq = e.seq
-            if seq - last_seq(src, 0) != 1:
-                _gap(m, src, last_seq(src, 0) + 1, seq)
-            seqs[src] = seq
-            handlers[cls](m, e)
-    m.events, m.last_t = n, last
+                t = e.t
+                if t > last:
+                    last = t
+                src = e.src
+                seq = e.seq
+                if seq - last_seq(src, 0) != 1:
+                    _gap(m, src, last_seq(src, 0) + 1, seq)
+                seqs[src] = seq
+                if cls is log_cls:
+                    logs.append(e)
+                else:
+                    handlers[cls](m, e)
+                    if cls is failed_cls or cls is retrying_cls:
+                        errors.append(e)
+    finally:
+        m.events, m.last_t = n, last
+        if errors:
+            m.recent_errors.extend(
+                [ErrorEntry(x.t, x.task, x.worker, x.error, type(x) is failed_cls) for x in errors]
+            )
+        if logs:
+            m.recent_logs.extend([LogEntry(x.t, x.level, x.msg) for x in logs])
     return m
 
 

@@ -35,6 +35,8 @@ from recorder.events import (
     TaskSucceeded,
     TotalChanged,
 )
+from recorder.location import is_url
+from recorder.redis_sink import RedisSink
 
 ENV_VAR = "RUNREEL_LOG"
 Durability = Literal["never", "always"] | int

@@ -142,8 +142,9 @@ class PointList:
         return self[i - 1] if i > 0 else None
 
     def pack(self) -> Points:
-        events, times = array.array("q", self.events), array.array("d", self.times)
+        events, times = self.events, self.times
         if not _LITTLE:
+            events, times = array.array("q", events), array.array("d", times)
             events.byteswap()
             times.byteswap()
         return Points(events.tobytes(), times.tobytes(), list(self.labels or ()))

@@ -246,7 +246,8 @@ def test_asciinema_reads_the_cast(imported: dict[str, str], tmp_path: Path) -> N
 
 def families(text: str) -> dict[str, Any]:
     assert text.endswith("# EOF\n")
-    return {f.name: f for f in text_string_to_metric_families(text)}
+    parsed = text_string_to_metric_families(text)  # type: ignore[no-untyped-call]
+    return {f.name: f for f in parsed}
 
 
 def samples(fam: Any) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -493,7 +493,9 @@ def test_a_real_pytest_report_log_imports_with_pytests_outcomes(tmp_path: Path) 
     assert done.returncode == 1, done.stdout + done.stderr
     events = events_of(tmp_path / "report.jsonl")
     assert_well_formed(events, "pytest-reportlog")
-    ended = {e.task: e for e in events if isinstance(e, (TaskSucceeded, TaskFailed, TaskSkipped))}
+    ended: dict[str, Any] = {
+        e.task: e for e in events if isinstance(e, (TaskSucceeded, TaskFailed, TaskSkipped))
+    }
     t = "test_tiny.py::"
     assert isinstance(ended[t + "test_ok"], TaskSucceeded)
     assert ended[t + "test_fail"].error == "assert 1 == 2"

@@ -7,6 +7,7 @@ into one line on stderr and the code from the table in ``replay.exitcodes``.
 from __future__ import annotations
 
 import errno
+import importlib
 import sys
 from typing import Any
 
@@ -15,9 +16,36 @@ import click
 from recorder.errors import RunreelError
 from replay import exitcodes
 
+# Each command lives in its own module, imported only when that command runs.
+COMMANDS: dict[str, str] = {
+    "check": "replay.cli.check:check",
+    "demo": "replay.cli.demo:demo",
+    "export": "replay.cli.export:export",
+    "import": "replay.cli.importer:import_",
+    "index": "replay.cli.index:index_command",
+    "live": "replay.cli.live:live",
+    "record": "replay.cli.record:record",
+    "replay": "replay.cli.replay:replay",
+    "snapshot": "replay.cli.snapshot:snapshot",
+    "stats": "replay.cli.stats:stats",
+    "validate": "replay.cli.validate:validate",
+}
+
 
 class RunreelGroup(click.Group):
     """A click group whose usage errors exit 64 and whose commands return exit codes."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *super().list_commands(ctx)})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return super().get_command(ctx, cmd_name)
+        module, attr = target.split(":")
+        command = getattr(importlib.import_module(module), attr)
+        assert isinstance(command, click.Command)
+        return command
 
     def main(  # type: ignore[override]
         self,
@@ -97,30 +125,3 @@ def cli() -> None:
 def main() -> None:
     """Console-script entry point."""
     cli.main()
-
-
-from replay.cli import (  # noqa: E402
-    check,
-    demo,
-    export,
-    importer,
-    index,
-    live,
-    record,
-    replay,
-    snapshot,
-    stats,
-    validate,
-)
-
-cli.add_command(live.live)
-cli.add_command(check.check)
-cli.add_command(replay.replay)
-cli.add_command(index.index_command)
-cli.add_command(record.record)
-cli.add_command(snapshot.snapshot)
-cli.add_command(stats.stats)
-cli.add_command(validate.validate)
-cli.add_command(demo.demo)
-cli.add_command(importer.import_)
-cli.add_command(export.export)

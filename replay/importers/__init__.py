@@ -103,6 +103,7 @@ class Emitter:
         self.run, self.name = run, name
         self.meta = {"imported_from": fmt, **(meta or {})}
         self.tasks: dict[str, _Task] = {}
+        self.task_count = 0  # task ids made so far (a key run again makes another)
         self.failed: set[str] = set()  # task ids whose last attempt failed
         self.count: dict[Outcome, int] = {"succeeded": 0, "failed": 0, "skipped": 0}
         self.started = False
@@ -165,6 +166,7 @@ class Emitter:
         task = self.tasks.get(key)
         if task is None:
             task = self.tasks[key] = _Task(key)
+            self.task_count += 1
         elif task.open:
             pass  # resumed (go's cont) or moved to another worker
         elif task.last == "failed":
@@ -172,6 +174,7 @@ class Emitter:
             task.open = True
         else:
             task.runs += 1
+            self.task_count += 1
             task.id, task.attempt, task.open = f"{key} (run {task.runs})", 1, True
         task.worker = worker
         return task
@@ -245,9 +248,8 @@ class Emitter:
     ) -> list[AnyEvent]:
         """The final events: the real total when it was not known, then ``run_finished``."""
         out: list[AnyEvent] = []
-        n = sum(task.runs for task in self.tasks.values())
-        if self.total != n:
-            out.append(self.total_changed(t, n))
+        if self.total != self.task_count:
+            out.append(self.total_changed(t, self.task_count))
         out.append(self.run_finished(t, failed=failed, exit_status=exit_status))
         return out
 

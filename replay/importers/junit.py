@@ -15,9 +15,12 @@ See docs/importers.md.
 
 from __future__ import annotations
 
+import gc
 import heapq
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, cast
 from xml.etree import ElementTree as ET
 
@@ -67,10 +70,30 @@ class Suite:
 
 def events(lines: Iterable[bytes], *, path: str, run: str, name: str) -> Iterator[AnyEvent]:
     """The runreel events of a JUnit XML document."""
-    root_name, suites = read(lines, path)
-    em = Emitter("junit", run, name, {"junit_name": root_name} if root_name else None)
-    layout(suites)
-    yield from _emit(em, suites)
+    with _gc_paused():  # millions of small objects, no cycles: collecting would only cost
+        root_name, suites = read(lines, path)
+        em = Emitter("junit", run, name, {"junit_name": root_name} if root_name else None)
+        layout(suites)
+        plan = _plan(em, suites)
+        first = min((s.start for s in suites), default=SYNTHETIC_EPOCH)
+        last = max((s.end for s in suites), default=first)
+        total = sum(len(s.cases) for s in suites)
+    del suites
+    yield em.run_started(plan[0][0] if plan else first, total=total)
+    for _t, _order, fn, args in plan:
+        yield fn(*args)
+    yield from em.closing(max(plan[-1][0], last) if plan else last)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 # Reading ---------------------------------------------------------------------------------
@@ -268,9 +291,13 @@ def _place_cases(suite: Suite) -> None:
 # Emitting ----------------------------------------------------------------------------------
 
 
-def _emit(em: Emitter, suites: list[Suite]) -> Iterator[AnyEvent]:
-    plan: list[tuple[float, int, Callable[..., AnyEvent], tuple[Any, ...]]] = []
-    used: set[str] = set()
+Plan = list[tuple[float, int, Callable[..., AnyEvent], tuple[Any, ...]]]
+
+
+def _plan(em: Emitter, suites: list[Suite]) -> Plan:
+    """Every event to write as (time, order, emitter method, arguments), in time order."""
+    plan: Plan = []
+    used: dict[str, int] = {}  # task id -> the last number given to a duplicate of it
 
     def add(t: float, fn: Callable[..., AnyEvent], *args: Any) -> None:
         plan.append((t, len(plan), fn, (t, *args)))
@@ -299,27 +326,20 @@ def _emit(em: Emitter, suites: list[Suite]) -> Iterator[AnyEvent]:
         for level, text in suite.out:
             for line in text_lines(text):
                 add(suite.end, em.log, line, level)
-    total = sum(len(s.cases) for s in suites)
-    if not plan:
-        t0 = min((s.start for s in suites), default=SYNTHETIC_EPOCH)
-        yield em.run_started(t0, total=0)
-        yield from em.closing(max((s.end for s in suites), default=t0))
-        return
-    plan.sort(key=lambda item: (item[0], item[1]))
-    yield em.run_started(plan[0][0], total=total)
-    for _t, _order, fn, args in plan:
-        yield fn(*args)
-    yield from em.closing(max(plan[-1][0], max(s.end for s in suites)))
+    plan.sort(key=itemgetter(0, 1))
+    return plan
 
 
-def _key(case: Case, suite: Suite, used: set[str]) -> str:
+def _key(case: Case, suite: Suite, used: dict[str, int]) -> str:
+    """A task id no case before used: ``classname.name``, else ``SUITE: ...``, else ``(N)``."""
     key = f"{case.classname}.{case.name}" if case.classname else case.name
     if key in used and suite.name:
         key = f"{suite.name}: {key}"
     if key in used:
-        n = 2
+        n = used[key] + 1
         while f"{key} ({n})" in used:
             n += 1
+        used[key] = n
         key = f"{key} ({n})"
-    used.add(key)
+    used[key] = 1
     return key

@@ -147,7 +147,7 @@ class _Import:
                 if not em.started:
                     yield em.run_started(t, total=count)
                 else:
-                    self.done = sum(task.runs for task in em.tasks.values())
+                    self.done = em.task_count
                     yield em.total_changed(t, self.done + count)
                 if count:
                     yield em.mark(t, f"suite {self.suites}")

@@ -1,0 +1,103 @@
+"""Where a log lives: a local path, or a Redis stream named by a URL.
+
+``redis://[user:pass@]host[:port]/DB/STREAM[?option=value...]`` (``rediss://`` for
+TLS). STREAM is the key of the stream, percent-decoded; it may hold ``/``. The query
+options are redis-py's connection options (``socket_timeout``, ``ssl_cert_reqs``, ...),
+except ``retry_for``, which is runreel's: how many seconds a writer keeps retrying an
+event through a lost connection before it raises WriteFailed.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+
+from recorder.errors import RunreelError
+
+SCHEMES = ("redis", "rediss")
+DEFAULT_PORT = 6379
+DEFAULT_RETRY_FOR = 30.0  # seconds
+
+
+class BadLocation(RunreelError):
+    """A log URL that cannot be understood (a usage error)."""
+
+
+@dataclass(frozen=True)
+class RedisLocation:
+    """A Redis stream: how to connect (``url``, for redis-py) and which key (``stream``)."""
+
+    url: str  # scheme://[user:pass@]host:port/DB?options: the connection, without the stream
+    stream: str
+    display: str  # the location with the password masked and no options: for messages
+    retry_for: float = DEFAULT_RETRY_FOR
+    options: tuple[tuple[str, str], ...] = field(default=())
+
+    def __str__(self) -> str:
+        return self.display
+
+
+def is_url(location: str | os.PathLike[str]) -> bool:
+    """Whether ``location`` names a Redis stream rather than a file."""
+    if not isinstance(location, str):
+        return False
+    scheme, sep, _ = location.partition("://")
+    return bool(sep) and scheme.lower() in SCHEMES
+
+
+def parse(location: str) -> RedisLocation:
+    """A Redis stream URL taken apart; BadLocation says what is wrong with it."""
+    shape = f"expected redis://[user:pass@]host:port/DB/STREAM, not {_mask(location)!r}"
+    try:
+        parts = urlsplit(location)
+        port = parts.port or DEFAULT_PORT
+    except ValueError as exc:
+        raise BadLocation(f"bad Redis URL: {exc}; {shape}") from None
+    scheme = parts.scheme.lower()
+    if scheme not in SCHEMES or not parts.hostname:
+        raise BadLocation(shape)
+    db, sep, stream = parts.path.lstrip("/").partition("/")
+    stream = unquote(stream)
+    if not sep or not db.isdigit() or not stream:
+        raise BadLocation(shape)
+    retry_for = DEFAULT_RETRY_FOR
+    options: list[tuple[str, str]] = []
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        if name == "retry_for":
+            try:
+                retry_for = float(value)
+            except ValueError:
+                retry_for = -1.0
+            if not retry_for >= 0:
+                raise BadLocation(f"retry_for must be a number of seconds >= 0, not {value!r}")
+        else:
+            options.append((name, value))
+    host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+    user = ""
+    if parts.username or parts.password:
+        user = quote(unquote(parts.username or ""), safe="")
+        shown_user = f"{user}:***@" if parts.password is not None else f"{user}@"
+        if parts.password is not None:
+            user += ":" + quote(unquote(parts.password), safe="")
+        user += "@"
+    else:
+        shown_user = ""
+    query = f"?{urlencode(options)}" if options else ""
+    return RedisLocation(
+        url=f"{scheme}://{user}{host}:{port}/{int(db)}{query}",
+        stream=stream,
+        display=f"{scheme}://{shown_user}{host}:{port}/{int(db)}/{quote(stream, safe='/')}",
+        retry_for=retry_for,
+        options=tuple(options),
+    )
+
+
+def _mask(location: str) -> str:
+    """``location`` with anything between ``:`` and ``@`` in its authority hidden."""
+    head, sep, rest = location.partition("://")
+    authority, slash, path = rest.partition("/")
+    user, at, host = authority.rpartition("@")
+    if at and ":" in user:
+        authority = f"{user.split(':', 1)[0]}:***@{host}"
+    return f"{head}{sep}{authority}{slash}{path.split('?', 1)[0]}"

@@ -1,0 +1,135 @@
+"""The Recorder's Redis branch: one XADD per event, retried through a lost connection.
+
+The writer stamps ``seq`` before sending, so an event that could not be delivered
+shows to every reader as a seq gap of its writer; the Recorder also raises
+WriteFailed naming it. While the server cannot be reached, each event is retried
+with exponential backoff until the outage has lasted ``retry_for`` seconds (the URL
+option, default 30); after that, events fail at once until the server answers again.
+
+Before sending an event again after a broken connection, the sink looks for it among
+the stream's last entries: an XADD that reached the server but whose reply was lost
+is not appended twice. (Past that window a repeat would show as a repeated seq.)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+import msgspec
+
+from recorder.errors import WriteFailed
+from recorder.location import parse
+from recorder.redis_stream import Refused, Stream, Unreachable
+
+FIRST_BACKOFF = 0.05  # seconds
+MAX_BACKOFF = 1.0
+LOOKBACK = 1000  # entries searched for an event whose reply was lost
+
+T = TypeVar("T")
+
+
+class RedisSink:
+    """Appends lines to the Redis stream at ``location`` for a Recorder.
+
+    ``start``: the first line written starts the stream, which must not exist yet
+    (``overwrite``: it is deleted first). Otherwise the stream must exist (attach).
+    """
+
+    def __init__(
+        self,
+        location: str,
+        *,
+        start: bool,
+        overwrite: bool = False,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.location = parse(location)
+        self.retry_for = self.location.retry_for
+        self._sleep, self._clock = sleep, clock
+        self._stream = Stream(self.location, retry=False)
+        self._first: str | None = ("replace" if overwrite else "create") if start else None
+        self._down_since: float | None = None
+        self._backoff = FIRST_BACKOFF
+        if not start and not self._retrying(self._stream.exists, "attach to"):
+            self.close()
+            raise WriteFailed(
+                f"cannot attach to {self.location}: no such stream (start the run first)"
+            )
+
+    def write(self, line: bytes | bytearray) -> None:
+        """Append one encoded line (its newline is not stored); WriteFailed when it could not."""
+        data = bytes(line[:-1] if line.endswith(b"\n") else line)
+        try:
+            if self._first is None:
+                self._send(data, self._stream.add)
+                return
+            created = self._send(
+                data, lambda d: self._stream.create(d, replace=self._first == "replace")
+            )
+        except WriteFailed as exc:
+            raise WriteFailed(f"{exc}; {_describe(data)} was not delivered") from exc.__cause__
+        if not created:
+            raise WriteFailed(
+                f"{self.location} already holds a log; pass overwrite=True to replace it "
+                "or Recorder.attach() to add to it"
+            )
+        self._first = None
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def _send(self, data: bytes, send: Callable[[bytes], T]) -> T | bool:
+        """``send(data)``, retried; True without sending when a lost reply had landed."""
+        resend = False
+
+        def once() -> T | bool:
+            nonlocal resend
+            if resend and self._landed(data):
+                return True
+            resend = True
+            return send(data)
+
+        return self._retrying(once, "write to")
+
+    def _landed(self, data: bytes) -> bool:
+        return any(fields.get(b"line") == data for _, fields in self._stream.last(LOOKBACK))
+
+    def _retrying(self, call: Callable[[], T], doing: str) -> T:
+        while True:
+            try:
+                result = call()
+            except Unreachable as exc:
+                self._wait(exc, doing)
+                continue
+            except Refused as exc:
+                raise WriteFailed(f"cannot {doing} {self.location}: {exc}") from exc
+            self._down_since = None
+            self._backoff = FIRST_BACKOFF
+            return result
+
+    def _wait(self, exc: Unreachable, doing: str) -> None:
+        now = self._clock()
+        if self._down_since is None:
+            self._down_since = now
+        left = self._down_since + self.retry_for - now
+        if left <= 0:
+            raise WriteFailed(
+                f"cannot {doing} {self.location}: {exc} (unreachable for "
+                f"{now - self._down_since:.3g} s; retry_for={self.retry_for:g})"
+            ) from exc
+        self._sleep(min(self._backoff, left))
+        self._backoff = min(self._backoff * 2, MAX_BACKOFF)
+
+
+def _describe(data: bytes) -> str:
+    """"event seq 7 (task_failed) of writer SRC" from a line, as far as it can be read."""
+    try:
+        fields = msgspec.json.decode(data)
+    except msgspec.DecodeError:
+        return "an event"
+    if not isinstance(fields, dict):
+        return "an event"
+    return f"event seq {fields.get('seq')} ({fields.get('type')}) of writer {fields.get('src')}"
