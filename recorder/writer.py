@@ -82,6 +82,29 @@ class Recorder:
         self._closed = False
         self._owner = not _attach
         self._finished = False
+        self._sink: RedisSink | None = None
+        if is_url(self.path):  # a Redis stream (recorder/redis_sink.py); a file goes on below
+            self._sink = RedisSink(self.path, start=not _attach, overwrite=overwrite)
+            self._new_identity()
+            _live.add(self)
+            self.run = run or ("" if _attach else uuid.uuid4().hex[:12])
+            if _attach:
+                return
+            try:
+                self._append(
+                    RunStarted,
+                    dict(
+                        v=FORMAT_VERSION,
+                        run=self.run,
+                        name=str(name),
+                        total=total,
+                        meta={str(k): str(v) for k, v in (meta or {}).items()},
+                    ),
+                )
+            except BaseException:
+                self.close()
+                raise
+            return
         flags = os.O_WRONLY | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)
         if not _attach:
             flags |= os.O_CREAT | (os.O_TRUNC if overwrite else 0)
@@ -164,6 +187,9 @@ class Recorder:
             except (TypeError, ValueError):  # e.g. a lone surrogate: nothing was written
                 self._seq -= 1
                 raise
+            if self._sink is not None:  # the seq stays used when this fails: readers see a gap
+                self._sink.write(buf)
+                return
             try:
                 written = os.write(self._fd, buf)
             except OSError as exc:
@@ -263,6 +289,9 @@ class Recorder:
             if self._closed:
                 return
             self._closed = True
+            if self._sink is not None:  # durability is the server's (appendfsync)
+                self._sink.close()
+                return
             try:
                 if self._every:
                     self._fsync()

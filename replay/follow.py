@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from recorder.errors import LogUnavailable
 from replay.source import CHUNK, Batch, ReadReport, check_first_line, decode_complete, open_log
@@ -22,6 +23,22 @@ class Poll:
 
     events: Batch = field(default_factory=list)
     reset: bool = False
+
+
+class FollowSource(Protocol):
+    """What a live view needs from a follower: ``Follower`` (a file) or
+    ``replay.backends.redis_follow.RedisFollower`` (a Redis stream)."""
+
+    path: str
+    notice: str | None
+    appeared: bool
+    report: ReadReport
+
+    @property
+    def pending_bytes(self) -> int: ...
+
+    def poll(self) -> Poll: ...
+    def close(self) -> None: ...
 
 
 class Follower:

@@ -10,7 +10,7 @@ from rich.layout import Layout
 from rich.text import Text
 
 from recorder.fold import Metrics, apply_all
-from replay.follow import Follower
+from replay.follow import FollowSource
 from replay.keys import SIGINT_KEY, SIGTERM_KEY
 from replay.views import clock, dashboard, frame_key
 
@@ -26,7 +26,7 @@ class LiveSession:
 
     def __init__(
         self,
-        follower: Follower,
+        follower: FollowSource,
         *,
         timeout: float | None = None,
         stay: bool = False,

@@ -24,6 +24,8 @@ COMMANDS: dict[str, str] = {
     "import": "replay.cli.importer:import_",
     "index": "replay.cli.index:index_command",
     "live": "replay.cli.live:live",
+    "pull": "replay.cli.pull:pull",
+    "push": "replay.cli.push:push",
     "record": "replay.cli.record:record",
     "replay": "replay.cli.replay:replay",
     "snapshot": "replay.cli.snapshot:snapshot",

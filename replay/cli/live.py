@@ -9,8 +9,9 @@ import click
 from rich.console import Console
 
 from recorder.errors import LogUnavailable
-from replay.cli.options import lenient_option, log_argument
-from replay.follow import Follower
+from replay.backends import follower as follower_for
+from replay.cli.options import followed_log_argument, lenient_option
+from replay.follow import FollowSource
 from replay.live import LiveSession
 from replay.snapshot import EXTENSIONS, Format, format_for_path
 from replay.terminal import finish, is_interactive, run_interactive, run_plain
@@ -70,7 +71,7 @@ def viewer_options(f: F) -> F:
 
 
 def view(
-    follower: Follower,
+    follower: FollowSource,
     *,
     timeout: float | None,
     snapshot: str | None,
@@ -98,7 +99,7 @@ def view(
 
 
 @click.command()
-@log_argument
+@followed_log_argument
 @viewer_options
 @lenient_option
 def live(
@@ -117,7 +118,7 @@ def live(
     the state it stopped at.
     """
     return view(
-        Follower(log, lenient=lenient),
+        follower_for(log, lenient=lenient, block=min(0.05, 0.5 / refresh)),
         timeout=timeout,
         snapshot=snapshot,
         stay=stay,

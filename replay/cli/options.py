@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 import click
 
+from replay.backends import local_path
 from replay.files import write_file
 from replay.when import When, parse_when
 
@@ -32,7 +33,17 @@ WHEN = WhenType()
 WIDTH = click.IntRange(20, 1000)
 HEIGHT = click.IntRange(8, 1000)
 
-log_argument = click.argument("log", type=click.Path(dir_okay=True, path_type=str))
+
+def _local_log(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    return local_path(value)
+
+
+# LOG: a path, or a Redis stream URL pulled into a local copy first (replay/backends).
+log_argument = click.argument(
+    "log", type=click.Path(dir_okay=True, path_type=str), callback=_local_log
+)
+# LOG as given, for commands that follow a stream themselves (live).
+followed_log_argument = click.argument("log", type=click.Path(dir_okay=True, path_type=str))
 
 
 def lenient_option(f: F) -> F:

@@ -1,0 +1,117 @@
+"""Following a Redis stream: what was added since the last poll, as ``replay.follow`` does
+for a file.
+
+Each poll is one XREAD that waits at most ``block`` seconds, so a new entry shows at
+once and the viewer stays responsive. A lost connection is a notice on screen and is
+retried about once a second, never an error. When nothing new arrives, the stream's
+first entry is checked now and then: a stream deleted is noticed (what it held stays
+on screen), a stream replaced by another run starts the fold over (``Poll.reset``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from recorder.errors import LogUnavailable
+from recorder.location import RedisLocation
+from recorder.redis_stream import Entry, Refused, Stream, Unreachable
+from replay.backends.redis_archive import entries_lines, entry_line
+from replay.follow import Poll
+from replay.source import Batch, ReadReport, check_first_line, decode_complete
+
+MAX_PER_POLL = 10_000  # entries: keep the screen responsive while catching up
+RETRY_EVERY = 1.0  # seconds between attempts to reach a server that went away
+CHECK_EVERY = 1.0  # seconds between checks that the stream is still the one followed
+START = "0-0"
+
+
+class RedisFollower:
+    """Reads a stream incrementally; ``poll()`` waits at most ``block`` seconds and never
+    raises for a lost connection or a stream deleted or replaced."""
+
+    def __init__(
+        self,
+        location: RedisLocation,
+        *,
+        lenient: bool = False,
+        block: float = 0.05,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.location = location
+        self.path = str(location)
+        self.lenient = lenient
+        self.report = ReadReport(self.path)
+        self.notice: str | None = f"waiting for {self.path} to appear"
+        self.appeared = False
+        self._block_ms = max(int(block * 1000), 1)
+        self._clock = clock
+        # A dead server must not freeze the screen for long: short timeouts, no hidden retries.
+        self._stream = Stream(
+            location, retry=False, socket_connect_timeout=1.0, socket_timeout=block + 2.0
+        )
+        self._after = START
+        self._head: Entry | None = None
+        self._retry_at = 0.0
+        self._check_at = 0.0
+        self._lost = False
+
+    @property
+    def pending_bytes(self) -> int:
+        """Always 0: a stream entry arrives whole."""
+        return 0
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def poll(self) -> Poll:
+        """Entries added since the last poll (raises LogInvalid for a bad line)."""
+        now = self._clock()
+        if now < self._retry_at:
+            return Poll()
+        result = Poll()
+        try:
+            entries = self._stream.read(self._after, MAX_PER_POLL, self._block_ms)
+            if not entries and self._head is not None and now >= self._check_at:
+                self._check_at = now + CHECK_EVERY
+                if self._replaced():
+                    result.reset = True
+                    entries = self._stream.read(self._after, MAX_PER_POLL, None)
+        except Unreachable as exc:
+            self._lost = True
+            self._retry_at = now + RETRY_EVERY
+            self.notice = f"cannot reach {self.path} ({exc}); retrying"
+            return result
+        except Refused as exc:
+            raise LogUnavailable(f"cannot read {self.path}: {exc}") from None
+        if self._lost:
+            self._lost = False
+            self.notice = None if self.appeared else f"waiting for {self.path} to appear"
+        if entries:
+            result.events = self._decode(entries)
+        return result
+
+    def _decode(self, entries: list[Entry]) -> Batch:
+        chunk = entries_lines(entries)
+        self._after = entries[-1][0].decode()
+        if self._head is None:
+            self._head = entries[0]
+            self.appeared = True
+            if self.notice == f"waiting for {self.path} to appear":
+                self.notice = None
+            check_first_line(chunk, self.path, self.report.lines + 1)
+        return decode_complete(chunk, self.path, self.report, self.lenient)
+
+    def _replaced(self) -> bool:
+        """Whether the stream holds another run now (then the follow starts over)."""
+        first = self._stream.range("-", 1)
+        if not first:
+            self.notice = f"stream deleted, showing what it held: {self.path}"
+            return False
+        assert self._head is not None
+        if first[0][0] == self._head[0] and entry_line(*first[0]) == entry_line(*self._head):
+            return False
+        self._after, self._head = START, None
+        self.report = ReadReport(self.path)
+        self.notice = f"stream replaced, started over: {self.path}"
+        return True
