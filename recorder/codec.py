@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 import msgspec
 
-from recorder.events import FORMAT_VERSION, AnyEvent
+from recorder.events import FORMAT_VERSION, AnyEvent, Int64, Time
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(AnyEvent)
@@ -20,9 +20,9 @@ class Envelope(msgspec.Struct, gc=False):
     """The fields any version of any event has; used to classify lines that fail to decode."""
 
     type: str
-    t: float
+    t: Time
     src: str
-    seq: int
+    seq: Int64
     v: int | None = None
 
 
@@ -33,9 +33,9 @@ class Unknown(msgspec.Struct, frozen=True, gc=False):
     """An event of a type this version does not know (a newer writer); skipped and counted."""
 
     type: str
-    t: float
+    t: Time
     src: str
-    seq: int
+    seq: Int64
 
 
 class BadLine(Exception):
@@ -64,11 +64,13 @@ def decode_line(line: bytes) -> AnyEvent | Unknown:
         return event
     except msgspec.DecodeError as exc:
         first = str(exc)
-    except UnicodeDecodeError as exc:
+    except UnicodeDecodeError:
         raise BadLine("invalid UTF-8") from None
+    except RecursionError:
+        raise BadLine(_TOO_DEEP) from None
     try:
         env = _envelope_decoder.decode(line)
-    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
         unknown_type = "$.type" in first
         raise BadLine(_describe(str(exc) if unknown_type else first)) from None
     if "Invalid value" in first and "$.type" in first:
@@ -81,7 +83,7 @@ def decode_chunk(chunk: bytes) -> list[AnyEvent | Unknown] | None:
     try:
         events: list[AnyEvent | Unknown] = _decoder.decode_lines(chunk)
         return events
-    except (msgspec.DecodeError, UnicodeDecodeError):
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         return None
 
 
@@ -91,8 +93,10 @@ def check_version(line: bytes) -> None:
         env = _envelope_decoder.decode(line)
     except msgspec.DecodeError as exc:
         raise BadLine(_describe(str(exc))) from None
-    except UnicodeDecodeError as exc:
+    except UnicodeDecodeError:
         raise BadLine("invalid UTF-8") from None
+    except RecursionError:
+        raise BadLine(_TOO_DEEP) from None
     if env.type != "run_started":
         raise BadLine(f"first event is {env.type!r}, expected 'run_started'")
     if env.v != FORMAT_VERSION:
@@ -102,10 +106,13 @@ def check_version(line: bytes) -> None:
         )
 
 
+_TOO_DEEP = "JSON nested too deeply"
+
+
 def _describe(message: str) -> str:
     """msgspec's message, in the project's voice."""
     if message.startswith("Input data was truncated"):
-        return "incomplete JSON (the line was cut short)"
+        return "incomplete JSON: the line was cut short (a write torn by a crash?)"
     if len(message) > 1 and message[1].islower():
         return message[0].lower() + message[1:]
     return message or "invalid event"

@@ -6,28 +6,34 @@ defaults so older logs keep decoding (msgspec schema evolution).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
 FORMAT_VERSION = 1
 
+# Bounds checked when a line is decoded: a number outside them makes a bad line
+# (file:line, reason) instead of an overflow somewhere on the read side.
+MAX_T = 1e11  # seconds since the epoch (the year 5138): a millisecond timestamp is refused
+Time = Annotated[float, msgspec.Meta(ge=0.0, le=MAX_T)]
+Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
+
 
 class Event(msgspec.Struct, tag_field="type", frozen=True, kw_only=True, gc=False):
     """Fields every event carries: time, writer id and the writer's sequence number."""
 
-    t: float
+    t: Time
     src: str
-    seq: int
+    seq: Int64
 
 
 class RunStarted(Event, tag="run_started", frozen=True):
     """First line of every log: the run's identity and plan."""
 
-    v: int
+    v: Int64
     run: str
     name: str = ""
-    total: int | None = None
+    total: Int64 | None = None
     meta: dict[str, str] = {}
 
 
@@ -36,7 +42,7 @@ class TaskStarted(Event, tag="task_started", frozen=True):
 
     task: str
     worker: str = ""
-    attempt: int = 1
+    attempt: Int64 = 1
 
 
 class TaskRetrying(Event, tag="task_retrying", frozen=True):
@@ -44,7 +50,7 @@ class TaskRetrying(Event, tag="task_retrying", frozen=True):
 
     task: str
     worker: str = ""
-    attempt: int = 1
+    attempt: Int64 = 1
     error: str = ""
     backoff: float = 0.0
 
@@ -97,14 +103,14 @@ class Metric(Event, tag="metric", frozen=True):
 class TotalChanged(Event, tag="total_changed", frozen=True):
     """The planned task count changed."""
 
-    total: int | None
+    total: Int64 | None
 
 
 class RunFinished(Event, tag="run_finished", frozen=True):
     """Last event of a run: how it ended."""
 
     status: str = "ok"
-    exit_status: int | None = None
+    exit_status: Int64 | None = None
 
 
 AnyEvent = (

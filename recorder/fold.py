@@ -35,7 +35,7 @@ RECENT_ERRORS = 100
 RECENT_LOGS = 100
 RECENT_MARKS = 100
 RECENT_GAPS = 20
-REOPENABLE = 10_000  # latest terminal failures a re-run (attempt > 1) can still turn into a retry
+REOPENABLE = 2_000  # latest terminal failures a re-run (attempt > 1) can still turn into a retry
 RATE_WINDOW = 30  # seconds of completions behind the "rate" figure
 _RING = 64  # per-second completion buckets kept (>= RATE_WINDOW)
 

@@ -125,7 +125,7 @@ class RedisSink:
 
 
 def _describe(data: bytes) -> str:
-    """"event seq 7 (task_failed) of writer SRC" from a line, as far as it can be read."""
+    """Says which event a line holds ("event seq 7 (task_failed) of writer SRC"), if it can."""
     try:
         fields = msgspec.json.decode(data)
     except msgspec.DecodeError:

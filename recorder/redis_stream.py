@@ -51,9 +51,7 @@ class Stream:
     """The stream at ``location``; ``retry=False`` turns off redis-py's own retries
     (the writer has its own, bounded and reported)."""
 
-    def __init__(
-        self, location: RedisLocation, *, retry: bool = True, **connection: float
-    ) -> None:
+    def __init__(self, location: RedisLocation, *, retry: bool = True, **connection: float) -> None:
         lib = redis_module()
         self.location = location
         self.key = location.stream
@@ -118,7 +116,7 @@ class Stream:
                 pipe.execute()
                 return True
             try:
-                pipe.watch(self.key)
+                pipe.watch(self.key)  # type: ignore[no-untyped-call]
                 if pipe.exists(self.key):
                     return False
                 pipe.multi()
@@ -134,7 +132,7 @@ class Stream:
 
     def length(self) -> int:
         with self._errors():
-            return int(cast(int, self._r.xlen(self.key)))
+            return int(self._r.xlen(self.key))
 
     def delete(self) -> None:
         with self._errors():
@@ -153,7 +151,7 @@ class Stream:
     def read(self, after: str, count: int, block_ms: int | None) -> list[Entry]:
         """Entries after id ``after``, waiting up to ``block_ms`` for one (None: no wait)."""
         with self._errors():
-            got = self._r.xread({self.key: after}, count=count, block=block_ms)
+            got: Any = self._r.xread({self.key: after}, count=count, block=block_ms)
         if not got:
             return []
         # RESP2: [[key, entries]]; RESP3: {key: [entries]}, or {key: entries} in newer redis-py.

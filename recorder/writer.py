@@ -196,9 +196,25 @@ class Recorder:
                 self._seq -= 1
                 raise WriteFailed(f"cannot write to {self.path}: {exc.strerror}") from exc
             if written != len(buf):
-                raise WriteFailed(
-                    f"short write to {self.path}: {written} of {len(buf)} bytes (disk full?)"
-                )
+                # Take the partial line back, so the next event cannot glue onto it. When
+                # another writer appended after it, it stays for good: stop writing.
+                self._seq -= 1
+                short = f"short write to {self.path}: {written} of {len(buf)} bytes (disk full?)"
+                try:
+                    end = os.lseek(self._fd, 0, os.SEEK_CUR)
+                    alone = os.fstat(self._fd).st_size == end
+                    if written and alone:
+                        os.ftruncate(self._fd, end - written)
+                except OSError:
+                    alone = False
+                if written and not alone:
+                    self._closed = True
+                    os.close(self._fd)
+                    raise WriteFailed(
+                        f"{short}; the partial line could not be removed, so this recorder "
+                        "is closed (the log has one bad line)"
+                    )
+                raise WriteFailed(f"{short}; nothing of the event was kept")
             if self._every:
                 self._unsynced += 1
                 if self._unsynced >= self._every:

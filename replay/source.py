@@ -148,7 +148,8 @@ def _decode_slowly(complete: bytes, path: str, report: ReadReport, lenient: bool
             out.append(codec.decode_line(line))
         except BadLine as exc:
             if not lenient:
-                raise LogInvalid(path, base + i, exc.reason) from None
+                reason = f"{exc.reason}; --lenient skips bad lines"
+                raise LogInvalid(path, base + i, reason) from None
             report.skipped_count += 1
             if len(report.skipped) < MAX_REPORTED:
                 report.skipped.append((base + i, exc.reason))

@@ -6,7 +6,8 @@ import click
 
 from recorder.location import parse
 from replay import exitcodes
-from replay.backends.redis_archive import SIDECAR, pull as pull_stream
+from replay.backends.redis_archive import SIDECAR
+from replay.backends.redis_archive import pull as pull_stream
 
 
 @click.command()
