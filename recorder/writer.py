@@ -7,7 +7,9 @@ most one torn last line. See docs/log-format.md for the durability guarantees.
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import threading
 import time
 import traceback
@@ -122,6 +124,23 @@ class Recorder:
         _live.add(self)
         if _attach:
             self.run = run or ""
+            torn, at = _torn_tail(self.path, self._fd)
+            if torn:  # a writer crashed mid-line: end that line, so ours do not glue onto it
+                try:
+                    if os.write(self._fd, b"\n") != 1:
+                        raise OSError(errno.ENOSPC, "short write (disk full?)")
+                    self.log(
+                        f"{torn} bytes of an incomplete line (a write cut short, e.g. by a "
+                        f"crash) ended the log at byte {at}; a newline now ends them, so "
+                        "readers report one bad line there (--lenient skips it)",
+                        level="warning",
+                    )
+                except OSError as exc:
+                    self.close()
+                    raise WriteFailed(f"cannot write to {self.path}: {exc.strerror}") from exc
+                except BaseException:
+                    self.close()
+                    raise
             return
         if os.fstat(self._fd).st_size > 0:
             os.close(self._fd)
@@ -348,6 +367,35 @@ class Recorder:
 def _error_text(exc: BaseException) -> str:
     text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
     return text or type(exc).__name__
+
+
+def _torn_tail(path: str, fd: int) -> tuple[int, int]:
+    """Bytes after the last newline of the log open on ``fd`` (a line a crash cut short)
+    and the offset they start at; (0, 0) when it ends with a whole line or is no file."""
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return 0, 0
+        rfd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return 0, 0
+    try:
+        st = os.fstat(rfd)
+        if st.st_ino != os.fstat(fd).st_ino or st.st_size == 0:
+            return 0, 0
+        end = pos = st.st_size
+        if os.pread(rfd, 1, end - 1) == b"\n":
+            return 0, 0
+        while pos > 0:
+            start = max(pos - (1 << 16), 0)
+            newline = os.pread(rfd, pos - start, start).rfind(b"\n")
+            if newline >= 0:
+                return end - (start + newline + 1), start + newline + 1
+            pos = start
+        return end, 0
+    except OSError:
+        return 0, 0
+    finally:
+        os.close(rfd)
 
 
 def _fsync_every(durability: Durability) -> int:
