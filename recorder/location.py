@@ -18,6 +18,7 @@ from recorder.errors import RunreelError
 SCHEMES = ("redis", "rediss")
 DEFAULT_PORT = 6379
 DEFAULT_RETRY_FOR = 30.0  # seconds
+SAFE = "/:@{}[]!$&'()*+,;="  # kept as they are in a stream key shown in a URL
 
 
 class BadLocation(RunreelError):
@@ -87,7 +88,7 @@ def parse(location: str) -> RedisLocation:
     return RedisLocation(
         url=f"{scheme}://{user}{host}:{port}/{int(db)}{query}",
         stream=stream,
-        display=f"{scheme}://{shown_user}{host}:{port}/{int(db)}/{quote(stream, safe='/')}",
+        display=f"{scheme}://{shown_user}{host}:{port}/{int(db)}/{quote(stream, safe=SAFE)}",
         retry_for=retry_for,
         options=tuple(options),
     )

@@ -152,13 +152,29 @@ class Stream:
         """Entries after id ``after``, waiting up to ``block_ms`` for one (None: no wait)."""
         with self._errors():
             got: Any = self._r.xread({self.key: after}, count=count, block=block_ms)
-        if not got:
-            return []
-        # RESP2: [[key, entries]]; RESP3: {key: [entries]}, or {key: entries} in newer redis-py.
-        value = next(iter(got.values())) if isinstance(got, dict) else got[0][1]
-        if value and not isinstance(value[0][0], bytes):
-            value = value[0]
-        return cast(list[Entry], value)
+        return _entries(got)
+
+    def read_and_first(
+        self, after: str, count: int, block_ms: int | None
+    ) -> tuple[list[Entry], Entry | None]:
+        """``read``, then the stream's first entry (None: no stream), in one round trip."""
+        pipe = self._r.pipeline(transaction=False)
+        pipe.xread({self.key: after}, count=count, block=block_ms)
+        pipe.xrange(self.key, "-", "+", count=1)
+        with self._errors():
+            got, first = pipe.execute()
+        return _entries(got), (cast(Entry, first[0]) if first else None)
+
+
+def _entries(got: Any) -> list[Entry]:
+    """XREAD's reply for one stream as a list of entries."""
+    if not got:
+        return []
+    # RESP2: [[key, entries]]; RESP3: {key: [entries]}, or {key: entries} in newer redis-py.
+    value = next(iter(got.values())) if isinstance(got, dict) else got[0][1]
+    if value and not isinstance(value[0][0], bytes):
+        value = value[0]
+    return cast(list[Entry], value)
 
 
 def next_id(entry_id: bytes | str) -> str:

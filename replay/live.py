@@ -12,7 +12,7 @@ from rich.text import Text
 from recorder.fold import Metrics, apply_all
 from replay.follow import FollowSource
 from replay.keys import SIGINT_KEY, SIGTERM_KEY
-from replay.views import clock, dashboard, frame_key
+from replay.views import clock, dashboard, frame_key, safe
 
 EXTEND_BY = 60.0  # seconds "+" adds when no --timeout was given
 
@@ -123,7 +123,7 @@ class LiveSession:
         if not self.follower.appeared:
             return f"runreel: waiting for {self.follower.path}"
         if m.finished:
-            state = f"finished ({m.status})"
+            state = f"finished ({safe(m.status)})"  # log text: no escape may reach a terminal
         elif m.last_t is not None and now - m.last_t >= 5.0:
             state = f"stalled for {int(now - m.last_t)}s"
         else:

@@ -21,7 +21,15 @@ import msgspec
 
 from recorder.errors import LogInvalid, LogUnavailable, RunreelError, WriteFailed
 from recorder.location import RedisLocation
-from recorder.redis_stream import FIELD, Entry, Refused, Stream, Unreachable, next_id
+from recorder.redis_stream import (
+    FIELD,
+    Entry,
+    Refused,
+    Stream,
+    Unreachable,
+    next_id,
+    redis_module,
+)
 from replay.files import write_file
 from replay.source import CHUNK, check_first_line, open_log
 
@@ -138,6 +146,7 @@ def _pull(stream: Stream, location: RedisLocation, out: str, start_over: bool) -
 
 def local_copy(location: RedisLocation) -> str:
     """The stream pulled into a file in the user's cache directory (brought up to date)."""
+    redis_module()  # without redis-py, say so before touching the disk
     path = os.path.join(_cache_dir(), _cache_name(location))
     pull(location, path, start_over=True)
     return path

@@ -3,9 +3,9 @@ for a file.
 
 Each poll is one XREAD that waits at most ``block`` seconds, so a new entry shows at
 once and the viewer stays responsive. A lost connection is a notice on screen and is
-retried about once a second, never an error. When nothing new arrives, the stream's
-first entry is checked now and then: a stream deleted is noticed (what it held stays
-on screen), a stream replaced by another run starts the fold over (``Poll.reset``).
+retried about once a second, never an error. Each poll also reads the stream's first
+entry: a stream deleted is noticed (what it held stays on screen), a stream replaced
+by another run starts the fold over (``Poll.reset``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from replay.source import Batch, ReadReport, check_first_line, decode_complete
 
 MAX_PER_POLL = 10_000  # entries: keep the screen responsive while catching up
 RETRY_EVERY = 1.0  # seconds between attempts to reach a server that went away
-CHECK_EVERY = 1.0  # seconds between checks that the stream is still the one followed
 START = "0-0"
 
 
@@ -53,7 +52,6 @@ class RedisFollower:
         self._after = START
         self._head: Entry | None = None
         self._retry_at = 0.0
-        self._check_at = 0.0
         self._lost = False
 
     @property
@@ -71,12 +69,17 @@ class RedisFollower:
             return Poll()
         result = Poll()
         try:
-            entries = self._stream.read(self._after, MAX_PER_POLL, self._block_ms)
-            if not entries and self._head is not None and now >= self._check_at:
-                self._check_at = now + CHECK_EVERY
-                if self._replaced():
-                    result.reset = True
-                    entries = self._stream.read(self._after, MAX_PER_POLL, None)
+            # The first entry, read right after: the stream may be deleted or replaced
+            # by another run between two polls, and entries past ours may be its.
+            entries, first = self._stream.read_and_first(self._after, MAX_PER_POLL, self._block_ms)
+            if self._head is not None and first is None:
+                self.notice = f"stream deleted, showing what it held: {self.path}"
+            elif self._head is not None and first is not None and not _same(first, self._head):
+                self._after, self._head = START, None
+                self.report = ReadReport(self.path)
+                self.notice = f"stream replaced, started over: {self.path}"
+                result.reset = True
+                entries = self._stream.read(START, MAX_PER_POLL, None)
         except Unreachable as exc:
             self._lost = True
             self._retry_at = now + RETRY_EVERY
@@ -102,16 +105,6 @@ class RedisFollower:
             check_first_line(chunk, self.path, self.report.lines + 1)
         return decode_complete(chunk, self.path, self.report, self.lenient)
 
-    def _replaced(self) -> bool:
-        """Whether the stream holds another run now (then the follow starts over)."""
-        first = self._stream.range("-", 1)
-        if not first:
-            self.notice = f"stream deleted, showing what it held: {self.path}"
-            return False
-        assert self._head is not None
-        if first[0][0] == self._head[0] and entry_line(*first[0]) == entry_line(*self._head):
-            return False
-        self._after, self._head = START, None
-        self.report = ReadReport(self.path)
-        self.notice = f"stream replaced, started over: {self.path}"
-        return True
+
+def _same(a: Entry, b: Entry) -> bool:
+    return a[0] == b[0] and entry_line(*a) == entry_line(*b)

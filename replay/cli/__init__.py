@@ -120,7 +120,8 @@ def cli() -> None:
 
     Workers append events to a JSON Lines log; runreel folds them into metrics,
     shows a dashboard, takes deterministic snapshots and exits with a code that
-    means something.
+    means something. A LOG is a file or a Redis stream URL
+    (redis://[user:pass@]host:port/DB/STREAM; see pull and push).
     """
 
 

@@ -9,9 +9,10 @@ import click
 from recorder.writer import Recorder
 from replay import demo as simulation
 from replay.cli.live import view, viewer_options
+from replay.cli.options import FloatRange
 from replay.follow import Follower
 
-RATE = click.FloatRange(0.0, 1.0)
+RATE = FloatRange(0.0, 1.0)
 
 
 @click.command()
@@ -34,7 +35,7 @@ RATE = click.FloatRange(0.0, 1.0)
 @click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same outcomes.")
 @click.option(
     "--pace",
-    type=click.FloatRange(0.0, 100.0),
+    type=FloatRange(0.0, 100.0),
     default=1.0,
     show_default=True,
     help="Scale every simulated duration (0: as fast as possible).",

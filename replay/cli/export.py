@@ -7,7 +7,16 @@ import os
 import click
 
 from replay import exitcodes
-from replay.cli.options import HEIGHT, WHEN, WIDTH, lenient_option, log_argument, warn, write_file
+from replay.cli.options import (
+    HEIGHT,
+    WHEN,
+    WIDTH,
+    FloatRange,
+    lenient_option,
+    log_argument,
+    warn,
+    write_file,
+)
 from replay.exporters import EXTENSIONS, FORMATS
 from replay.exporters.asciicast import FPS, asciicast
 from replay.exporters.openmetrics import openmetrics
@@ -42,14 +51,14 @@ from replay.when import END, When
 @click.option("--height", type=HEIGHT, default=30, show_default=True, help="asciicast: rows.")
 @click.option(
     "--fps",
-    type=click.FloatRange(0.1, 60),
+    type=FloatRange(0.1, 60),
     default=FPS,
     show_default=True,
     help="asciicast: most frames per second of run time (bursts collapse).",
 )
 @click.option(
     "--max-idle",
-    type=click.FloatRange(0, min_open=True),
+    type=FloatRange(0, min_open=True),
     default=None,
     help="asciicast: players shorten pauses longer than this many seconds (idle_time_limit).",
 )

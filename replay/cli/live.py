@@ -10,7 +10,7 @@ from rich.console import Console
 
 from recorder.errors import LogUnavailable
 from replay.backends import follower as follower_for
-from replay.cli.options import followed_log_argument, lenient_option
+from replay.cli.options import FloatRange, followed_log_argument, lenient_option
 from replay.follow import FollowSource
 from replay.live import LiveSession
 from replay.snapshot import EXTENSIONS, Format, format_for_path
@@ -35,7 +35,7 @@ def viewer_options(f: F) -> F:
         [
             click.option(
                 "--timeout",
-                type=click.FloatRange(min=0, min_open=True),
+                type=FloatRange(min=0, min_open=True),
                 help="Soft timeout in seconds: stop (exit 3 if unfinished) unless "
                 "cancelled with c; + extends it.",
             ),
@@ -52,14 +52,14 @@ def viewer_options(f: F) -> F:
             ),
             click.option(
                 "--refresh",
-                type=click.FloatRange(1, 60),
+                type=FloatRange(1, 60),
                 default=10.0,
                 show_default=True,
                 help="Screen refreshes per second.",
             ),
             click.option(
                 "--interval",
-                type=click.FloatRange(min=0, min_open=True),
+                type=FloatRange(min=0, min_open=True),
                 default=10.0,
                 show_default=True,
                 help="Seconds between status lines when not on a terminal.",
@@ -111,7 +111,7 @@ def live(
     interval: float,
     lenient: bool,
 ) -> int:
-    """Follow LOG as it grows and show the live dashboard.
+    """Follow LOG (a file or a redis:// stream URL) as it grows on the live dashboard.
 
     Waits for LOG to appear. Keys: q quit, c cancel the timeout, + extend it.
     Exits when the run finishes (or on q / timeout / signal) with the code for

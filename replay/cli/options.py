@@ -29,6 +29,16 @@ class WhenType(click.ParamType):  # type: ignore[type-arg]
             self.fail(str(exc), param, ctx)
 
 
+class FloatRange(click.FloatRange):
+    """click's FloatRange, which lets "nan" through any bounds; this one refuses it."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if number != number:
+            self.fail(f"{value!r} is not a number.", param, ctx)
+        return number
+
+
 WHEN = WhenType()
 WIDTH = click.IntRange(20, 1000)
 HEIGHT = click.IntRange(8, 1000)

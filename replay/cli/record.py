@@ -15,10 +15,11 @@ from typing import IO
 
 import click
 
+from recorder.location import is_url
 from recorder.writer import ENV_VAR, Recorder
 from replay import exitcodes
+from replay.backends import follower as follower_for
 from replay.cli.live import view, viewer_options
-from replay.follow import Follower
 from replay.terminal import is_interactive
 
 
@@ -59,7 +60,7 @@ def record(
     with Recorder(
         log, name=name or " ".join(command), overwrite=force, meta={"command": " ".join(command)}
     ) as rec:
-        env = {**os.environ, ENV_VAR: os.path.abspath(log)}
+        env = {**os.environ, ENV_VAR: log if is_url(log) else os.path.abspath(log)}
         pass_on = _PassOn()
         with pass_on.installed():
             try:
@@ -121,7 +122,7 @@ def _run(
     code = exitcodes.SIGTERM  # if the view itself fails, the command is terminated
     try:
         code = view(
-            Follower(log),
+            follower_for(log, block=min(0.05, 0.5 / refresh)),
             timeout=timeout,
             snapshot=snapshot,
             stay=stay,

@@ -7,7 +7,7 @@ from rich.console import Console
 
 from replay.cli.index import indexing_progress
 from replay.cli.live import check_snapshot_path
-from replay.cli.options import WHEN, lenient_option, log_argument
+from replay.cli.options import WHEN, FloatRange, lenient_option, log_argument
 from replay.cursor import Cursor
 from replay.index import load_or_build
 from replay.position import NoSuchMark
@@ -21,7 +21,7 @@ from replay.when import END, START, When
 @log_argument
 @click.option(
     "--speed",
-    type=click.FloatRange(min=0),
+    type=FloatRange(min=0),
     default=1.0,
     show_default=True,
     help="Times real speed; 0 plays as fast as possible.",
@@ -38,7 +38,7 @@ from replay.when import END, START, When
 @click.option("--to", "stop", type=WHEN, default="end", show_default=True, help="Where to stop.")
 @click.option(
     "--max-idle",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FloatRange(min=0, min_open=True),
     help="Cap quiet gaps to this many seconds (times shown do not change).",
 )
 @click.option("--pause-at-marks", is_flag=True, help="Pause at every mark (on a terminal).")
@@ -50,14 +50,14 @@ from replay.when import END, START, When
 )
 @click.option(
     "--refresh",
-    type=click.FloatRange(1, 60),
+    type=FloatRange(1, 60),
     default=20.0,
     show_default=True,
     help="Screen refreshes per second.",
 )
 @click.option(
     "--interval",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FloatRange(min=0, min_open=True),
     default=10.0,
     show_default=True,
     help="Seconds between status lines when not on a terminal.",

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from recorder.fold import Metrics
 from replay import exitcodes
+from replay.views import safe
 
 Labels = tuple[tuple[str, str], ...]
 _NAME_BAD = re.compile(r"[^a-zA-Z0-9_:]")
@@ -40,7 +41,9 @@ class Family:
 
 
 def escape(value: str) -> str:
-    """A label value or HELP text escaped as OpenMetrics requires."""
+    """A label value or HELP text escaped as OpenMetrics requires; controls from the log
+    (ESC, C1, bidi) become visible symbols, so printing the text cannot drive a terminal."""
+    value = safe(value, one_line=False, limit=len(value))
     return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
