@@ -97,7 +97,7 @@ class _Generator:
         self.limit = limit
         self.count = 0
         self.seqs: dict[str, int] = {}
-        self.types: dict[str, int] = {}
+        self.types: dict[type[AnyEvent], int] = {}
         self.out = open(path, "wb")  # noqa: SIM115 - closed in run()
         self.lines: list[bytes] = []
 
@@ -106,9 +106,8 @@ class _Generator:
             return False
         self.count += 1
         seq = self.seqs[src] = self.seqs.get(src, 0) + 1
-        event = cls(t=round(t, 6), src=src, seq=seq, **fields)
-        tag = type(event).__struct_config__.tag
-        self.types[str(tag)] = self.types.get(str(tag), 0) + 1
+        event = cls(t=round(t * 1e6) / 1e6, src=src, seq=seq, **fields)  # whole microseconds
+        self.types[type(event)] = self.types.get(type(event), 0) + 1
         self.lines.append(codec.encode(event))
         if len(self.lines) >= 65_536:
             self.flush()
@@ -119,6 +118,10 @@ class _Generator:
         self.lines.clear()
 
     def run(self) -> dict[str, int]:
+        self._simulate()
+        return {str(cls.__struct_config__.tag): n for cls, n in self.types.items()}
+
+    def _simulate(self) -> None:
         rng, n = self.rng, self.limit
         main = "3999-0c0ffee0"
         srcs = [f"{4000 + p}-{rng.getrandbits(32):08x}" for p in range(PROCESSES)]
@@ -218,7 +221,6 @@ class _Generator:
         self.emit(RunFinished, t, main, status="ok")
         self.flush()
         self.out.close()
-        return self.types
 
 
 def generate(path: str, events: int, seed: int = SEED) -> dict[str, int]:
@@ -297,6 +299,7 @@ def dict_state() -> dict[str, Any]:
         "gap_count": 0,
         "lost": 0,
         "seqs": {},
+        "failed_recently": {},
         "ring_sec": [-1] * _RING,
         "ring_cnt": [0] * _RING,
         "durations": [0] * _N_BUCKETS,
@@ -344,9 +347,13 @@ def _d_task_started(m: dict[str, Any], e: dict[str, Any]) -> None:
     task, worker, t, attempt = e["task"], e.get("worker", ""), e["t"], e.get("attempt", 1)
     f = m["in_flight"].get(task)
     if f is None:
-        if attempt > 1 and m["failed"] > 0:
+        if attempt > 1 and task in m["failed_recently"]:
+            failed_on = m["failed_recently"].pop(task)
             m["failed"] -= 1
             m["retries"] += 1
+            if failed_on in m["workers"]:
+                m["workers"][failed_on]["failed"] -= 1
+                m["workers"][failed_on]["retries"] += 1
         m["in_flight"][task] = {
             "task": task,
             "worker": worker,
@@ -394,6 +401,9 @@ def _d_task_failed(m: dict[str, Any], e: dict[str, Any]) -> None:
     f = m["in_flight"].pop(e["task"], None)
     _d_complete(m, e["t"], None if f is None else f["started"])
     m["recent_errors"].append((e["t"], e["task"], e.get("worker", ""), e["error"], True))
+    m["failed_recently"][e["task"]] = e.get("worker", "")
+    if len(m["failed_recently"]) > 10_000:
+        del m["failed_recently"][next(iter(m["failed_recently"]))]
     w = _d_worker(m, e.get("worker", ""))
     w["failed"] += 1
     _d_leave(w, e["task"], e["t"])
@@ -513,6 +523,9 @@ def summary(m: Metrics) -> dict[str, Any]:
         "p99": m.duration_percentile(0.99),
         "counters": sorted(m.counters.items()),
         "errors": [(x.t, x.task, x.error, x.final) for x in m.recent_errors],
+        "per_worker": sorted(
+            (w.name, w.succeeded, w.failed, w.retries) for w in m.workers.values()
+        ),
     }
 
 
@@ -542,24 +555,27 @@ def dict_summary(m: dict[str, Any]) -> dict[str, Any]:
         "p99": _dict_percentile(m, 0.99),
         "counters": sorted(m["counters"].items()),
         "errors": [(x[0], x[1], x[3], x[4]) for x in m["recent_errors"]],
+        "per_worker": sorted(
+            (k, w["succeeded"], w["failed"], w["retries"]) for k, w in m["workers"].items()
+        ),
     }
 
 
 # Write side ----------------------------------------------------------------------
 
 
-def recorder_writes(path: str, events: int) -> float:
-    """Seconds for ``events`` Recorder calls (task_started + succeeded pairs)."""
+def recorder_writes(path: str, events: int) -> tuple[float, float]:
+    """Wall and CPU seconds for ``events`` Recorder calls (task_started + succeeded pairs)."""
     ids = [f"job-{i:07d}" for i in range(events // 2)]
     worker = "host07-w3"
     with Recorder(path, name="bench", total=len(ids), overwrite=True) as rec:
         started, succeeded = rec.task_started, rec.succeeded
-        t0 = time.perf_counter()
+        w0, c0 = _clock()
         for tid in ids:
             started(tid, worker=worker)
             succeeded(tid, worker=worker)
-        dt = time.perf_counter() - t0
-    return dt
+        w1, c1 = _clock()
+    return w1 - w0, c1 - c0
 
 
 class JsonFormatter(logging.Formatter):
@@ -584,8 +600,8 @@ class JsonFormatter(logging.Formatter):
         )
 
 
-def logging_writes(path: str, events: int) -> float:
-    """Seconds for ``events`` records through a logging FileHandler with a JSON formatter."""
+def logging_writes(path: str, events: int) -> tuple[float, float]:
+    """Wall and CPU seconds for ``events`` records: logging FileHandler, JSON formatter."""
     ids = [f"job-{i:07d}" for i in range(events // 2)]
     worker = "host07-w3"
     handler = logging.FileHandler(path, mode="w", encoding="utf-8")
@@ -596,15 +612,15 @@ def logging_writes(path: str, events: int) -> float:
     log.addHandler(handler)
     try:
         info = log.info
-        t0 = time.perf_counter()
+        w0, c0 = _clock()
         for tid in ids:
             info("task_started", extra={"task": tid, "worker": worker})
             info("task_succeeded", extra={"task": tid, "worker": worker})
-        dt = time.perf_counter() - t0
+        w1, c1 = _clock()
     finally:
         log.removeHandler(handler)
         handler.close()
-    return dt
+    return w1 - w0, c1 - c0
 
 
 def _count_lines(path: str) -> int:
@@ -667,16 +683,25 @@ def measure_memory(path: str, mode: str) -> dict[str, Any]:
 # Driver --------------------------------------------------------------------------
 
 
-def _best(times: list[float]) -> float:
-    return min(times)
+Times = list[tuple[float, float]]  # (wall seconds, CPU seconds) per run
 
 
-def _timed(fn: Callable[[], Any], repeat: int) -> tuple[list[float], Any]:
-    times, result = [], None
+def _best(times: Times, cpu: bool) -> float:
+    return min(c if cpu else w for w, c in times)
+
+
+def _clock() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
+
+
+def _timed(fn: Callable[[], Any], repeat: int) -> tuple[Times, Any]:
+    times: Times = []
+    result = None
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        w0, c0 = _clock()
         result = fn()
-        times.append(time.perf_counter() - t0)
+        w1, c1 = _clock()
+        times.append((w1 - w0, c1 - c0))
     return times, result
 
 
@@ -686,12 +711,13 @@ def _mib(n: float) -> str:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     events, big, writes, repeat = args.events, args.big_events, args.writer_events, args.repeat
+    clock = args.clock
     tmp = tempfile.mkdtemp(prefix="runreel-bench-")
     try:
         log_path = os.path.join(tmp, "run.log")
-        t0 = time.perf_counter()
+        w0, _ = _clock()
         types = generate(log_path, events)
-        gen_s = time.perf_counter() - t0
+        gen_s = _clock()[0] - w0
         size = os.path.getsize(log_path)
 
         fold_times, m = _timed(lambda: fold_file(log_path), repeat)
@@ -731,27 +757,29 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
-    fold_rate = events / _best(fold_times)
-    decode_rate = events / _best(decode_times)
-    base_rate = events / _best(base_times)
-    rec_rate = writes / _best(rec_times)
-    logging_rate = writes / _best(logging_times)
+    def rates(cpu: bool) -> dict[str, float]:
+        fold_rate = events / _best(fold_times, cpu)
+        decode_rate = events / _best(decode_times, cpu)
+        base_rate = events / _best(base_times, cpu)
+        rec_rate = writes / _best(rec_times, cpu)
+        logging_rate = writes / _best(logging_times, cpu)
+        return {
+            "fold_events_per_s": fold_rate,
+            "decode_bound_events_per_s": decode_rate,
+            "baseline_events_per_s": base_rate,
+            "fold_vs_decode": fold_rate / decode_rate,
+            "fold_vs_baseline": fold_rate / base_rate,
+            "writer_events_per_s": rec_rate,
+            "logging_events_per_s": logging_rate,
+            "writer_vs_baseline": rec_rate / logging_rate,
+        }
+
     growth = [row["peak_rss_growth_bytes"] for row in memory]
     peaks = [row["tracemalloc_peak_bytes"] for row in memory]
     # flat: 4x the events costs at most 25% (or 1 MiB) more peak memory
     flat = all(x[1] <= max(x[0] * 1.25, x[0] + 2**20) for x in (growth, peaks))
-    results = {
-        "fold_events_per_s": fold_rate,
-        "decode_bound_events_per_s": decode_rate,
-        "baseline_events_per_s": base_rate,
-        "fold_vs_decode": fold_rate / decode_rate,
-        "fold_vs_baseline": fold_rate / base_rate,
-        "writer_events_per_s": rec_rate,
-        "logging_events_per_s": logging_rate,
-        "writer_vs_baseline": rec_rate / logging_rate,
-        "memory_flat": flat,
-    }
-    met = {k: results[k] >= v for k, v in TARGETS.items()}
+    results = {"cpu": rates(cpu=True), "wall": rates(cpu=False)}
+    met: dict[str, bool] = {k: results[clock][k] >= v for k, v in TARGETS.items()}
     met["memory_flat"] = flat
     return {
         "machine": {
@@ -770,6 +798,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "generate_s": gen_s,
         },
         "repeat": repeat,
+        "clock": clock,
         "writer_events": writes,
         "results": results,
         "targets": TARGETS,
@@ -786,46 +815,44 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def table(r: dict[str, Any]) -> str:
-    res, met, log = r["results"], r["met"], r["log"]
+    met, log, mc, clock = r["met"], r["log"], r["machine"], r["clock"]
+    other = "wall" if clock == "cpu" else "cpu"
+    a, b = r["results"][clock], r["results"][other]
 
-    def ok(key: str) -> str:
-        return "met" if met[key] else "NOT met"
+    def row(label: str, key: str, fmt: str, target: str = "") -> str:
+        status = ("met" if met[key] else "NOT met") if key in met else ""
+        return f"{label:<44}{a[key]:>12{fmt}}{b[key]:>12{fmt}}  {target:<13}{status}".rstrip()
 
-    mc = r["machine"]
-    mix = ", ".join(f"{k} {v / log['events']:.0%}" for k, v in log["types"].items())
+    mix = ", ".join(f"{k} {v / log['events']:.1%}" for k, v in log["types"].items())
     lines = [
         f"runreel bench: Python {mc['python']}, msgspec {mc['msgspec']}, {mc['cpus']} CPUs, "
-        f"{mc['platform']}; best of {r['repeat']}",
+        f"{mc['platform']}",
         f"log: {log['events']:,} events, {_mib(log['bytes'])}, seed {log['seed']}, "
         f"{log['workers']} workers in {log['writers']} writers",
         f"mix: {mix}",
+        f"rates: events per second of {clock} time (the other column: {other}), best of "
+        f"{r['repeat']}; writes: {r['writer_events']:,} events in one process",
         "",
-        f"{'measure':<46}{'value':>16}  {'target':<12}",
-        f"{'fold, read_batches + apply_all (events/s)':<46}"
-        f"{res['fold_events_per_s']:>16,.0f}  {'>= 2,000,000':<12} {ok('fold_events_per_s')}",
-        f"{'decode bound, decode_lines only (events/s)':<46}"
-        f"{res['decode_bound_events_per_s']:>16,.0f}",
-        f"{'baseline, json.loads + dict fold (events/s)':<46}"
-        f"{res['baseline_events_per_s']:>16,.0f}",
-        f"{'fold / decode bound':<46}{res['fold_vs_decode']:>15.1%}  "
-        f"{'>= 60%':<12} {ok('fold_vs_decode')}",
-        f"{'fold / baseline':<46}{res['fold_vs_baseline']:>15.2f}x  "
-        f"{'>= 4x':<12} {ok('fold_vs_baseline')}",
-        f"{'writer, Recorder API (events/s, 1 process)':<46}"
-        f"{res['writer_events_per_s']:>16,.0f}  {'>= 500,000':<12} {ok('writer_events_per_s')}",
-        f"{'baseline, logging + json.dumps (events/s)':<46}{res['logging_events_per_s']:>16,.0f}",
-        f"{'writer / baseline':<46}{res['writer_vs_baseline']:>15.2f}x  "
-        f"{'>= 4x':<12} {ok('writer_vs_baseline')}",
+        f"{'measure':<44}{clock:>12}{other:>12}  {'target':<13}",
+        row("fold: read_batches + apply_all (ev/s)", "fold_events_per_s", ",.0f", ">= 2,000,000"),
+        row("decode bound: decode_lines only (ev/s)", "decode_bound_events_per_s", ",.0f"),
+        row("baseline: json.loads + dict fold (ev/s)", "baseline_events_per_s", ",.0f"),
+        row("fold / decode bound", "fold_vs_decode", ".1%", ">= 60%"),
+        row("fold / baseline", "fold_vs_baseline", ".2f", ">= 4x"),
+        row("writer: Recorder API (ev/s)", "writer_events_per_s", ",.0f", ">= 500,000"),
+        row("baseline: logging + json.dumps (ev/s)", "logging_events_per_s", ",.0f"),
+        row("writer / baseline", "writer_vs_baseline", ".2f", ">= 4x"),
         "",
         f"{'fold memory (fresh subprocess each)':<36}{'log size':>12}"
         f"{'peak RSS growth':>18}{'tracemalloc peak':>18}",
     ]
-    for row in r["memory"]:
+    for m in r["memory"]:
         lines.append(
-            f"{row['events']:>12,} events{'':<17}{_mib(row['log_bytes']):>12}"
-            f"{_mib(row['peak_rss_growth_bytes']):>18}{_mib(row['tracemalloc_peak_bytes']):>18}"
+            f"{m['events']:>12,} events{'':<17}{_mib(m['log_bytes']):>12}"
+            f"{_mib(m['peak_rss_growth_bytes']):>18}{_mib(m['tracemalloc_peak_bytes']):>18}"
         )
-    lines.append(f"{'memory flat in log size':<46}{'':>16}  {'':<12} {ok('memory_flat')}")
+    flat = "met" if met["memory_flat"] else "NOT met"
+    lines.append(f"{'memory flat in log size':<70}{'':<13}{flat}")
     return "\n".join(lines)
 
 
@@ -836,6 +863,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--writer-events", type=int, default=200_000, help="events written (200k)")
     p.add_argument("--repeat", type=int, default=3, help="runs per throughput; best is kept")
     p.add_argument("--quick", action="store_true", help="100k events, 50k writes: a smoke run")
+    p.add_argument(
+        "--clock",
+        choices=("cpu", "wall"),
+        default="cpu",
+        help="time the targets are judged by (cpu: process time, steady on a shared machine)",
+    )
     p.add_argument("--json", nargs="?", const="-", metavar="FILE", help="also write JSON")
     p.add_argument("--fold-memory", metavar="LOG", help=argparse.SUPPRESS)
     p.add_argument("--memory-mode", default="rss", help=argparse.SUPPRESS)

@@ -179,7 +179,9 @@ class Recorder:
 
     def _append(self, cls: type[AnyEvent], *fields: Any) -> None:
         """Stamp and write one event; ``fields`` are cls's own, in order (t, src, seq come last)."""
-        with self._lock:
+        lock = self._lock
+        lock.acquire()  # not ``with``: this is the path of every event, and it costs half
+        try:
             if self._closed:
                 raise WriteFailed(f"{self.path}: recorder is closed")
             self._seq += 1
@@ -225,6 +227,8 @@ class Recorder:
                 if self._unsynced >= self._every:
                     self._unsynced = 0
                     self._fsync()
+        finally:
+            lock.release()
 
     def task_started(self, task: str, *, worker: str = "", attempt: int = 1) -> None:
         self._append(TaskStarted, str(task), str(worker), attempt)

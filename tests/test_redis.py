@@ -455,6 +455,8 @@ def test_reading_a_missing_stream_or_server_is_exit_66(
     result = invoke(["stats", f"redis://127.0.0.1:{free_port()}/0/nothing-listens"])
     assert result.exit_code == exitcodes.LOG_UNAVAILABLE
     assert_one_error_line(result.stderr)
+    copies = tmp_path / "cache" / "runreel" / "streams"
+    assert not copies.exists() or list(copies.iterdir()) == []  # no empty copies left behind
 
 
 def test_an_entry_without_a_line_is_a_bad_line(new_stream: Callable[[], str]) -> None:

@@ -103,8 +103,6 @@ def _pull(stream: Stream, location: RedisLocation, out: str, start_over: bool) -
         size = os.fstat(fd).st_size
         first = stream.range("-", 1)
         if not first:
-            if created and size == 0:
-                _unlink(out)
             raise LogUnavailable(f"cannot open {location}: no such stream")
         first_id = first[0][0].decode()
         first_hash = _hash(entry_line(*first[0]))
@@ -141,6 +139,8 @@ def _pull(stream: Stream, location: RedisLocation, out: str, start_over: bool) -
                 break
         return Pulled(count, size, last, started_over)
     finally:
+        if created and os.fstat(fd).st_size == 0:  # nothing pulled: leave no empty file
+            _unlink(out)
         os.close(fd)
 
 
