@@ -260,6 +260,7 @@ def decode_bound(path: str) -> int:
 # The baseline: stdlib json into dicts, and the same fold written over plain dicts.
 
 _RING, _WINDOW = 64, 30
+REOPENABLE = 2_000  # as in recorder.fold
 _N_BUCKETS = 82
 
 
@@ -402,7 +403,7 @@ def _d_task_failed(m: dict[str, Any], e: dict[str, Any]) -> None:
     _d_complete(m, e["t"], None if f is None else f["started"])
     m["recent_errors"].append((e["t"], e["task"], e.get("worker", ""), e["error"], True))
     m["failed_recently"][e["task"]] = e.get("worker", "")
-    if len(m["failed_recently"]) > 10_000:
+    if len(m["failed_recently"]) > REOPENABLE:
         del m["failed_recently"][next(iter(m["failed_recently"]))]
     w = _d_worker(m, e.get("worker", ""))
     w["failed"] += 1

@@ -400,7 +400,24 @@ _HANDLERS: dict[type[Any], Callable[[Metrics, Any], None]] = {
 
 def apply(m: Metrics, e: Event | Unknown) -> Metrics:
     """Fold one event into the metrics (in place) and return them."""
-    return apply_all(m, (e,))
+    # The plain statement of the fold; apply_all does the same, faster per event.
+    t = e.t
+    if m.last_t is None:
+        m.first_t = m.last_t = t
+    elif t > m.last_t:
+        m.last_t = t
+    m.events += 1
+    expected = m._seqs.get(e.src, 0) + 1
+    if e.seq != expected:
+        _gap(m, e.src, expected, e.seq)
+    m._seqs[e.src] = e.seq
+    if isinstance(e, Log):
+        m.recent_logs.append(LogEntry(t, e.level, e.msg))
+        return m
+    _HANDLERS[type(e)](m, e)
+    if isinstance(e, (TaskRetrying, TaskFailed)):
+        m.recent_errors.append(ErrorEntry(t, e.task, e.worker, e.error, type(e) is TaskFailed))
+    return m
 
 
 def apply_all(m: Metrics, events: Iterable[Event | Unknown]) -> Metrics:

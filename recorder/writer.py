@@ -122,12 +122,17 @@ class Recorder:
                 try:
                     if os.write(self._fd, b"\n") != 1:
                         raise OSError(errno.ENOSPC, "short write (disk full?)")
-                    self.log(
-                        f"{torn} bytes of an incomplete line (a write cut short, e.g. by a "
-                        f"crash) ended the log at byte {at}; a newline now ends them, so "
-                        "readers report one bad line there (--lenient skips it)",
-                        level="warning",
-                    )
+                    # The line may only have been in the middle of its write() (a big line
+                    # grows page by page): then its own newline came first, ours only adds
+                    # a blank line (readers skip those) and there is nothing to report.
+                    ours = os.lseek(self._fd, 0, os.SEEK_CUR) - 1
+                    if _read_at(self.path, ours - 1, 1) != b"\n":
+                        self.log(
+                            f"{torn} bytes of an incomplete line (a write cut short, e.g. by "
+                            f"a crash) ended the log at byte {at}; a newline now ends them, "
+                            "so readers report one bad line there (--lenient skips it)",
+                            level="warning",
+                        )
                 except OSError as exc:
                     self.close()
                     raise WriteFailed(f"cannot write to {self.path}: {exc.strerror}") from exc
@@ -209,7 +214,8 @@ class Recorder:
                 short = f"short write to {self.path}: {written} of {len(buf)} bytes (disk full?)"
                 try:
                     end = os.lseek(self._fd, 0, os.SEEK_CUR)
-                    alone = os.fstat(self._fd).st_size == end
+                    alone = os.fstat(self._fd).st_size == end  # and the bytes are ours:
+                    alone = alone and _read_at(self.path, end - written, written) == buf[:written]
                     if written and alone:
                         os.ftruncate(self._fd, end - written)
                 except OSError:
@@ -360,23 +366,46 @@ def _torn_tail(path: str, fd: int) -> tuple[int, int]:
     except OSError:
         return 0, 0
     try:
-        st = os.fstat(rfd)
-        if st.st_ino != os.fstat(fd).st_ino or st.st_size == 0:
+        if os.fstat(rfd).st_ino != os.fstat(fd).st_ino:
             return 0, 0
-        end = pos = st.st_size
-        if os.pread(rfd, 1, end - 1) == b"\n":
-            return 0, 0
-        while pos > 0:
-            start = max(pos - (1 << 16), 0)
-            newline = os.pread(rfd, pos - start, start).rfind(b"\n")
-            if newline >= 0:
-                return end - (start + newline + 1), start + newline + 1
-            pos = start
-        return end, 0
+        seen = _tail(rfd)
+        if seen[0]:  # a big line grows page by page while it is written: is it still growing?
+            time.sleep(0.05)
+            if _tail(rfd) != seen:
+                return 0, 0
+        return seen
     except OSError:
         return 0, 0
     finally:
         os.close(rfd)
+
+
+def _tail(rfd: int) -> tuple[int, int]:
+    """(bytes after the last newline, where they start) of the file open on ``rfd``."""
+    end = pos = os.fstat(rfd).st_size
+    if end == 0 or os.pread(rfd, 1, end - 1) == b"\n":
+        return 0, 0
+    while pos > 0:
+        start = max(pos - (1 << 16), 0)
+        newline = os.pread(rfd, pos - start, start).rfind(b"\n")
+        if newline >= 0:
+            return end - (start + newline + 1), start + newline + 1
+        pos = start
+    return end, 0
+
+
+def _read_at(path: str, offset: int, size: int) -> bytes:
+    """``size`` bytes of the file at ``path`` from ``offset`` (b"" when they cannot be read)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return b""
+    try:
+        return os.pread(fd, size, offset) if offset >= 0 else b""
+    except OSError:
+        return b""
+    finally:
+        os.close(fd)
 
 
 def _fsync_every(durability: Durability) -> int:

@@ -81,10 +81,11 @@ class Follower:
         elif path_ino != self._ino:
             self.close()
             self._restart()
+            result.reset = True  # what the old file held is no longer at this path
             if not self._open():
+                self.notice = f"log replaced by something that cannot be read: {self.path}"
                 return result
             self.notice = f"log replaced (rotated), started over: {self.path}"
-            result.reset = True
         assert self._fd is not None
         if os.fstat(self._fd).st_size < self._offset or not self._same_head():
             self._restart()
