@@ -2,9 +2,9 @@
 
 Run from the repository root (not a test; every figure comes from this run):
 
-    python bench/fold_write.py              # 1M-event log, about a minute
-    python bench/fold_write.py --quick      # 100k events, a few seconds
-    python bench/fold_write.py --json out.json   # also write the figures as JSON ("-": stdout)
+    python bench/fold_write.py                  # 1M-event log (2-3 minutes on 2 cores)
+    python bench/fold_write.py --quick          # 100k events, about 20 seconds
+    python bench/fold_write.py --json out.json  # also write the figures as JSON ("-": stdout)
 
 A log with a fixed seed (64 workers in 16 writer processes, retries, failures,
 skips, logs, marks, metrics) is written into a temporary directory with
@@ -13,14 +13,18 @@ skips, logs, marks, metrics) is written into a temporary directory with
 - fold: ``replay.source.read_batches`` + ``recorder.fold.apply_all``, end to end from the file;
 - decode bound: ``msgspec.json.Decoder(AnyEvent).decode_lines`` over the same file in the
   same 1 MiB chunks, split at the last newline, no fold;
-- baseline: stdlib ``json.loads`` per line into dicts, folded by an equivalent plain-dict fold;
+- baseline: stdlib ``json.loads`` per line into dicts, folded by an equivalent plain-dict fold
+  (checked to give the same figures as recorder.fold);
 - writer: the Recorder API (``task_started`` + ``succeeded``) against a stdlib ``logging``
   FileHandler whose formatter does ``json.dumps`` of a dict of the same fields;
 - memory: the fold of the 1M- and 4M-event logs, each in a fresh subprocess: growth of the
-  peak RSS during the fold (Linux VmHWM after minus before; ``ru_maxrss`` elsewhere) and, in
-  another subprocess, the ``tracemalloc`` peak of the fold.
+  peak RSS during the fold (Linux VmHWM after minus before; ``ru_maxrss`` elsewhere), and
+  with ``--tracemalloc`` the tracemalloc peak of the fold (in another subprocess).
 
-Throughputs are the best of ``--repeat`` runs (default 3).
+Rates are the best of ``--repeat`` rounds (default 3), each round measuring a figure and
+its baseline one after the other. They are given per second of process CPU time (steady
+when other work shares the machine; the same as wall time on an idle one) and of wall time;
+``--clock`` picks the one the targets are judged by.
 """
 
 from __future__ import annotations
@@ -713,17 +717,29 @@ def _mib(n: float) -> str:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     events, big, writes, repeat = args.events, args.big_events, args.writer_events, args.repeat
     clock = args.clock
+    phases: dict[str, float] = {}
     tmp = tempfile.mkdtemp(prefix="runreel-bench-")
     try:
         log_path = os.path.join(tmp, "run.log")
         w0, _ = _clock()
         types = generate(log_path, events)
-        gen_s = _clock()[0] - w0
+        phases["generate"] = _clock()[0] - w0
         size = os.path.getsize(log_path)
 
-        fold_times, m = _timed(lambda: fold_file(log_path), repeat)
-        decode_times, decoded = _timed(lambda: decode_bound(log_path), repeat)
-        base_times, dm = _timed(lambda: baseline_fold_file(log_path), repeat)
+        # Round robin, so that each figure and its baseline see the same machine (it may be
+        # shared): fold, decode bound, baseline, fold, decode bound, ...
+        w0, _ = _clock()
+        fold_times: Times = []
+        decode_times: Times = []
+        base_times: Times = []
+        for _ in range(repeat):
+            [fold_time], m = _timed(lambda: fold_file(log_path), 1)
+            [decode_time], decoded = _timed(lambda: decode_bound(log_path), 1)
+            [base_time], dm = _timed(lambda: baseline_fold_file(log_path), 1)
+            fold_times.append(fold_time)
+            decode_times.append(decode_time)
+            base_times.append(base_time)
+        phases["read_side"] = _clock()[0] - w0
         if m.events != events or decoded != events or dm["events"] != events:
             raise SystemExit(f"event counts differ: {m.events}, {decoded}, {dm['events']}")
         if summary(m) != dict_summary(dm):
@@ -732,16 +748,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             raise SystemExit(f"the baseline fold disagrees with recorder.fold: {diff}")
 
         rec_path, logging_path = os.path.join(tmp, "rec.log"), os.path.join(tmp, "logging.log")
-        rec_times = [recorder_writes(rec_path, writes) for _ in range(repeat)]
+        w0, _ = _clock()
+        rec_times: Times = []
+        logging_times: Times = []
+        for _ in range(repeat):  # round robin too
+            rec_times.append(recorder_writes(rec_path, writes))
+            logging_times.append(logging_writes(logging_path, writes))
+        phases["write_side"] = _clock()[0] - w0
         if _count_lines(rec_path) != writes + 2:
             raise SystemExit("the Recorder log does not hold every event")
-        logging_times = [logging_writes(logging_path, writes) for _ in range(repeat)]
         if _count_lines(logging_path) != writes:
             raise SystemExit("the logging file does not hold every record")
         os.unlink(rec_path)
         os.unlink(logging_path)
 
         memory: list[dict[str, Any]] = []
+        w0, _ = _clock()
         for n in (events, big):
             path = log_path
             if n != events:
@@ -749,12 +771,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 generate(path, n)
             row = {"events": n, "log_bytes": os.path.getsize(path)}
             row.update(measure_memory(path, "rss"))
-            row.update(measure_memory(path, "tracemalloc"))
+            if args.tracemalloc:
+                row.update(measure_memory(path, "tracemalloc"))
             if row["events"] != n:
                 raise SystemExit(f"memory fold saw {row['events']} events, expected {n}")
             memory.append(row)
             if path != log_path:
                 os.unlink(path)
+        phases["memory"] = _clock()[0] - w0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -776,7 +800,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         }
 
     growth = [row["peak_rss_growth_bytes"] for row in memory]
-    peaks = [row["tracemalloc_peak_bytes"] for row in memory]
+    peaks = [row.get("tracemalloc_peak_bytes", 0) for row in memory]
     # flat: 4x the events costs at most 25% (or 1 MiB) more peak memory
     flat = all(x[1] <= max(x[0] * 1.25, x[0] + 2**20) for x in (growth, peaks))
     results = {"cpu": rates(cpu=True), "wall": rates(cpu=False)}
@@ -796,8 +820,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "workers": PROCESSES * THREADS,
             "writers": PROCESSES + 1,
             "types": dict(sorted(types.items(), key=lambda kv: -kv[1])),
-            "generate_s": gen_s,
         },
+        "phases_s": phases,
         "repeat": repeat,
         "clock": clock,
         "writer_events": writes,
@@ -848,9 +872,10 @@ def table(r: dict[str, Any]) -> str:
         f"{'peak RSS growth':>18}{'tracemalloc peak':>18}",
     ]
     for m in r["memory"]:
+        peak = _mib(m["tracemalloc_peak_bytes"]) if "tracemalloc_peak_bytes" in m else "-"
         lines.append(
             f"{m['events']:>12,} events{'':<17}{_mib(m['log_bytes']):>12}"
-            f"{_mib(m['peak_rss_growth_bytes']):>18}{_mib(m['tracemalloc_peak_bytes']):>18}"
+            f"{_mib(m['peak_rss_growth_bytes']):>18}{peak:>18}"
         )
     flat = "met" if met["memory_flat"] else "NOT met"
     lines.append(f"{'memory flat in log size':<70}{'':<13}{flat}")
@@ -869,6 +894,9 @@ def main(argv: list[str] | None = None) -> None:
         choices=("cpu", "wall"),
         default="cpu",
         help="time the targets are judged by (cpu: process time, steady on a shared machine)",
+    )
+    p.add_argument(
+        "--tracemalloc", action="store_true", help="also the tracemalloc peak of the fold (slow)"
     )
     p.add_argument("--json", nargs="?", const="-", metavar="FILE", help="also write JSON")
     p.add_argument("--fold-memory", metavar="LOG", help=argparse.SUPPRESS)

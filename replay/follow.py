@@ -134,8 +134,7 @@ class Follower:
         complete, self._pending = buf[:cut], buf[cut:]
         if not complete:
             return []
-        if self._first:
-            self._first = False
-            self._head = complete[: complete.find(b"\n") + 1]
-            check_first_line(complete, self.path, 1)
+        if self._first:  # until the first line that is not blank: it must be run_started
+            self._head = self._head or complete[: complete.find(b"\n") + 1]
+            self._first = not check_first_line(complete, self.path, self.report.lines + 1)
         return decode_complete(complete, self.path, self.report, self.lenient)

@@ -724,7 +724,7 @@ def mutated_log(draw: st.DrawFn) -> bytes:
         elif kind in ("field", "type"):
             try:
                 obj = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):  # (after a "nest" mutation)
                 continue
             if not isinstance(obj, dict) or not obj:
                 continue
@@ -1546,6 +1546,20 @@ def test_follower_survives_what_happens_to_the_file(tmp_path: Path) -> None:
     f.close()
 
 
+def test_follower_checks_the_first_line_after_blank_polls(tmp_path: Path) -> None:
+    """A log whose first poll held only blank lines still gets its version checked."""
+    log = tmp_path / "run.jsonl"
+    log.write_bytes(b"\n \n")
+    f = Follower(str(log))
+    assert f.poll().events == []
+    with open(log, "ab") as out:
+        out.write(Path(fixture("future_version")).read_bytes())
+    with pytest.raises(LogInvalid) as info:
+        f.poll()
+    assert info.value.line == 3 and "version 2" in info.value.reason
+    f.close()
+
+
 def test_a_log_that_stops_growing_shows_stalled(tmp_path: Path) -> None:
     log = tmp_path / "run.jsonl"
     rec = Recorder(log)  # closed without finishing: the owner crashed
@@ -1631,14 +1645,24 @@ def signal_trial(directory: Path, sig: signal.Signals, delay: float, *, started:
     try:
         title = show("#{pane_title}")
         deadline = time.monotonic() + 20
-        while not (directory / "pid.txt").exists() or (started and show("#{alternate_on}") != "1"):
+        pid_file = directory / "pid.txt"
+        while not (pid_file.exists() and pid_file.read_text().strip()) or (
+            started and show("#{alternate_on}") != "1"
+        ):
             assert time.monotonic() < deadline, "runreel did not start"
             time.sleep(0.01)
         time.sleep(delay)
-        pid = int((directory / "pid.txt").read_text())
+        pid = int(pid_file.read_text())
         os.kill(pid, sig)
+        swallowed = False
+        signalled = time.monotonic()
         while not (directory / "after.txt").exists():
-            assert time.monotonic() < deadline, "runreel did not stop"
+            if not swallowed and time.monotonic() - signalled > 5:
+                # Python can drop a KeyboardInterrupt raised inside its import machinery
+                # ("Exception ignored in ..."): counted, and a second signal ends it.
+                swallowed = True
+                os.kill(pid, signal.SIGTERM)
+            assert time.monotonic() < deadline + 10, "runreel did not stop"
             time.sleep(0.02)
         time.sleep(0.05)
         rc = int((directory / "rc.txt").read_text())
@@ -1649,7 +1673,7 @@ def signal_trial(directory: Path, sig: signal.Signals, delay: float, *, started:
         buffers = subprocess.run([*tmux, "list-buffers"], capture_output=True, text=True)
         assert buffers.stdout == "", "something wrote the clipboard"
         err = (directory / "err.txt").read_text()
-        return {"rc": rc, "traceback": "Traceback" in err, "err": err}
+        return {"rc": rc, "traceback": "Traceback" in err, "err": err, "swallowed": swallowed}
     finally:
         subprocess.run([*tmux, "kill-server"], capture_output=True)
 
@@ -1666,7 +1690,7 @@ def signal_log(directory: Path) -> None:
 def test_a_signal_restores_the_terminal(tmp_path: Path, sig: signal.Signals) -> None:
     signal_log(tmp_path)
     got = signal_trial(tmp_path, sig, random.Random(sig).uniform(0, 0.5), started=True)
-    assert got["rc"] == 128 + sig and not got["traceback"], got
+    assert got["rc"] == 128 + sig and not got["traceback"] and not got["swallowed"], got
     assert "t" in (tmp_path / "final.txt").read_text()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -117,6 +118,8 @@ def live(
     Exits when the run finishes (or on q / timeout / signal) with the code for
     the state it stopped at.
     """
+    if os.path.isdir(log):  # it will never become a log: do not wait for it
+        raise LogUnavailable(f"cannot open {log}: it is a directory")
     return view(
         follower_for(log, lenient=lenient, block=min(0.05, 0.5 / refresh)),
         timeout=timeout,
