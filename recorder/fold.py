@@ -440,6 +440,8 @@ def apply_all(m: Metrics, events: Iterable[Event | Unknown]) -> Metrics:
     handlers = _HANDLERS
     seqs = m._seqs
     last_seq = seqs.get
+    cursors: dict[str, list[int]] = {}  # src -> [its last seq], written back to seqs at the end
+    cursor_get = cursors.get
     in_flight = m.in_flight
     in_flight_pop = in_flight.pop
     workers = m.workers
@@ -451,6 +453,9 @@ def apply_all(m: Metrics, events: Iterable[Event | Unknown]) -> Metrics:
     errors: deque[TaskRetrying | TaskFailed] = deque(maxlen=m.recent_errors.maxlen)
     logs: deque[Log] = deque(maxlen=m.recent_logs.maxlen)
     n = m.events
+    started = succeeded = 0  # added to m.started and m.succeeded at the end
+    lo = hi = 0.0  # [lo, hi): the second ``sec`` that ring slot ``i`` counts
+    sec = i = -1
     e: Any  # narrowed by the type tests below, which mypy does not follow through ``cls``
     try:
         for n, e in enumerate(events, n + 1):  # noqa: B007, B020 - n counts the events
@@ -461,15 +466,18 @@ def apply_all(m: Metrics, events: Iterable[Event | Unknown]) -> Metrics:
                     last = t
                 src = e.src
                 seq = e.seq
-                if seq - last_seq(src, 0) != 1:
-                    _gap(m, src, last_seq(src, 0) + 1, seq)
-                seqs[src] = seq
+                c = cursor_get(src)
+                if c is None:
+                    c = cursors[src] = [last_seq(src, 0)]
+                if seq - c[0] != 1:
+                    _gap(m, src, c[0] + 1, seq)
+                c[0] = seq
                 task = e.task
                 if e.attempt != 1 or task in in_flight:
                     _task_started(m, e)  # a retry or a re-run: the rare cases, in one place
                     continue
                 # A first attempt: what _task_started does for it (keep the two in step).
-                m.started += 1
+                started += 1
                 worker = e.worker
                 in_flight[task] = InFlight(task, worker, 1, t)
                 w = worker_get(worker)
@@ -484,20 +492,28 @@ def apply_all(m: Metrics, events: Iterable[Event | Unknown]) -> Metrics:
                     last = t
                 src = e.src
                 seq = e.seq
-                if seq - last_seq(src, 0) != 1:
-                    _gap(m, src, last_seq(src, 0) + 1, seq)
-                seqs[src] = seq
+                c = cursor_get(src)
+                if c is None:
+                    c = cursors[src] = [last_seq(src, 0)]
+                if seq - c[0] != 1:
+                    _gap(m, src, c[0] + 1, seq)
+                c[0] = seq
                 # What _task_succeeded, _complete and _leave do (keep them in step).
-                m.succeeded += 1
+                succeeded += 1
                 task = e.task
                 f = in_flight_pop(task, None)
-                sec = floor(t)
-                i = sec % _RING
-                if ring_sec[i] == sec:
+                if lo <= t < hi and ring_sec[i] == sec:  # the second of the last completion
                     ring_cnt[i] += 1
                 else:
-                    ring_sec[i] = sec
-                    ring_cnt[i] = 1
+                    sec = floor(t)
+                    lo = float(sec)
+                    hi = lo + 1.0
+                    i = sec % _RING
+                    if ring_sec[i] == sec:
+                        ring_cnt[i] += 1
+                    else:
+                        ring_sec[i] = sec
+                        ring_cnt[i] = 1
                 if f is not None:
                     d = t - f.started
                     if d <= _MIN_SECONDS:
@@ -521,9 +537,12 @@ def apply_all(m: Metrics, events: Iterable[Event | Unknown]) -> Metrics:
                     last = t
                 src = e.src
                 seq = e.seq
-                if seq - last_seq(src, 0) != 1:
-                    _gap(m, src, last_seq(src, 0) + 1, seq)
-                seqs[src] = seq
+                c = cursor_get(src)
+                if c is None:
+                    c = cursors[src] = [last_seq(src, 0)]
+                if seq - c[0] != 1:
+                    _gap(m, src, c[0] + 1, seq)
+                c[0] = seq
                 if cls is log_cls:
                     logs.append(e)
                 else:
@@ -532,6 +551,10 @@ def apply_all(m: Metrics, events: Iterable[Event | Unknown]) -> Metrics:
                         errors.append(e)
     finally:
         m.events, m.last_t = n, last
+        m.started += started
+        m.succeeded += succeeded
+        for src, c in cursors.items():
+            seqs[src] = c[0]
         if errors:
             m.recent_errors.extend(
                 [ErrorEntry(x.t, x.task, x.worker, x.error, type(x) is failed_cls) for x in errors]

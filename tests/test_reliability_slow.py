@@ -226,6 +226,7 @@ def test_20_signals_while_the_dashboard_runs(tmp_path: Path) -> None:
         signal_log(directory)
         got = signal_trial(directory, sig, rng.uniform(0, 1.5), started=True)
         assert got["rc"] == 128 + sig and not got["traceback"] and not got["swallowed"], got
+        assert (directory / "final.txt").read_text().strip()  # the snapshot was written
         seen[got["rc"]] += 1
     figures("signals-running", trials=20, exit_codes=dict(seen))
 
