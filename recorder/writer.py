@@ -8,6 +8,7 @@ most one torn last line. See docs/log-format.md for the durability guarantees.
 from __future__ import annotations
 
 import errno
+import math
 import os
 import stat
 import threading
@@ -249,7 +250,8 @@ class Recorder:
         backoff: float = 0,
     ) -> None:
         """Attempt ``attempt`` failed with ``error``; the next one starts after ``backoff`` s."""
-        self._append(TaskRetrying, str(task), str(worker), attempt, str(error), float(backoff))
+        pause = _finite(backoff, "backoff")
+        self._append(TaskRetrying, str(task), str(worker), attempt, str(error), pause)
 
     def succeeded(self, task: str, *, worker: str = "") -> None:
         self._append(TaskSucceeded, str(task), str(worker))
@@ -279,7 +281,7 @@ class Recorder:
         if kind not in ("counter", "gauge"):
             raise ValueError(f"metric kind must be 'counter' or 'gauge', not {kind!r}")
         labels = {str(k): str(v) for k, v in (labels or {}).items()}
-        self._append(Metric, str(name), kind, float(value), labels)
+        self._append(Metric, str(name), kind, _finite(value, "metric value"), labels)
 
     def set_total(self, total: int | None) -> None:
         self._append(TotalChanged, total)
@@ -349,6 +351,14 @@ class Recorder:
                 self.log(_error_text(exc), level="error")
         finally:
             self.close()
+
+
+def _finite(value: float, what: str) -> float:
+    """``value`` as a float, refusing NaN and infinities (JSON has no way to write them)."""
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{what} must be a finite number, not {number!r}")
+    return number
 
 
 def _error_text(exc: BaseException) -> str:

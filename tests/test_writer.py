@@ -525,3 +525,20 @@ def test_asyncio_tasks_sharing_one_recorder(tmp_path: Path) -> None:
     failed = [e for e in events if isinstance(e, TaskFailed)]
     assert all(e.error == f"ConnectionError: job {e.task[4:]} lost its connection" for e in failed)
     assert exitcodes.for_metrics(m) == exitcodes.PARTIAL_FAILURE
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_non_finite_numbers_are_refused_before_anything_is_written(
+    tmp_path: Path, bad: float
+) -> None:
+    """JSON cannot hold NaN or infinity: msgspec would write null, a line no reader accepts."""
+    log = tmp_path / "run.jsonl"
+    with Recorder(log) as rec:
+        with pytest.raises(ValueError, match="finite"):
+            rec.metric("temperature", bad, kind="gauge")
+        with pytest.raises(ValueError, match="finite"):
+            rec.retry("t1", backoff=bad)
+        rec.metric("temperature", 21.5, kind="gauge")
+    lines = log.read_bytes().splitlines()
+    assert [json.loads(line)["type"] for line in lines] == ["run_started", "metric", "run_finished"]
+    assert [json.loads(line)["seq"] for line in lines] == [1, 2, 3]
