@@ -1,8 +1,9 @@
 """pytest integration for golden snapshots: the ``runreel_golden`` fixture and ``--runreel-update``.
 
 The plugin loads itself when runreel is installed (a pytest11 entry point named
-like this module, so listing it in ``pytest_plugins`` as well is harmless). With ``PYTEST_DISABLE_PLUGIN_AUTOLOAD`` set, enable it with
-``-p replay.pytest_golden``. Then, in a test::
+like this module, so listing it in ``pytest_plugins`` as well is harmless). With
+``PYTEST_DISABLE_PLUGIN_AUTOLOAD`` set, enable it with ``-p replay.pytest_golden``.
+Then, in a test::
 
     def test_nightly_run(runreel_golden):
         runreel_golden("runs/nightly.jsonl", "tests/golden/nightly", at=["50%", "end"])
