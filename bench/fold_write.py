@@ -17,6 +17,10 @@ skips, logs, marks, metrics) is written into a temporary directory with
   (checked to give the same figures as recorder.fold);
 - writer: the Recorder API (``task_started`` + ``succeeded``) against a stdlib ``logging``
   FileHandler whose formatter does ``json.dumps`` of a dict of the same fields;
+- floors, the least work of each side, to show what the targets leave room for: the fold
+  floor (``read_batches``, then per event only the newest time, the writer's seq check and
+  the in-flight dict, which any fold of this format must do), the bare ``os.write`` of the
+  same pre-encoded lines, and building + encoding the events without writing them;
 - memory: the fold of the 1M- and 4M-event logs, each in a fresh subprocess: growth of the
   peak RSS during the fold (Linux VmHWM after minus before; ``ru_maxrss`` elsewhere), and
   with ``--tracemalloc`` the tracemalloc peak of the fold (in another subprocess).
@@ -260,6 +264,40 @@ def decode_bound(path: str) -> int:
             pending = buf[cut:]
     finally:
         os.close(fd)
+    return n
+
+
+def fold_floor(path: str) -> int:
+    """The least any fold of this format does per event, from the file as the fold reads it.
+
+    The newest event time, the writer's seq check (gaps) and the in-flight dict (tasks that
+    started and have not ended): no workers, durations, rate, errors or counters. It bounds
+    what the fold can reach in this interpreter, whatever its code looks like.
+    """
+    started_cls = TaskStarted
+    ends = {TaskSucceeded, TaskFailed, TaskSkipped}
+    seqs: dict[str, int] = {}
+    in_flight: dict[str, Any] = {}
+    last, n, gaps = 0.0, 0, 0
+    e: Any  # the type tests below narrow it
+    for batch in read_batches(path):
+        last_seq, end = seqs.get, in_flight.pop
+        for e in batch:
+            t = e.t
+            if t > last:
+                last = t
+            src, seq = e.src, e.seq
+            if last_seq(src, 0) + 1 != seq:
+                gaps += 1
+            seqs[src] = seq
+            cls = type(e)
+            if cls is started_cls:
+                in_flight[e.task] = e
+            elif cls in ends:
+                end(e.task, None)
+        n += len(batch)
+    if gaps:
+        raise SystemExit(f"the fold floor saw {gaps} seq gaps in a log that has none")
     return n
 
 
@@ -585,6 +623,48 @@ def recorder_writes(path: str, events: int) -> tuple[float, float]:
     return w1 - w0, c1 - c0
 
 
+def _pair_events(events: int) -> list[AnyEvent]:
+    """What recorder_writes writes (task_started + succeeded pairs), stamped as it would."""
+    src, worker, t = f"{os.getpid()}-bench", "host07-w3", time.time()
+    out: list[AnyEvent] = []
+    for i in range(events // 2):
+        tid = f"job-{i:07d}"
+        out.append(TaskStarted(task=tid, worker=worker, t=t, src=src, seq=2 * i + 2))
+        out.append(TaskSucceeded(task=tid, worker=worker, t=t, src=src, seq=2 * i + 3))
+    return out
+
+
+def bare_writes(path: str, events: int) -> tuple[float, float]:
+    """Wall and CPU seconds for one ``os.write`` per pre-encoded line: the writer's ceiling."""
+    lines = [codec.encode(e) for e in _pair_events(events)]
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_TRUNC, 0o644)
+    try:
+        write = os.write
+        w0, c0 = _clock()
+        for line in lines:
+            write(fd, line)
+        w1, c1 = _clock()
+    finally:
+        os.close(fd)
+    return w1 - w0, c1 - c0
+
+
+def encode_only(events: int) -> tuple[float, float]:
+    """Wall and CPU seconds to build and encode the events, no write: the other floor."""
+    ids = [f"job-{i:07d}" for i in range(events // 2)]
+    src, worker, t = f"{os.getpid()}-bench", "host07-w3", time.time()
+    buf = bytearray()
+    encode_into = codec.encode_into
+    seq = 1
+    w0, c0 = _clock()
+    for tid in ids:
+        encode_into(TaskStarted(task=tid, worker=worker, t=t, src=src, seq=seq + 1), buf)
+        encode_into(TaskSucceeded(task=tid, worker=worker, t=t, src=src, seq=seq + 2), buf)
+        seq += 2
+    w1, c1 = _clock()
+    return w1 - w0, c1 - c0
+
+
 class JsonFormatter(logging.Formatter):
     """What a team would write without runreel: json.dumps of the same fields."""
 
@@ -740,16 +820,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         fold_times: Times = []
         decode_times: Times = []
         base_times: Times = []
+        floor_times: Times = []
         for _ in range(repeat):
             [fold_time], m = _timed(lambda: fold_file(log_path), 1)
             [decode_time], decoded = _timed(lambda: decode_bound(log_path), 1)
             [base_time], dm = _timed(lambda: baseline_fold_file(log_path), 1)
+            [floor_time], floored = _timed(lambda: fold_floor(log_path), 1)
             fold_times.append(fold_time)
             decode_times.append(decode_time)
             base_times.append(base_time)
+            floor_times.append(floor_time)
         phases["read_side"] = _clock()[0] - w0
-        if m.events != events or decoded != events or dm["events"] != events:
-            raise SystemExit(f"event counts differ: {m.events}, {decoded}, {dm['events']}")
+        counts = (m.events, decoded, dm["events"], floored)
+        if any(c != events for c in counts):
+            raise SystemExit(f"event counts differ: {counts}")
         if summary(m) != dict_summary(dm):
             a, b = summary(m), dict_summary(dm)
             diff = {k: (a[k], b[k]) for k in a if a[k] != b[k]}
@@ -759,10 +843,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         w0, _ = _clock()
         rec_times: Times = []
         logging_times: Times = []
+        bare_times: Times = []
+        encode_times: Times = []
+        bare_path = os.path.join(tmp, "bare.log")
         for _ in range(repeat):  # round robin too
             rec_times.append(recorder_writes(rec_path, writes))
             logging_times.append(logging_writes(logging_path, writes))
+            bare_times.append(bare_writes(bare_path, writes))
+            encode_times.append(encode_only(writes))
         phases["write_side"] = _clock()[0] - w0
+        if _count_lines(bare_path) != writes:
+            raise SystemExit("the bare-write log does not hold every line")
+        os.unlink(bare_path)
         if _count_lines(rec_path) != writes + 2:
             raise SystemExit("the Recorder log does not hold every event")
         if _count_lines(logging_path) != writes:
@@ -800,6 +892,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "writer_events_per_s": writes / _best(rec_times, cpu),
             "logging_events_per_s": writes / _best(logging_times, cpu),
             "writer_vs_baseline": _paired(logging_times, rec_times, cpu),
+            "floor_fold_events_per_s": events / _best(floor_times, cpu),
+            "floor_fold_vs_decode": _paired(decode_times, floor_times, cpu),
+            "floor_fold_vs_baseline": _paired(base_times, floor_times, cpu),
+            "bare_write_events_per_s": writes / _best(bare_times, cpu),
+            "encode_events_per_s": writes / _best(encode_times, cpu),
+            # both floors at once: one event costs a bare write plus a build and encode
+            "floor_writer_events_per_s": writes
+            / (_best(bare_times, cpu) + _best(encode_times, cpu)),
         }
 
     growth = [row["peak_rss_growth_bytes"] for row in memory]
@@ -838,6 +938,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "baseline": base_times,
             "recorder": rec_times,
             "logging": logging_times,
+            "fold_floor": floor_times,
+            "bare_write": bare_times,
+            "encode_only": encode_times,
         },
     }
 
@@ -871,6 +974,14 @@ def table(r: dict[str, Any]) -> str:
         row("writer: Recorder API (ev/s)", "writer_events_per_s", ",.0f", ">= 500,000"),
         row("baseline: logging + json.dumps (ev/s)", "logging_events_per_s", ",.0f"),
         row("writer / baseline", "writer_vs_baseline", ".2f", ">= 4x"),
+        "",
+        "floors: the least work any fold or writer of this format does in this interpreter",
+        row("fold floor: seq check + in-flight dict (ev/s)", "floor_fold_events_per_s", ",.0f"),
+        row("fold floor / decode bound", "floor_fold_vs_decode", ".1%"),
+        row("fold floor / baseline", "floor_fold_vs_baseline", ".2f"),
+        row("bare os.write per pre-encoded line (ev/s)", "bare_write_events_per_s", ",.0f"),
+        row("build + encode, no write (ev/s)", "encode_events_per_s", ",.0f"),
+        row("writer floor: both of the above (ev/s)", "floor_writer_events_per_s", ",.0f"),
         "",
         f"{'fold memory (fresh subprocess each)':<36}{'log size':>12}"
         f"{'peak RSS growth':>18}{'tracemalloc peak':>18}",
