@@ -7,6 +7,7 @@ it only ever enters ``Text`` objects, never markup, after ``safe()``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -30,9 +31,11 @@ OUTCOMES = {
     exitcodes.PARTIAL_FAILURE: "partial failure",
 }
 
-_SPINNER = Spinner("dots")
-_FRAMES: list[str] = list(_SPINNER.frames)
-_INTERVAL_MS: float = _SPINNER.interval
+_FRAMES: list[str] = list(Spinner("dots").frames)
+# Spinners and the pulsing bar move in steps of 1/ANIMATION_HZ s. Every animation on the
+# screen steps at the same moments, so a live viewer whose only change is animation redraws
+# 5 times a second, not at every refresh (a full frame is the costly part of an idle view).
+ANIMATION_HZ = 5
 
 
 # Untrusted text ---------------------------------------------------------------
@@ -66,9 +69,29 @@ def lit(value: str, style: str = "", **kwargs: object) -> Text:
 # Small pure helpers -------------------------------------------------------------
 
 
-def spinner_frame(now: float) -> str:
-    """The spinner's frame at ``now``: the same time always draws the same frame."""
-    return _FRAMES[int(now * 1000 / _INTERVAL_MS) % len(_FRAMES)]
+def animation_step(now: float) -> int:
+    """Which animation step ``now`` falls in (steps are 1/ANIMATION_HZ s long)."""
+    return math.floor(now * ANIMATION_HZ)
+
+
+def moving(m: Metrics, now: float) -> bool:
+    """Whether events still arrive: only then do spinners and the pulsing bar move."""
+    return not m.finished and m.last_t is not None and now - m.last_t < STALL_AFTER
+
+
+def animation_time(m: Metrics, now: float) -> float:
+    """``now`` while events arrive; then frozen at the moment the run stalled or finished."""
+    if moving(m, now) or m.last_t is None:
+        return now if m.last_t is not None else 0.0
+    return m.last_t if m.finished else m.last_t + STALL_AFTER
+
+
+def spinner_frame(now: float, offset: int = 0) -> str:
+    """The spinner's frame at ``now``: the same time always draws the same frame.
+
+    ``offset`` shifts the frame, so that spinners side by side do not move in lockstep.
+    """
+    return _FRAMES[(animation_step(now) + offset) % len(_FRAMES)]
 
 
 def clock(seconds: float | None) -> str:
@@ -224,7 +247,7 @@ def status_panel(m: Metrics, now: float) -> Panel:
         ProgressBar(
             total=float(m.total) if m.total else None,
             completed=float(m.processed),
-            animation_time=now,
+            animation_time=animation_step(animation_time(m, now)) / ANIMATION_HZ,
             pulse=not m.total and not m.finished,
         )
     )
@@ -232,11 +255,13 @@ def status_panel(m: Metrics, now: float) -> Panel:
 
 
 def workers_panel(m: Metrics, now: float) -> Panel:
+    """A spinner for each busy worker while events arrive; once they stop, a still mark."""
     rows: list[Text] = []
+    live = moving(m, now)
     for name in sorted(m.workers):
         w = m.workers[name]
         if w.state == "running":
-            icon = Text(spinner_frame(now + len(rows) * 0.037) + " ", style="cyan")
+            icon = Text((spinner_frame(now, len(rows)) if live else "◦") + " ", style="cyan")
         elif w.state == "backoff":
             icon = Text("↻ ", style="yellow")
         else:
@@ -371,11 +396,12 @@ def frame_key(m: Metrics, now: float) -> tuple[object, ...]:
     if not m.finished and m.last_t is not None:
         idle = now - m.last_t
         key.append(short(idle) if idle >= STALL_AFTER else spinner_frame(now))
-    if not m.total and not m.finished:
-        key.append(int(-now * 15))  # the pulsing bar's animation step (rich ProgressBar)
+    live = moving(m, now)
+    if not m.total:
+        key.append(animation_step(animation_time(m, now)))  # the pulsing bar's position
     for i, name in enumerate(sorted(m.workers)):
         w = m.workers[name]
-        key.append(spinner_frame(now + i * 0.037) if w.state == "running" else None)
+        key.append(spinner_frame(now, i) if w.state == "running" and live else None)
         if w.task is not None:
             key.append(short(now - w.since))
     for f in m.in_flight.values():

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from rich.console import Console
+from rich.spinner import Spinner
 
 from recorder import codec
 from recorder.errors import LogInvalid
@@ -35,7 +36,7 @@ from replay.follow import Follower
 from replay.keys import SIGINT_KEY, SIGTERM_KEY, Inputs, split_keys
 from replay.live import EXTEND_BY, LiveSession
 from replay.terminal import finish, is_interactive, run_plain
-from replay.views import dashboard, frame_key
+from replay.views import ANIMATION_HZ, dashboard, frame_key
 
 T0 = 1_700_000_000.0
 
@@ -402,6 +403,45 @@ def test_equal_frame_keys_mean_equal_frames(
             assert seen[key] == frame, f"frame changed but its key did not at +{now - T0:.3f}s"
         seen[key] = frame
     assert len(seen) > 20  # the key does change as time passes
+
+
+def _busy_no_total(tmp_path: Path) -> Metrics:
+    log = tmp_path / "b.jsonl"
+    lines = [started(total=None)]
+    lines += [ev(cls, i, T0 + t, **f) for i, (cls, t, f) in enumerate(BUSY, start=2)]
+    log.write_bytes(b"".join(lines))
+    s, _, _ = session(log)
+    s.tick()
+    return s.metrics
+
+
+DOTS = set("".join(Spinner("dots").frames))
+
+
+def _spinners(frame: str) -> list[str]:
+    return [c for c in frame if c in DOTS]
+
+
+def test_spinners_move_while_events_arrive_one_step_at_a_time(tmp_path: Path) -> None:
+    m = _busy_no_total(tmp_path)
+    at = T0 + 2.41  # a second after the last event, just after a step began
+    steps = [_spinners(_frame(m, at + i / ANIMATION_HZ)) for i in range(3)]
+    assert all(steps) and steps[0] != steps[1] != steps[2]
+    within_a_step = {tuple(_spinners(_frame(m, at + i * 0.04))) for i in range(5)}
+    assert len(within_a_step) == 1
+
+
+def test_a_stalled_run_stands_still_between_clock_ticks(tmp_path: Path) -> None:
+    """No events for STALL_AFTER s: no spinner, no pulse; only the seconds move."""
+    m = _busy_no_total(tmp_path)
+    base = T0 + 40.0  # elapsed 40.0 s, stalled for 38.7 s: no clock ticks in the next 0.3 s
+    between_ticks = {_frame(m, base + i * 0.06) for i in range(5)}
+    assert len(between_ticks) == 1
+    frame = next(iter(between_ticks))
+    assert not _spinners(frame)
+    assert "◦" in frame  # w1 is still busy (no end event), but nothing claims it is moving
+    keys = {frame_key(m, base + i * 0.1) for i in range(100)}
+    assert len(keys) <= 21  # ten seconds at 10 Hz: the two clocks' ticks only (not 100)
 
 
 # Keys and inputs --------------------------------------------------------------------
