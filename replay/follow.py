@@ -1,8 +1,10 @@
 """Following a growing log: what was appended since the last poll, and what happened to the file.
 
 A partial last line is held until its newline arrives. Truncation, replacement
-(rotation) and deletion are noticed and described, never fatal: after a
-truncation or replacement the caller starts its fold over (``Poll.reset``).
+(rotation) and deletion are noticed and described, never fatal. After a replacement,
+or a truncation followed by a new run, the caller starts its fold over (``Poll.reset``).
+A truncation followed by more of the same run (logrotate's copytruncate: the writer
+goes on appending to the emptied file) continues the fold instead.
 """
 
 from __future__ import annotations
@@ -11,7 +13,10 @@ import os
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from recorder import codec
+from recorder.codec import BadLine
 from recorder.errors import LogUnavailable
+from recorder.events import RunStarted
 from replay.source import CHUNK, Batch, ReadReport, check_first_line, decode_complete, open_log
 
 MAX_PER_POLL = 16 * CHUNK  # keep the screen responsive while catching up on a big log
@@ -56,6 +61,7 @@ class Follower:
         self._pending = b""
         self._first = True
         self._head = b""  # the first line read: a log truncated and rewritten starts otherwise
+        self._truncated = False  # until the first line after a truncation says what follows
 
     @property
     def pending_bytes(self) -> int:
@@ -77,7 +83,7 @@ class Follower:
         except OSError:
             path_ino = None
         if path_ino is None:
-            self.notice = f"log deleted, showing what it held: {self.path}"
+            self.notice = f"log moved or deleted, still following the file it was: {self.path}"
         elif path_ino != self._ino:
             self.close()
             self._restart()
@@ -90,9 +96,10 @@ class Follower:
         if os.fstat(self._fd).st_size < self._offset or not self._same_head():
             self._restart()
             os.lseek(self._fd, 0, os.SEEK_SET)
-            self.notice = f"log truncated, started over: {self.path}"
-            result.reset = True
-        result.events = self._read_new()
+            self._truncated = True
+            self.notice = f"log truncated, waiting for what follows: {self.path}"
+        result.events, new_run = self._read_new()
+        result.reset = result.reset or new_run
         return result
 
     def _open(self) -> bool:
@@ -118,7 +125,8 @@ class Follower:
         assert self._fd is not None
         return not self._head or os.pread(self._fd, len(self._head), 0) == self._head
 
-    def _read_new(self) -> Batch:
+    def _read_new(self) -> tuple[Batch, bool]:
+        """New events, and whether they begin a new run after a truncation."""
         assert self._fd is not None
         parts = [self._pending]
         got = 0
@@ -133,8 +141,34 @@ class Follower:
         cut = buf.rfind(b"\n") + 1
         complete, self._pending = buf[:cut], buf[cut:]
         if not complete:
-            return []
+            return [], False
+        new_run = False
+        if self._first and self._truncated:
+            starts = _starts_a_run(complete)
+            if starts is not None:
+                self._truncated = False
+                new_run = starts
+                self.notice = (
+                    f"log truncated, a new run started: {self.path}"
+                    if starts
+                    else f"log truncated while written to (copytruncate?), the run goes on: "
+                    f"{self.path}"
+                )
+                if not starts:  # no run_started to check: the same run, continued
+                    self._first = False
+                    self._head = complete[: complete.find(b"\n") + 1]
         if self._first:  # until the first line that is not blank: it must be run_started
             self._head = self._head or complete[: complete.find(b"\n") + 1]
             self._first = not check_first_line(complete, self.path, self.report.lines + 1)
-        return decode_complete(complete, self.path, self.report, self.lenient)
+        return decode_complete(complete, self.path, self.report, self.lenient), new_run
+
+
+def _starts_a_run(complete: bytes) -> bool | None:
+    """Whether the first non-blank line is a run_started (None: every line is blank)."""
+    body = complete.lstrip()
+    if not body:
+        return None
+    try:
+        return isinstance(codec.decode_line(body.split(b"\n", 1)[0]), RunStarted)
+    except BadLine:
+        return False  # not a new run's first line; reading it reports what is wrong

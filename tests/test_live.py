@@ -185,8 +185,44 @@ def test_follower_reports_deletion_and_keeps_what_it_read(tmp_path: Path) -> Non
     log.unlink()
     poll = f.poll()
     assert not poll.reset and poll.events == []
-    assert f.notice and "deleted" in f.notice
+    assert f.notice and "moved or deleted" in f.notice
     f.close()
+
+
+def test_a_log_renamed_while_written_is_still_followed(tmp_path: Path) -> None:
+    """logrotate's default: the log is renamed and its writer goes on writing to it."""
+    log = tmp_path / "m.jsonl"
+    log.write_bytes(started() + ev(TaskStarted, 2, task="a"))
+    f = Follower(str(log))
+    assert len(f.poll().events) == 2
+    moved = tmp_path / "m.jsonl.1"
+    log.rename(moved)
+    append(moved, ev(TaskSucceeded, 3, task="a"))
+    poll = f.poll()
+    assert not poll.reset and [type(e) for e in poll.events] == [TaskSucceeded]
+    assert f.notice and "still following" in f.notice
+    f.close()
+
+
+def test_copytruncate_goes_on_with_the_same_run(tmp_path: Path) -> None:
+    """logrotate's copytruncate: the log is emptied in place, its writer keeps appending."""
+    log = tmp_path / "c.jsonl"
+    log.write_bytes(started() + ev(TaskStarted, 2, task="a") + ev(TaskSucceeded, 3, task="a"))
+    s, _, _ = session(log)
+    s.tick()
+    os.truncate(log, 0)
+    s.tick()  # nothing yet: the picture stays, and says what happened
+    assert s.metrics.succeeded == 1
+    assert any("truncated, waiting" in n.plain for n in s.notes())
+    append(log, ev(TaskStarted, 4, task="b") + ev(TaskSucceeded, 5, task="b"))
+    s.tick()
+    m = s.metrics
+    assert m.succeeded == 2 and m.events == 5 and m.gap_count == 0  # one run, nothing lost
+    assert any("copytruncate" in n.plain for n in s.notes())
+    assert s.reason is None  # still watching
+    append(log, ev(TaskStarted, 7, task="c"))  # seq 6 was lost in the copy: said so
+    s.tick()
+    assert s.metrics.gap_count == 1 and s.metrics.lost_events == 1
 
 
 def test_follower_bad_line_is_an_error_or_skipped_when_lenient(tmp_path: Path) -> None:
@@ -329,7 +365,7 @@ def test_notes_fit_an_80_column_terminal(tmp_path: Path) -> None:
         console = Console(width=80, height=24, record=True, color_system=None, file=devnull)
         console.print(s.view(), height=24)
     text = console.export_text()
-    assert "log truncated, started over: /" in text  # the news first, then the (long) path
+    assert "log truncated, a new run started: /" in text  # the news first, then the path
     assert "timeout in 01:30  ·  q quit · c cancel timeout · + extend" in text
     assert "Remaining 3" in text  # the footer keeps its figures
 

@@ -280,7 +280,7 @@ def test_truncation_is_reported_on_screen(tmp_path: Path, spawn: Spawn) -> None:
     p = spawn(["live", "run.jsonl"]).go()
     p.wait_for("unfinished-run", "Workers (20 busy / 20)")
     with Recorder(log, name="second-run", total=1, overwrite=True) as rec:  # O_TRUNC, same inode
-        p.wait_for("log truncated, started over: run.jsonl", "second-run")
+        p.wait_for("log truncated, a new run started: run.jsonl", "second-run")
         rec.task_started("fresh-1", worker="w9")
         text = p.wait_for("fresh-1", "Workers (1 busy / 1)")
         assert "old-3" not in text
