@@ -17,6 +17,9 @@ FORMAT_VERSION = 1
 MAX_T = 1e11  # seconds since the epoch (the year 5138): a millisecond timestamp is refused
 Time = Annotated[float, msgspec.Meta(ge=0.0, le=MAX_T)]
 Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
+Count = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]  # a number of tasks
+Attempt = Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)]  # attempts count from 1
+Seconds = Annotated[float, msgspec.Meta(ge=0.0)]  # a length of time
 
 
 class Event(msgspec.Struct, tag_field="type", frozen=True, kw_only=True, gc=False):
@@ -33,7 +36,7 @@ class RunStarted(Event, tag="run_started", frozen=True):
     v: Int64
     run: str
     name: str = ""
-    total: Int64 | None = None
+    total: Count | None = None
     meta: dict[str, str] = {}
 
 
@@ -42,7 +45,7 @@ class TaskStarted(Event, tag="task_started", frozen=True):
 
     task: str
     worker: str = ""
-    attempt: Int64 = 1
+    attempt: Attempt = 1
 
 
 class TaskRetrying(Event, tag="task_retrying", frozen=True):
@@ -50,9 +53,9 @@ class TaskRetrying(Event, tag="task_retrying", frozen=True):
 
     task: str
     worker: str = ""
-    attempt: Int64 = 1
+    attempt: Attempt = 1
     error: str = ""
-    backoff: float = 0.0
+    backoff: Seconds = 0.0
 
 
 class TaskSucceeded(Event, tag="task_succeeded", frozen=True):
@@ -103,7 +106,7 @@ class Metric(Event, tag="metric", frozen=True):
 class TotalChanged(Event, tag="total_changed", frozen=True):
     """The planned task count changed."""
 
-    total: Int64 | None
+    total: Count | None
 
 
 class RunFinished(Event, tag="run_finished", frozen=True):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import math
+import operator
 import os
 import stat
 import threading
@@ -96,7 +97,7 @@ class Recorder:
                 return
             try:
                 meta_ = {str(k): str(v) for k, v in (meta or {}).items()}
-                self._append(RunStarted, FORMAT_VERSION, self.run, str(name), total, meta_)
+                self._append(RunStarted, FORMAT_VERSION, self.run, str(name), _count(total), meta_)
             except BaseException:
                 self.close()
                 raise
@@ -151,7 +152,7 @@ class Recorder:
         self.run = run or uuid.uuid4().hex[:12]
         try:
             meta_ = {str(k): str(v) for k, v in (meta or {}).items()}
-            self._append(RunStarted, FORMAT_VERSION, self.run, str(name), total, meta_)
+            self._append(RunStarted, FORMAT_VERSION, self.run, str(name), _count(total), meta_)
         except BaseException:
             self.close()
             raise
@@ -238,7 +239,7 @@ class Recorder:
             lock.release()
 
     def task_started(self, task: str, *, worker: str = "", attempt: int = 1) -> None:
-        self._append(TaskStarted, str(task), str(worker), attempt)
+        self._append(TaskStarted, str(task), str(worker), _attempt(attempt))
 
     def retry(
         self,
@@ -251,7 +252,9 @@ class Recorder:
     ) -> None:
         """Attempt ``attempt`` failed with ``error``; the next one starts after ``backoff`` s."""
         pause = _finite(backoff, "backoff")
-        self._append(TaskRetrying, str(task), str(worker), attempt, str(error), pause)
+        if pause < 0:
+            raise ValueError(f"backoff must be 0 or more seconds, not {pause!r}")
+        self._append(TaskRetrying, str(task), str(worker), _attempt(attempt), str(error), pause)
 
     def succeeded(self, task: str, *, worker: str = "") -> None:
         self._append(TaskSucceeded, str(task), str(worker))
@@ -284,7 +287,7 @@ class Recorder:
         self._append(Metric, str(name), kind, _finite(value, "metric value"), labels)
 
     def set_total(self, total: int | None) -> None:
-        self._append(TotalChanged, total)
+        self._append(TotalChanged, _count(total))
 
     def finish(self, status: str = "ok", *, exit_status: int | None = None) -> None:
         """Record the end of the run (once; later calls are ignored)."""
@@ -358,6 +361,24 @@ def _finite(value: float, what: str) -> float:
     number = float(value)
     if not math.isfinite(number):
         raise ValueError(f"{what} must be a finite number, not {number!r}")
+    return number
+
+
+def _count(total: int | None) -> int | None:
+    """A planned task count as readers take it: None (not known) or a whole number >= 0."""
+    if total is None:
+        return None
+    number = operator.index(total)  # TypeError for 5.0 or "5": the format has integers
+    if number < 0:
+        raise ValueError(f"total must be 0 or more, not {number}")
+    return number
+
+
+def _attempt(attempt: int) -> int:
+    """An attempt number as readers take it: attempts count from 1."""
+    number = operator.index(attempt)
+    if number < 1:
+        raise ValueError(f"attempt must be 1 or more, not {number}")
     return number
 
 

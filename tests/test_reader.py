@@ -198,6 +198,13 @@ def _valid_lines(n: int) -> list[bytes]:
         (b"[1, 2, 3]", ""),
         (b'{"type":"log","msg":"\xff\xfe bytes","t":1.0,"src":"m","seq":3}', ""),
         (b"\x00\x00\x00\x00", ""),
+        (b'{"type":"task_started","task":"a","attempt":0,"t":1.0,"src":"m","seq":3}', "attempt"),
+        (b'{"type":"task_retrying","task":"a","attempt":-5,"t":1.0,"src":"m","seq":3}', "attempt"),
+        (
+            b'{"type":"task_retrying","task":"a","backoff":-1.5,"t":1.0,"src":"m","seq":3}',
+            "backoff",
+        ),
+        (b'{"type":"total_changed","total":-3,"t":1.0,"src":"m","seq":3}', "total"),
     ],
 )
 def test_each_kind_of_bad_line(tmp_path: Path, bad: bytes, words: str) -> None:

@@ -1063,7 +1063,7 @@ def test_the_largest_numbers_the_format_takes_are_shown(tmp_path: Path) -> None:
         ),
         codec.encode(Metric(t=1e11, src="s", seq=big, name="m", value=1e308)),
         codec.encode(Metric(t=1e11, src="s", seq=-(2**63), name="m", value=1e308)),
-        codec.encode(TotalChanged(t=1e11, src="t", seq=1, total=-(2**63))),
+        codec.encode(TotalChanged(t=1e11, src="t", seq=1, total=0)),
         codec.encode(RunFinished(t=1e11, src="t", seq=2, exit_status=-(2**63))),
     ]
     path = tmp_path / "edges.jsonl"

@@ -37,6 +37,7 @@ from recorder.events import (
     TotalChanged,
 )
 from replay import exitcodes
+from replay.source import read_batches
 
 
 def lines_of(path: Path) -> list[bytes]:
@@ -525,6 +526,30 @@ def test_asyncio_tasks_sharing_one_recorder(tmp_path: Path) -> None:
     failed = [e for e in events if isinstance(e, TaskFailed)]
     assert all(e.error == f"ConnectionError: job {e.task[4:]} lost its connection" for e in failed)
     assert exitcodes.for_metrics(m) == exitcodes.PARTIAL_FAILURE
+
+
+def test_numbers_readers_would_refuse_are_refused_before_anything_is_written(
+    tmp_path: Path,
+) -> None:
+    """An attempt below 1, a negative or fractional total, a negative backoff: bad lines."""
+    log = tmp_path / "run.jsonl"
+    with pytest.raises(ValueError, match="total"):
+        Recorder(log, total=-1)
+    assert not log.exists() or log.read_bytes() == b""
+    with Recorder(log, total=3, overwrite=True) as rec:
+        for call, words in [
+            (lambda: rec.task_started("a", attempt=0), "attempt"),
+            (lambda: rec.retry("a", attempt=-5), "attempt"),
+            (lambda: rec.retry("a", backoff=-1.5), "backoff"),
+            (lambda: rec.set_total(-3), "total"),
+        ]:
+            with pytest.raises(ValueError, match=words):
+                call()
+        with pytest.raises(TypeError):
+            rec.set_total(5.0)  # type: ignore[arg-type]
+        rec.set_total(0)
+    events = [e for batch in read_batches(str(log)) for e in batch]  # every line reads back
+    assert [type(e).__name__ for e in events] == ["RunStarted", "TotalChanged", "RunFinished"]
 
 
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
