@@ -17,6 +17,7 @@ from recorder.errors import LogInvalid, LogUnavailable
 from recorder.events import AnyEvent
 
 CHUNK = 1 << 20
+BOM = b"\xef\xbb\xbf"  # UTF-8's byte order mark, which some editors write
 MAX_REPORTED = 20
 
 
@@ -122,6 +123,9 @@ def check_first_line(complete: bytes, path: str, line_no: int) -> bool:
     if not body:
         return False
     blank = complete[: len(complete) - len(body)].count(b"\n")
+    if body.startswith(BOM):
+        reason = "the log starts with a byte order mark (BOM), which the format does not allow"
+        raise LogInvalid(path, line_no + blank, f"{reason}; remove the first 3 bytes")
     try:
         codec.check_version(body.split(b"\n", 1)[0])
     except BadLine as exc:

@@ -280,6 +280,16 @@ def test_blank_lines_before_run_started_are_allowed(tmp_path: Path, blank: int) 
     assert len(events) == 3 and report.lines == blank + 3
 
 
+def test_a_byte_order_mark_is_named(tmp_path: Path) -> None:
+    log = tmp_path / "bom.jsonl"
+    log.write_bytes(b"\xef\xbb\xbf" + b"".join(_valid_lines(2)))
+    with pytest.raises(LogInvalid) as info:
+        _read(str(log))
+    assert info.value.line == 1 and "byte order mark" in info.value.reason
+    result = invoke(["stats", str(log)])
+    assert result.exit_code == 65 and "byte order mark" in result.stderr
+
+
 def test_version_is_checked_after_blank_lines(tmp_path: Path) -> None:
     log = tmp_path / "lead.jsonl"
     log.write_bytes(b" \n" * 100 + Path(fixture("future_version")).read_bytes())
