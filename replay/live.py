@@ -12,7 +12,7 @@ from rich.text import Text
 from recorder.fold import Metrics, apply_all
 from replay.follow import FollowSource
 from replay.keys import SIGINT_KEY, SIGTERM_KEY
-from replay.views import clock, dashboard, frame_key, safe
+from replay.views import clock, dashboard, frame_key, run_state
 
 EXTEND_BY = 60.0  # seconds "+" adds when no --timeout was given
 
@@ -122,8 +122,8 @@ class LiveSession:
         m, now = self.metrics, self.now()
         if not self.follower.appeared:
             return f"runreel: waiting for {self.follower.path}"
-        if m.finished:
-            state = f"finished ({safe(m.status)})"  # log text: no escape may reach a terminal
+        if m.finished:  # the outcome, as the header says it (the status text is the writer's)
+            state = run_state(m, now).plain  # lit(): no escape from the log reaches a terminal
         elif m.last_t is not None and now - m.last_t >= 5.0:
             state = f"stalled for {int(now - m.last_t)}s"
         else:

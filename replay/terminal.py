@@ -97,6 +97,9 @@ def _frame_key(session: Session, console: Console) -> object:
     return (console.size, frame_key())
 
 
+FINAL_HEIGHT = 30  # rows of the last dashboard printed when a viewer ends
+
+
 def run_plain(session: Session, *, interval: float, poll: float = 0.1) -> None:
     """Pipe/CI loop: a status line every ``interval`` seconds, nothing else."""
     inputs = Inputs()
@@ -126,11 +129,12 @@ def finish(
     if snapshot:
         width, height = (console.size.width, console.size.height) if interactive else (100, 30)
         write_file(snapshot, render(m, now, width=width, height=height, fmt=snapshot_format))
-    if interactive:
+    if interactive:  # the screen just closed: the last picture stays in the scrollback
+        console.print(session.view(), height=min(console.size.height, FINAL_HEIGHT))
         click.echo(session.status_line() + f" (stopped: {session.reason})")
     else:
         click.echo(session.status_line())
-        console.print(session.view(), height=30)
+        console.print(session.view(), height=FINAL_HEIGHT)
     if session.reason == "sigint":
         return exitcodes.SIGINT
     if session.reason == "sigterm":
