@@ -21,14 +21,14 @@ from replay.cursor import Cursor
 from replay.index import PointList
 from replay.keys import SIGINT_KEY, SIGTERM_KEY
 from replay.position import move
-from replay.views import Timeline, clock, dashboard
+from replay.views import Timeline, clock, dashboard, safe
 from replay.when import When
 
 SPEEDS = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0)
 SEEK_STEP = 5.0
-KEY_HELP = (
-    "space pause · ←/→ 5s · [/] mark · ,/. step · +/- speed · 0-9 jump · g/G start/end · "
-    "e/E failure · q quit"
+KEY_HELP = (  # the most needed first: a narrow terminal cuts the end
+    "q quit · space pause · ←/→ 5s · ,/. step · [/] mark · e/E failure · +/- speed · "
+    "0-9 jump · g/G start/end"
 )
 
 
@@ -63,6 +63,8 @@ class ReplaySession:
         if cursor.position > self.stop_event:
             cursor.seek(self.stop_event)
             self.vt = self.stop_t
+        self._start = (cursor.position, self.vt)  # where space at the end plays again from
+        self.stopped_at_mark: str | None = None  # the label, while --pause-at-marks holds
         self._last_mono = mono()
         self._marks = cursor.index.marks
         self._failures = cursor.index.failures
@@ -107,7 +109,8 @@ class ReplaySession:
             if c.advance(self.vt, self.stop_event, stop_after=marks):
                 # Frozen at the mark's time, as ``snapshot --at mark:LABEL`` draws it.
                 self.paused = True
-                self.vt = c.metrics.marks[-1][0] if c.metrics.marks else self.vt
+                if c.metrics.marks:
+                    self.vt, self.stopped_at_mark = c.metrics.marks[-1]
                 return
             nxt = c.peek()
             if nxt is None or c.position >= self.stop_event:
@@ -164,12 +167,17 @@ class ReplaySession:
 
     def key(self, key: str) -> None:
         """Every replay control, one key each (listed in the footer)."""
+        self.stopped_at_mark = None
         if key in ("q", "Q"):
             self.reason = "quit"
         elif key == SIGINT_KEY:
             self.reason = "sigint"
         elif key == SIGTERM_KEY:
             self.reason = "sigterm"
+        elif key == " " and self.paused and self.at_end:  # play it again
+            self.cursor.seek(self._start[0])
+            self.vt = self._start[1]
+            self.paused = False
         elif key == " ":
             self.paused = not self.paused
         elif key == "left":
@@ -208,6 +216,8 @@ class ReplaySession:
         where = min(max((self.vt - self.first_t) / span, 0.0), 1.0)
         if self.at_end:
             state = "end"
+        elif self.paused and self.stopped_at_mark is not None:
+            state = f"paused at mark {safe(self.stopped_at_mark)}"
         elif self.paused:
             state = "paused"
         else:
@@ -227,7 +237,14 @@ class ReplaySession:
     def frame_key(self) -> tuple[object, ...]:
         """Equal keys draw equal views: the state is a function of the position, the
         picture of the state and the clock (so a paused replay is not redrawn)."""
-        return (self.cursor.position, self.vt, self.paused, self.speed, self.keys)
+        return (
+            self.cursor.position,
+            self.vt,
+            self.paused,
+            self.speed,
+            self.keys,
+            self.stopped_at_mark,
+        )
 
     def status_line(self) -> str:
         m = self.metrics

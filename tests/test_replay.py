@@ -214,6 +214,22 @@ def test_an_interactive_replay_waits_at_the_end_until_q(log: Path) -> None:
     assert s.reason == "quit"
 
 
+def test_space_at_the_end_plays_again_from_the_start(log: Path) -> None:
+    s, clock = session(log, start=parse_when("#4"), speed=8)
+    play(s, clock, 10)
+    assert s.at_end and s.paused
+    s.key(" ")
+    assert not s.paused and s.cursor.position == 4 and s.now() == T0 + 2
+    play(s, clock, 0.5)
+    assert not s.at_end and s.now() == T0 + 6  # playing at 8x again
+
+
+def test_quit_is_the_first_key_shown_on_a_narrow_terminal(log: Path) -> None:
+    s, _ = session(log)
+    text = screen(s, width=80, styles=False)
+    assert "q quit · space pause" in text
+
+
 # Keys -------------------------------------------------------------------------------
 
 
@@ -368,9 +384,12 @@ def test_pause_at_marks_stops_on_every_mark(log: Path) -> None:
     play(s, clock, 10)
     assert s.paused and s.cursor.position == 4 and s.now() == T0 + 2
     assert drawn(s) == snapshot_cli(log, "mark:warm")
+    assert "paused at mark warm" in screen(s, styles=False)  # which mark it stopped at
     s.key(" ")
+    assert "paused at mark" not in screen(s, styles=False)
     play(s, clock, 40, step=1.0)
     assert s.paused and s.cursor.position == 10 and s.now() == T0 + 36
+    assert "paused at mark again" in screen(s, styles=False)
     s.key(" ")
     play(s, clock, 10)
     assert s.at_end
