@@ -83,11 +83,17 @@ def _seconds(s: str) -> float | None:
     else:
         return value if math.isfinite(value) and value >= 0 else None
     m = _CLOCK.match(s)
-    if m:
+    if m:  # H:MM:SS or M:SS: a field after the first counts up to 59
         h, mins, secs = m.groups()
+        if float(secs) >= 60 or (h is not None and int(mins) >= 60):
+            return None
         return int(h or 0) * 3600 + int(mins) * 60 + float(secs)
     m = _DURATION.match(s)
     if m and any(m.groups()):
-        h, mins, secs = (float(g) if g else 0.0 for g in m.groups())
-        return h * 3600 + mins * 60 + secs
+        h, mins, secs = (float(g) if g else None for g in m.groups())
+        if (h is not None or mins is not None) and secs is not None and secs >= 60:
+            return None  # 1m90s: a typo, not 2m30s
+        if h is not None and mins is not None and mins >= 60:
+            return None
+        return (h or 0.0) * 3600 + (mins or 0.0) * 60 + (secs or 0.0)
     return None

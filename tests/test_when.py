@@ -22,6 +22,9 @@ from replay.when import END, START, When, parse_when
         ("1h", When("seconds", seconds=3600.0)),
         ("1h2m3s", When("seconds", seconds=3723.0)),
         ("2m", When("seconds", seconds=120.0)),
+        ("90m", When("seconds", seconds=5400.0)),  # one unit alone may count past 59
+        ("100:00", When("seconds", seconds=6000.0)),  # so may the first field of a clock
+        ("1m59.5s", When("seconds", seconds=119.5)),
         ("1.5", When("seconds", seconds=1.5)),
         ("0", When("seconds", seconds=0.0)),
         ("00:00:02.5", When("seconds", seconds=2.5)),
@@ -74,6 +77,11 @@ def test_parse_when(text: str, expected: When) -> None:
         "START",
         "beginning",
         "1m30s2h",
+        "1m90s",
+        "1h60m",
+        "99:99",
+        "1:60:00",
+        "0:00:60",
     ],
 )
 def test_bad_when_is_a_value_error_with_a_message(text: str) -> None:
