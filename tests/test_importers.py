@@ -12,6 +12,7 @@ import gzip
 import json
 import lzma
 import os
+import random
 import subprocess
 import sys
 import time
@@ -422,6 +423,204 @@ def test_format_can_be_forced(tmp_path: Path) -> None:
     wrong = invoke(["import", "--format", "junit", source, "-o", str(log), "--force"])
     assert wrong.exit_code == exitcodes.LOG_INVALID
     assert invoke(["import", "--format", "nope", source, "-o", str(log)]).exit_code == 64
+
+
+# The wrong --format ------------------------------------------------------------------------
+
+NOT = {
+    "pytest-reportlog": "not pytest-reportlog output (",
+    "gotest": "not go test -json output (",
+    "libtest": "not libtest JSON output (",
+    "junit": "not JUnit XML (",
+}
+FORMATS = sorted(NOT)
+
+
+@pytest.mark.parametrize(("name", "fmt"), [(n, f) for n in sorted(EXPECTED) for f in FORMATS])
+def test_each_real_file_imports_as_its_own_format_only(name: str, fmt: str, tmp_path: Path) -> None:
+    own = EXPECTED[name][0]
+    log = tmp_path / "run.jsonl"
+    result = invoke(["import", str(REAL / name), "--format", fmt, "-o", str(log)])
+    if fmt == own:
+        assert result.exit_code == 0, result.output
+        assert fold_file(str(log))[0].processed > 0
+        return
+    assert result.exit_code == exitcodes.LOG_INVALID, result.output
+    assert_one_error_line(result.stderr)
+    assert f"{REAL / name}: {NOT[fmt]}" in result.stderr
+    assert f"try --format {own})" in result.stderr  # the detector's suggestion
+    assert not log.exists() and os.listdir(tmp_path) == []
+
+
+RANDOM = random.Random(7).randbytes(4096)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"", "the input is empty"),
+        (b"\xef\xbb\xbf\n  \n\n", "the input is empty"),
+        (RANDOM, "(it looks like binary data)"),
+        (RANDOM * 40, "(it looks like binary data)"),  # more than the head
+        (gzip.compress(RANDOM), "(it looks like binary data)"),
+    ],
+)
+def test_empty_or_binary_input_is_refused_for_every_format(
+    fmt: str, content: bytes, reason: str, tmp_path: Path
+) -> None:
+    stderr = _error(tmp_path, content, "--format", fmt)
+    assert reason in stderr and "Traceback" not in stderr
+    if reason.startswith("(it"):
+        assert NOT[fmt] in stderr
+
+
+def test_plain_text_is_no_json_format_but_may_come_with_one(tmp_path: Path) -> None:
+    text = b"hello\nworld\n"
+    assert "(no test2json record in it)" in _error(tmp_path, text, "--format", "gotest")
+    assert "(no libtest record in it)" in _error(tmp_path, text, "--format", "libtest")
+    assert "(no pytest report in it)" in _error(tmp_path, text, "--format", "pytest-reportlog")
+    assert "(it does not start with an XML element)" in _error(tmp_path, text, "--format", "junit")
+    log = tmp_path / "run.jsonl"
+    for fmt, name in (("gotest", "dorny-golang-json.json"), ("libtest", "cargo2junit-azfunc.json")):
+        source = tmp_path / "mixed.out"  # a build's output (2>&1) before, and more than the head
+        source.write_bytes(b"   Compiling some-crate v0.1.0\n" * 3000 + (REAL / name).read_bytes())
+        result = invoke(["import", str(source), "--format", fmt, "-o", str(log), "--force"])
+        assert result.exit_code == 0, result.output
+        assert fold_file(str(log))[0].processed == sum(EXPECTED[name][1:4])
+
+
+def test_json_of_no_known_format_does_not_count_against_a_stream() -> None:
+    suite = [
+        {"type": "suite", "event": "started", "test_count": 1},
+        {"type": "test", "event": "started", "name": "t"},
+        *({"level": "info", "msg": f"log {i}"} for i in range(50)),  # --nocapture prints
+        {"type": "test", "event": "ok", "name": "t"},
+        {"type": "suite", "event": "ok"},
+    ]
+    events = run_import("libtest", lines_of(*suite))
+    m = fold(events)
+    assert (m.succeeded, m.finished) == (1, True)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "records"),
+    [
+        (
+            "gotest",
+            [
+                {"Time": "2024-05-01T10:00:00Z", "Action": "start", "Package": "example.com/x"},
+                {
+                    "Time": "2024-05-01T10:00:00Z",
+                    "Action": "output",
+                    "Package": "example.com/x",
+                    "Output": "?   \texample.com/x\t[no test files]\n",
+                },
+                {"Time": "2024-05-01T10:00:00Z", "Action": "skip", "Package": "example.com/x"},
+            ],
+        ),
+        (
+            "pytest-reportlog",
+            [
+                {"pytest_version": "8.3.2", "$report_type": "SessionStart"},
+                {"exitstatus": 5, "$report_type": "SessionFinish"},
+            ],
+        ),
+        (
+            "libtest",
+            [
+                {"type": "suite", "event": "started", "test_count": 0},
+                {"type": "suite", "event": "ok", "passed": 0, "exec_time": 0.0},
+            ],
+        ),
+        ("junit", ['<?xml version="1.0"?>', '<testsuites name="none"/>']),
+    ],
+)
+def test_a_run_without_tests_still_imports(
+    fmt: str, records: list[dict[str, Any] | str], tmp_path: Path
+) -> None:
+    source = tmp_path / "none.out"
+    source.write_bytes(b"".join(lines_of(*records)))
+    log = tmp_path / "run.jsonl"
+    for args in (["--format", fmt], []):
+        result = invoke(["import", str(source), "-o", str(log), "--force", *args])
+        assert result.exit_code == 0, result.output
+        assert f"from {fmt}: 0 tests" in result.stdout
+        m = fold_file(str(log))[0]
+        assert m.finished and m.processed == 0
+        assert invoke(["validate", str(log)]).exit_code == 0
+
+
+def test_a_stream_mostly_of_another_format_is_refused(tmp_path: Path) -> None:
+    go = (REAL / "dorny-golang-json.json").read_bytes().splitlines(keepends=True)
+    rust = (REAL / "cargo2junit-cargo_failure.json").read_bytes()
+    data = b"".join(go[:3]) + rust  # a few test2json records, then a cargo test run
+    stderr = _error(tmp_path, data, "--format", "gotest")
+    assert NOT["gotest"] in stderr and "look like libtest JSON, only 3 like go test -json" in stderr
+    assert stderr.rstrip().endswith("try --format libtest)")
+    log = tmp_path / "rust.jsonl"
+    (tmp_path / "in.txt").write_bytes(data)
+    assert (
+        invoke(
+            ["import", str(tmp_path / "in.txt"), "--format", "libtest", "-o", str(log)]
+        ).exit_code
+        == 0
+    )
+    assert fold_file(str(log))[0].processed == sum(EXPECTED["cargo2junit-cargo_failure.json"][1:4])
+
+
+def test_another_format_after_a_long_text_head_is_refused_at_the_end(tmp_path: Path) -> None:
+    text = b"# noise that fills the head\n" * 3000
+    data = text + (REAL / "six-1.16.0.reportlog.jsonl").read_bytes()
+    stderr = _error(tmp_path, data, "--format", "gotest")
+    assert "(it looks like a pytest report log; try --format pytest-reportlog)" in stderr
+    stderr = _error(tmp_path, text + b"<testsuites/>\n", "--format", "libtest")
+    assert "(it looks like XML; try --format junit)" not in stderr  # the first line is text
+    assert "(no libtest record in it)" in stderr
+
+
+def test_utf16_junit_passes_the_format_check(tmp_path: Path) -> None:
+    text = (REAL / "dorny-python-xunit-pytest.xml").read_text()
+    source = tmp_path / "utf16.xml"
+    source.write_bytes(text.replace('encoding="utf-8"', 'encoding="utf-16"').encode("utf-16"))
+    log = tmp_path / "run.jsonl"
+    result = invoke(["import", str(source), "--format", "junit", "-o", str(log)])
+    assert result.exit_code == 0, result.output
+    assert fold_file(str(log))[0].processed == 10
+
+
+def test_a_runreel_log_is_refused_for_every_format(tmp_path: Path) -> None:
+    log = tmp_path / "made.jsonl"
+    assert (
+        invoke(["import", str(REAL / "cargo2junit-float_time.json"), "-o", str(log)]).exit_code == 0
+    )
+    for fmt in FORMATS:
+        stderr = _error(tmp_path, log.read_bytes(), "--format", fmt)
+        assert "already a runreel log" in stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "fmt"),
+    [
+        ((REAL / "gotestsum-go-test-json.out").read_bytes(), "libtest"),  # refused at the head
+        (
+            b"# text\n" * 20000 + (REAL / "dorny-golang-json.json").read_bytes(),
+            "libtest",
+        ),  # at the end
+    ],
+)
+def test_a_refused_import_leaves_an_existing_log_alone(
+    content: bytes, fmt: str, tmp_path: Path
+) -> None:
+    source = tmp_path / "in.out"
+    source.write_bytes(content)
+    log = tmp_path / "run.jsonl"
+    log.write_text("precious\n")
+    result = invoke(["import", str(source), "--format", fmt, "-o", str(log), "--force"])
+    assert result.exit_code == exitcodes.LOG_INVALID, result.output
+    assert_one_error_line(result.stderr)
+    assert log.read_text() == "precious\n"
+    assert sorted(os.listdir(tmp_path)) == ["in.out", "run.jsonl"]  # no temporary file left
 
 
 # pytest-reportlog ----------------------------------------------------------------------------

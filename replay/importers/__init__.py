@@ -499,36 +499,55 @@ def import_events(
     path: str, fmt: str | None = None, *, name: str | None = None
 ) -> tuple[str, Imported]:
     """Open ``path`` ("-" for stdin; .gz/.bz2/.xz are read transparently), detect its format
-    unless given, and return the format and the runreel events."""
+    unless given, and return the format and the runreel events.
+
+    A given format is checked against the input's first bytes at once (detect.check), so an
+    input that is clearly another format fails before anything is written; the importers
+    check the rest as they read (detect.Tally).
+    """
     from replay.importers import detect
 
     source = detect.open_input(path)
     try:
+        if fmt:
+            detect.check(source.head, path, fmt)
         chosen = fmt or detect.sniff(source.head, path)
         run_name = name if name is not None else source.display_name
         events = importer(chosen)(source.lines(), path=path, run=source.run_id, name=run_name)
     except BaseException:
         source.close()
         raise
-    return chosen, Imported(events, source)
+    return chosen, Imported(events, source, path)
 
 
 class Imported:
-    """The events of an opened input; ``close()`` (or the end of the events) closes it."""
+    """The events of an opened input; ``close()`` (or the end of the events) closes it.
 
-    def __init__(self, events: Iterator[AnyEvent], source: Any) -> None:
+    Never ends without an event: an empty log is no run, so an import that makes none fails.
+    """
+
+    def __init__(self, events: Iterator[AnyEvent], source: Any, path: str = "-") -> None:
         self._events = events
         self._source = source
+        self._path = path
+        self._any = False
 
     def __iter__(self) -> Imported:
         return self
 
     def __next__(self) -> AnyEvent:
         try:
-            return next(self._events)
+            event = next(self._events)
+        except StopIteration:
+            self.close()
+            if not self._any:
+                raise LogInvalid(self._path, None, "nothing to import: no test run in it") from None
+            raise
         except BaseException:
             self.close()
             raise
+        self._any = True
+        return event
 
     def close(self) -> None:
         close = getattr(self._events, "close", None)

@@ -2,7 +2,8 @@
 telling the format from the first records.
 
 Errors are the library's: a file that cannot be opened is LogUnavailable (exit 66); a
-damaged or cut-short compressed stream or an input of no known format is LogInvalid (65).
+damaged or cut-short compressed stream or an input of no known format is LogInvalid (65), and
+so is an input that is clearly not the format asked for (NotTheFormat; see ``Tally``).
 """
 
 from __future__ import annotations
@@ -193,6 +194,17 @@ def sniff(head: bytes, path: str) -> str:
 
 
 def _format_of(record: dict[str, object], path: str) -> str | None:
+    kind = kind_of(record)
+    if kind == RUNREEL:
+        raise LogInvalid(path, None, "this is already a runreel log; replay it directly")
+    return kind
+
+
+RUNREEL = "runreel"  # kind_of's name for a runreel log's first record
+
+
+def kind_of(record: dict[str, object]) -> str | None:
+    """The format a JSON record belongs to (or RUNREEL), None when it is no format's we know."""
     if "$report_type" in record:
         return "pytest-reportlog"
     if "Action" in record and ("Package" in record or "Time" in record or "ImportPath" in record):
@@ -204,5 +216,167 @@ def _format_of(record: dict[str, object], path: str) -> str | None:
     ):
         return "libtest"
     if record.get("type") == "run_started" and "v" in record:
-        raise LogInvalid(path, None, "this is already a runreel log; replay it directly")
+        return RUNREEL
     return None
+
+
+# Telling an input that is not the format asked for ------------------------------------------
+
+DESCRIPTION = {
+    "pytest-reportlog": "pytest-reportlog output",
+    "gotest": "go test -json output",
+    "libtest": "libtest JSON output",
+    "junit": "JUnit XML",
+}
+_LOOKS = {
+    "pytest-reportlog": "a pytest report log",
+    "gotest": "go test -json",
+    "libtest": "libtest JSON",
+    "junit": "JUnit XML",
+}
+_NONE_OF_IT = {
+    "pytest-reportlog": "no pytest report in it",
+    "gotest": "no test2json record in it",
+    "libtest": "no libtest record in it",
+    "junit": "it does not start with an XML element",
+}
+_UTF16_32 = (b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<", b"\x00\x00\xfe\xff")
+_generic = msgspec.json.Decoder()
+
+
+class NotTheFormat(LogInvalid):
+    """The input is clearly not the format asked for (``--format``): exit 65, nothing written."""
+
+    def __init__(self, path: str, fmt: str, why: str) -> None:
+        self.fmt = fmt
+        super().__init__(path, None, f"not {DESCRIPTION[fmt]} ({why})")
+
+
+class Tally:
+    """Counts an input's records to tell when it is clearly not the format being imported.
+
+    Every importer of JSON lines counts its own records in ``ours`` and hands every other
+    non-blank line to ``other``; ``check`` at the end of the input refuses it when no record
+    is the format's, or when the records of one other known format outnumber the format's
+    own (plain text lines and JSON of no known format never count against it: go test
+    -json 2>&1 carries compiler output, a libtest run with --nocapture a program's prints).
+    An input whose records are all the format's but hold no test (go test -json on packages
+    without tests, a pytest run that collected nothing) is fine.
+    """
+
+    __slots__ = ("binary", "first", "fmt", "foreign", "others", "ours", "path")
+
+    def __init__(self, fmt: str, path: str) -> None:
+        self.fmt, self.path = fmt, path
+        self.ours = 0  # records of the format
+        self.foreign = 0  # other non-blank lines
+        self.others: dict[str, int] = {}  # records of another known format, by format
+        self.first: bytes | None = None  # the start of the first foreign line
+        self.binary = False
+
+    def other(self, line: bytes) -> None:
+        """A non-blank line that is not one of the format's records."""
+        self.foreign += 1
+        if self.first is None:
+            self.first = line.lstrip(b"\xef\xbb\xbf \t")[:64]
+        if b"\x00" in line:
+            self.binary = True
+        if line.lstrip().startswith(b"{"):
+            try:
+                record = _generic.decode(line)
+            except msgspec.DecodeError:
+                return
+            if isinstance(record, dict):
+                kind = kind_of(record)
+                if kind is not None and kind != self.fmt:
+                    self.others[kind] = self.others.get(kind, 0) + 1
+
+    def likeliest(self) -> tuple[str | None, int]:
+        """The other known format with the most records, and how many it has."""
+        if not self.others:
+            return None, 0
+        kind = max(self.others, key=lambda k: self.others[k])
+        return kind, self.others[kind]
+
+    def check(self) -> None:
+        """Raise at the end of the input when it is empty or clearly not the format."""
+        if self.ours == 0 and self.foreign == 0:
+            raise LogInvalid(self.path, None, "the input is empty")
+        if self.ours == 0:
+            raise self.error()
+        kind, count = self.likeliest()
+        if kind is not None and count > self.ours:
+            looks = "a runreel log" if kind == RUNREEL else _LOOKS[kind]
+            raise NotTheFormat(
+                self.path,
+                self.fmt,
+                f"{count} of its records look like {looks}, only {self.ours} like "
+                f"{_LOOKS[self.fmt]}{_try(kind)}",
+            )
+
+    def error(self) -> NotTheFormat:
+        """The error for an input with none of the format's records."""
+        kind, _ = self.likeliest()
+        if kind == RUNREEL:
+            why = "it is already a runreel log; replay it directly"
+        elif kind is not None:
+            why = f"it looks like {_LOOKS[kind]}{_try(kind)}"
+        elif self.fmt != "junit" and (self.first or b"").startswith(b"<"):
+            why = f"it looks like XML{_try('junit')}"
+        elif self.binary:
+            why = "it looks like binary data"
+        else:
+            why = _NONE_OF_IT[self.fmt]
+        return NotTheFormat(self.path, self.fmt, why)
+
+
+def _try(kind: str | None) -> str:
+    return f"; try --format {kind}" if kind and kind != RUNREEL else ""
+
+
+def check(head: bytes, path: str, fmt: str) -> None:
+    """Refuse before any work an input whose first bytes show it is not ``fmt`` (or empty).
+
+    Only what the head proves: JUnit XML starts with "<"; a pytest report log's lines are
+    all reports; go test -json and libtest JSON may start with any amount of plain text (a
+    build's output), so their head only refuses when it has none of the format's records
+    but another format's, binary data, or an XML declaration. The importer's Tally decides
+    the rest at the end of the input.
+    """
+    text = head[3:] if head.startswith(b"\xef\xbb\xbf") else head
+    if not text.strip():
+        raise LogInvalid(path, None, "the input is empty")
+    tally = Tally(fmt, path)
+    lines = text.split(b"\n")
+    if len(head) >= HEAD:
+        lines = lines[:-1]  # the last one may be cut off by the head's end
+    for line in lines:
+        if not line.strip():
+            continue
+        if fmt == "pytest-reportlog" and b'"$report_type"' in line:
+            tally.ours += 1  # (a broken one is the importer's to report, with its line)
+        elif fmt in ("gotest", "libtest") and _is_record_of(line, fmt):
+            tally.ours += 1
+        else:
+            tally.other(line)
+    start = text.lstrip()
+    if fmt == "junit":
+        if start.startswith(b"<") or text.startswith(_UTF16_32):
+            return
+        raise tally.error()
+    if tally.ours:
+        return
+    if fmt == "pytest-reportlog" or tally.others or tally.binary:
+        raise tally.error()
+    if start.startswith((b"<?xml", b"<testsuite")):
+        raise tally.error()
+
+
+def _is_record_of(line: bytes, fmt: str) -> bool:
+    if not line.lstrip().startswith(b"{"):
+        return False
+    try:
+        record = _generic.decode(line)
+    except msgspec.DecodeError:
+        return False
+    return isinstance(record, dict) and kind_of(record) == fmt

@@ -8,7 +8,9 @@ lane. Output lines become log events; a test's first message is its error, its l
 its skip reason. A package that fails with no failing test (build failure, panic,
 TestMain exit) is a task of its own, ``PKG``, that failed. A test that runs again after
 failing (gotestsum --rerun-fails) is the next attempt of the same task. Lines that are not
-JSON (the compiler's stderr when 2>&1) are log lines too. See docs/importers.md.
+JSON (the compiler's stderr when 2>&1) are log lines too; JSON records without an Action are
+skipped. An input with no test2json record, or more of another format's, is refused
+(detect.Tally). See docs/importers.md.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from replay.importers import (
     numbered,
     parse_rfc3339,
 )
+from replay.importers.detect import Tally
 
 
 class GoEvent(msgspec.Struct, gc=False):
@@ -101,11 +104,13 @@ class _Import:
 
     def events(self, lines: Iterable[bytes]) -> Iterator[AnyEvent]:
         em = self.em
+        tally = Tally("gotest", self.path)
         for n, line, last in numbered(lines):
             stripped = line.strip()
             if not stripped:
                 continue
             if not stripped.startswith(b"{"):
+                tally.other(line)
                 t = self._time(None)
                 if not em.started:
                     yield em.run_started(t)
@@ -119,12 +124,15 @@ class _Import:
                 ) from None
             except msgspec.DecodeError as exc:
                 raise json_error(self.path, n, exc, last=last) from None
+            if not e.Action:  # no test2json record (another tool's JSON): counted, skipped
+                tally.other(line)
+                continue
+            tally.ours += 1
             t = self._time(e.Time)
             if not em.started:
                 yield em.run_started(t)
             yield from self._event(t, e)
-        if not em.started:
-            return
+        tally.check()
         done = self.packages and all(p.ended for p in self.packages.values())
         if done and not em.open_tasks():
             yield from em.closing(max(em.last_t, self.clock or em.last_t))

@@ -8,9 +8,11 @@ The stream has no times: the synthetic timeline starts at SYNTHETIC_EPOCH and ad
 ms per record; a test with an ``exec_time`` (``--report-time``) ends that long after its start
 instead (or with the record before, if that is later). ``ignored``
 is a skip; a failed test's error is its panic message; captured stdout becomes log lines,
-and so do non-JSON lines (output that escaped the harness). Old rustdoc versions wrote
-Windows paths in doctest names without escaping the backslashes; such lines are read with
-their backslashes taken literally. See docs/importers.md.
+and so do non-JSON lines (output that escaped the harness). JSON records of another type are
+skipped; an input with no libtest record, or more of another format's, is refused
+(detect.Tally). Old rustdoc versions wrote Windows paths in doctest names without escaping
+the backslashes; such lines are read with their backslashes taken literally. See
+docs/importers.md.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from replay.importers import (
     numbered,
     text_lines,
 )
+from replay.importers.detect import Tally
 
 STEP = 0.01  # synthetic seconds per input record
 TIMEOUT = 60.0  # libtest reports "timeout" for a test running longer than this
@@ -102,6 +105,7 @@ class _Import:
 
     def events(self, lines: Iterable[bytes]) -> Iterator[AnyEvent]:
         em = self.em
+        tally = Tally("libtest", self.path)
         for n, line, last in numbered(lines):
             stripped = line.strip()
             if not stripped:
@@ -109,12 +113,18 @@ class _Import:
             self.before = self.clock
             self.clock += STEP
             if not stripped.startswith(b"{"):
+                tally.other(line)
                 if not em.started:
                     yield em.run_started(self.clock)
                 yield em.log(self.clock, line.decode("utf-8", "replace"), "stdout")
                 continue
             e = self._decode(n, line, last)
+            if e.type not in ("suite", "test", "bench"):  # another tool's JSON: skipped
+                tally.other(line)
+                continue
+            tally.ours += 1
             yield from self._record(e)
+        tally.check()
         if em.started and self.suites and not self.suite_open and not em.open_tasks():
             yield from em.closing(self.clock, failed=self.suite_failed)
 

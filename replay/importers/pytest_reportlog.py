@@ -6,7 +6,9 @@ the call skips it, xfail is a skip with reason ``xfail: …``, a non-strict XPAS
 with a warning line, a strict XPASS fails. A ``rerun`` report (pytest-rerunfailures) is a
 failed attempt that is retried. With pytest-xdist the ``worker_id`` (gw0, gw1, …) is the
 worker. Times are the reports' start/stop (pytest >= 7.3); older logs get a synthetic
-timeline from the phase durations. See docs/importers.md.
+timeline from the phase durations. JSON lines that are not reports are skipped; an input
+with no report, or more of another format's records, is refused (detect.Tally). See
+docs/importers.md.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from typing import Any, Literal
 
 import msgspec
 
-from recorder.errors import LogInvalid
 from recorder.events import AnyEvent
 from replay.importers import (
     SYNTHETIC_EPOCH,
@@ -29,6 +30,7 @@ from replay.importers import (
     numbered,
     text_lines,
 )
+from replay.importers.detect import Tally
 
 
 class Record(msgspec.Struct, gc=False):
@@ -155,6 +157,7 @@ class _Import:
         self.clock: float | None = None
         self.synthetic = False
         self.finished: int | None | Literal[False] = False  # exit status once SessionFinish seen
+        self.tally = Tally("pytest-reportlog", path)
 
     def events(self, lines: Iterable[bytes]) -> Iterator[AnyEvent]:
         pending: list[tuple[int, Record]] = []
@@ -171,9 +174,8 @@ class _Import:
                 pending.clear()
                 continue
             yield from self._record(record)
+        self.tally.check()  # no report at all, or more of another format's records
         if self.clock is None:
-            if not pending:
-                raise LogInvalid(self.path, None, "the report log holds no reports")
             self.clock = SYNTHETIC_EPOCH
             yield self.em.run_started(self.clock)
             for _, r in pending:
@@ -191,11 +193,16 @@ class _Import:
             if not line.strip():
                 continue
             try:
-                yield n, _decoder.decode(line)
+                record = _decoder.decode(line)
             except msgspec.ValidationError as exc:
                 raise bad_line(self.path, n, f"unexpected report: {exc}", last=False) from None
             except msgspec.DecodeError as exc:
                 raise json_error(self.path, n, exc, last=last) from None
+            if not record.report_type:  # not a report (another tool's JSON): counted, skipped
+                self.tally.other(line)
+                continue
+            self.tally.ours += 1
+            yield n, record
 
     def _record(self, r: Record) -> Iterator[AnyEvent]:
         kind = r.report_type
