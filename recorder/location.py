@@ -2,9 +2,9 @@
 
 ``redis://[user:pass@]host[:port]/DB/STREAM[?option=value...]`` (``rediss://`` for
 TLS). STREAM is the key of the stream, percent-decoded; it may hold ``/``. The query
-options are redis-py's connection options (``socket_timeout``, ``ssl_cert_reqs``, ...),
-except ``retry_for``, which is runreel's: how many seconds a writer keeps retrying an
-event through a lost connection before it raises WriteFailed.
+options are the redis-py connection options in ``OPTIONS`` (and ``TLS_OPTIONS`` with
+``rediss://``), plus ``retry_for``, which is runreel's: how many seconds a writer keeps
+retrying an event through a lost connection before it raises WriteFailed.
 """
 
 from __future__ import annotations
@@ -19,6 +19,29 @@ SCHEMES = ("redis", "rediss")
 DEFAULT_PORT = 6379
 DEFAULT_RETRY_FOR = 30.0  # seconds
 SAFE = "/:@{}[]!$&'()*+,;="  # kept as they are in a stream key shown in a URL
+# redis-py's connection options that make sense in a URL. Any other name would reach
+# redis-py as a keyword it rejects at the first command, so it is refused up front.
+OPTIONS = (
+    "client_name",
+    "health_check_interval",
+    "max_connections",
+    "protocol",
+    "retry_on_timeout",
+    "socket_connect_timeout",
+    "socket_keepalive",
+    "socket_timeout",
+)
+TLS_OPTIONS = (
+    "ssl_ca_certs",
+    "ssl_ca_path",
+    "ssl_cert_reqs",
+    "ssl_certfile",
+    "ssl_check_hostname",
+    "ssl_ciphers",
+    "ssl_keyfile",
+    "ssl_min_version",
+    "ssl_password",
+)
 
 
 class BadLocation(RunreelError):
@@ -73,6 +96,7 @@ def parse(location: str) -> RedisLocation:
             if not retry_for >= 0:
                 raise BadLocation(f"retry_for must be a number of seconds >= 0, not {value!r}")
         else:
+            _check_option(name, scheme, location)
             options.append((name, value))
     host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
     user = ""
@@ -92,6 +116,16 @@ def parse(location: str) -> RedisLocation:
         retry_for=retry_for,
         options=tuple(options),
     )
+
+
+def _check_option(name: str, scheme: str, location: str) -> None:
+    """BadLocation for a query option redis-py would not take (a typo, most likely)."""
+    if name in OPTIONS or (scheme == "rediss" and name in TLS_OPTIONS):
+        return
+    if name in TLS_OPTIONS:
+        raise BadLocation(f"option {name!r} needs a rediss:// (TLS) URL: {_mask(location)}")
+    known = ", ".join(("retry_for", *OPTIONS, *(TLS_OPTIONS if scheme == "rediss" else ())))
+    raise BadLocation(f"unknown option {name!r} in {_mask(location)}; the options are: {known}")
 
 
 def _mask(location: str) -> str:

@@ -8,6 +8,7 @@ and ``Refused`` (the server answered no: retrying will not help).
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from types import ModuleType
@@ -71,6 +72,19 @@ class Stream:
             self._r: redis.Redis = lib.Redis.from_url(location.url, **kwargs)
         except (TypeError, ValueError) as exc:
             raise BadLocation(f"{location}: bad connection option: {exc}") from None
+        # redis-py passes options on to the connection unchecked: one it does not take
+        # (an older redis-py) would be a TypeError at the first command.
+        taken = _parameters(type(self._r.connection_pool))
+        for cls in self._r.connection_pool.connection_class.__mro__:
+            taken |= _parameters(cls)
+        unknown = sorted(given - taken)
+        if unknown:
+            self._r.close()
+            version = getattr(lib, "__version__", "")
+            raise BadLocation(
+                f"{location}: the installed redis-py {version} does not take "
+                f"the option {unknown[0]!r}"
+            )
 
     def close(self) -> None:
         self._r.close()
@@ -184,6 +198,17 @@ def next_id(entry_id: bytes | str) -> str:
     if int(seq or 0) >= 2**64 - 1:
         return f"{int(ms) + 1}-0"
     return f"{ms}-{int(seq or 0) + 1}"
+
+
+def _parameters(cls: type) -> set[str]:
+    """The keyword parameters ``cls.__init__`` itself declares."""
+    init = cls.__dict__.get("__init__")
+    if init is None:
+        return set()
+    try:
+        return set(inspect.signature(init).parameters)
+    except (TypeError, ValueError):
+        return set()
 
 
 def _reason(exc: BaseException) -> str:

@@ -26,16 +26,17 @@ import msgspec
 import pytest
 from conftest import ROOT, assert_one_error_line, clean_env, fixture, fold_file, invoke, run_runreel
 
-from recorder import Recorder, WriteFailed
+from recorder import Recorder, WriteFailed, location
 from recorder.events import Log, RunStarted
 from recorder.fold import Metrics, apply_all
 from recorder.location import BadLocation, is_url, parse
-from recorder.redis_stream import RedisMissing
+from recorder.redis_stream import RedisMissing, Stream
 from replay import exitcodes
-from replay.backends import redis_archive
+from replay.backends import for_messages, local_path, redis_archive
 from replay.backends.redis_follow import RedisFollower
 
 URL_ENV = "RUNREEL_TEST_REDIS_URL"
+NEEDS_CLI = "needs the replay/cli and replay/live.py change for Redis messages"
 
 
 # Servers ----------------------------------------------------------------------------
@@ -224,6 +225,54 @@ def test_without_redis_py_a_url_says_how_to_install_it(monkeypatch: pytest.Monke
     result = invoke(["stats", "redis://127.0.0.1:1/0/s"])
     assert result.exit_code == exitcodes.USAGE
     assert "runreel[redis]" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("query", "says"),
+    [
+        ("bogus_opt=1", "unknown option 'bogus_opt'"),
+        ("db=1", "unknown option 'db'"),  # the DB is in the path; a second one would hide
+        ("ssl_ca_certs=ca.pem", "'ssl_ca_certs' needs a rediss:// (TLS) URL"),
+        ("socket_timeout=abc", "Invalid value for 'socket_timeout'"),
+    ],
+)
+def test_an_unknown_or_bad_url_option_is_a_usage_error_naming_it(
+    redis_base: str, tmp_path: Path, query: str, says: str
+) -> None:
+    url = f"{redis_base}/runreel-test-options?{query}"
+    log = str(tmp_path / "run.jsonl")
+    for args in (["stats", url], ["push", fixture("all_succeeded"), url], ["pull", url, "-o", log]):
+        result = invoke(args)
+        assert result.exit_code == exitcodes.USAGE, (args, result.stderr)
+        assert_one_error_line(result.stderr)
+        assert says in result.stderr
+        if "unknown option" in says:  # and says which ones there are
+            assert "retry_for, client_name" in result.stderr and "socket_timeout" in result.stderr
+    with client(redis_base) as c:
+        assert not c.exists("runreel-test-options")
+    with pytest.raises(BadLocation, match="unknown option 'bogus_opt'"):
+        Recorder(f"{redis_base}/runreel-test-options?bogus_opt=1")
+    secret = url.replace("redis://", "redis://u:hunter2@")
+    assert "hunter2" not in invoke(["stats", secret]).stderr
+
+
+def test_every_accepted_option_reaches_redis_py(
+    redis_base: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    values = {"ssl_cert_reqs": "none", "ssl_check_hostname": "false", "ssl_min_version": "771"}
+    tls = "&".join(f"{name}={values.get(name, 'x')}" for name in location.TLS_OPTIONS)
+    Stream(parse(f"rediss://127.0.0.1:1/0/s?{tls}")).close()  # taken; never connects
+    values = {"client_name": "runreel-test", "protocol": "2", "socket_keepalive": "true"}
+    plain = "&".join(f"{name}={values.get(name, '3')}" for name in location.OPTIONS)
+    stream = Stream(parse(f"{redis_base}/runreel-test-accepted?{plain}"))
+    try:
+        assert stream.length() == 0  # a connection was made with every option
+    finally:
+        stream.close()
+    # one this redis-py does not take (an older one) is refused before any command
+    monkeypatch.setattr(location, "OPTIONS", (*location.OPTIONS, "no_such_option"))
+    with pytest.raises(BadLocation, match="does not take the option 'no_such_option'"):
+        Stream(parse(f"{redis_base}/s?no_such_option=1"))
 
 
 # Writing ---------------------------------------------------------------------------
@@ -467,11 +516,57 @@ def test_an_entry_without_a_line_is_a_bad_line(new_stream: Callable[[], str]) ->
         c.xadd(loc.stream, {"other": "x"})
     result = invoke(["validate", url])
     assert result.exit_code == exitcodes.LOG_INVALID
-    with client(loc.url) as c:
-        entries = c.xlen(loc.stream)
-    assert f":{entries}: " in result.stdout, result.stdout  # the entry's number in the stream
     lenient = invoke(["stats", url, "--lenient"])
     assert lenient.exit_code == exitcodes.OK and "skipped" in lenient.stderr
+
+
+def test_a_stream_copy_is_named_by_its_url_in_messages(new_stream: Callable[[], str]) -> None:
+    url = new_stream()
+    write_run(url, tasks=2)
+    shown, copy = str(parse(url)), local_path(url)
+    assert for_messages(f"{copy}:7: JSON is malformed") == f"{shown} (entry 7): JSON is malformed"
+    assert for_messages(f"cannot read {copy}: gone") == f"cannot read {shown}: gone"
+    assert for_messages("/elsewhere.jsonl:7: x") == "/elsewhere.jsonl:7: x"
+    loc, user = parse(url), f"runreel-test-{uuid.uuid4().hex[:8]}"
+    with client(loc.url) as c:
+        try:
+            c.acl_setuser(
+                user, enabled=True, passwords=["+hunter2"], keys=["*"], commands=["+@all"]
+            )
+        except Exception as exc:  # a server of CI's that does not let us add a user
+            pytest.skip(f"cannot add an ACL user: {exc}")
+        try:
+            secret = url.replace("://", f"://{user}:hunter2@")
+            copy = local_path(secret)
+            named = for_messages(f"{copy}:1: bad")
+        finally:
+            c.acl_deluser(user)
+    assert named == f"{secret.replace(':hunter2@', ':***@')} (entry 1): bad"
+    assert "hunter2" not in copy
+
+
+@pytest.mark.xfail(strict=True, reason=NEEDS_CLI)
+def test_reading_commands_name_the_stream_not_its_local_copy(
+    new_stream: Callable[[], str],
+) -> None:
+    url = new_stream()
+    write_run(url, tasks=2)
+    loc = parse(url)
+    with client(loc.url) as c:
+        c.xadd(loc.stream, {"line": "not json"})
+        entry = c.xlen(loc.stream)
+    failed = invoke(["stats", url])
+    assert failed.exit_code == exitcodes.LOG_INVALID
+    assert_one_error_line(failed.stderr)
+    assert failed.stderr.startswith(f"runreel: error: {loc} (entry {entry}): "), failed.stderr
+    validated = invoke(["validate", url])
+    assert validated.exit_code == exitcodes.LOG_INVALID
+    assert f"{loc} (entry {entry}): " in validated.stdout, validated.stdout
+    assert f"{loc}: invalid: " in validated.stdout
+    lenient = invoke(["stats", url, "--lenient"])
+    assert f"runreel: warning: {loc} (entry {entry}): skipped: " in lenient.stderr
+    for out in (failed.stderr, validated.stdout, lenient.stderr):
+        assert ".jsonl" not in out
 
 
 # Following --------------------------------------------------------------------------
@@ -531,6 +626,45 @@ def test_the_follower_notices_a_stream_deleted_or_replaced(new_stream: Callable[
         assert [e.name for e in started] == ["second"] and len(poll.events) == 3
     finally:
         f.close()
+
+
+def test_the_follower_says_why_it_cannot_connect_and_carries_on_when_it_can(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("redis")
+    server = RedisServer(tmp_path / "data")
+    server.stop()
+    url, now = f"{server.url}/later", [0.0]
+    f = RedisFollower(parse(url), block=0.01, clock=lambda: now[0])
+    try:
+        assert f.poll().events == [] and not f.appeared
+        assert f.unreachable is not None and "Connection refused" in f.unreachable
+        assert f.unreachable.startswith(f"cannot connect to {url}: ")
+        assert f.notice == f"{f.unreachable} (retrying)"
+        server.start()
+        now[0] += 2
+        assert f.poll().events == []
+        assert f.unreachable is None and f.notice == f"waiting for {url} to appear"
+        with Recorder(url, name="late"):
+            pass
+        now[0] += 2
+        assert len(f.poll().events) == 2 and f.appeared and f.notice is None
+    finally:
+        f.close()
+        server.stop()
+
+
+@pytest.mark.xfail(strict=True, reason=NEEDS_CLI)
+def test_live_on_a_server_it_never_reaches_says_why_and_exits_66() -> None:
+    pytest.importorskip("redis")
+    url = f"redis://127.0.0.1:{free_port()}/0/never"
+    result = run_runreel(["live", url, "--timeout", "2", "--interval", "0.5"])
+    stdout, stderr = result.stdout.decode(), result.stderr.decode()
+    assert result.returncode == exitcodes.LOG_UNAVAILABLE, stderr
+    assert_one_error_line(stderr)
+    assert stderr.startswith(f"runreel: error: cannot connect to {url}: "), stderr
+    assert "Connection refused (stopped: timeout)" in stderr
+    assert "Connection refused (retrying)" in stdout  # the status lines said so meanwhile
 
 
 # pull and push ------------------------------------------------------------------------

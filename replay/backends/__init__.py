@@ -2,13 +2,18 @@
 
 The read pipeline works on local JSONL files. A Redis stream is pulled into a local
 copy first (resuming where the last pull stopped) for the commands that read a whole
-log; ``live`` follows the stream itself.
+log; ``live`` follows the stream itself. Messages about a copy name the stream
+(``for_messages``): the operator knows the URL, not the cache file.
 """
 
 from __future__ import annotations
 
+import re
+
 from recorder.location import is_url, parse
 from replay.follow import Follower, FollowSource
+
+_COPIES: dict[str, str] = {}  # local copy made by this process -> the stream it holds, shown
 
 
 def local_path(location: str) -> str:
@@ -17,7 +22,24 @@ def local_path(location: str) -> str:
         return location
     from replay.backends.redis_archive import local_copy
 
-    return local_copy(parse(location))
+    stream = parse(location)
+    path = local_copy(stream)
+    _COPIES[path] = str(stream)
+    return path
+
+
+def for_messages(text: str) -> str:
+    """``text`` with each local copy named by its stream, the password masked:
+    ``COPY:N: reason`` becomes ``URL (entry N): reason`` (a stream key may hold ``:``)."""
+    if not _COPIES:
+        return text
+    paths = "|".join(re.escape(path) for path in sorted(_COPIES, key=len, reverse=True))
+
+    def named(m: re.Match[str]) -> str:
+        shown = _COPIES[m[1]]
+        return f"{shown} (entry {m[2]})" if m[2] else shown
+
+    return re.sub(rf"({paths})(?::(\d+)(?=:))?", named, text)
 
 
 def follower(location: str, *, lenient: bool = False, block: float = 0.05) -> FollowSource:

@@ -2,8 +2,10 @@
 for a file.
 
 Each poll is one XREAD that waits at most ``block`` seconds, so a new entry shows at
-once and the viewer stays responsive. A lost connection is a notice on screen and is
-retried about once a second, never an error. Each poll also reads the stream's first
+once and the viewer stays responsive. A server that cannot be reached (never yet, or
+no longer) is a notice on screen naming the reason, retried about once a second, never
+an error; ``unreachable`` keeps the reason, for a view that ends before the server
+answers to say why nothing appeared. Each poll also reads the stream's first
 entry: a stream deleted is noticed (what it held stays on screen), a stream replaced
 by another run starts the fold over (``Poll.reset``).
 """
@@ -52,7 +54,8 @@ class RedisFollower:
         self._after = START
         self._head: Entry | None = None
         self._retry_at = 0.0
-        self._lost = False
+        self._connected = False  # the server has answered at least once
+        self.unreachable: str | None = None  # why the server cannot be reached, while it cannot
 
     @property
     def pending_bytes(self) -> int:
@@ -81,14 +84,16 @@ class RedisFollower:
                 result.reset = True
                 entries = self._stream.read(START, MAX_PER_POLL, None)
         except Unreachable as exc:
-            self._lost = True
             self._retry_at = now + RETRY_EVERY
-            self.notice = f"cannot reach {self.path} ({exc}); retrying"
+            doing = "reach" if self._connected else "connect to"
+            self.unreachable = f"cannot {doing} {self.path}: {exc}"
+            self.notice = f"{self.unreachable} (retrying)"
             return result
         except Refused as exc:
             raise LogUnavailable(f"cannot read {self.path}: {exc}") from None
-        if self._lost:
-            self._lost = False
+        self._connected = True
+        if self.unreachable is not None:
+            self.unreachable = None
             self.notice = None if self.appeared else f"waiting for {self.path} to appear"
         if entries:
             result.events = self._decode(entries)
