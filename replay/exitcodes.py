@@ -27,7 +27,7 @@ TABLE: tuple[tuple[int, str], ...] = (
     (USAGE, "usage error (bad option or argument)"),
     (LOG_INVALID, "the log is not valid (bad line, unknown version)"),
     (LOG_UNAVAILABLE, "the log cannot be opened"),
-    (IO_ERROR, "I/O error while writing a snapshot or log"),
+    (IO_ERROR, "I/O error writing a snapshot, a log or standard output; an existing file refused"),
     (SIGINT, "stopped by SIGINT (Ctrl-C); a requested snapshot is still written"),
     (SIGTERM, "stopped by SIGTERM; a requested snapshot is still written"),
 )

@@ -121,7 +121,10 @@ class LiveSession:
         """One plain line for logs and pipes (no escape sequences)."""
         m, now = self.metrics, self.now()
         if not self.follower.appeared:
-            return f"runreel: waiting for {self.follower.path}"
+            notice = self.follower.notice  # why it has not appeared, when it says more
+            if notice is None or notice.startswith("waiting for"):
+                return f"runreel: waiting for {self.follower.path}"
+            return f"runreel: {notice}"
         if m.finished:  # the outcome, as the header says it (the status text is the writer's)
             state = run_state(m, now).plain  # lit(): no escape from the log reaches a terminal
         elif m.last_t is not None and now - m.last_t >= 5.0:

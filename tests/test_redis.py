@@ -36,7 +36,6 @@ from replay.backends import for_messages, local_path, redis_archive
 from replay.backends.redis_follow import RedisFollower
 
 URL_ENV = "RUNREEL_TEST_REDIS_URL"
-NEEDS_CLI = "needs the replay/cli and replay/live.py change for Redis messages"
 
 
 # Servers ----------------------------------------------------------------------------
@@ -545,7 +544,6 @@ def test_a_stream_copy_is_named_by_its_url_in_messages(new_stream: Callable[[], 
     assert "hunter2" not in copy
 
 
-@pytest.mark.xfail(strict=True, reason=NEEDS_CLI)
 def test_reading_commands_name_the_stream_not_its_local_copy(
     new_stream: Callable[[], str],
 ) -> None:
@@ -654,7 +652,6 @@ def test_the_follower_says_why_it_cannot_connect_and_carries_on_when_it_can(
         server.stop()
 
 
-@pytest.mark.xfail(strict=True, reason=NEEDS_CLI)
 def test_live_on_a_server_it_never_reaches_says_why_and_exits_66() -> None:
     pytest.importorskip("redis")
     url = f"redis://127.0.0.1:{free_port()}/0/never"
@@ -708,7 +705,7 @@ def test_pull_refuses_a_file_that_holds_something_else(
     other = tmp_path / "other.jsonl"
     other.write_bytes(Path(fixture("with_retries")).read_bytes())
     result = invoke(["pull", url, "-o", str(other)])
-    assert result.exit_code == exitcodes.USAGE
+    assert result.exit_code == exitcodes.IO_ERROR  # as import, push and record refuse
     assert_one_error_line(result.stderr)
     assert invoke(["pull", url, "-o", str(other), "--force"]).exit_code == exitcodes.OK
     assert other.read_bytes() == stream_lines(url)
@@ -716,7 +713,7 @@ def test_pull_refuses_a_file_that_holds_something_else(
     write_run_over = Recorder(url, name="another run", overwrite=True)
     write_run_over.close()
     result = invoke(["pull", url, "-o", str(out)])
-    assert result.exit_code == exitcodes.USAGE and "holds another run now" in result.stderr
+    assert result.exit_code == exitcodes.IO_ERROR and "holds another run now" in result.stderr
     missing = invoke(["pull", new_stream(), "-o", str(tmp_path / "none.jsonl")])
     assert missing.exit_code == exitcodes.LOG_UNAVAILABLE
     assert not (tmp_path / "none.jsonl").exists()

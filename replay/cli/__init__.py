@@ -15,6 +15,7 @@ import click
 
 from recorder.errors import RunreelError
 from replay import exitcodes
+from replay.cli.stdout import StdoutFailed, discard_stdout, guard_stdout
 
 # Each command lives in its own module, imported only when that command runs.
 COMMANDS: dict[str, str] = {
@@ -73,6 +74,28 @@ def run_cli(
 ) -> int:
     """Run ``cmd`` and map every way it can end to an exit code."""
     try:
+        code = _run(cmd, args, prog_name, complete_var, **extra)
+        if sys.stdout is not None:
+            sys.stdout.flush()  # the last buffered output fails here, not at exit
+    except StdoutFailed as exc:
+        return _stdout_failed(exc.code, str(exc))
+    except BrokenPipeError:  # a stdout main() did not guard, at the flush above
+        return _stdout_failed(errno.EPIPE, "")
+    return code
+
+
+def _stdout_failed(code: int | None, reason: str) -> int:
+    """One line for a failed write to stdout (none for a closed pipe: the reader left)."""
+    discard_stdout()
+    if code != errno.EPIPE:
+        click.echo(f"runreel: error: cannot write to standard output: {reason}", err=True)
+    return exitcodes.IO_ERROR
+
+
+def _run(
+    cmd: click.Command, args: Any, prog_name: str | None, complete_var: str | None, **extra: Any
+) -> int:
+    try:
         rv = click.Group.main(
             cmd,
             args,
@@ -97,14 +120,10 @@ def run_cli(
         click.echo("runreel: interrupted", err=True)
         return exitcodes.SIGINT
     except RunreelError as exc:
-        click.echo(f"runreel: error: {exc}", err=True)
+        from replay.backends import for_messages  # a stream's local copy: named by its URL
+
+        click.echo(f"runreel: error: {for_messages(str(exc))}", err=True)
         return exitcodes.for_error(exc)
-    except BrokenPipeError:
-        return exitcodes.IO_ERROR
-    except OSError as exc:
-        if exc.errno == errno.EPIPE:
-            return exitcodes.IO_ERROR
-        raise
     return rv if isinstance(rv, int) else exitcodes.OK
 
 
@@ -127,4 +146,5 @@ def cli() -> None:
 
 def main() -> None:
     """Console-script entry point."""
+    guard_stdout()
     cli.main()

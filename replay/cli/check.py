@@ -16,7 +16,7 @@ from replay.when import When
 
 @click.command()
 @log_argument
-@click.argument("golden", type=click.Path(path_type=str))
+@click.argument("golden", type=click.Path(readable=False, path_type=str))
 @click.option(
     "--at",
     "ats",

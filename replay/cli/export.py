@@ -9,6 +9,7 @@ import click
 from replay import exitcodes
 from replay.cli.options import (
     HEIGHT,
+    OUTPUT_PATH,
     WHEN,
     WIDTH,
     FloatRange,
@@ -41,12 +42,7 @@ from replay.when import END, When
     show_default=True,
     help="openmetrics: the position to describe; asciicast: where the recording stops.",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=str),
-    help="Write to FILE instead of stdout.",
-)
+@click.option("-o", "--output", type=OUTPUT_PATH, help="Write to FILE instead of stdout ('-').")
 @click.option("--width", type=WIDTH, default=100, show_default=True, help="asciicast: columns.")
 @click.option("--height", type=HEIGHT, default=30, show_default=True, help="asciicast: rows.")
 @click.option(
@@ -84,6 +80,7 @@ def export(
 
     Example: runreel export ci.jsonl -o ci.cast && asciinema play ci.cast
     """
+    output = None if output == "-" else output
     chosen = fmt or (EXTENSIONS.get(os.path.splitext(output)[1].lower()) if output else None)
     if chosen is None:
         raise click.UsageError("say which format with --format (asciicast or openmetrics)")

@@ -8,11 +8,12 @@ import click
 
 from recorder.fold import Metrics
 from replay import exitcodes
+from replay.cli.options import READ_PATH
 from replay.importers import FORMATS, import_events, write_log
 
 
 @click.command("import")
-@click.argument("input_path", metavar="INPUT", type=click.Path(dir_okay=True, path_type=str))
+@click.argument("input_path", metavar="INPUT", type=READ_PATH)
 @click.option(
     "-o",
     "--output",

@@ -15,6 +15,7 @@ from replay.cli.options import FloatRange, followed_log_argument, lenient_option
 from replay.follow import FollowSource
 from replay.live import LiveSession
 from replay.snapshot import EXTENSIONS, Format, format_for_path
+from replay.source import open_log
 from replay.terminal import finish, is_interactive, run_interactive, run_plain
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -92,6 +93,9 @@ def view(
     finally:
         follower.close()
     if not follower.appeared and session.reason not in ("sigint", "sigterm"):
+        unreachable = getattr(follower, "unreachable", None)  # a Redis server never reached
+        if unreachable:
+            raise LogUnavailable(f"{unreachable} (stopped: {session.reason})")
         raise LogUnavailable(f"{follower.path} never appeared (stopped: {session.reason})")
     fmt: Format = format_for_path(snapshot) if snapshot else "text"
     return finish(
@@ -120,6 +124,8 @@ def live(
     """
     if os.path.isdir(log):  # it will never become a log: do not wait for it
         raise LogUnavailable(f"cannot open {log}: it is a directory")
+    if os.path.exists(log):  # there but unreadable: waiting would not change that
+        os.close(open_log(log))
     return view(
         follower_for(log, lenient=lenient, block=min(0.05, 0.5 / refresh)),
         timeout=timeout,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
 
-from replay.backends import local_path
+from replay.backends import for_messages, local_path
 from replay.files import write_file
 from replay.when import When, parse_when
 
@@ -30,12 +31,19 @@ class WhenType(click.ParamType):  # type: ignore[type-arg]
 
 
 class FloatRange(click.FloatRange):
-    """click's FloatRange, which lets "nan" through any bounds; this one refuses it."""
+    """click's FloatRange, which lets "nan" through any bounds; this one refuses it,
+    and with ``finite`` also "inf" (where it means nothing, as a speed)."""
+
+    def __init__(self, *args: Any, finite: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.finite = finite
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         number = super().convert(value, param, ctx)
         if number != number:
             self.fail(f"{value!r} is not a number.", param, ctx)
+        if self.finite and number in (math.inf, -math.inf):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
         return number
 
 
@@ -48,12 +56,16 @@ def _local_log(ctx: click.Context, param: click.Parameter, value: str) -> str:
     return local_path(value)
 
 
+# A file runreel reads. Not readable=True (click's default): one that cannot be read
+# is the library's LogUnavailable, exit 66 with the reason, not a usage error.
+READ_PATH = click.Path(dir_okay=True, readable=False, path_type=str)
 # LOG: a path, or a Redis stream URL pulled into a local copy first (replay/backends).
-log_argument = click.argument(
-    "log", type=click.Path(dir_okay=True, path_type=str), callback=_local_log
-)
+log_argument = click.argument("log", type=READ_PATH, callback=_local_log)
 # LOG as given, for commands that follow a stream themselves (live).
-followed_log_argument = click.argument("log", type=click.Path(dir_okay=True, path_type=str))
+followed_log_argument = click.argument("log", type=READ_PATH)
+
+# A file runreel writes; "-" is stdout, as INPUT "-" of import is stdin.
+OUTPUT_PATH = click.Path(dir_okay=False, readable=False, allow_dash=True, path_type=str)
 
 
 def lenient_option(f: F) -> F:
@@ -67,4 +79,9 @@ def lenient_option(f: F) -> F:
 def warn(lines: list[str]) -> None:
     """Reader warnings (torn tail, skipped lines) on stderr."""
     for line in lines:
-        click.echo(f"runreel: warning: {line}", err=True)
+        click.echo(f"runreel: warning: {for_messages(line)}", err=True)
+
+
+def plural(n: int, noun: str) -> str:
+    """``1 problem``, ``2 problems``: counts in messages read as English."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"

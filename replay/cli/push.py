@@ -7,11 +7,11 @@ import click
 from recorder.location import parse
 from replay import exitcodes
 from replay.backends.redis_archive import push as push_log
-from replay.cli.options import warn
+from replay.cli.options import READ_PATH, warn
 
 
 @click.command()
-@click.argument("log", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("log", type=READ_PATH)
 @click.argument("url")
 @click.option("--force", is_flag=True, help="Replace the stream if it already holds entries.")
 def push(log: str, url: str, force: bool) -> int:

@@ -15,6 +15,7 @@ from typing import IO
 
 import click
 
+from recorder.errors import WriteFailed
 from recorder.location import is_url
 from recorder.writer import ENV_VAR, Recorder
 from replay import exitcodes
@@ -57,9 +58,7 @@ def record(
 
     Example: runreel record -o ci.jsonl -- pytest -q
     """
-    with Recorder(
-        log, name=name or " ".join(command), overwrite=force, meta={"command": " ".join(command)}
-    ) as rec:
+    with _start(log, name or " ".join(command), force, {"command": " ".join(command)}) as rec:
         env = {**os.environ, ENV_VAR: log if is_url(log) else os.path.abspath(log)}
         pass_on = _PassOn()
         with pass_on.installed():
@@ -89,6 +88,22 @@ def record(
     if status:
         return status if status > 0 else 128 - status
     return code
+
+
+# How Recorder words a refusal to start a run over a log (file or stream).
+_HOLDS_A_LOG = " already holds a log; "
+
+
+def _start(log: str, name: str, force: bool, meta: dict[str, str]) -> Recorder:
+    """A Recorder for a new run in LOG; its refusal of a log that is there says what to
+    pass here (--force), not what to pass to the library (overwrite=True)."""
+    try:
+        return Recorder(log, name=name, overwrite=force, meta=meta)
+    except WriteFailed as exc:
+        where, holds, _advice = str(exc).partition(_HOLDS_A_LOG)
+        if not holds:
+            raise
+        raise WriteFailed(f"{where}{holds}pass --force to replace it") from None
 
 
 def _run(

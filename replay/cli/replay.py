@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import click
+from click.core import ParameterSource
 from rich.console import Console
 
 from replay.cli.index import indexing_progress
 from replay.cli.live import check_snapshot_path
-from replay.cli.options import WHEN, FloatRange, lenient_option, log_argument
+from replay.cli.options import WHEN, FloatRange, lenient_option, log_argument, warn
 from replay.cursor import Cursor
 from replay.index import load_or_build
-from replay.position import NoSuchMark
+from replay.position import NoSuchMark, move
 from replay.replayer import ReplaySession
 from replay.snapshot import Format, format_for_path
 from replay.terminal import finish, is_interactive, run_interactive, run_plain
@@ -21,12 +22,12 @@ from replay.when import END, START, When
 @log_argument
 @click.option(
     "--speed",
-    type=FloatRange(min=0),
+    type=FloatRange(min=0, finite=True),
     default=1.0,
     show_default=True,
-    help="Times real speed; 0 plays as fast as possible.",
+    help="Times real speed.",
 )
-@click.option("--instant", is_flag=True, help="Same as --speed 0.")
+@click.option("--instant", is_flag=True, help="Play as fast as possible (not with --speed).")
 @click.option(
     "--from",
     "start",
@@ -85,11 +86,20 @@ def replay(
     Not on a terminal it plays to --to and prints the final frame. Exits with the
     code for the state where it stopped.
     """
+    if speed == 0:  # what --instant was once spelled: say so
+        raise click.BadParameter(
+            "0 is no speed; --instant plays as fast as possible", param_hint="--speed"
+        )
+    ctx = click.get_current_context()
+    if instant and ctx.get_parameter_source("speed") is not ParameterSource.DEFAULT:
+        raise click.UsageError("--instant plays as fast as possible: it takes no --speed")
     with indexing_progress(log) as progress:
         index = load_or_build(log, lenient=lenient, progress=progress)
+    cursor = Cursor(index, lenient=lenient)
     try:
+        _check_range(cursor, start or START, stop or END)
         session = ReplaySession(
-            Cursor(index, lenient=lenient),
+            cursor,
             start=start or START,
             stop=stop or END,
             speed=0.0 if instant else speed,
@@ -98,8 +108,7 @@ def replay(
         )
     except NoSuchMark as exc:
         raise click.BadParameter(str(exc)) from None
-    for line in index.report().warnings():
-        click.echo(f"runreel: warning: {line}", err=True)
+    warn(index.report().warnings())
     interactive = is_interactive()
     console = Console(highlight=False, markup=False, emoji=False)
     if interactive:
@@ -110,3 +119,12 @@ def replay(
     return finish(
         session, interactive=interactive, console=console, snapshot=snapshot, snapshot_format=fmt
     )
+
+
+def _check_range(cursor: Cursor, start: When, stop: When) -> None:
+    """A --from after --to is a usage error: the session would silently play nothing."""
+    stop_t = move(cursor, stop)
+    stop_event = cursor.position
+    start_t = move(cursor, start)
+    if cursor.position > stop_event or start_t > stop_t:
+        raise click.UsageError(f"--from {start} is after --to {stop}")

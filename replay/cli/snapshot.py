@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from replay import exitcodes
-from replay.cli.options import HEIGHT, WHEN, WIDTH, lenient_option, log_argument, warn, write_file
+from replay.cli.options import (
+    HEIGHT,
+    OUTPUT_PATH,
+    WHEN,
+    WIDTH,
+    lenient_option,
+    log_argument,
+    warn,
+    write_file,
+)
 from replay.position import NoSuchMark, fold_at
-from replay.snapshot import FORMATS, format_for_path, render
+from replay.snapshot import EXTENSIONS, FORMATS, Format, format_for_path, render
 from replay.when import END, When
 
 
@@ -30,12 +41,7 @@ from replay.when import END, When
     default=None,
     help="Output format [default: from -o's extension, else text].",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=str),
-    help="Write to FILE instead of stdout.",
-)
+@click.option("-o", "--output", type=OUTPUT_PATH, help="Write to FILE instead of stdout ('-').")
 @lenient_option
 def snapshot(
     log: str, at: When, width: int, height: int, fmt: str | None, output: str | None, lenient: bool
@@ -44,12 +50,13 @@ def snapshot(
 
     Exits with the code for the state at WHEN (3 when the run had not finished).
     """
+    output = None if output == "-" else output
+    chosen = fmt or _format_of(output)
     try:
         frame = fold_at(log, at or END, lenient=lenient)
     except NoSuchMark as exc:
         raise click.BadParameter(str(exc), param_hint="--at") from None
     warn(frame.report.warnings())
-    chosen = fmt or (format_for_path(output) if output else "text")
     doc = render(frame.metrics, frame.now, width=width, height=height, fmt=chosen)  # type: ignore[arg-type]
     if output:
         write_file(output, doc)
@@ -57,3 +64,18 @@ def snapshot(
         # Bytes: neither a pipe (click strips ANSI) nor the locale may change the document.
         click.echo(doc.encode("utf-8"), nl=False)
     return exitcodes.for_metrics(frame.metrics)
+
+
+def _format_of(output: str | None) -> Format:
+    """The format -o's extension names (text without one), refusing one that names none:
+    writing text into snap.pdf would only be found out when the file is opened."""
+    if output is None:
+        return "text"
+    ext = os.path.splitext(output)[1].lower()
+    if ext and ext not in EXTENSIONS:
+        raise click.BadParameter(
+            f"{output!r}: {ext} is no snapshot format; name the file "
+            f"{' '.join(sorted(EXTENSIONS))} or pass --format",
+            param_hint="-o",
+        )
+    return format_for_path(output)

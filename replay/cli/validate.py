@@ -6,7 +6,8 @@ import click
 
 from recorder.fold import Metrics, apply_all
 from replay import exitcodes
-from replay.cli.options import log_argument
+from replay.backends import for_messages
+from replay.cli.options import log_argument, plural
 from replay.source import ReadReport, read_batches
 
 
@@ -24,26 +25,30 @@ def validate(log: str) -> int:
         apply_all(m, batch)
     problems = [f"{log}:{line}: {reason}" for line, reason in report.skipped]
     if report.skipped_count > len(report.skipped):
-        problems.append(f"{log}: {report.skipped_count - len(report.skipped)} more bad lines")
+        more = report.skipped_count - len(report.skipped)
+        problems.append(f"{log}: {plural(more, 'more bad line')}")
     for gap in m.gaps:
         problems.append(
             f"{log}: writer {gap.src!r}: seq jumps from {gap.expected - 1} to {gap.got} "
             f"({'events lost' if gap.got > gap.expected else 'out of order or repeated'})"
         )
     if m.gap_count > len(m.gaps):
-        problems.append(f"{log}: {m.gap_count - len(m.gaps)} more seq gaps")
+        problems.append(f"{log}: {plural(m.gap_count - len(m.gaps), 'more seq gap')}")
     if report.torn_line is not None:
         problems.append(
             f"{log}:{report.torn_line}: incomplete last line ({report.torn_bytes} bytes, no "
             "newline): a write was cut short"
         )
     for kind, count in sorted(m.unknown_events.items()):
-        click.echo(f"note: {count} events of unknown type {kind!r} skipped (newer writer?)")
+        events = plural(count, "event")
+        click.echo(f"note: {events} of unknown type {kind!r} skipped (newer writer?)")
     for p in problems:
-        click.echo(p)
+        click.echo(for_messages(p))
     if problems:
-        click.echo(f"{log}: invalid: {len(problems)} problems, {m.events} events read")
+        read = plural(m.events, "event")
+        click.echo(f"{for_messages(log)}: invalid: {plural(len(problems), 'problem')}, {read} read")
         return exitcodes.LOG_INVALID
     finished = "finished" if m.finished else "not finished"
-    click.echo(f"{log}: ok: {m.events} events, {report.lines} lines, run {finished}")
+    counts = f"{plural(m.events, 'event')}, {plural(report.lines, 'line')}"
+    click.echo(f"{for_messages(log)}: ok: {counts}, run {finished}")
     return exitcodes.OK
