@@ -22,3 +22,14 @@ class LogUnavailable(RunreelError):
 
 class WriteFailed(RunreelError, OSError):
     """An event or snapshot could not be written completely."""
+
+
+class LogExists(WriteFailed):
+    """A new run was asked for where a log already is; ``where`` names it (file or URL)."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        super().__init__(
+            f"{where} already holds a log; pass overwrite=True to replace it "
+            "or Recorder.attach() to add to it"
+        )

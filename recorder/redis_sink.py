@@ -19,7 +19,7 @@ from typing import TypeVar
 
 import msgspec
 
-from recorder.errors import WriteFailed
+from recorder.errors import LogExists, WriteFailed
 from recorder.location import parse
 from recorder.redis_stream import Refused, Stream, Unreachable
 
@@ -72,10 +72,7 @@ class RedisSink:
         except WriteFailed as exc:
             raise WriteFailed(f"{exc}; {_describe(data)} was not delivered") from exc.__cause__
         if not created:
-            raise WriteFailed(
-                f"{self.location} already holds a log; pass overwrite=True to replace it "
-                "or Recorder.attach() to add to it"
-            )
+            raise LogExists(str(self.location))
         self._first = None
 
     def close(self) -> None:

@@ -23,7 +23,7 @@ from types import TracebackType
 from typing import Any, Literal
 
 from recorder import codec
-from recorder.errors import WriteFailed
+from recorder.errors import LogExists, WriteFailed
 from recorder.events import (
     FORMAT_VERSION,
     AnyEvent,
@@ -145,10 +145,7 @@ class Recorder:
         if os.fstat(self._fd).st_size > 0:
             os.close(self._fd)
             self._closed = True
-            raise WriteFailed(
-                f"{self.path} already holds a log; pass overwrite=True to replace it "
-                "or Recorder.attach() to add to it"
-            )
+            raise LogExists(self.path)
         self.run = run or uuid.uuid4().hex[:12]
         try:
             meta_ = {str(k): str(v) for k, v in (meta or {}).items()}

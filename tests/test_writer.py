@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from conftest import fold_file, invoke
 
-from recorder import ENV_VAR, Recorder, WriteFailed, codec
+from recorder import ENV_VAR, LogExists, Recorder, WriteFailed, codec
 from recorder.codec import Unknown
 from recorder.events import (
     Event,
@@ -133,9 +133,10 @@ def test_refuses_to_overwrite_a_log(tmp_path: Path) -> None:
     log = tmp_path / "run.jsonl"
     Recorder(log, name="first").close()
     before = log.read_bytes()
-    with pytest.raises(WriteFailed) as info:
+    with pytest.raises(LogExists) as info:  # a WriteFailed that says where
         Recorder(log, name="second")
-    assert "overwrite" in str(info.value)
+    assert "overwrite" in str(info.value) and info.value.where == str(log)
+    assert isinstance(info.value, WriteFailed)
     assert log.read_bytes() == before
     with Recorder(log, name="third", overwrite=True):
         pass

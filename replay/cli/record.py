@@ -15,7 +15,7 @@ from typing import IO
 
 import click
 
-from recorder.errors import WriteFailed
+from recorder.errors import LogExists, WriteFailed
 from recorder.location import is_url
 from recorder.writer import ENV_VAR, Recorder
 from replay import exitcodes
@@ -90,20 +90,13 @@ def record(
     return code
 
 
-# How Recorder words a refusal to start a run over a log (file or stream).
-_HOLDS_A_LOG = " already holds a log; "
-
-
 def _start(log: str, name: str, force: bool, meta: dict[str, str]) -> Recorder:
     """A Recorder for a new run in LOG; its refusal of a log that is there says what to
     pass here (--force), not what to pass to the library (overwrite=True)."""
     try:
         return Recorder(log, name=name, overwrite=force, meta=meta)
-    except WriteFailed as exc:
-        where, holds, _advice = str(exc).partition(_HOLDS_A_LOG)
-        if not holds:
-            raise
-        raise WriteFailed(f"{where}{holds}pass --force to replace it") from None
+    except LogExists as exc:
+        raise WriteFailed(f"{exc.where} already holds a log; pass --force to replace it") from None
 
 
 def _run(
