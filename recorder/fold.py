@@ -110,6 +110,7 @@ class Metrics:
         "run",
         "name",
         "meta",
+        "run_starts",
         "total",
         "events",
         "first_t",
@@ -145,6 +146,7 @@ class Metrics:
         self.run = ""
         self.name = ""
         self.meta: dict[str, str] = {}
+        self.run_starts = 0  # more than 1: logs were joined (the first run's identity stays)
         self.total: int | None = None
         self.events = 0
         self.first_t: float | None = None
@@ -272,7 +274,9 @@ def _bucket_value(i: int) -> float:
 
 
 def _run_started(m: Metrics, e: RunStarted) -> None:
-    m.run, m.name, m.meta, m.total = e.run, e.name, dict(e.meta), e.total
+    m.run_starts += 1
+    if m.run_starts == 1:
+        m.run, m.name, m.meta, m.total = e.run, e.name, dict(e.meta), e.total
 
 
 def _task_started(m: Metrics, e: TaskStarted) -> None:

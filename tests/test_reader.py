@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -339,3 +340,35 @@ def test_validate_lists_every_problem(tmp_path: Path) -> None:
     out = result.stdout
     assert f"{log}:3: " in out and f"{log}:6: " in out and f"{log}:8: " in out
     assert "seq" in out  # the skipped events leave seq gaps
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (lambda b: b.replace(b"\n", b"\r\n"), "7 lines end in CRLF"),
+        (lambda b: b.replace(b"\n", b"\n\n", 2), "2 blank lines"),
+        (lambda b: b + b, "2 run_started events"),
+    ],
+    ids=["crlf", "blank", "joined"],
+)
+def test_validate_holds_writers_to_the_format_readers_tolerate(
+    tmp_path: Path, change: Callable[[bytes], bytes], words: str
+) -> None:
+    """Readers take these lines; the format forbids them, so validate reports them."""
+    good = tmp_path / "good.jsonl"
+    good.write_bytes(b"".join(_valid_lines(6)))
+    assert invoke(["validate", str(good)]).exit_code == 0
+    log = tmp_path / "bad.jsonl"
+    log.write_bytes(change(good.read_bytes()))
+    assert invoke(["stats", str(log)]).exit_code != 65  # readers go on
+    result = invoke(["validate", str(log)])
+    assert result.exit_code == 65 and words in result.stdout, result.stdout
+
+
+def test_a_second_run_started_keeps_the_first_runs_identity(tmp_path: Path) -> None:
+    first = codec.encode(RunStarted(t=T0, src="a", seq=1, v=1, run="one", name="first", total=2))
+    second = codec.encode(RunStarted(t=T0, src="b", seq=1, v=1, run="two", name="second"))
+    log = tmp_path / "joined.jsonl"
+    log.write_bytes(first + second)
+    m, _ = fold_file(str(log))
+    assert (m.run, m.name, m.total, m.run_starts) == ("one", "first", 2, 2)

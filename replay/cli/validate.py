@@ -8,7 +8,7 @@ from recorder.fold import Metrics, apply_all
 from replay import exitcodes
 from replay.backends import for_messages
 from replay.cli.options import log_argument, plural
-from replay.source import ReadReport, read_batches
+from replay.source import CHUNK, ReadReport, read_batches
 
 
 @click.command()
@@ -34,6 +34,19 @@ def validate(log: str) -> int:
         )
     if m.gap_count > len(m.gaps):
         problems.append(f"{log}: {plural(m.gap_count - len(m.gaps), 'more seq gap')}")
+    if m.run_starts > 1:
+        problems.append(
+            f"{log}: {m.run_starts} run_started events; a log holds one run (were logs joined?)"
+        )
+    blank = report.lines - m.events - report.skipped_count
+    if blank > 0:
+        problems.append(f"{log}: {plural(blank, 'blank line')}; writers must not write them")
+    crlf = _crlf_lines(log)
+    if crlf:
+        problems.append(
+            f"{log}: {plural(crlf, 'line')} {'ends' if crlf == 1 else 'end'} in CRLF (\\r\\n); "
+            "the format's lines end in \\n"
+        )
     if report.torn_line is not None:
         problems.append(
             f"{log}:{report.torn_line}: incomplete last line ({report.torn_bytes} bytes, no "
@@ -52,3 +65,16 @@ def validate(log: str) -> int:
     counts = f"{plural(m.events, 'event')}, {plural(report.lines, 'line')}"
     click.echo(f"{for_messages(log)}: ok: {counts}, run {finished}")
     return exitcodes.OK
+
+
+def _crlf_lines(log: str) -> int:
+    """Lines ending in \\r\\n: readers take them (JSON allows the \\r), the format does not."""
+    count, last = 0, b""
+    try:
+        with open(log, "rb") as f:
+            for chunk in iter(lambda: f.read(CHUNK), b""):
+                count += chunk.count(b"\r\n") + (last == b"\r" and chunk[:1] == b"\n")
+                last = chunk[-1:]
+    except OSError:  # it was read a moment ago; a second look is only a bonus
+        return 0
+    return count
