@@ -93,5 +93,5 @@ def demo(
             stop.set()
             thread.join()
             rec.finish("interrupted")  # no-op when the workers finished the run
-    click.echo(f"log: {log}  (replay it: runreel snapshot {log})", err=True)
+    click.echo(f"log: {log}  (replay it: runreel replay {log})", err=True)
     return code
