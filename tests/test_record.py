@@ -105,6 +105,38 @@ def test_workers_attach_through_runreel_log_and_the_metrics_code_is_used(tmp_pat
     assert logged(tmp_path / "rec.jsonl", "stdout") == [f"working on job-{i}" for i in range(3)]
 
 
+@pytest.mark.parametrize(("exit_status", "outcome"), [(0, "task_succeeded"), (3, "task_failed")])
+def test_as_task_records_the_command_itself_as_one_task(
+    tmp_path: Path, exit_status: int, outcome: str
+) -> None:
+    script = f"import sys; print('building'); sys.exit({exit_status})"
+    proc = record(tmp_path, sys.executable, "-c", script, opts=("--as-task", "build"))
+    _, err = proc.communicate(timeout=DEADLINE)
+    assert proc.returncode == exit_status, err  # 0, not "no tasks ran"
+    evs = events(tmp_path / "rec.jsonl")
+    tasks = [(e["type"], e["task"]) for e in evs if str(e["type"]).startswith("task_")]
+    assert tasks == [("task_started", "build"), (outcome, "build")]
+    if exit_status:
+        assert [e["error"] for e in evs if e["type"] == "task_failed"] == ["exit status 3"]
+    without = subprocess.run(
+        [RUNREEL, "record", "-o", "plain.jsonl", "--", sys.executable, "-c", "pass"],
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        env=env(),
+        timeout=DEADLINE,
+    )
+    assert without.returncode == 1  # the documented default: no tasks ran
+
+
+def test_as_task_with_a_missing_command_fails_the_task(tmp_path: Path) -> None:
+    proc = record(tmp_path, "no-such-command-runreel-test", opts=("--as-task", "build"))
+    proc.communicate(timeout=DEADLINE)
+    assert proc.returncode == 127
+    failed = [e for e in events(tmp_path / "rec.jsonl") if e["type"] == "task_failed"]
+    assert len(failed) == 1 and "cannot run" in str(failed[0]["error"])
+
+
 def test_a_command_killed_by_a_signal_exits_128_plus_the_signal(tmp_path: Path) -> None:
     script = "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"
     proc = record(tmp_path, sys.executable, "-c", script)

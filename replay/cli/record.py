@@ -36,12 +36,21 @@ from replay.terminal import is_interactive
 )
 @click.option("--name", default=None, help="Run name [default: the command line].")
 @click.option("--force", is_flag=True, help="Replace LOG if it already holds a log.")
+@click.option(
+    "--as-task",
+    "as_task",
+    metavar="TASK",
+    default=None,
+    help="Record COMMAND itself as one task TASK, which succeeds when it exits 0 "
+    "(for a command whose workers record no tasks of their own).",
+)
 @viewer_options
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 def record(
     log: str,
     name: str | None,
     force: bool,
+    as_task: str | None,
     command: tuple[str, ...],
     timeout: float | None,
     snapshot: str | None,
@@ -59,6 +68,8 @@ def record(
     Example: runreel record -o ci.jsonl -- pytest -q
     """
     with _start(log, name or " ".join(command), force, {"command": " ".join(command)}) as rec:
+        if as_task is not None:
+            rec.task_started(as_task, worker=COMMAND_WORKER)
         env = {**os.environ, ENV_VAR: log if is_url(log) else os.path.abspath(log)}
         pass_on = _PassOn()
         with pass_on.installed():
@@ -75,11 +86,13 @@ def record(
                 reason = f"cannot run {command[0]}: {exc.strerror or exc}"
                 status = 127 if isinstance(exc, FileNotFoundError) else 126  # as shells do
                 rec.log(reason, level="error")
+                if as_task is not None:
+                    rec.failed(as_task, worker=COMMAND_WORKER, error=reason)
                 rec.finish("failed", exit_status=status)
                 click.echo(f"runreel: error: {reason}", err=True)
                 return status
             pass_on.attach(child)
-            code = _run(child, rec, log, timeout, snapshot, stay, refresh, interval)
+            code = _run(child, rec, log, as_task, timeout, snapshot, stay, refresh, interval)
             if pass_on.received and code not in (exitcodes.SIGINT, exitcodes.SIGTERM):
                 # stopped by a signal the viewer was not there to see
                 term = signal.SIGTERM in pass_on.received
@@ -88,6 +101,9 @@ def record(
     if status:
         return status if status > 0 else 128 - status
     return code
+
+
+COMMAND_WORKER = "command"  # the worker of the --as-task task
 
 
 def _start(log: str, name: str, force: bool, meta: dict[str, str]) -> Recorder:
@@ -103,6 +119,7 @@ def _run(
     child: subprocess.Popen[bytes],
     rec: Recorder,
     log: str,
+    as_task: str | None,
     timeout: float | None,
     snapshot: str | None,
     stay: bool,
@@ -123,6 +140,10 @@ def _run(
         for p in pumps:
             p.join()
         exit_status = status if status >= 0 else 128 - status
+        if as_task is not None and status == 0:
+            rec.succeeded(as_task, worker=COMMAND_WORKER)
+        elif as_task is not None:
+            rec.failed(as_task, worker=COMMAND_WORKER, error=f"exit status {exit_status}")
         rec.finish("ok" if status == 0 else "failed", exit_status=exit_status)
 
     waiter = threading.Thread(target=wait_child, daemon=True)
