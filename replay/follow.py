@@ -28,6 +28,7 @@ class Poll:
 
     events: Batch = field(default_factory=list)
     reset: bool = False
+    more: bool = False  # the poll stopped at MAX_PER_POLL: the file holds more already
 
 
 class FollowSource(Protocol):
@@ -62,6 +63,7 @@ class Follower:
         self._first = True
         self._head = b""  # the first line read: a log truncated and rewritten starts otherwise
         self._truncated = False  # until the first line after a truncation says what follows
+        self._more = False
 
     @property
     def pending_bytes(self) -> int:
@@ -100,6 +102,7 @@ class Follower:
             self.notice = f"log truncated, waiting for what follows: {self.path}"
         result.events, new_run = self._read_new()
         result.reset = result.reset or new_run
+        result.more = self._more
         return result
 
     def _open(self) -> bool:
@@ -130,7 +133,11 @@ class Follower:
         assert self._fd is not None
         parts = [self._pending]
         got = 0
-        while got < MAX_PER_POLL:
+        self._more = False
+        while True:
+            if got >= MAX_PER_POLL:
+                self._more = True
+                break
             data = os.read(self._fd, CHUNK)
             if not data:
                 break

@@ -42,23 +42,36 @@ class LiveSession:
         self.deadline = None if timeout is None else mono() + timeout
         self.reason: str | None = None
         self.changes = 0  # counts folds and resets, so a redraw can be skipped when none happened
+        # Event time and monotonic time of the latest events seen arriving (not read while
+        # catching up): "now" runs on from there, so a writer's clock ahead of or behind this
+        # machine's neither fakes nor hides a stall, and task times stay in the writer's time.
+        self._anchor: tuple[float, float] | None = None
+        self._caught_up = False
 
     def now(self) -> float:
         """Event-time now; a finished run is frozen at its last event."""
         m = self.metrics
         if m.finished and m.last_t is not None:
             return m.last_t
-        return self.wall()
+        if self._anchor is None:  # nothing seen arriving: this machine's clock
+            return self.wall()
+        t, at = self._anchor
+        return t + max(self.mono() - at, 0.0)
 
     def tick(self) -> None:
         """Take in what the log gained; decide whether to stop."""
         poll = self.follower.poll()
         if poll.reset:
             self.metrics = Metrics()
+            self._anchor = None
             self.changes += 1
         if poll.events:
             apply_all(self.metrics, poll.events)
             self.changes += 1
+            last = self.metrics.last_t
+            if self._caught_up and last is not None:
+                self._anchor = (last, self.mono())
+        self._caught_up = self._caught_up or not poll.more
         if self.reason is None:
             if self.metrics.finished and not (self.stay and self.keys):
                 self.reason = "finished"
@@ -125,12 +138,7 @@ class LiveSession:
             if notice is None or notice.startswith("waiting for"):
                 return f"runreel: waiting for {self.follower.path}"
             return f"runreel: {notice}"
-        if m.finished:  # the outcome, as the header says it (the status text is the writer's)
-            state = run_state(m, now).plain  # lit(): no escape from the log reaches a terminal
-        elif m.last_t is not None and now - m.last_t >= 5.0:
-            state = f"stalled for {int(now - m.last_t)}s"
-        else:
-            state = "running"
+        state = run_state(m, now).plain  # as the header says it; log text made safe by lit()
         eta = "done" if m.finished else clock(m.eta(now))
         line = (
             f"runreel: {clock(m.elapsed(now))} {state} {m.status_text} "

@@ -36,7 +36,7 @@ from replay.follow import Follower
 from replay.keys import SIGINT_KEY, SIGTERM_KEY, Inputs, split_keys
 from replay.live import EXTEND_BY, LiveSession
 from replay.terminal import finish, is_interactive, run_plain
-from replay.views import ANIMATION_HZ, dashboard, frame_key
+from replay.views import ANIMATION_HZ, STALL_AFTER, dashboard, frame_key
 
 T0 = 1_700_000_000.0
 
@@ -253,6 +253,38 @@ def test_session_folds_new_events_and_starts_over_after_truncation(tmp_path: Pat
     assert "truncated" in s.status_line()
 
 
+@pytest.mark.parametrize("skew", [-20.0, 30.0], ids=["writer-behind", "writer-ahead"])
+def test_a_writer_clock_off_from_the_viewers_neither_fakes_nor_hides_a_stall(
+    tmp_path: Path, skew: float
+) -> None:
+    """Stalls are measured from when events arrive; task times in the writer's own time."""
+    log = tmp_path / "k.jsonl"
+    log.write_bytes(started(t=T0 + skew))
+    s, wall, mono = session(log)
+    s.tick()  # caught up
+    seq = 1
+    for i in range(10):  # an event every 0.3 s of the viewer's time, stamped by the writer
+        seq += 1
+        append(log, ev(TaskStarted, seq, T0 + skew + 0.3 * i, task=f"t{i}", worker="w1"))
+        wall.advance(0.3)
+        mono.advance(0.3)
+        s.tick()
+        line = s.status_line()
+        assert " running " in line and "stalled" not in line, line
+    assert s.now() - s.metrics.last_t < 0.01  # the newest task has just started
+    wall.advance(STALL_AFTER + 1)
+    mono.advance(STALL_AFTER + 1)
+    assert "stalled for 6.0s" in s.status_line()  # nothing arrived for six seconds
+
+
+def test_an_old_log_opened_now_is_stalled_since_its_last_event(tmp_path: Path) -> None:
+    log = tmp_path / "old.jsonl"
+    log.write_bytes(started(t=T0 - 3600) + ev(TaskStarted, 2, T0 - 3590, task="a"))
+    s, _, _ = session(log)
+    s.tick()
+    assert "stalled for 59m50s" in s.status_line()  # read while catching up: no arrival seen
+
+
 def test_session_timeout_fires_at_its_deadline(tmp_path: Path) -> None:
     log = tmp_path / "s.jsonl"
     log.write_bytes(started())
@@ -336,14 +368,15 @@ def test_session_stops_when_the_run_finishes_unless_it_stays(tmp_path: Path) -> 
 
 def test_status_line_is_plain_and_honest(tmp_path: Path) -> None:
     log = tmp_path / "s.jsonl"
-    s, wall, _ = session(log)
+    s, wall, mono = session(log)
     s.tick()
     assert s.status_line() == f"runreel: waiting for {log}"
     log.write_bytes(started(total=4) + ev(TaskStarted, 2, task="a", worker="w1"))
     s.tick()
     assert " running (0 - 0 / 4) in flight 1 " in s.status_line()
     wall.advance(7.5)
-    assert "stalled for 7s" in s.status_line()
+    mono.advance(7.5)
+    assert "stalled for 7.5s" in s.status_line()  # as the header says it
     append(log, ev(TaskFailed, 3, T0 + 8, task="a", worker="w1", error="boom\x1b[2J"))
     append(log, ev(RunFinished, 4, T0 + 9, status="failed"))
     s.tick()
