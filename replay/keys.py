@@ -7,15 +7,17 @@ through the same path as ``q``.
 
 from __future__ import annotations
 
+import errno
 import os
 import queue
 import select
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import TypeVar
 
 SIGINT_KEY = "<sigint>"
 SIGTERM_KEY = "<sigterm>"
@@ -88,13 +90,13 @@ def keyboard(inputs: Inputs) -> Iterator[bool]:
         is_tty = os.isatty(fd)
     except (AttributeError, ValueError, OSError):
         is_tty = False
-    if not is_tty:
+    if not is_tty or not _in_foreground(fd):
         yield False
         return
     import termios
     import tty
 
-    saved = termios.tcgetattr(fd)
+    saved = _no_eintr(lambda: termios.tcgetattr(fd))
     stop = threading.Event()
 
     def read() -> None:
@@ -110,7 +112,7 @@ def keyboard(inputs: Inputs) -> Iterator[bool]:
             except (OSError, ValueError):
                 return
 
-    tty.setcbreak(fd, termios.TCSANOW)
+    _no_eintr(lambda: tty.setcbreak(fd, termios.TCSANOW))
     thread = threading.Thread(target=read, name="runreel-keys", daemon=True)
     thread.start()
     try:
@@ -118,7 +120,31 @@ def keyboard(inputs: Inputs) -> Iterator[bool]:
     finally:
         stop.set()
         thread.join(0.5)
-        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+        _no_eintr(lambda: termios.tcsetattr(fd, termios.TCSADRAIN, saved))
+
+
+def _in_foreground(fd: int) -> bool:
+    """Whether this process is the terminal's foreground job: a background job (``cmd &``)
+    may neither read keys nor change the terminal's modes (the kernel would stop it)."""
+    try:
+        return os.tcgetpgrp(fd) == os.getpgrp()
+    except OSError:
+        return False
+
+
+_T = TypeVar("_T")
+
+
+def _no_eintr(call: Callable[[], _T]) -> _T:
+    """``call()``, again when a signal interrupted it (termios calls are not retried)."""
+    import termios
+
+    while True:
+        try:
+            return call()
+        except termios.error as exc:
+            if not exc.args or exc.args[0] != errno.EINTR:
+                raise
 
 
 @contextmanager

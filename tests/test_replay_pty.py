@@ -172,3 +172,30 @@ def test_speed_keys_and_ctrl_c(replay: type[Pty], log: Path) -> None:
     p.child.kill(signal.SIGINT)
     assert p.wait_exit() == 130
     p.assert_terminal_restored()
+
+
+def test_a_replay_started_in_the_background_ends_cleanly_on_sigterm(tmp_path: Path) -> None:
+    """``runreel replay LOG &`` in a shell with job control: a background job may not set
+    the terminal's modes (no keys for it), and SIGTERM still ends it with 143 and the
+    snapshot, not with a termios error."""
+    log = story(tmp_path / "story.jsonl")
+    shell = pexpect.spawn(
+        "bash",
+        ["--norc", "--noprofile", "-i"],
+        cwd=str(tmp_path),
+        env={**os.environ, "PS1": "$ ", "TERM": "xterm-256color"},
+        dimensions=(30, 100),
+        timeout=20,
+    )
+    try:
+        shell.expect_exact("$ ")
+        shell.sendline(
+            f"{RUNREEL} replay {log.name} --speed 0.1 --snapshot bg.txt 2>err.txt & "
+            "sleep 2; kill -TERM %1; wait %1; echo EXIT=$?"
+        )
+        shell.expect(r"EXIT=(\d+)")
+        assert shell.match.group(1) == b"143", (tmp_path / "err.txt").read_text()
+        assert (tmp_path / "bg.txt").read_text().startswith("╭")
+        assert "Traceback" not in (tmp_path / "err.txt").read_text()
+    finally:
+        shell.close(force=True)
