@@ -21,7 +21,7 @@ from replay.cursor import Cursor
 from replay.index import PointList
 from replay.keys import SIGINT_KEY, SIGTERM_KEY
 from replay.position import move
-from replay.views import Timeline, clock, dashboard, safe
+from replay.views import Timeline, clock, dashboard, run_state, safe
 from replay.when import When
 
 SPEEDS = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0)
@@ -164,6 +164,8 @@ class ReplaySession:
         if target is not None and target.event <= self.stop_event:
             self.cursor.seek(target.event)
             self.vt = target.t
+            if points is self._marks:
+                self.stopped_at_mark = target.label
 
     def key(self, key: str) -> None:
         """Every replay control, one key each (listed in the footer)."""
@@ -204,8 +206,9 @@ class ReplaySession:
             self.speed = next((s for s in reversed(SPEEDS) if s < self.speed), self.speed)
         elif key.isdigit() and len(key) == 1:
             self.seek_time(self.first_t + (self.last_t - self.first_t) * int(key) / 10)
-        elif key == "g":
-            self.seek_event(1)
+        elif key == "g":  # the start of what is replayed (--from)
+            self.cursor.seek(self._start[0])
+            self.vt = self._start[1]
         elif key == "G":
             self._to_end()
 
@@ -217,7 +220,7 @@ class ReplaySession:
         if self.at_end:
             state = "end"
         elif self.paused and self.stopped_at_mark is not None:
-            state = f"paused at mark {safe(self.stopped_at_mark)}"
+            state = f"paused at mark {safe(self.stopped_at_mark, limit=24)}"
         elif self.paused:
             state = "paused"
         else:
@@ -248,7 +251,8 @@ class ReplaySession:
 
     def status_line(self) -> str:
         m = self.metrics
+        state = run_state(m, self.vt).plain  # as the header says it
         return (
-            f"runreel replay: {clock(self.vt - self.first_t)} {m.status_text} "
+            f"runreel replay: {clock(self.vt - self.first_t)} {state} {m.status_text} "
             f"event {self.cursor.position}/{self.cursor.count} speed {self.speed:g}x"
         )

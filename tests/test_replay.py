@@ -214,6 +214,20 @@ def test_an_interactive_replay_waits_at_the_end_until_q(log: Path) -> None:
     assert s.reason == "quit"
 
 
+def test_g_goes_to_the_start_of_what_is_replayed(log: Path) -> None:
+    s, _ = session(log, start=parse_when("#4"), stop=parse_when("#10"))
+    s.key("G")
+    s.key("g")
+    assert s.cursor.position == 4 and s.now() == T0 + 2  # --from, not the log's first event
+
+
+def test_a_jump_to_a_mark_says_which(log: Path) -> None:
+    s, _ = session(log)
+    s.key(" ")  # paused
+    s.key("]")
+    assert "paused at mark warm" in screen(s, styles=False)
+
+
 def test_space_at_the_end_plays_again_from_the_start(log: Path) -> None:
     s, clock = session(log, start=parse_when("#4"), speed=8)
     play(s, clock, 10)
@@ -509,7 +523,9 @@ def test_not_a_tty_prints_the_final_frame_without_escapes(log: Path) -> None:
     assert "Errors (2 failed" in result.stdout and "event 13/13" in result.stdout
     assert "●" in result.stdout, "the final frame has the timeline"
     status = [line for line in result.stdout.splitlines() if line.startswith("runreel replay:")]
-    assert status[-1].startswith("runreel replay: 00:40 (2 - 4 / 4) event 13/13")
+    assert status[-1].startswith(
+        "runreel replay: 00:40 finished: partial failure (2 - 4 / 4) event 13/13"
+    )
 
 
 def test_max_idle_on_the_command_line_shortens_a_real_replay(log: Path) -> None:
