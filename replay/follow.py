@@ -62,7 +62,8 @@ class Follower:
         self._pending = b""
         self._first = True
         self._head = b""  # the first line read: a log truncated and rewritten starts otherwise
-        self._truncated = False  # until the first line after a truncation says what follows
+        # "truncated" or "replaced (rotated)", until the first line after it says what follows
+        self._cut: str | None = None
         self._more = False
 
     @property
@@ -81,24 +82,33 @@ class Follower:
             return Poll()
         result = Poll()
         try:
-            path_ino: int | None = os.stat(self.path).st_ino
+            st = os.stat(self.path)
+            path_ino: int | None = st.st_ino
+            path_empty = st.st_size == 0
         except OSError:
-            path_ino = None
+            path_ino, path_empty = None, True
         if path_ino is None:
             self.notice = f"log moved or deleted, still following the file it was: {self.path}"
+        elif path_ino != self._ino and path_empty:
+            # Renamed and a new empty file put in its place (logrotate's "create"): the
+            # writer may go on in the old file until it reopens the path.
+            self.notice = (
+                f"log rotated, following the old file until the new one has lines: {self.path}"
+            )
         elif path_ino != self._ino:
             self.close()
             self._restart()
-            result.reset = True  # what the old file held is no longer at this path
             if not self._open():
+                result.reset = True  # what the old file held is no longer at this path
                 self.notice = f"log replaced by something that cannot be read: {self.path}"
                 return result
-            self.notice = f"log replaced (rotated), started over: {self.path}"
+            self._cut = "replaced (rotated)"
+            self.notice = f"log replaced (rotated), waiting for what follows: {self.path}"
         assert self._fd is not None
         if os.fstat(self._fd).st_size < self._offset or not self._same_head():
             self._restart()
             os.lseek(self._fd, 0, os.SEEK_SET)
-            self._truncated = True
+            self._cut = "truncated"
             self.notice = f"log truncated, waiting for what follows: {self.path}"
         result.events, new_run = self._read_new()
         result.reset = result.reset or new_run
@@ -150,16 +160,15 @@ class Follower:
         if not complete:
             return [], False
         new_run = False
-        if self._first and self._truncated:
+        if self._first and self._cut is not None:
             starts = _starts_a_run(complete)
             if starts is not None:
-                self._truncated = False
+                cut, self._cut = self._cut, None
                 new_run = starts
                 self.notice = (
-                    f"log truncated, a new run started: {self.path}"
+                    f"log {cut}, a new run started: {self.path}"
                     if starts
-                    else f"log truncated while written to (copytruncate?), the run goes on: "
-                    f"{self.path}"
+                    else f"log {cut}, the same run goes on: {self.path}"
                 )
                 if not starts:  # no run_started to check: the same run, continued
                     self._first = False

@@ -204,6 +204,25 @@ def test_a_log_renamed_while_written_is_still_followed(tmp_path: Path) -> None:
     f.close()
 
 
+def test_rotation_with_a_new_empty_file_keeps_reading_the_old_one(tmp_path: Path) -> None:
+    """logrotate's "create": renamed, an empty file put in its place; the writer goes on in
+    the old file, then reopens the path and goes on in the new one: one run throughout."""
+    log = tmp_path / "r.jsonl"
+    log.write_bytes(started() + ev(TaskStarted, 2, task="a") + ev(TaskSucceeded, 3, task="a"))
+    s, _, _ = session(log)
+    s.tick()
+    log.rename(tmp_path / "r.jsonl.1")
+    log.touch()
+    append(tmp_path / "r.jsonl.1", ev(TaskStarted, 4, task="b"))
+    s.tick()
+    assert s.metrics.started == 2 and any("old file" in n.plain for n in s.notes())
+    append(log, ev(TaskSucceeded, 5, task="b"))  # the writer reopened the path
+    s.tick()
+    m = s.metrics
+    assert (m.succeeded, m.events, m.gap_count, m.run) == (2, 5, 0, "run1")
+    assert any("replaced (rotated), the same run goes on" in n.plain for n in s.notes())
+
+
 def test_copytruncate_goes_on_with_the_same_run(tmp_path: Path) -> None:
     """logrotate's copytruncate: the log is emptied in place, its writer keeps appending."""
     log = tmp_path / "c.jsonl"
@@ -218,7 +237,7 @@ def test_copytruncate_goes_on_with_the_same_run(tmp_path: Path) -> None:
     s.tick()
     m = s.metrics
     assert m.succeeded == 2 and m.events == 5 and m.gap_count == 0  # one run, nothing lost
-    assert any("copytruncate" in n.plain for n in s.notes())
+    assert any("truncated, the same run goes on" in n.plain for n in s.notes())
     assert s.reason is None  # still watching
     append(log, ev(TaskStarted, 7, task="c"))  # seq 6 was lost in the copy: said so
     s.tick()
