@@ -98,7 +98,10 @@ def check_version(line: bytes) -> None:
     except RecursionError:
         raise BadLine(_TOO_DEEP) from None
     if env.type != "run_started":
-        raise BadLine(f"first event is {env.type!r}, expected 'run_started'")
+        raise BadLine(
+            f"first event is {env.type!r}, expected 'run_started' (if the log was rotated "
+            "with copytruncate, its start is in the rotated file: read them joined)"
+        )
     if env.v != FORMAT_VERSION:
         raise BadLine(
             f"log format version {env.v} is not supported (this runreel reads version "

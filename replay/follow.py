@@ -163,12 +163,12 @@ class Follower:
         if self._first and self._cut is not None:
             starts = _starts_a_run(complete)
             if starts is not None:
-                cut, self._cut = self._cut, None
+                what, self._cut = self._cut, None
                 new_run = starts
                 self.notice = (
-                    f"log {cut}, a new run started: {self.path}"
+                    f"log {what}, a new run started: {self.path}"
                     if starts
-                    else f"log {cut}, the same run goes on: {self.path}"
+                    else f"log {what}, the same run goes on: {self.path}"
                 )
                 if not starts:  # no run_started to check: the same run, continued
                     self._first = False

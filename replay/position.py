@@ -24,6 +24,16 @@ class Frame:
     now: float
     report: ReadReport
 
+    def warnings(self) -> list[str]:
+        """What the user should know besides the figures: the reader's, and joined runs."""
+        out = self.report.warnings()
+        if self.metrics.run_starts > 1:
+            out.append(
+                f"{self.report.path}: {self.metrics.run_starts} runs in one log (were logs "
+                "joined?): the figures mix them; the name and id are the first run's"
+            )
+        return out
+
 
 def fold_at(path: str, when: When, *, lenient: bool = False) -> Frame:
     """Fold ``path`` up to ``when``; positions past the end mean the end."""

@@ -346,10 +346,9 @@ def test_validate_lists_every_problem(tmp_path: Path) -> None:
     ("change", "words"),
     [
         (lambda b: b.replace(b"\n", b"\r\n"), "7 lines end in CRLF"),
-        (lambda b: b.replace(b"\n", b"\n\n", 2), "2 blank lines"),
         (lambda b: b + b, "2 run_started events"),
     ],
-    ids=["crlf", "blank", "joined"],
+    ids=["crlf", "joined"],
 )
 def test_validate_holds_writers_to_the_format_readers_tolerate(
     tmp_path: Path, change: Callable[[bytes], bytes], words: str
@@ -372,3 +371,29 @@ def test_a_second_run_started_keeps_the_first_runs_identity(tmp_path: Path) -> N
     log.write_bytes(first + second)
     m, _ = fold_file(str(log))
     assert (m.run, m.name, m.total, m.run_starts) == ("one", "first", 2, 2)
+
+
+def test_validate_notes_blank_lines_without_failing(tmp_path: Path) -> None:
+    """Two writers racing to end a torn line may leave one (docs/reliability.md)."""
+    log = tmp_path / "blank.jsonl"
+    log.write_bytes(b"".join(_valid_lines(4)).replace(b"\n", b"\n\n", 2))
+    result = invoke(["validate", str(log)])
+    assert result.exit_code == 0 and "note: 2 blank lines" in result.stdout
+
+
+def test_stats_warns_that_joined_logs_mix_runs(tmp_path: Path) -> None:
+    one = b"".join(_valid_lines(2))
+    log = tmp_path / "joined.jsonl"
+    log.write_bytes(one + one)
+    result = invoke(["stats", str(log)])
+    assert "2 runs in one log (were logs joined?)" in result.stderr
+    alone = tmp_path / "one.jsonl"
+    alone.write_bytes(one)
+    assert "runs in one log" not in invoke(["stats", str(alone)]).stderr
+
+
+def test_a_log_without_its_start_hints_at_copytruncate(tmp_path: Path) -> None:
+    log = tmp_path / "rest.jsonl"
+    log.write_bytes(b"".join(_valid_lines(3)[2:]))
+    result = invoke(["stats", str(log)])
+    assert result.exit_code == 65 and "copytruncate" in result.stderr

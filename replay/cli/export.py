@@ -88,7 +88,7 @@ def export(
         frame = fold_at(log, at or END, lenient=lenient)
     except NoSuchMark as exc:
         raise click.BadParameter(str(exc), param_hint="--at") from None
-    warn(frame.report.warnings())
+    warn(frame.warnings())
     if chosen == "openmetrics":
         doc = openmetrics(frame.metrics, frame.now)
     else:

@@ -56,7 +56,7 @@ def snapshot(
         frame = fold_at(log, at or END, lenient=lenient)
     except NoSuchMark as exc:
         raise click.BadParameter(str(exc), param_hint="--at") from None
-    warn(frame.report.warnings())
+    warn(frame.warnings())
     doc = render(frame.metrics, frame.now, width=width, height=height, fmt=chosen)  # type: ignore[arg-type]
     if output:
         write_file(output, doc)

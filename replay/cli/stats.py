@@ -20,7 +20,7 @@ from replay.when import END
 def stats(log: str, as_json: bool, lenient: bool) -> int:
     """Print the metrics folded from LOG; exit with the code for its final state."""
     frame = fold_at(log, END, lenient=lenient)
-    warn(frame.report.warnings())
+    warn(frame.warnings())
     m = frame.metrics
     text = to_json(m, frame.now) if as_json else summary(m, frame.now)
     click.echo(text.encode("utf-8"), nl=False)  # UTF-8 whatever the locale says
