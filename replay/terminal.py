@@ -133,7 +133,7 @@ def finish(
         console.print(session.view(), height=min(console.size.height, FINAL_HEIGHT))
         click.echo(session.status_line() + f" (stopped: {session.reason})")
     else:
-        click.echo(session.status_line())
+        click.echo(session.status_line() + f" (stopped: {session.reason})")
         console.print(session.view(), height=FINAL_HEIGHT)
     if session.reason == "sigint":
         return exitcodes.SIGINT

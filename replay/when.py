@@ -10,8 +10,9 @@ from typing import Literal
 
 Kind = Literal["seconds", "percent", "event", "mark", "start", "end"]
 
-_DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$")
-_CLOCK = re.compile(r"^(?:(\d+):)?(\d+):(\d+(?:\.\d+)?)$")
+_DURATION = re.compile(r"(?a)^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$")
+_NUMBER = re.compile(r"^\d+(?:\.\d+)?$", re.ASCII)
+_CLOCK = re.compile(r"(?a)^(?:(\d+):)?(\d+):(\d+(?:\.\d+)?)$")
 
 
 @dataclass(frozen=True)
@@ -76,12 +77,9 @@ def parse_when(text: str) -> When:
 
 
 def _seconds(s: str) -> float | None:
-    try:
+    if _NUMBER.match(s):  # float() alone would take 1_0, 1e3 and other scripts' digits
         value = float(s)
-    except ValueError:
-        pass
-    else:
-        return value if math.isfinite(value) and value >= 0 else None
+        return value if math.isfinite(value) else None
     m = _CLOCK.match(s)
     if m:  # H:MM:SS or M:SS: a field after the first counts up to 59
         h, mins, secs = m.groups()

@@ -78,6 +78,9 @@ def test_parse_when(text: str, expected: When) -> None:
         "beginning",
         "1m30s2h",
         "1m90s",
+        "1_0",
+        "\u0661\u0660",  # ١٠: digits of another script
+        "1\u0660s",
         "1h60m",
         "99:99",
         "1:60:00",

@@ -63,7 +63,8 @@ def record(
     Workers inside COMMAND attach with Recorder.attach(). Shows the live dashboard
     meanwhile. Exits with COMMAND's status when it is non-zero (127: not found, 126:
     cannot run), otherwise with the metrics code. Ctrl-C and SIGTERM are passed on
-    to COMMAND.
+    to COMMAND; q and --timeout stop the view and interrupt COMMAND as Ctrl-C does
+    (an interrupted command usually exits 130).
 
     Example: runreel record -o ci.jsonl -- pytest -q
     """

@@ -25,7 +25,7 @@ from replay.when import END, START, When
     type=FloatRange(min=0, finite=True),
     default=1.0,
     show_default=True,
-    help="Times real speed.",
+    help="Times real speed; more than 0.",
 )
 @click.option("--instant", is_flag=True, help="Play as fast as possible (not with --speed).")
 @click.option(
