@@ -250,6 +250,9 @@ def test_q_quits_an_unfinished_run_with_3_and_restores_the_terminal(
     assert p.wait_exit() == 3
     p.assert_terminal_restored()
     assert b"(stopped: quit)" in p.raw
+    after = bytes(p.raw)[bytes(p.raw).rfind(b"\x1b[?1049l") :]  # once the screen closed
+    assert b"task-q" in after and b"Workers" in after  # the last dashboard stays in view
+    assert b"q quit" not in after  # without key hints that no longer work
 
 
 def test_sigterm_writes_the_snapshot_and_exits_143(tmp_path: Path, spawn: Spawn) -> None:
