@@ -14,10 +14,12 @@ from replay.source import CHUNK, ReadReport, read_batches
 @click.command()
 @log_argument
 def validate(log: str) -> int:
-    """Check LOG against the format: every line, seq gaps per writer, the tail.
+    """Check LOG against the format: every line, seq gaps per writer, the tail,
+    \r\n line ends and runs joined into one log.
 
-    Prints each problem as FILE:LINE: REASON and exits 65 when there is any;
-    unknown event types (from newer writers) are noted but are not errors.
+    Prints one problem per line (FILE:LINE: REASON for a bad line) and exits 65 when
+    there is any; blank lines and unknown event types (from newer writers) are noted
+    but are not errors.
     """
     report = ReadReport(log)
     m = Metrics()
