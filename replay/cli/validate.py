@@ -15,7 +15,7 @@ from replay.source import CHUNK, ReadReport, read_batches
 @log_argument
 def validate(log: str) -> int:
     """Check LOG against the format: every line, seq gaps per writer, the tail,
-    \r\n line ends and runs joined into one log.
+    CRLF line ends and runs joined into one log.
 
     Prints one problem per line (FILE:LINE: REASON for a bad line) and exits 65 when
     there is any; blank lines and unknown event types (from newer writers) are noted
