@@ -39,7 +39,12 @@ SIDECAR = ".runreel-pull"
 
 
 class PullRefused(RunreelError):
-    """The file holds something other than an earlier pull of this stream."""
+    """The file holds something other than an earlier pull of this stream; ``problem``
+    says what, without advice (the library's and the CLI's differ)."""
+
+    def __init__(self, problem: str) -> None:
+        self.problem = problem
+        super().__init__(f"{problem}; pull into a new file")
 
 
 class PullState(msgspec.Struct):
@@ -115,7 +120,7 @@ def _pull(stream: Stream, location: RedisLocation, out: str, start_over: bool) -
         started_over = False
         if problem is not None:
             if not start_over:
-                raise PullRefused(f"{problem}; pull into a new file")
+                raise PullRefused(problem)
             state, started_over = None, True
         size = state.size if state is not None else 0
         _truncate(fd, size, out)  # a pull cut short may have left lines past the last batch

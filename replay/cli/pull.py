@@ -10,8 +10,6 @@ from replay import exitcodes
 from replay.backends.redis_archive import SIDECAR, PullRefused
 from replay.backends.redis_archive import pull as pull_stream
 
-_LIBRARY_ADVICE = "; pull into a new file"  # how PullRefused ends: the CLI has --force
-
 
 @click.command()
 @click.argument("url")
@@ -40,8 +38,7 @@ def pull(url: str, output: str, force: bool) -> int:
     try:
         done = pull_stream(location, output, start_over=force)
     except PullRefused as exc:  # a refusal to write over a file, as import's and push's
-        problem = str(exc).removesuffix(_LIBRARY_ADVICE)
-        raise WriteFailed(f"{problem}; pass --force to replace {output}") from None
+        raise WriteFailed(f"{exc.problem}; pass --force to replace {output}") from None
     again = " (started over)" if done.started_over else ""
     click.echo(
         f"{output}: {done.entries} new entries from {location}{again}, {done.size} bytes; "
