@@ -10,11 +10,12 @@ A log with a fixed seed (64 workers in 16 writer processes, retries, failures,
 skips, logs, marks, metrics) is written into a temporary directory with
 ``recorder.codec.encode``. Then, in the same run:
 
-- fold: ``replay.source.read_batches`` + ``recorder.fold.apply_all``, end to end from the file;
+- fold: ``replay.sources.file.read_batches`` + ``replay.core.fold.apply_all``, end to end
+  from the file;
 - decode bound: ``msgspec.json.Decoder(AnyEvent).decode_lines`` over the same file in the
   same 1 MiB chunks, split at the last newline, no fold;
 - baseline: stdlib ``json.loads`` per line into dicts, folded by an equivalent plain-dict fold
-  (checked to give the same figures as recorder.fold);
+  (checked to give the same figures as replay.core.fold);
 - writer: the Recorder API (``task_started`` + ``succeeded``) against a stdlib ``logging``
   FileHandler whose formatter does ``json.dumps`` of a dict of the same fields;
 - floors, the least work of each side, to show what the targets leave room for: the fold
@@ -70,9 +71,9 @@ from recorder.events import (
     TaskSucceeded,
     TotalChanged,
 )
-from recorder.fold import Metrics, apply_all
 from recorder.writer import Recorder
-from replay.source import CHUNK, read_batches
+from replay.core.fold import Metrics, apply_all
+from replay.sources.file import CHUNK, read_batches
 
 SEED = 2
 PROCESSES = 16  # writer processes (one src each)
@@ -304,7 +305,7 @@ def fold_floor(path: str) -> int:
 # The baseline: stdlib json into dicts, and the same fold written over plain dicts.
 
 _RING, _WINDOW = 64, 30
-REOPENABLE = 2_000  # as in recorder.fold
+REOPENABLE = 2_000  # as in replay.core.fold
 _N_BUCKETS = 82
 
 
@@ -837,7 +838,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if summary(m) != dict_summary(dm):
             a, b = summary(m), dict_summary(dm)
             diff = {k: (a[k], b[k]) for k in a if a[k] != b[k]}
-            raise SystemExit(f"the baseline fold disagrees with recorder.fold: {diff}")
+            raise SystemExit(f"the baseline fold disagrees with replay.core.fold: {diff}")
 
         rec_path, logging_path = os.path.join(tmp, "rec.log"), os.path.join(tmp, "logging.log")
         w0, _ = _clock()

@@ -16,7 +16,7 @@ persistence: the file side is not fsynced either) and stops it at the end.
 - follow latency: a writer process appends events at a steady 200 events/s; a follower
   in this process takes them in, and the latency of one event is the time it was taken
   in minus its ``t`` (same machine, same clock). The file is followed with
-  ``replay.follow.Follower`` polled every 1 ms and every 100 ms (``runreel live
+  ``replay.sources.follow.Follower`` polled every 1 ms and every 100 ms (``runreel live
   --refresh 10``); the stream with ``RedisFollower`` (XREAD BLOCK 50 ms, as live does).
 """
 
@@ -44,8 +44,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from recorder.events import Log  # noqa: E402
 from recorder.location import parse  # noqa: E402
 from recorder.writer import Recorder  # noqa: E402
-from replay.backends.redis_follow import RedisFollower  # noqa: E402
-from replay.follow import Follower, FollowSource  # noqa: E402
+from replay.sources.follow import Follower, FollowSource  # noqa: E402
+from replay.sources.redis import RedisFollower  # noqa: E402
 
 WRITERS = 8
 FOLLOW_RATE = 200.0  # events/s while latency is measured

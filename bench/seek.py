@@ -262,8 +262,8 @@ RUNREEL_WRAPPED = _WRAP + "\nfrom replay.cli import main\nsys.argv[0] = 'runreel
 _SEEKS = r"""
 import json, sys, time
 t0 = time.perf_counter()
-from replay.index import load_or_build
-from replay.cursor import Cursor
+from replay.index.store import load_or_build
+from replay.index.cursor import Cursor
 t1 = time.perf_counter()
 log, points = sys.argv[1], json.loads(sys.argv[2])
 ix = load_or_build(log)
@@ -290,8 +290,8 @@ print(json.dumps(out))
 # The baseline: fold from the start, no index; one pass, the time at which each point is reached.
 _FOLD = r"""
 import json, sys, time
-from recorder.fold import Metrics, apply_all
-from replay.source import read_batches
+from replay.core.fold import Metrics, apply_all
+from replay.sources.file import read_batches
 log, points = sys.argv[1], sorted(json.loads(sys.argv[2]))
 m = Metrics()
 at = {}
@@ -379,7 +379,7 @@ def first_frame_in_a_terminal(log: str, env: dict[str, str]) -> float | None:
 
 
 def remove_index(log: str, env: dict[str, str]) -> None:
-    from replay.index import cache_path, sidecar
+    from replay.index.store import cache_path, sidecar
 
     saved = os.environ.get("XDG_CACHE_HOME")
     os.environ["XDG_CACHE_HOME"] = env["XDG_CACHE_HOME"]
@@ -465,7 +465,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         figures["index_build_peak"] = built.peak
         figures["index_build_ru_maxrss"] = built.ru_maxrss
         print(f"  {built.stdout.decode().strip()}")
-        from replay.index import cache_path, sidecar
+        from replay.index.store import cache_path, sidecar
 
         index_file = sidecar(log) if os.path.exists(sidecar(log)) else cache_path(log)
         figures["index_bytes"] = os.path.getsize(index_file) if os.path.exists(index_file) else 0

@@ -40,7 +40,7 @@ from recorder.events import (
     TotalChanged,
 )
 from recorder.location import is_url
-from recorder.redis_sink import RedisSink
+from recorder.sinks.redis import RedisSink
 
 ENV_VAR = "RUNREEL_LOG"
 Durability = Literal["never", "always"] | int
@@ -88,7 +88,7 @@ class Recorder:
         self._owner = not _attach
         self._finished = False
         self._sink: RedisSink | None = None
-        if is_url(self.path):  # a Redis stream (recorder/redis_sink.py); a file goes on below
+        if is_url(self.path):  # a Redis stream (recorder/sinks/redis.py); a file goes on below
             self._sink = RedisSink(self.path, start=not _attach, overwrite=overwrite)
             self._new_identity()
             _live.add(self)

@@ -23,9 +23,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from recorder.fold import Metrics, apply_all
 from replay.cli import cli
-from replay.source import ReadReport, read_batches
+from replay.core.fold import Metrics, apply_all
+from replay.sources.file import ReadReport, read_batches
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"

@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, assert_one_error_line, clean_env, fixture, invoke
 
-from replay import golden as golden_module
-from replay.golden import MANIFEST, check, file_name, snapshot_of
-from replay.pytest_golden import GoldenCheck
-from replay.snapshot import FORMATS, Format, format_for_path
-from replay.when import parse_when
+from replay.core.when import parse_when
+from replay.outputs import golden as golden_module
+from replay.outputs.golden import MANIFEST, check, file_name, snapshot_of
+from replay.outputs.pytest_golden import GoldenCheck
+from replay.outputs.snapshot import FORMATS, Format, format_for_path
 
 GOLDEN_CHECK = FIXTURES / "golden-check"
 # golden directory -> the fixture log it pins

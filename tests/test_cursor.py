@@ -15,13 +15,13 @@ import pytest
 from test_index import T0, linear, same, write_log
 
 from recorder.events import Mark
-from recorder.fold import Metrics, apply_all
-from replay import index
-from replay.cursor import Cursor
-from replay.index import build, load_or_build
-from replay.position import NoSuchMark, fold_at
-from replay.source import read_batches
-from replay.when import parse_when
+from replay.core.fold import Metrics, apply_all
+from replay.core.when import parse_when
+from replay.index import store as index
+from replay.index.cursor import Cursor
+from replay.index.position import NoSuchMark, fold_at
+from replay.index.store import build, load_or_build
+from replay.sources.file import read_batches
 
 EVERY = 25
 
@@ -31,7 +31,7 @@ def small_checkpoints(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Checkpoints every few events, so a small log has many; a private cache dir."""
     monkeypatch.setattr(index, "CHECKPOINT_EVERY", EVERY)
     monkeypatch.setattr(index, "READ_CHUNK", 1024)
-    monkeypatch.setattr("replay.cursor.READ_CHUNK", 700)
+    monkeypatch.setattr("replay.index.cursor.READ_CHUNK", 700)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
 
 
@@ -72,7 +72,7 @@ def test_seek_equals_a_fold_from_the_start_anywhere(
         folded.append(len(events))
         return real_apply_all(m, events)
 
-    monkeypatch.setattr("replay.cursor.apply_all", counting)
+    monkeypatch.setattr("replay.index.cursor.apply_all", counting)
     cursor = Cursor(ix)
     rng = random.Random(7)
     targets = [0, 1, 2, count, count + 50, count - 1, EVERY, EVERY + 1]

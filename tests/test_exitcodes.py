@@ -22,8 +22,8 @@ from recorder.events import (
     TaskStarted,
     TaskSucceeded,
 )
-from recorder.fold import Metrics, fold
 from replay import exitcodes
+from replay.core.fold import Metrics, fold
 
 # The table in DESIGN.md.
 DESIGN_TABLE = {0, 1, 2, 3, 64, 65, 66, 74, 130, 143}

@@ -20,8 +20,8 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
 from recorder.writer import Recorder
 from replay import exitcodes
-from replay.exporters.asciicast import asciicast
-from replay.exporters.openmetrics import escape, label_name, metric_name, openmetrics
+from replay.outputs.asciicast import asciicast
+from replay.outputs.openmetrics import escape, label_name, metric_name, openmetrics
 
 REAL = FIXTURES / "real"
 EXAMPLE = str(FIXTURES.parent / "docs" / "example.jsonl")

@@ -31,7 +31,8 @@ from recorder.events import (
     TaskSucceeded,
     TotalChanged,
 )
-from recorder.fold import (
+from replay import exitcodes
+from replay.core.fold import (
     RECENT_ERRORS,
     RECENT_GAPS,
     RECENT_LOGS,
@@ -42,9 +43,8 @@ from recorder.fold import (
     apply_all,
     fold,
 )
-from replay import exitcodes
-from replay.snapshot import to_dict
-from replay.source import read_batches
+from replay.outputs.snapshot import to_dict
+from replay.sources.file import read_batches
 
 
 def counts(m: Metrics) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import shutil
 import pytest
 from conftest import FIXTURES, fixture
 
-from replay.golden import MANIFEST
+from replay.outputs.golden import MANIFEST
 
 pytest_plugins = ["pytester"]
 
@@ -117,10 +117,10 @@ def test_without_autoload_it_is_enabled_with_p(
 ) -> None:
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
     run(project, "-p", "no:cacheprovider").assert_outcomes(errors=2)
-    run(project, "-p", "replay.pytest_golden", "--runreel-update").assert_outcomes(passed=2)
-    run(project, "-p", "replay.pytest_golden").assert_outcomes(passed=2)
+    run(project, "-p", "replay.outputs.pytest_golden", "--runreel-update").assert_outcomes(passed=2)
+    run(project, "-p", "replay.outputs.pytest_golden").assert_outcomes(passed=2)
 
 
 def test_listing_the_plugin_in_pytest_plugins_is_harmless(project: pytest.Pytester) -> None:
-    project.makeconftest('pytest_plugins = ["replay.pytest_golden"]\n')
+    project.makeconftest('pytest_plugins = ["replay.outputs.pytest_golden"]\n')
     run(project, "--runreel-update").assert_outcomes(passed=2)

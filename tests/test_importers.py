@@ -37,9 +37,7 @@ from recorder.events import (
     TaskSucceeded,
     TotalChanged,
 )
-from recorder.fold import Metrics, apply, fold
-from replay import exitcodes
-from replay.importers import (
+from recorder.importers import (
     SYNTHETIC_EPOCH,
     Emitter,
     Lanes,
@@ -48,8 +46,10 @@ from replay.importers import (
     parse_rfc3339,
     parse_time,
 )
-from replay.importers.detect import sniff
-from replay.source import read_batches
+from recorder.importers.detect import sniff
+from replay import exitcodes
+from replay.core.fold import Metrics, apply, fold
+from replay.sources.file import read_batches
 
 REAL = FIXTURES / "real"
 

@@ -37,11 +37,12 @@ from recorder.events import (
     TaskSucceeded,
     TotalChanged,
 )
-from recorder.fold import Metrics, apply_all
-from replay import checkpoint, index
-from replay.cursor import Cursor
-from replay.index import build, cache_path, load_or_build, sidecar
-from replay.source import ReadReport, read_batches
+from replay.core.fold import Metrics, apply_all
+from replay.index import checkpoint
+from replay.index import store as index
+from replay.index.cursor import Cursor
+from replay.index.store import build, cache_path, load_or_build, sidecar
+from replay.sources.file import ReadReport, read_batches
 
 T0 = 1_700_000_000.0
 GAP_AT = 0.6  # where write_log puts its quiet gap, as a share of the events
@@ -190,7 +191,7 @@ def small_checkpoints(monkeypatch: pytest.MonkeyPatch) -> None:
     """Checkpoints every few events, so a small log has many."""
     monkeypatch.setattr(index, "CHECKPOINT_EVERY", 25)
     monkeypatch.setattr(index, "READ_CHUNK", 1024)
-    monkeypatch.setattr("replay.cursor.READ_CHUNK", 700)
+    monkeypatch.setattr("replay.index.cursor.READ_CHUNK", 700)
 
 
 @pytest.fixture

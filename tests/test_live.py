@@ -28,15 +28,15 @@ from recorder.events import (
     TaskStarted,
     TaskSucceeded,
 )
-from recorder.fold import Metrics
 from recorder.writer import Recorder
 from replay import exitcodes
 from replay.cli import cli
-from replay.follow import Follower
-from replay.keys import SIGINT_KEY, SIGTERM_KEY, Inputs, split_keys
-from replay.live import EXTEND_BY, LiveSession
-from replay.terminal import finish, is_interactive, run_plain
-from replay.views import ANIMATION_HZ, STALL_AFTER, dashboard, frame_key
+from replay.core.fold import Metrics
+from replay.core.views.overview import ANIMATION_HZ, STALL_AFTER, dashboard, frame_key
+from replay.sessions.keys import SIGINT_KEY, SIGTERM_KEY, Inputs, split_keys
+from replay.sessions.live import EXTEND_BY, LiveSession
+from replay.sessions.loop import finish, is_interactive, run_plain
+from replay.sources.follow import Follower
 
 T0 = 1_700_000_000.0
 

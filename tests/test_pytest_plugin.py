@@ -14,7 +14,7 @@ from conftest import RUNREEL, clean_env, fold_file, invoke
 from recorder.events import Log, Mark, RunFinished, RunStarted, TaskFailed, TaskSkipped, TaskStarted
 from recorder.writer import Recorder
 from replay import exitcodes
-from replay.source import read_batches
+from replay.sources.file import read_batches
 
 SUITE = """
 import sys
@@ -202,8 +202,9 @@ def test_the_plugin_is_inert_when_not_asked(tmp_path: Path) -> None:
         "    pm = session.config.pluginmanager\n"
         "    assert pm.has_plugin('runreel'), 'the entry point is not loaded'\n"
         "    assert pm.get_plugin('runreel-recorder') is None\n"
-        "    assert 'replay.importers' not in sys.modules\n"
-        "    assert 'recorder.writer' not in sys.modules or 'replay.golden' in sys.modules\n"
+        "    assert 'recorder.importers' not in sys.modules\n"
+        "    assert ('recorder.writer' not in sys.modules\n"
+        "            or 'replay.outputs.golden' in sys.modules)\n"
     )
     before = sorted(p.name for p in tmp_path.iterdir())
     done = pytest_run(tmp_path, "-q")

@@ -16,7 +16,7 @@ from recorder import codec
 from recorder.codec import Unknown
 from recorder.errors import LogInvalid, LogUnavailable
 from recorder.events import FORMAT_VERSION, Log, RunStarted, TaskStarted
-from replay.source import MAX_REPORTED, ReadReport, read_batches
+from replay.sources.file import MAX_REPORTED, ReadReport, read_batches
 
 VALID = [
     "all_succeeded",

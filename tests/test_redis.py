@@ -28,12 +28,13 @@ from conftest import ROOT, assert_one_error_line, clean_env, fixture, fold_file,
 
 from recorder import Recorder, WriteFailed, location
 from recorder.events import Log, RunStarted
-from recorder.fold import Metrics, apply_all
 from recorder.location import BadLocation, is_url, parse
 from recorder.redis_stream import RedisMissing, Stream
 from replay import exitcodes
-from replay.backends import for_messages, local_path, redis_archive
-from replay.backends.redis_follow import RedisFollower
+from replay.core.fold import Metrics, apply_all
+from replay.sources import archive as redis_archive
+from replay.sources import for_messages, local_path
+from replay.sources.redis import RedisFollower
 
 URL_ENV = "RUNREEL_TEST_REDIS_URL"
 

@@ -62,13 +62,13 @@ from recorder.events import (
     TaskSucceeded,
     TotalChanged,
 )
-from recorder.fold import Metrics, apply_all
-from replay.follow import Follower
-from replay.live import LiveSession
-from replay.position import fold_at
-from replay.snapshot import FORMATS, render, to_dict
-from replay.source import ReadReport, read_batches
-from replay.when import parse_when
+from replay.core.fold import Metrics, apply_all
+from replay.core.when import parse_when
+from replay.index.position import fold_at
+from replay.outputs.snapshot import FORMATS, render, to_dict
+from replay.sessions.live import LiveSession
+from replay.sources.file import ReadReport, read_batches
+from replay.sources.follow import Follower
 
 RUNREEL = str(Path(sys.executable).with_name("runreel"))
 HAS_RUNREEL = os.path.exists(RUNREEL)

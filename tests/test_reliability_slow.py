@@ -132,9 +132,9 @@ ATHERIS_HARNESS = textwrap.dedent(
 
     with atheris.instrument_imports():
         from recorder.errors import LogInvalid
-        from recorder.fold import Metrics, apply_all
-        from replay.snapshot import to_dict
-        from replay.source import ReadReport, check_first_line, decode_complete
+        from replay.core.fold import Metrics, apply_all
+        from replay.outputs.snapshot import to_dict
+        from replay.sources.file import ReadReport, check_first_line, decode_complete
 
     def one(data: bytes) -> None:
         complete = data[: data.rfind(b"\\n") + 1]

@@ -25,15 +25,15 @@ from recorder.events import (
     TaskStarted,
     TaskSucceeded,
 )
-from recorder.fold import Metrics, apply_all
 from replay import exitcodes
-from replay.cursor import Cursor
-from replay.index import load_or_build
-from replay.keys import SIGINT_KEY, SIGTERM_KEY
-from replay.replayer import KEY_HELP, SPEEDS, ReplaySession
-from replay.snapshot import capture_console, render
-from replay.source import read_batches
-from replay.when import END, START, When, parse_when
+from replay.core.fold import Metrics, apply_all
+from replay.core.when import END, START, When, parse_when
+from replay.index.cursor import Cursor
+from replay.index.store import load_or_build
+from replay.outputs.snapshot import capture_console, render
+from replay.sessions.keys import SIGINT_KEY, SIGTERM_KEY
+from replay.sessions.replay import KEY_HELP, SPEEDS, ReplaySession
+from replay.sources.file import read_batches
 
 T0 = 1_700_000_000.0
 W, H = 100, 30

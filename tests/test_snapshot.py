@@ -16,9 +16,9 @@ import pytest
 from conftest import GOLDEN, T0, clean_env, fixture, invoke, run_runreel
 from rich.cells import cell_len
 
-from replay.position import fold_at
-from replay.snapshot import FORMATS, render
-from replay.when import END, parse_when
+from replay.core.when import END, parse_when
+from replay.index.position import fold_at
+from replay.outputs.snapshot import FORMATS, render
 
 # name of the golden file -> (fixture, extra snapshot arguments)
 GOLDEN_CASES: dict[str, tuple[str, list[str]]] = {

@@ -7,8 +7,8 @@ import json
 import pytest
 from conftest import T0, fixture, invoke
 
-from replay.position import NoSuchMark, fold_at
-from replay.when import END, START, When, parse_when
+from replay.core.when import END, START, When, parse_when
+from replay.index.position import NoSuchMark, fold_at
 
 
 @pytest.mark.parametrize(

@@ -37,7 +37,7 @@ from recorder.events import (
     TotalChanged,
 )
 from replay import exitcodes
-from replay.source import read_batches
+from replay.sources.file import read_batches
 
 
 def lines_of(path: Path) -> list[bytes]:

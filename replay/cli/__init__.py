@@ -120,7 +120,7 @@ def _run(
         click.echo("runreel: interrupted", err=True)
         return exitcodes.SIGINT
     except RunreelError as exc:
-        from replay.backends import for_messages  # a stream's local copy: named by its URL
+        from replay.sources import for_messages  # a stream's local copy: named by its URL
 
         click.echo(f"runreel: error: {for_messages(str(exc))}", err=True)
         return exitcodes.for_error(exc)

@@ -6,12 +6,12 @@ import click
 
 from replay import exitcodes
 from replay.cli.options import HEIGHT, WHEN, WIDTH, lenient_option, log_argument
-from replay.golden import check as check_golden
-from replay.golden import result_lines
-from replay.position import NoSuchMark
-from replay.snapshot import FORMATS, Format
-from replay.views import safe
-from replay.when import When
+from replay.core.views.overview import safe
+from replay.core.when import When
+from replay.index.position import NoSuchMark
+from replay.outputs.golden import check as check_golden
+from replay.outputs.golden import result_lines
+from replay.outputs.snapshot import FORMATS, Format
 
 
 @click.command()

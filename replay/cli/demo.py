@@ -6,11 +6,11 @@ import threading
 
 import click
 
+from recorder import demo as simulation
 from recorder.writer import Recorder
-from replay import demo as simulation
 from replay.cli.live import view, viewer_options
 from replay.cli.options import FloatRange
-from replay.follow import Follower
+from replay.sources.follow import Follower
 
 RATE = FloatRange(0.0, 1.0)
 

@@ -18,11 +18,11 @@ from replay.cli.options import (
     warn,
     write_file,
 )
-from replay.exporters import EXTENSIONS, FORMATS
-from replay.exporters.asciicast import FPS, asciicast
-from replay.exporters.openmetrics import openmetrics
-from replay.position import NoSuchMark, fold_at
-from replay.when import END, When
+from replay.core.when import END, When
+from replay.index.position import NoSuchMark, fold_at
+from replay.outputs.asciicast import FPS, asciicast
+from replay.outputs.exporters import EXTENSIONS, FORMATS
+from replay.outputs.openmetrics import openmetrics
 
 
 @click.command()

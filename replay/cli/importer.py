@@ -6,10 +6,10 @@ import os
 
 import click
 
-from recorder.fold import Metrics
+from recorder.importers import FORMATS, import_events, write_log
 from replay import exitcodes
 from replay.cli.options import READ_PATH
-from replay.importers import FORMATS, import_events, write_log
+from replay.core.fold import Metrics
 
 
 @click.command("import")

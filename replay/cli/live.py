@@ -10,13 +10,13 @@ import click
 from rich.console import Console
 
 from recorder.errors import LogUnavailable
-from replay.backends import follower as follower_for
 from replay.cli.options import FloatRange, followed_log_argument, lenient_option
-from replay.follow import FollowSource
-from replay.live import LiveSession
-from replay.snapshot import EXTENSIONS, Format, format_for_path
-from replay.source import open_log
-from replay.terminal import finish, is_interactive, run_interactive, run_plain
+from replay.outputs.snapshot import EXTENSIONS, Format, format_for_path
+from replay.sessions.live import LiveSession
+from replay.sessions.loop import finish, is_interactive, run_interactive, run_plain
+from replay.sources import follower as follower_for
+from replay.sources.file import open_log
+from replay.sources.follow import FollowSource
 
 F = TypeVar("F", bound=Callable[..., Any])
 

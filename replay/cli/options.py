@@ -8,9 +8,9 @@ from typing import Any, TypeVar
 
 import click
 
-from replay.backends import for_messages, local_path
-from replay.files import write_file
-from replay.when import When, parse_when
+from recorder.atomic import write_file
+from replay.core.when import When, parse_when
+from replay.sources import for_messages, local_path
 
 F = TypeVar("F", bound=Callable[..., Any])
 __all__ = ["write_file"]

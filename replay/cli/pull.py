@@ -7,8 +7,8 @@ import click
 from recorder.errors import WriteFailed
 from recorder.location import parse
 from replay import exitcodes
-from replay.backends.redis_archive import SIDECAR, PullRefused
-from replay.backends.redis_archive import pull as pull_stream
+from replay.sources.archive import SIDECAR, PullRefused
+from replay.sources.archive import pull as pull_stream
 
 
 @click.command()

@@ -6,8 +6,8 @@ import click
 
 from recorder.location import parse
 from replay import exitcodes
-from replay.backends.redis_archive import push as push_log
 from replay.cli.options import READ_PATH, warn
+from replay.sources.archive import push as push_log
 
 
 @click.command()

@@ -19,9 +19,9 @@ from recorder.errors import LogExists, WriteFailed
 from recorder.location import is_url
 from recorder.writer import ENV_VAR, Recorder
 from replay import exitcodes
-from replay.backends import follower as follower_for
 from replay.cli.live import view, viewer_options
-from replay.terminal import is_interactive
+from replay.sessions.loop import is_interactive
+from replay.sources import follower as follower_for
 
 
 @click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})

@@ -9,13 +9,13 @@ from rich.console import Console
 from replay.cli.index import indexing_progress
 from replay.cli.live import check_snapshot_path
 from replay.cli.options import WHEN, FloatRange, lenient_option, log_argument, warn
-from replay.cursor import Cursor
-from replay.index import load_or_build
-from replay.position import NoSuchMark, move
-from replay.replayer import ReplaySession
-from replay.snapshot import Format, format_for_path
-from replay.terminal import finish, is_interactive, run_interactive, run_plain
-from replay.when import END, START, When
+from replay.core.when import END, START, When
+from replay.index.cursor import Cursor
+from replay.index.position import NoSuchMark, move
+from replay.index.store import load_or_build
+from replay.outputs.snapshot import Format, format_for_path
+from replay.sessions.loop import finish, is_interactive, run_interactive, run_plain
+from replay.sessions.replay import ReplaySession
 
 
 @click.command()

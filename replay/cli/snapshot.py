@@ -17,9 +17,9 @@ from replay.cli.options import (
     warn,
     write_file,
 )
-from replay.position import NoSuchMark, fold_at
-from replay.snapshot import EXTENSIONS, FORMATS, Format, format_for_path, render
-from replay.when import END, When
+from replay.core.when import END, When
+from replay.index.position import NoSuchMark, fold_at
+from replay.outputs.snapshot import EXTENSIONS, FORMATS, Format, format_for_path, render
 
 
 @click.command()

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import click
 
-from recorder.fold import Metrics
 from replay import exitcodes
 from replay.cli.options import lenient_option, log_argument, warn
-from replay.position import fold_at
-from replay.snapshot import to_json
-from replay.views import OUTCOMES, clock, safe
-from replay.when import END
+from replay.core.fold import Metrics
+from replay.core.views.overview import OUTCOMES, clock, safe
+from replay.core.when import END
+from replay.index.position import fold_at
+from replay.outputs.snapshot import to_json
 
 
 @click.command()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from recorder.fold import Metrics, apply_all
 from replay import exitcodes
-from replay.backends import for_messages
 from replay.cli.options import log_argument, plural
-from replay.source import CHUNK, ReadReport, read_batches
+from replay.core.fold import Metrics, apply_all
+from replay.sources import for_messages
+from replay.sources.file import CHUNK, ReadReport, read_batches
 
 
 @click.command()

@@ -1,0 +1,301 @@
+"""pytest-reportlog (``pytest --report-log=FILE``) to runreel events.
+
+Every test (node id) is a task. Its setup, call and teardown reports fold into one task
+with pytest's own rules: a failed setup or teardown fails the test, a skip at setup or in
+the call skips it, xfail is a skip with reason ``xfail: …``, a non-strict XPASS succeeds
+with a warning line, a strict XPASS fails. A ``rerun`` report (pytest-rerunfailures) is a
+failed attempt that is retried. With pytest-xdist the ``worker_id`` (gw0, gw1, …) is the
+worker. Times are the reports' start/stop (pytest >= 7.3); older logs get a synthetic
+timeline from the phase durations. JSON lines that are not reports are skipped; an input
+with no report, or more of another format's records, is refused (detect.Tally). See
+docs/importers.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import msgspec
+
+from recorder.events import AnyEvent
+from recorder.importers import (
+    SYNTHETIC_EPOCH,
+    Emitter,
+    Outcome,
+    bad_line,
+    first_line,
+    json_error,
+    numbered,
+    text_lines,
+)
+from recorder.importers.detect import Tally
+
+
+class Record(msgspec.Struct, gc=False):
+    """The fields of a report-log line that the import uses (the rest is skipped)."""
+
+    report_type: str = msgspec.field(name="$report_type", default="")
+    nodeid: str = ""
+    when: str | None = None
+    outcome: str | None = None
+    longrepr: msgspec.Raw = msgspec.Raw(b"null")
+    sections: msgspec.Raw = msgspec.Raw(b"[]")
+    start: float | None = None
+    stop: float | None = None
+    duration: float | None = None
+    wasxfail: str | None = None
+    worker_id: str | None = None
+    exitstatus: int | None = None
+    pytest_version: str | None = None
+    category: str | None = None
+    message: str | None = None
+
+
+_decoder = msgspec.json.Decoder(Record)
+_any = msgspec.json.Decoder()
+
+Action = Literal["continue", "retry", "end"]
+
+
+@dataclass
+class Verdict:
+    """One test's outcome so far, judged from its reports with pytest's own rules."""
+
+    outcome: Outcome = "succeeded"
+    detail: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, when: str, outcome: str, message: str, xfail: str | None) -> Action:
+        """Take one phase report; says whether the test goes on, is retried or has ended."""
+        if outcome == "rerun":
+            self.outcome, self.detail, self.notes = "failed", message, []
+            return "retry"
+        if when == "setup":
+            if outcome == "failed":
+                self._fail(f"error in setup: {message}")
+            elif outcome == "skipped":
+                self._skip(message, xfail)
+            return "continue"
+        if when == "call":
+            if outcome == "failed":
+                self._fail(message)
+            elif outcome == "skipped":
+                self._skip(message, xfail)
+            elif xfail is not None:
+                self.notes.append(f"XPASS{': ' + xfail if xfail else ''}")
+            return "continue"
+        if when == "teardown":
+            if outcome == "failed" and self.outcome != "failed":
+                self._fail(f"error in teardown: {message}")
+            return "end"
+        # xdist reports a crashed worker's test with when="???"
+        if outcome == "failed":
+            self._fail(message or "the test's worker crashed")
+        return "end"
+
+    def _fail(self, detail: str) -> None:
+        if self.outcome != "failed":
+            self.outcome, self.detail = "failed", detail
+
+    def _skip(self, message: str, xfail: str | None) -> None:
+        if self.outcome == "failed":
+            return
+        if xfail is not None:
+            detail = f"xfail: {xfail}" if xfail else "xfail"
+        else:
+            detail = message.removeprefix("Skipped: ")
+        self.outcome, self.detail = "skipped", detail
+
+
+def message_of(longrepr: Any) -> str:
+    """The one-line reason in a report's ``longrepr`` (JSON form or pytest's objects)."""
+    if longrepr is None:
+        return ""
+    if isinstance(longrepr, str):
+        return first_line(longrepr)
+    if isinstance(longrepr, (list, tuple)):
+        return first_line(str(longrepr[-1])) if longrepr else ""
+    if isinstance(longrepr, dict):
+        crash = longrepr.get("reprcrash")
+        if isinstance(crash, dict) and crash.get("message"):
+            return first_line(str(crash["message"]))
+        return ""
+    message = getattr(getattr(longrepr, "reprcrash", None), "message", None)
+    if message:
+        return first_line(str(message))
+    return first_line(str(longrepr))
+
+
+def level_of(section: str) -> str:
+    """The log level for a captured-output section title ("Captured stderr call")."""
+    if "stderr" in section:
+        return "stderr"
+    if "stdout" in section:
+        return "stdout"
+    return "info"
+
+
+def events(lines: Iterable[bytes], *, path: str, run: str, name: str) -> Iterator[AnyEvent]:
+    """The runreel events of a pytest report log."""
+    yield from _Import(path, run, name).events(lines)
+
+
+@dataclass
+class _Test:
+    verdict: Verdict = field(default_factory=Verdict)
+    begun: bool = False
+
+
+class _Import:
+    def __init__(self, path: str, run: str, name: str) -> None:
+        self.path = path
+        self.em = Emitter("pytest-reportlog", run, name)
+        self.tests: dict[str, _Test] = {}
+        self.files: set[str] = set()
+        self.clock: float | None = None
+        self.synthetic = False
+        self.finished: int | None | Literal[False] = False  # exit status once SessionFinish seen
+        self.tally = Tally("pytest-reportlog", path)
+
+    def events(self, lines: Iterable[bytes]) -> Iterator[AnyEvent]:
+        pending: list[tuple[int, Record]] = []
+        for n, record in self._records(lines):
+            if self.clock is None:
+                pending.append((n, record))
+                if record.report_type != "TestReport":
+                    continue
+                self.synthetic = record.start is None
+                self.clock = SYNTHETIC_EPOCH if self.synthetic else record.start
+                yield self.em.run_started(self.clock)  # type: ignore[arg-type]
+                for _, r in pending:
+                    yield from self._record(r)
+                pending.clear()
+                continue
+            yield from self._record(record)
+        self.tally.check()  # no report at all, or more of another format's records
+        if self.clock is None:
+            self.clock = SYNTHETIC_EPOCH
+            yield self.em.run_started(self.clock)
+            for _, r in pending:
+                yield from self._record(r)
+        if self.finished is not False:
+            yield from self._close_open()
+            yield from self.em.closing(
+                max(self.em.last_t, self._now()),
+                failed=self.finished not in (0, None),
+                exit_status=self.finished,
+            )
+
+    def _records(self, lines: Iterable[bytes]) -> Iterator[tuple[int, Record]]:
+        for n, line, last in numbered(lines):
+            if not line.strip():
+                continue
+            try:
+                record = _decoder.decode(line)
+            except msgspec.ValidationError as exc:
+                raise bad_line(self.path, n, f"unexpected report: {exc}", last=False) from None
+            except msgspec.DecodeError as exc:
+                raise json_error(self.path, n, exc, last=last) from None
+            if not record.report_type:  # not a report (another tool's JSON): counted, skipped
+                self.tally.other(line)
+                continue
+            self.tally.ours += 1
+            yield n, record
+
+    def _record(self, r: Record) -> Iterator[AnyEvent]:
+        kind = r.report_type
+        if kind == "TestReport":
+            yield from self._test_report(r)
+        elif kind == "CollectReport":
+            yield from self._collect_report(r)
+        elif kind == "WarningMessage":
+            text = first_line(r.message or "")
+            category = f"{r.category}: " if r.category else ""
+            yield self.em.log(self._now(), f"{category}{text}", "warning")
+        elif kind == "SessionStart":
+            self.finished = False  # a second session in one file goes on with the same run
+            if r.pytest_version and "pytest_version" not in self.em.meta:
+                self.em.meta["pytest_version"] = r.pytest_version
+        elif kind == "SessionFinish":
+            self.finished = r.exitstatus
+
+    def _now(self) -> float:
+        return self.clock if self.clock is not None else SYNTHETIC_EPOCH
+
+    def _times(self, r: Record) -> tuple[float, float]:
+        if self.synthetic or r.start is None:
+            start = self._now()
+            stop = start + max(r.duration or 0.0, 0.0)
+        else:
+            start, stop = r.start, r.stop if r.stop is not None else r.start
+        if self.clock is None or stop > self.clock:
+            self.clock = stop
+        return start, stop
+
+    def _test_report(self, r: Record) -> Iterator[AnyEvent]:
+        em = self.em
+        key = r.nodeid
+        start, stop = self._times(r)
+        test = self.tests.get(key)
+        if test is None:
+            test = self.tests[key] = _Test()
+        worker = r.worker_id or ""
+        when = r.when or ""
+        if when == "setup" and r.outcome != "skipped" and not (test.begun and em.is_open(key)):
+            yield from self._mark_file(start, key)
+            test.begun = True
+            yield em.begin(start, key, worker)
+        elif when == "setup" and test.begun and em.is_open(key):
+            yield em.begin(start, key, worker)  # the next attempt after a rerun
+        message = message_of(_any.decode(r.longrepr)) if r.outcome != "passed" else ""
+        action = test.verdict.add(when, r.outcome or "", message, r.wasxfail)
+        if action == "continue":
+            return
+        yield from self._sections(stop, r)
+        if action == "retry":
+            test.begun = True
+            yield em.retry(stop, key, test.verdict.detail)
+            test.verdict = Verdict()
+            return
+        verdict = test.verdict
+        for note in verdict.notes:
+            yield em.log(stop, f"{key}: {note}", "warning")
+        yield em.end(stop, key, verdict.outcome, verdict.detail, worker)
+        del self.tests[key]
+
+    def _sections(self, t: float, r: Record) -> Iterator[AnyEvent]:
+        if r.sections == b"[]":
+            return
+        sections = _any.decode(r.sections)
+        if not isinstance(sections, list):
+            return
+        for section in sections:
+            if isinstance(section, list) and len(section) == 2:
+                title, content = str(section[0]), str(section[1])
+                level = level_of(title)
+                for line in text_lines(content):
+                    yield self.em.log(t, line, level)
+
+    def _mark_file(self, t: float, nodeid: str) -> Iterator[AnyEvent]:
+        module = nodeid.split("::", 1)[0]
+        if module and module not in self.files:
+            self.files.add(module)
+            yield self.em.mark(t, module)
+
+    def _collect_report(self, r: Record) -> Iterator[AnyEvent]:
+        if r.outcome == "failed":
+            message = message_of(_any.decode(r.longrepr)) or "collection failed"
+            yield self.em.end(self._now(), r.nodeid, "failed", f"collection error: {message}")
+        elif r.outcome == "skipped":
+            message = message_of(_any.decode(r.longrepr)).removeprefix("Skipped: ")
+            yield self.em.end(self._now(), r.nodeid, "skipped", message)
+
+    def _close_open(self) -> Iterator[AnyEvent]:
+        for key in list(self.tests):
+            if self.em.is_open(key):
+                yield self.em.end(
+                    self._now(), key, "failed", "the test did not finish (no teardown report)"
+                )
+        self.tests.clear()

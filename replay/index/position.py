@@ -1,0 +1,94 @@
+"""Resolve a WHEN against a log: the folded state a snapshot shows, and its "now"."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from replay.core.fold import Metrics
+from replay.core.views.overview import safe
+from replay.core.when import When
+from replay.index.cursor import Cursor
+from replay.index.store import Enough, Index, load_or_build
+from replay.sources.file import ReadReport
+
+
+class NoSuchMark(ValueError):
+    """The log has no mark with the label asked for."""
+
+
+@dataclass
+class Frame:
+    """The state at a position: metrics and the clock the view is drawn at."""
+
+    metrics: Metrics
+    now: float
+    report: ReadReport
+
+    def warnings(self) -> list[str]:
+        """What the user should know besides the figures: the reader's, and joined runs."""
+        out = self.report.warnings()
+        if self.metrics.run_starts > 1:
+            out.append(
+                f"{self.report.path}: {self.metrics.run_starts} runs in one log (were logs "
+                "joined?): the figures mix them; the name and id are the first run's"
+            )
+        return out
+
+
+def fold_at(path: str, when: When, *, lenient: bool = False) -> Frame:
+    """Fold ``path`` up to ``when``; positions past the end mean the end."""
+    index = load_or_build(path, lenient=lenient, until=enough_for(when))
+    cursor = Cursor(index, lenient=lenient)
+    now = move(cursor, when)
+    return Frame(cursor.metrics, now, index.report())
+
+
+def enough_for(when: When) -> Enough | None:
+    """How much of a log ``when`` needs, when that is known before reading it all."""
+    if when.kind == "start":
+        return Enough(events=1)
+    if when.kind == "event":
+        return Enough(events=when.event)
+    if when.kind == "seconds":
+        return Enough(seconds=when.seconds)
+    return None  # the end, a percentage or a mark: the whole log
+
+
+def target_time(index: Index, when: When) -> float | None:
+    """The event time ``when`` names, for time-like positions (seconds, percent)."""
+    h = index.header
+    first = h.first_t if h.first_t is not None else 0.0
+    last = h.last_t if h.last_t is not None else first
+    if when.kind == "seconds":
+        return first + when.seconds
+    if when.kind == "percent":
+        return first + (last - first) * when.seconds / 100
+    return None
+
+
+def move(cursor: Cursor, when: When) -> float:
+    """Move ``cursor`` to ``when``; returns the clock ("now") to draw that frame at.
+
+    Times: every event up to the first later than the target, drawn at the target
+    (at most the last event's time). Event numbers, marks, start and end: drawn at
+    the time of the latest event folded.
+    """
+    index = cursor.index
+    limit = target_time(index, when)
+    if limit is not None:
+        cursor.seek_time(limit)
+        last = index.header.last_t
+        return min(limit, last) if last is not None else limit
+    if when.kind == "mark":
+        for p in index.marks:
+            if p.label == when.label:
+                cursor.seek(p.event)
+                return p.t
+        labels = sorted(set(index.marks.labels or ()))
+        shown = ", ".join(safe(label, limit=40) for label in labels[:10])
+        known = f" (marks: {shown})" if labels else " (it has no marks)"
+        raise NoSuchMark(f"no mark {safe(when.label, limit=80)!r} in {index.log}{known}")
+    n = {"start": 1, "end": cursor.count}.get(when.kind, when.event)
+    cursor.seek(n)
+    m = cursor.metrics
+    return m.last_t if m.last_t is not None else 0.0

@@ -1,0 +1,404 @@
+"""Golden snapshots: render points of a run and compare them with files kept in a repo.
+
+A golden is one snapshot file, or a directory with one file per point
+(``end.txt``, ``90s.svg``, ``50pct.json``, ``event-1234.txt``, ``mark-deploy.txt``).
+``runreel-golden.json`` beside the files records how each was made (position,
+size, format, and the runreel and rich versions), so a later check uses the same
+options and can say when a difference may come from a newer renderer.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from typing import Literal
+
+import msgspec
+
+from recorder.atomic import write_file
+from recorder.errors import LogUnavailable, WriteFailed
+from replay.core.views.overview import safe
+from replay.core.when import END, When, parse_when
+from replay.index.position import fold_at
+from replay.outputs.snapshot import EXTENSIONS, Format, format_for_path, render
+
+MANIFEST = "runreel-golden.json"
+DEFAULT_WIDTH, DEFAULT_HEIGHT = 100, 30
+SUFFIX: dict[Format, str] = {
+    "text": ".txt",
+    "ansi": ".ansi",
+    "svg": ".svg",
+    "html": ".html",
+    "json": ".json",
+}
+
+Status = Literal["same", "different", "missing", "written"]
+
+
+def versions() -> dict[str, str]:
+    """The versions that decide how a snapshot renders."""
+    out = {}
+    for pkg in ("runreel", "rich"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+            out[pkg] = "unknown"
+    return out
+
+
+def snapshot_of(
+    log: str,
+    at: str | When = "end",
+    *,
+    width: int = DEFAULT_WIDTH,
+    height: int = DEFAULT_HEIGHT,
+    fmt: Format = "text",
+    lenient: bool = False,
+) -> str:
+    """The snapshot of ``log`` at ``at``: the same string ``runreel snapshot`` prints."""
+    when = at if isinstance(at, When) else parse_when(at)
+    frame = fold_at(log, when, lenient=lenient)
+    return render(frame.metrics, frame.now, width=width, height=height, fmt=fmt)
+
+
+def _number(x: float) -> str:
+    """``x`` without losing digits (``:g`` keeps six: 1000.125 would become 1000.12)."""
+    text = repr(float(x))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def at_text(when: When) -> str:
+    """``when`` as the manifest records it: exact, and read back by ``when_of_text``."""
+    if when.kind == "seconds":
+        return _number(when.seconds)
+    if when.kind == "percent":
+        return _number(when.seconds) + "%"
+    return str(when)
+
+
+def shown_at(when: When) -> str:
+    """``when`` for a message: exact, and a mark's label made harmless."""
+    text = at_text(when) + ("s" if when.kind == "seconds" else "")
+    return safe(text)
+
+
+def when_of_text(text: str) -> When:
+    """The position a manifest records (a mark label is kept verbatim, spaces and all)."""
+    if text.startswith("mark:") and len(text) > 5:
+        return When("mark", label=text[5:])
+    return parse_when(text)
+
+
+def file_name(when: When, fmt: Format) -> str:
+    """The file name of a point in a golden directory."""
+    if when.kind == "seconds":
+        stem = f"{_number(when.seconds)}s"
+    elif when.kind == "percent":
+        stem = f"{_number(when.seconds)}pct"
+    elif when.kind == "event":
+        stem = f"event-{when.event}"
+    elif when.kind == "mark":
+        clean = re.sub(r"[^A-Za-z0-9._-]", "_", when.label)[:60]
+        if clean != when.label:
+            clean += "-" + hashlib.blake2b(when.label.encode(), digest_size=4).hexdigest()
+        stem = f"mark-{clean}"
+    else:
+        stem = when.kind
+    return stem + SUFFIX[fmt]
+
+
+class Entry(msgspec.Struct, omit_defaults=True):
+    """How one golden file was made."""
+
+    at: str
+    width: int
+    height: int
+    format: str
+    runreel: str = ""
+    rich: str = ""
+
+
+@dataclass
+class Point:
+    """One comparison to make: a position, a file, and how to render it."""
+
+    when: When
+    path: str
+    fmt: Format
+    width: int
+    height: int
+
+
+@dataclass
+class Result:
+    point: Point
+    status: Status
+    diff: str = ""
+    note: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("same", "written")
+
+
+def _manifest_path(directory: str) -> str:
+    return os.path.join(directory, MANIFEST)
+
+
+def read_manifest(directory: str) -> dict[str, Entry]:
+    try:
+        with open(_manifest_path(directory), "rb") as f:
+            data = f.read()
+    except (FileNotFoundError, NotADirectoryError):
+        return {}
+    except OSError as exc:
+        raise LogUnavailable(f"cannot read {_manifest_path(directory)}: {exc.strerror}") from None
+    try:
+        return msgspec.json.decode(data, type=dict[str, Entry])
+    except msgspec.DecodeError as exc:
+        raise LogUnavailable(
+            f"{_manifest_path(directory)} is not a golden manifest: {exc}"
+        ) from None
+
+
+def write_manifest(directory: str, entries: dict[str, Entry]) -> None:
+    raw = msgspec.json.encode(dict(sorted(entries.items())), order="sorted")
+    write_file(_manifest_path(directory), msgspec.json.format(raw, indent=2).decode() + "\n")
+
+
+def plan(
+    golden: str,
+    ats: list[When],
+    *,
+    width: int | None,
+    height: int | None,
+    fmt: Format | None,
+) -> list[Point]:
+    """The points a check compares, from the arguments and what the golden holds.
+
+    Options given win; otherwise each file is rendered as its manifest entry says
+    (position, size, format), else as its name says. A directory given alone checks
+    every snapshot file it holds and every file its manifest lists (a deleted golden
+    is missing, not skipped); with ``fmt``, only the files of that format.
+    """
+    directory_mode = os.path.isdir(golden) or len(ats) > 1 or golden.endswith(os.sep)
+    base = golden if directory_mode else (os.path.dirname(golden) or ".")
+    manifest = read_manifest(base)
+
+    def point(when: When, path: str, f: Format) -> Point:
+        made = manifest.get(os.path.basename(path))
+        return Point(
+            when,
+            path,
+            f,
+            width or (made.width if made else DEFAULT_WIDTH),
+            height or (made.height if made else DEFAULT_HEIGHT),
+        )
+
+    if not directory_mode:
+        name = os.path.basename(golden)
+        entry = manifest.get(name)
+        f = fmt or _recorded_format(base, name, entry) or format_for_path(golden, "text")
+        when = ats[0] if ats else (_recorded_when(base, name, entry) or END)
+        return [point(when, golden, f)]
+    if ats:
+        return [
+            point(w, os.path.join(golden, file_name(w, fmt or "text")), fmt or "text") for w in ats
+        ]
+    points = []
+    try:
+        on_disk = os.listdir(golden) if os.path.isdir(golden) else []
+    except OSError as exc:
+        raise LogUnavailable(f"cannot list {golden}: {exc.strerror or exc}") from None
+    for name in sorted(set(on_disk) | set(manifest)):
+        if name == MANIFEST or os.path.splitext(name)[1].lower() not in EXTENSIONS:
+            continue
+        entry = manifest.get(name)
+        found = _recorded_when(base, name, entry) or _when_from_name(name)
+        f = _recorded_format(base, name, entry) or format_for_path(name)
+        if found is not None and fmt in (None, f):
+            points.append(point(found, os.path.join(golden, name), f))
+    return points or [
+        point(END, os.path.join(golden, file_name(END, fmt or "text")), fmt or "text")
+    ]
+
+
+def _recorded_when(directory: str, name: str, entry: Entry | None) -> When | None:
+    if entry is None:
+        return None
+    try:
+        return when_of_text(entry.at)
+    except ValueError as exc:
+        raise LogUnavailable(f"{_manifest_path(directory)}: {name}: {exc}") from None
+
+
+def _recorded_format(directory: str, name: str, entry: Entry | None) -> Format | None:
+    if entry is None:
+        return None
+    for f in SUFFIX:
+        if f == entry.format:
+            return f
+    raise LogUnavailable(
+        f"{_manifest_path(directory)}: {name}: unknown format {entry.format!r}"
+        f" (one of {', '.join(SUFFIX)})"
+    )
+
+
+def _when_from_name(name: str) -> When | None:
+    stem = os.path.splitext(name)[0]
+    for pattern, text in (
+        (r"^(start|end)$", r"\1"),
+        (r"^([0-9.]+)s$", r"\1"),
+        (r"^([0-9.]+)pct$", r"\1%"),
+        (r"^event-([0-9]+)$", r"#\1"),
+        (r"^mark-(.+)$", r"mark:\1"),
+    ):
+        if re.match(pattern, stem):
+            try:
+                return parse_when(re.sub(pattern, text, stem))
+            except ValueError:
+                return None
+    return None
+
+
+def check(
+    log: str,
+    golden: str,
+    ats: list[When] | None = None,
+    *,
+    width: int | None = None,
+    height: int | None = None,
+    fmt: Format | None = None,
+    update: bool = False,
+    lenient: bool = False,
+) -> list[Result]:
+    """Compare (or with ``update``, write) every point; one Result per point."""
+    points = plan(golden, ats or [], width=width, height=height, fmt=fmt)
+    # Every point is rendered before anything is written: a bad log or an unknown
+    # mark must not leave an --update half done (files without their manifest).
+    rendered = [
+        (p, snapshot_of(log, p.when, width=p.width, height=p.height, fmt=p.fmt, lenient=lenient))
+        for p in points
+    ]
+    now_versions = versions()
+    results = []
+    touched: dict[str, dict[str, Entry]] = {}
+    for p, actual in rendered:
+        directory = os.path.dirname(p.path) or "."
+        manifest = touched.setdefault(directory, read_manifest(directory))
+        name = os.path.basename(p.path)
+        expected = _read_golden(p.path)
+        made = Entry(at_text(p.when), p.width, p.height, p.fmt)
+        if expected == actual:
+            results.append(Result(p, "same"))
+            if not update or _same_options(manifest.get(name), made):
+                continue
+        if update:
+            if directory and not os.path.isdir(directory):
+                try:
+                    os.makedirs(directory, exist_ok=True)
+                except OSError as exc:
+                    raise WriteFailed(f"cannot create {directory}: {exc.strerror or exc}") from None
+            if expected != actual:
+                write_file(p.path, actual)
+                results.append(Result(p, "written"))
+            made.runreel, made.rich = now_versions["runreel"], now_versions["rich"]
+            manifest[name] = made
+            continue
+        if expected is None:
+            hint = f"no golden {p.path}; create it with --update"
+            results.append(Result(p, "missing", note=hint))
+            continue
+        results.append(
+            Result(
+                p,
+                "different",
+                _diff(expected, actual, p, log),
+                _note(manifest, name, expected, actual),
+            )
+        )
+    if update:
+        for directory, manifest in touched.items():
+            write_manifest(directory, manifest)
+    return results
+
+
+def _read_golden(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            return f.read()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise LogUnavailable(f"cannot read golden {path}: {reason}") from None
+
+
+def _same_options(recorded: Entry | None, made: Entry) -> bool:
+    if recorded is None:
+        return False
+    return (recorded.at, recorded.width, recorded.height, recorded.format) == (
+        made.at,
+        made.width,
+        made.height,
+        made.format,
+    )
+
+
+def _diff(expected: str, actual: str, p: Point, log: str) -> str:
+    """A unified diff for a CI log: ESC of an ANSI snapshot is shown as ``\\x1b``
+    (a style-only change would otherwise look like two equal lines), and a missing
+    final newline is marked as diff(1) does."""
+    shown = "(ESC shown as \\x1b) " if p.fmt == "ansi" else ""
+    lines = difflib.unified_diff(
+        _lines(_visible(expected, p.fmt)),
+        _lines(_visible(actual, p.fmt)),
+        fromfile=f"{p.path} (golden)",
+        tofile=f"{log} at {shown_at(p.when)} ({p.width}x{p.height} {p.fmt}) {shown}".rstrip(),
+    )
+    return "".join(
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
+    )
+
+
+def _lines(text: str) -> list[str]:
+    """Lines split at ``\\n`` only (``splitlines`` also splits at U+2028, FF, ...)."""
+    parts = text.split("\n")
+    return [line + "\n" for line in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+
+
+def _visible(text: str, fmt: Format) -> str:
+    return text.replace("\x1b", "\\x1b") if fmt == "ansi" else text
+
+
+def _note(manifest: dict[str, Entry], name: str, expected: str = "", actual: str = "") -> str:
+    if "\r\n" in expected and expected.replace("\r\n", "\n") == actual:
+        return (
+            f"note: {name} has CRLF line endings (a checkout that converts them?); "
+            "mark golden files -text in .gitattributes"
+        )
+    made = manifest.get(name)
+    if made is None:
+        return ""
+    now = versions()
+    changed = [
+        f"{pkg} {getattr(made, pkg)} -> {now[pkg]}"
+        for pkg in ("rich", "runreel")
+        if getattr(made, pkg) and getattr(made, pkg) != now[pkg]
+    ]
+    if not changed:
+        return ""
+    return (
+        f"note: {name} was made with a different renderer ({', '.join(changed)}); the "
+        "difference may come from that. Review it, then run with --update."
+    )
+
+
+def result_lines(results: list[Result]) -> list[str]:
+    """Human lines summarising results (diffs excluded)."""
+    words = {"same": "ok", "different": "DIFFERENT", "missing": "MISSING", "written": "written"}
+    return [f"{words[r.status]:<9} {r.point.path} ({shown_at(r.point.when)})" for r in results]

@@ -1,0 +1,150 @@
+"""The live session: a followed log folded on the wall clock, with operator controls."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from rich.console import Group
+from rich.layout import Layout
+from rich.text import Text
+
+from replay.core.fold import Metrics, apply_all
+from replay.core.views.overview import clock, dashboard, frame_key, run_state
+from replay.sessions.keys import SIGINT_KEY, SIGTERM_KEY
+from replay.sources.follow import FollowSource
+
+EXTEND_BY = 60.0  # seconds "+" adds when no --timeout was given
+
+
+class LiveSession:
+    """State of a live view: metrics, the soft timeout, and why (if) it should stop.
+
+    ``wall`` gives the event-time "now"; ``mono`` measures the timeout. Both are
+    parameters so tests drive the session without a terminal or a real clock.
+    """
+
+    def __init__(
+        self,
+        follower: FollowSource,
+        *,
+        timeout: float | None = None,
+        stay: bool = False,
+        wall: Callable[[], float] = time.time,
+        mono: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.follower = follower
+        self.metrics = Metrics()
+        self.stay = stay
+        self.keys = False  # set by the runner when a keyboard is attached
+        self.wall, self.mono = wall, mono
+        self.timeout = timeout
+        self.deadline = None if timeout is None else mono() + timeout
+        self.reason: str | None = None
+        self.changes = 0  # counts folds and resets, so a redraw can be skipped when none happened
+        # Event time and monotonic time of the latest events seen arriving (not read while
+        # catching up): "now" runs on from there, so a writer's clock ahead of or behind this
+        # machine's neither fakes nor hides a stall, and task times stay in the writer's time.
+        self._anchor: tuple[float, float] | None = None
+        self._caught_up = False
+
+    def now(self) -> float:
+        """Event-time now; a finished run is frozen at its last event."""
+        m = self.metrics
+        if m.finished and m.last_t is not None:
+            return m.last_t
+        if self._anchor is None:  # nothing seen arriving: this machine's clock
+            return self.wall()
+        t, at = self._anchor
+        return t + max(self.mono() - at, 0.0)
+
+    def tick(self) -> None:
+        """Take in what the log gained; decide whether to stop."""
+        poll = self.follower.poll()
+        if poll.reset:
+            self.metrics = Metrics()
+            self._anchor = None
+            self.changes += 1
+        if poll.events:
+            apply_all(self.metrics, poll.events)
+            self.changes += 1
+            last = self.metrics.last_t
+            if self._caught_up and last is not None:
+                self._anchor = (last, self.mono())
+        self._caught_up = self._caught_up or not poll.more
+        if self.reason is None:
+            if self.metrics.finished and not (self.stay and self.keys):
+                self.reason = "finished"
+            elif self.deadline is not None and self.mono() >= self.deadline:
+                self.reason = "timeout"
+
+    def key(self, key: str) -> None:
+        """q quits; c cancels the timeout; + extends it; signals stop the view."""
+        if key in ("q", "Q"):
+            self.reason = "quit"
+        elif key == SIGINT_KEY:
+            self.reason = "sigint"
+        elif key == SIGTERM_KEY:
+            self.reason = "sigterm"
+        elif key in ("c", "C"):
+            self.deadline = None
+        elif key in ("+", "="):
+            step = self.timeout or EXTEND_BY
+            base = self.deadline if self.deadline is not None else self.mono()
+            self.deadline = base + step
+
+    def notes(self) -> list[Text]:
+        """What the operator must see: file notices, the timeout countdown, the keys."""
+        out: list[Text] = []
+        if self.follower.notice:
+            out.append(Text(self.follower.notice, style="bold yellow"))
+        if self.deadline is not None:
+            left = max(self.deadline - self.mono(), 0.0)
+            out.append(Text(f"timeout in {clock(left)}", style="bold magenta"))
+        if self.keys:
+            timed = self.deadline is not None
+            hint = "q quit · " + ("c cancel timeout · + extend" if timed else "+ set timeout")
+            if self.metrics.finished and self.stay:
+                hint = "finished · q quit"
+            out.append(Text(hint, style="dim"))
+        return out
+
+    def view(self) -> Layout:
+        return dashboard(self.metrics, self.now(), controls=self.bar())
+
+    def bar(self) -> Group | None:
+        """The notes on two full-width rows above the footer: a file notice, then the
+        countdown and the keys (on 80 columns the footer's figures leave them no room)."""
+        notes = self.notes()
+        if not notes:
+            return None
+        notice = notes.pop(0) if self.follower.notice else Text()
+        rows = [notice, Text("  ·  ").join(notes)]
+        for row in rows:
+            row.no_wrap, row.overflow = True, "ellipsis"
+        return Group(*rows)
+
+    def frame_key(self) -> tuple[object, ...]:
+        """Equal keys draw equal views (see ``views.frame_key``); much cheaper than ``view()``."""
+        now = self.now()
+        notes = tuple(n.plain for n in self.notes())
+        return (self.changes, notes, frame_key(self.metrics, now))
+
+    def status_line(self) -> str:
+        """One plain line for logs and pipes (no escape sequences)."""
+        m, now = self.metrics, self.now()
+        if not self.follower.appeared:
+            notice = self.follower.notice  # why it has not appeared, when it says more
+            if notice is None or notice.startswith("waiting for"):
+                return f"runreel: waiting for {self.follower.path}"
+            return f"runreel: {notice}"
+        state = run_state(m, now).plain  # as the header says it; log text made safe by lit()
+        eta = "done" if m.finished else clock(m.eta(now))
+        line = (
+            f"runreel: {clock(m.elapsed(now))} {state} {m.status_text} "
+            f"in flight {len(m.in_flight)} retries {m.retries} "
+            f"rate {m.rate(now):.1f}/s ETA {eta}"
+        )
+        if self.follower.notice:
+            line += f" [{self.follower.notice}]"
+        return line

@@ -1,0 +1,143 @@
+"""The terminal loop: render a session at a fixed rate, take keys and signals, stop cleanly.
+
+Interactive (a TTY): rich Live in screen mode; keys read on a thread; the
+terminal is always restored. Otherwise: no cursor movement and no escape
+sequences, one plain status line every ``interval`` seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import Protocol
+
+import click
+from rich.console import Console
+from rich.layout import Layout
+from rich.live import Live
+
+from recorder.atomic import write_file
+from replay import exitcodes
+from replay.core.fold import Metrics
+from replay.outputs.snapshot import Format, render
+from replay.sessions.keys import Inputs, keyboard, signals
+
+
+class Session(Protocol):
+    """What the loop needs from a live or replay session."""
+
+    keys: bool
+    reason: str | None
+
+    @property
+    def metrics(self) -> Metrics: ...
+
+    def tick(self) -> None: ...
+    def key(self, key: str) -> None: ...
+    def now(self) -> float: ...
+    def view(self) -> Layout: ...
+    def status_line(self) -> str: ...
+
+
+def is_interactive(environ: dict[str, str] | None = None) -> bool:
+    """Screen mode only on a real terminal (rich's TTY_INTERACTIVE overrides either way)."""
+    env = os.environ if environ is None else environ
+    forced = env.get("TTY_INTERACTIVE")
+    if forced in ("0", "1"):
+        return forced == "1"
+    if env.get("TTY_COMPATIBLE") == "0" or env.get("TERM", "").lower() in ("dumb", "unknown"):
+        return False
+    try:
+        return os.isatty(sys.stdout.fileno())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def run_interactive(session: Session, console: Console, *, refresh_hz: float) -> None:
+    """Screen-mode loop until the session has a stop reason."""
+    inputs = Inputs()
+    period = 1.0 / refresh_hz
+    with signals(inputs), keyboard(inputs) as has_keys:
+        session.keys = has_keys
+        session.tick()
+        with Live(
+            session.view(),
+            console=console,
+            screen=True,
+            auto_refresh=False,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        ) as live:
+            next_tick = time.monotonic()
+            drawn: object = None
+            while session.reason is None:
+                frame = _frame_key(session, console)
+                if frame is None or frame != drawn:
+                    live.update(session.view(), refresh=True)
+                    drawn = frame
+                next_tick += period
+                for key in inputs.wait(next_tick - time.monotonic()):
+                    session.key(key)
+                if session.reason is None:
+                    session.tick()
+                if time.monotonic() - next_tick > period:
+                    next_tick = time.monotonic()  # fell behind: do not try to catch up
+
+
+def _frame_key(session: Session, console: Console) -> object:
+    """What the next frame depends on, when the session can tell (None: always redraw).
+
+    A session may offer ``frame_key()``; equal keys at the same terminal size mean the
+    screen would not change, so rendering it again (the costly part) is skipped.
+    """
+    frame_key = getattr(session, "frame_key", None)
+    if frame_key is None:
+        return None
+    return (console.size, frame_key())
+
+
+FINAL_HEIGHT = 30  # rows of the last dashboard printed when a viewer ends
+
+
+def run_plain(session: Session, *, interval: float, poll: float = 0.1) -> None:
+    """Pipe/CI loop: a status line every ``interval`` seconds, nothing else."""
+    inputs = Inputs()
+    with signals(inputs):
+        session.tick()
+        next_line = time.monotonic()
+        while session.reason is None:
+            if time.monotonic() >= next_line:
+                click.echo(session.status_line())
+                next_line += interval
+            for key in inputs.wait(poll):
+                session.key(key)
+            if session.reason is None:
+                session.tick()
+
+
+def finish(
+    session: Session,
+    *,
+    interactive: bool,
+    console: Console,
+    snapshot: str | None,
+    snapshot_format: Format,
+) -> int:
+    """After the loop: final output, the snapshot, and the exit code for why it stopped."""
+    m, now = session.metrics, session.now()
+    if snapshot:
+        width, height = (console.size.width, console.size.height) if interactive else (100, 30)
+        write_file(snapshot, render(m, now, width=width, height=height, fmt=snapshot_format))
+    if interactive:  # the screen just closed: the last picture stays in the scrollback
+        session.keys = False  # without the key hints: no key works there any more
+        console.print(session.view(), height=min(console.size.height, FINAL_HEIGHT))
+        click.echo(session.status_line() + f" (stopped: {session.reason})")
+    else:
+        click.echo(session.status_line() + f" (stopped: {session.reason})")
+        console.print(session.view(), height=FINAL_HEIGHT)
+    if session.reason == "sigint":
+        return exitcodes.SIGINT
+    if session.reason == "sigterm":
+        return exitcodes.SIGTERM
+    return exitcodes.for_metrics(m)
