@@ -661,7 +661,7 @@ def test_runreel_index_of_a_missing_or_invalid_log(tmp_path: Path) -> None:
 def test_indexing_shows_progress_on_a_terminal_only(
     tmp_path: Path, cache: Path, small_checkpoints: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from replay.cli import index as index_cli
+    from replay.cli import progress as index_cli
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:

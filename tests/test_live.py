@@ -599,7 +599,7 @@ def test_run_plain_prints_status_lines_until_the_run_finishes(
 ) -> None:
     log = tmp_path / "plain.jsonl"
     rec = Recorder(log, name="plain", total=1)
-    s = LiveSession(Follower(str(log)))
+    s = LiveSession(Follower(str(log)), wall=time.time, mono=time.monotonic)
 
     def work() -> None:
         time.sleep(0.35)
@@ -610,7 +610,7 @@ def test_run_plain_prints_status_lines_until_the_run_finishes(
 
     writer = threading.Thread(target=work)
     writer.start()
-    run_plain(s, interval=0.1, poll=0.02)
+    run_plain(s, interval=0.1, clock=time.monotonic, poll=0.02)
     writer.join()
     out = capsys.readouterr().out
     assert s.reason == "finished"

@@ -1094,7 +1094,7 @@ def test_hostile_text_in_every_field_renders_literally(
         assert result.exit_code in (2, 65), result.stderr
         assert_inert(result.stdout_bytes, what=" ".join(args))
         assert_inert(result.stderr_bytes, what=" ".join(args))
-    session = LiveSession(Follower(str(path)))
+    session = LiveSession(Follower(str(path)), wall=time.time, mono=time.monotonic)
     session.tick()
     assert_inert(session.status_line(), what="live status line")
     session.follower.close()

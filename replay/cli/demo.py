@@ -8,8 +8,8 @@ import click
 
 from recorder import demo as simulation
 from recorder.writer import Recorder
-from replay.cli.live import view, viewer_options
 from replay.cli.options import FloatRange
+from replay.cli.viewer import ViewerOptions, viewer_options, watch
 from replay.sources.follow import Follower
 
 RATE = FloatRange(0.0, 1.0)
@@ -49,7 +49,7 @@ RATE = FloatRange(0.0, 1.0)
     show_default=True,
     help="The log to write (replaced if it exists).",
 )
-@viewer_options
+@viewer_options()
 def demo(
     tasks: int,
     workers: int,
@@ -58,11 +58,7 @@ def demo(
     seed: int,
     pace: float,
     log: str,
-    timeout: float | None,
-    snapshot: str | None,
-    stay: bool,
-    refresh: float,
-    interval: float,
+    viewer: ViewerOptions,
 ) -> int:
     """Run simulated workers that record to LOG while the live dashboard follows it.
 
@@ -81,14 +77,7 @@ def demo(
         thread = threading.Thread(target=work, name="runreel-demo", daemon=True)
         thread.start()
         try:
-            code = view(
-                Follower(log),
-                timeout=timeout,
-                snapshot=snapshot,
-                stay=stay,
-                refresh=refresh,
-                interval=interval,
-            )
+            code = watch(Follower(log), viewer)
         finally:
             stop.set()
             thread.join()

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import click
 from click.core import ParameterSource
-from rich.console import Console
 
-from replay.cli.index import indexing_progress
-from replay.cli.live import check_snapshot_path
 from replay.cli.options import WHEN, FloatRange, lenient_option, log_argument, warn
+from replay.cli.progress import indexing_progress
+from replay.cli.viewer import MONO, ViewerOptions, run_session, viewer_options
 from replay.core.when import END, START, When
 from replay.index.cursor import Cursor
 from replay.index.position import NoSuchMark, move
 from replay.index.store import load_or_build
-from replay.outputs.snapshot import Format, format_for_path
-from replay.sessions.loop import finish, is_interactive, run_interactive, run_plain
 from replay.sessions.replay import ReplaySession
 
 
@@ -43,26 +40,7 @@ from replay.sessions.replay import ReplaySession
     help="Cap quiet gaps to this many seconds (times shown do not change).",
 )
 @click.option("--pause-at-marks", is_flag=True, help="Pause at every mark (on a terminal).")
-@click.option(
-    "--snapshot",
-    type=click.Path(dir_okay=False, path_type=str),
-    callback=check_snapshot_path,
-    help="Write the frame where the replay stopped (.txt .ansi .svg .html .json).",
-)
-@click.option(
-    "--refresh",
-    type=FloatRange(1, 60),
-    default=20.0,
-    show_default=True,
-    help="Screen refreshes per second.",
-)
-@click.option(
-    "--interval",
-    type=FloatRange(min=0, min_open=True),
-    default=10.0,
-    show_default=True,
-    help="Seconds between status lines when not on a terminal.",
-)
+@viewer_options(replay=True)
 @lenient_option
 def replay(
     log: str,
@@ -72,9 +50,7 @@ def replay(
     stop: When | None,
     max_idle: float | None,
     pause_at_marks: bool,
-    snapshot: str | None,
-    refresh: float,
-    interval: float,
+    viewer: ViewerOptions,
     lenient: bool,
 ) -> int:
     """Re-render the run in LOG as it happened, at --speed times real speed.
@@ -105,20 +81,12 @@ def replay(
             speed=0.0 if instant else speed,
             max_idle=max_idle,
             pause_at_marks=pause_at_marks,
+            mono=MONO,
         )
     except NoSuchMark as exc:
         raise click.BadParameter(str(exc)) from None
     warn(index.report().warnings())
-    interactive = is_interactive()
-    console = Console(highlight=False, markup=False, emoji=False)
-    if interactive:
-        run_interactive(session, console, refresh_hz=refresh)
-    else:
-        run_plain(session, interval=interval, poll=0.05)
-    fmt: Format = format_for_path(snapshot) if snapshot else "text"
-    return finish(
-        session, interactive=interactive, console=console, snapshot=snapshot, snapshot_format=fmt
-    )
+    return run_session(session, viewer, poll=0.05)
 
 
 def _check_range(cursor: Cursor, start: When, stop: When) -> None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 from rich.console import Group
 from rich.layout import Layout
 from rich.text import Text
 
+from recorder.errors import LogUnavailable
+from replay.core.clock import Countdown, LiveClock, Source
 from replay.core.fold import Metrics, apply_all
 from replay.core.views.overview import clock, dashboard, frame_key, run_state
 from replay.sessions.keys import SIGINT_KEY, SIGTERM_KEY
@@ -20,62 +19,62 @@ EXTEND_BY = 60.0  # seconds "+" adds when no --timeout was given
 class LiveSession:
     """State of a live view: metrics, the soft timeout, and why (if) it should stop.
 
-    ``wall`` gives the event-time "now"; ``mono`` measures the timeout. Both are
-    parameters so tests drive the session without a terminal or a real clock.
+    ``wall`` gives the event-time "now" before any event arrived; ``mono`` runs it on and
+    measures the timeout. Both are passed in, so tests drive the session without a
+    terminal or a real clock.
     """
 
     def __init__(
         self,
         follower: FollowSource,
         *,
+        wall: Source,
+        mono: Source,
         timeout: float | None = None,
         stay: bool = False,
-        wall: Callable[[], float] = time.time,
-        mono: Callable[[], float] = time.monotonic,
     ) -> None:
         self.follower = follower
         self.metrics = Metrics()
         self.stay = stay
         self.keys = False  # set by the runner when a keyboard is attached
-        self.wall, self.mono = wall, mono
         self.timeout = timeout
-        self.deadline = None if timeout is None else mono() + timeout
+        self.countdown = Countdown(mono, timeout)
         self.reason: str | None = None
         self.changes = 0  # counts folds and resets, so a redraw can be skipped when none happened
-        # Event time and monotonic time of the latest events seen arriving (not read while
-        # catching up): "now" runs on from there, so a writer's clock ahead of or behind this
-        # machine's neither fakes nor hides a stall, and task times stay in the writer's time.
-        self._anchor: tuple[float, float] | None = None
+        # Anchored at the latest events seen arriving (not while catching up): task times
+        # stay in the writer's time.
+        self.live_clock = LiveClock(wall, mono)
         self._caught_up = False
+
+    @property
+    def deadline(self) -> float | None:
+        return self.countdown.deadline
 
     def now(self) -> float:
         """Event-time now; a finished run is frozen at its last event."""
         m = self.metrics
         if m.finished and m.last_t is not None:
             return m.last_t
-        if self._anchor is None:  # nothing seen arriving: this machine's clock
-            return self.wall()
-        t, at = self._anchor
-        return t + max(self.mono() - at, 0.0)
+        return self.live_clock.now()
 
     def tick(self) -> None:
         """Take in what the log gained; decide whether to stop."""
         poll = self.follower.poll()
         if poll.reset:
             self.metrics = Metrics()
-            self._anchor = None
+            self.live_clock.reset()
             self.changes += 1
         if poll.events:
             apply_all(self.metrics, poll.events)
             self.changes += 1
             last = self.metrics.last_t
             if self._caught_up and last is not None:
-                self._anchor = (last, self.mono())
+                self.live_clock.arrived(last)
         self._caught_up = self._caught_up or not poll.more
         if self.reason is None:
             if self.metrics.finished and not (self.stay and self.keys):
                 self.reason = "finished"
-            elif self.deadline is not None and self.mono() >= self.deadline:
+            elif self.countdown.expired():
                 self.reason = "timeout"
 
     def key(self, key: str) -> None:
@@ -87,27 +86,39 @@ class LiveSession:
         elif key == SIGTERM_KEY:
             self.reason = "sigterm"
         elif key in ("c", "C"):
-            self.deadline = None
+            self.countdown.cancel()
         elif key in ("+", "="):
-            step = self.timeout or EXTEND_BY
-            base = self.deadline if self.deadline is not None else self.mono()
-            self.deadline = base + step
+            self.countdown.extend(self.timeout or EXTEND_BY)
 
     def notes(self) -> list[Text]:
         """What the operator must see: file notices, the timeout countdown, the keys."""
         out: list[Text] = []
         if self.follower.notice:
             out.append(Text(self.follower.notice, style="bold yellow"))
-        if self.deadline is not None:
-            left = max(self.deadline - self.mono(), 0.0)
+        left = self.countdown.left()
+        if left is not None:
             out.append(Text(f"timeout in {clock(left)}", style="bold magenta"))
         if self.keys:
-            timed = self.deadline is not None
+            timed = left is not None
             hint = "q quit · " + ("c cancel timeout · + extend" if timed else "+ set timeout")
             if self.metrics.finished and self.stay:
                 hint = "finished · q quit"
             out.append(Text(hint, style="dim"))
         return out
+
+    def close(self) -> None:
+        """Release the log (also when the loop failed)."""
+        self.follower.close()
+
+    def check(self) -> None:
+        """A log that never appeared leaves nothing to show: an error, unless a signal
+        stopped the wait."""
+        if self.follower.appeared or self.reason in ("sigint", "sigterm"):
+            return
+        unreachable = getattr(self.follower, "unreachable", None)  # a Redis server never reached
+        if unreachable:
+            raise LogUnavailable(f"{unreachable} (stopped: {self.reason})")
+        raise LogUnavailable(f"{self.follower.path} never appeared (stopped: {self.reason})")
 
     def view(self) -> Layout:
         return dashboard(self.metrics, self.now(), controls=self.bar())

@@ -2,14 +2,14 @@
 
 Interactive (a TTY): rich Live in screen mode; keys read on a thread; the
 terminal is always restored. Otherwise: no cursor movement and no escape
-sequences, one plain status line every ``interval`` seconds.
+sequences, one plain status line every ``interval`` seconds. The cadence is
+measured on the ``clock`` the caller passes (``time.monotonic`` at the CLI).
 """
 
 from __future__ import annotations
 
 import os
 import sys
-import time
 from typing import Protocol
 
 import click
@@ -19,6 +19,7 @@ from rich.live import Live
 
 from recorder.atomic import write_file
 from replay import exitcodes
+from replay.core.clock import Source
 from replay.core.fold import Metrics
 from replay.outputs.snapshot import Format, render
 from replay.sessions.keys import Inputs, keyboard, signals
@@ -38,6 +39,8 @@ class Session(Protocol):
     def now(self) -> float: ...
     def view(self) -> Layout: ...
     def status_line(self) -> str: ...
+    def close(self) -> None: ...
+    def check(self) -> None: ...
 
 
 def is_interactive(environ: dict[str, str] | None = None) -> bool:
@@ -54,7 +57,9 @@ def is_interactive(environ: dict[str, str] | None = None) -> bool:
         return False
 
 
-def run_interactive(session: Session, console: Console, *, refresh_hz: float) -> None:
+def run_interactive(
+    session: Session, console: Console, *, refresh_hz: float, clock: Source
+) -> None:
     """Screen-mode loop until the session has a stop reason."""
     inputs = Inputs()
     period = 1.0 / refresh_hz
@@ -69,7 +74,7 @@ def run_interactive(session: Session, console: Console, *, refresh_hz: float) ->
             redirect_stdout=False,
             redirect_stderr=False,
         ) as live:
-            next_tick = time.monotonic()
+            next_tick = clock()
             drawn: object = None
             while session.reason is None:
                 frame = _frame_key(session, console)
@@ -77,12 +82,12 @@ def run_interactive(session: Session, console: Console, *, refresh_hz: float) ->
                     live.update(session.view(), refresh=True)
                     drawn = frame
                 next_tick += period
-                for key in inputs.wait(next_tick - time.monotonic()):
+                for key in inputs.wait(next_tick - clock()):
                     session.key(key)
                 if session.reason is None:
                     session.tick()
-                if time.monotonic() - next_tick > period:
-                    next_tick = time.monotonic()  # fell behind: do not try to catch up
+                if clock() - next_tick > period:
+                    next_tick = clock()  # fell behind: do not try to catch up
 
 
 def _frame_key(session: Session, console: Console) -> object:
@@ -100,14 +105,14 @@ def _frame_key(session: Session, console: Console) -> object:
 FINAL_HEIGHT = 30  # rows of the last dashboard printed when a viewer ends
 
 
-def run_plain(session: Session, *, interval: float, poll: float = 0.1) -> None:
+def run_plain(session: Session, *, interval: float, clock: Source, poll: float = 0.1) -> None:
     """Pipe/CI loop: a status line every ``interval`` seconds, nothing else."""
     inputs = Inputs()
     with signals(inputs):
         session.tick()
-        next_line = time.monotonic()
+        next_line = clock()
         while session.reason is None:
-            if time.monotonic() >= next_line:
+            if clock() >= next_line:
                 click.echo(session.status_line())
                 next_line += interval
             for key in inputs.wait(poll):

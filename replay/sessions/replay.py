@@ -8,14 +8,14 @@ so a paused frame equals ``runreel snapshot --at`` for the same position.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from rich.console import Group
 from rich.layout import Layout
 from rich.text import Text
 
 from recorder.events import Mark
+from replay.core.clock import Source, VirtualClock, skip_idle, step_speed
 from replay.core.fold import Metrics
 from replay.core.views.overview import Timeline, clock, dashboard, run_state, safe
 from replay.core.when import When
@@ -44,28 +44,25 @@ class ReplaySession:
         speed: float = 1.0,
         max_idle: float | None = None,
         pause_at_marks: bool = False,
-        mono: Callable[[], float] = time.monotonic,
+        mono: Source,
     ) -> None:
         self.cursor = cursor
-        self.speed = speed
         self.max_idle = max_idle
         self.pause_at_marks = pause_at_marks
-        self.mono = mono
         self.keys = False
         self.reason: str | None = None
-        self.paused = False
         h = cursor.index.header
         self.first_t = h.first_t if h.first_t is not None else 0.0
         self.last_t = h.last_t if h.last_t is not None else self.first_t
         self.stop_t = move(cursor, stop)
         self.stop_event = cursor.position
-        self.vt = move(cursor, start)
+        vt = move(cursor, start)
         if cursor.position > self.stop_event:
             cursor.seek(self.stop_event)
-            self.vt = self.stop_t
-        self._start = (cursor.position, self.vt)  # where space at the end plays again from
+            vt = self.stop_t
+        self.virtual_clock = VirtualClock(mono, vt, speed)
+        self._start = (cursor.position, vt)  # where space at the end plays again from
         self.stopped_at_mark: str | None = None  # the label, while --pause-at-marks holds
-        self._last_mono = mono()
         self._marks = cursor.index.marks
         self._failures = cursor.index.failures
         self._mark_cols = self._columns(self._marks.times)
@@ -80,6 +77,27 @@ class ReplaySession:
     def metrics(self) -> Metrics:
         return self.cursor.metrics
 
+    # The clock's state, under the names the controls and the footer use.
+    @property
+    def vt(self) -> float:
+        return self.virtual_clock.t
+
+    @vt.setter
+    def vt(self, t: float) -> None:
+        self.virtual_clock.seek(t)
+
+    @property
+    def speed(self) -> float:
+        return self.virtual_clock.speed
+
+    @property
+    def paused(self) -> bool:
+        return self.virtual_clock.paused
+
+    @paused.setter
+    def paused(self, paused: bool) -> None:
+        self.virtual_clock.paused = paused
+
     def now(self) -> float:
         return self.vt
 
@@ -92,14 +110,12 @@ class ReplaySession:
 
     def tick(self) -> None:
         """Advance the virtual clock by the real time elapsed (times speed) and fold."""
-        real = self.mono()
-        elapsed, self._last_mono = real - self._last_mono, real
+        self.virtual_clock.tick(hold=self.reason is not None)
         if self.paused or self.reason is not None:
             return
         if self.speed <= 0:
             self._to_end()
             return
-        self.vt += elapsed * self.speed
         self._fold_to_clock()
 
     def _fold_to_clock(self) -> None:
@@ -110,7 +126,8 @@ class ReplaySession:
                 # Frozen at the mark's time, as ``snapshot --at mark:LABEL`` draws it.
                 self.paused = True
                 if c.metrics.marks:
-                    self.vt, self.stopped_at_mark = c.metrics.marks[-1]
+                    t, self.stopped_at_mark = c.metrics.marks[-1]
+                    self.virtual_clock.stop_at(t)
                 return
             nxt = c.peek()
             if nxt is None or c.position >= self.stop_event:
@@ -124,14 +141,13 @@ class ReplaySession:
     def _skip_idle(self, upcoming: float) -> bool:
         """Cap a quiet gap before ``upcoming``: jump the clock there once --max-idle
         seconds of it have played. The times shown stay event times."""
-        if self.max_idle is None:
-            return False
         m = self.cursor.metrics
         shown = m.last_t if m.last_t is not None else self.vt
-        if upcoming - shown > self.max_idle and self.vt - shown >= self.max_idle:
-            self.vt = max(self.vt, upcoming)
-            return True
-        return False
+        jump = skip_idle(self.vt, shown, upcoming, self.max_idle)
+        if jump is None:
+            return False
+        self.vt = jump
+        return True
 
     def _reached_end(self) -> None:
         self.vt = self.stop_t
@@ -201,9 +217,9 @@ class ReplaySession:
             self.paused = True
             self.seek_event(self.cursor.position + 1)
         elif key in ("+", "="):
-            self.speed = next((s for s in SPEEDS if s > self.speed), self.speed)
+            self.virtual_clock.speed = step_speed(self.speed, SPEEDS, up=True)
         elif key in ("-", "_"):
-            self.speed = next((s for s in reversed(SPEEDS) if s < self.speed), self.speed)
+            self.virtual_clock.speed = step_speed(self.speed, SPEEDS, up=False)
         elif key.isdigit() and len(key) == 1:
             self.seek_time(self.first_t + (self.last_t - self.first_t) * int(key) / 10)
         elif key == "g":  # the start of what is replayed (--from)
@@ -211,6 +227,12 @@ class ReplaySession:
             self.vt = self._start[1]
         elif key == "G":
             self._to_end()
+
+    def close(self) -> None:
+        """Nothing to release: the index is in memory."""
+
+    def check(self) -> None:
+        """A replay always has its log (it was indexed before the session began)."""
 
     # Drawing --------------------------------------------------------------------
 
