@@ -124,10 +124,10 @@ class ReplaySession:
         while c.position < self.stop_event:
             if c.advance(self.vt, self.stop_event, stop_after=marks):
                 # Frozen at the mark's time, as ``snapshot --at mark:LABEL`` draws it.
-                self.paused = True
+                t = self.vt
                 if c.metrics.marks:
                     t, self.stopped_at_mark = c.metrics.marks[-1]
-                    self.virtual_clock.stop_at(t)
+                self.virtual_clock.stop_at(t)
                 return
             nxt = c.peek()
             if nxt is None or c.position >= self.stop_event:
