@@ -9,8 +9,10 @@ from contextlib import contextmanager
 
 import click
 
+from recorder.location import Location, LogPath
 from replay.cli.options import lenient_option, log_argument
 from replay.index.store import Progress, load_or_build
+from replay.sources import local_file
 
 SHOW_AFTER = 0.5  # seconds of indexing before a progress line appears
 
@@ -18,14 +20,15 @@ SHOW_AFTER = 0.5  # seconds of indexing before a progress line appears
 @click.command("index")
 @log_argument
 @lenient_option
-def index_command(log: str, lenient: bool) -> int:
+def index_command(log: Location, lenient: bool) -> int:
     """Build (or bring up to date) the seek index of LOG.
 
     It is written beside LOG as LOG.runreel-index, or in the user cache directory
     when that is not writable. replay and snapshot use and refresh it by themselves.
     """
-    with indexing_progress(log) as progress:
-        index = load_or_build(log, lenient=lenient, persist=True, progress=progress)
+    path = local_file(log)
+    with indexing_progress(path) as progress:
+        index = load_or_build(path, lenient=lenient, persist=True, progress=progress)
     h = index.header
     where = index.file or "none written (no writable place beside the log or in the cache)"
     click.echo(
@@ -36,7 +39,7 @@ def index_command(log: str, lenient: bool) -> int:
 
 
 @contextmanager
-def indexing_progress(log: str) -> Iterator[Progress | None]:
+def indexing_progress(log: LogPath) -> Iterator[Progress | None]:
     """A "indexing LOG: N%" line on stderr while a big log is read (on a terminal only)."""
     try:
         on_terminal = sys.stderr.isatty()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -10,12 +9,12 @@ import click
 from rich.console import Console
 
 from recorder.errors import LogUnavailable
-from replay.cli.options import FloatRange, followed_log_argument, lenient_option
+from recorder.location import Location
+from replay.cli.options import FloatRange, lenient_option, log_argument
 from replay.outputs.snapshot import EXTENSIONS, Format, format_for_path
 from replay.sessions.live import LiveSession
 from replay.sessions.loop import finish, is_interactive, run_interactive, run_plain
 from replay.sources import follower as follower_for
-from replay.sources.file import open_log
 from replay.sources.follow import FollowSource
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -104,11 +103,11 @@ def view(
 
 
 @click.command()
-@followed_log_argument
+@log_argument
 @viewer_options
 @lenient_option
 def live(
-    log: str,
+    log: Location,
     timeout: float | None,
     snapshot: str | None,
     stay: bool,
@@ -122,10 +121,6 @@ def live(
     Exits when the run finishes (or on q / timeout / signal) with the code for
     the state it stopped at.
     """
-    if os.path.isdir(log):  # it will never become a log: do not wait for it
-        raise LogUnavailable(f"cannot open {log}: it is a directory")
-    if os.path.exists(log):  # there but unreadable: waiting would not change that
-        os.close(open_log(log))
     return view(
         follower_for(log, lenient=lenient, block=min(0.05, 0.5 / refresh)),
         timeout=timeout,

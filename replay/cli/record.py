@@ -16,7 +16,7 @@ from typing import IO
 import click
 
 from recorder.errors import LogExists, WriteFailed
-from recorder.location import is_url
+from recorder.location import is_url, locate
 from recorder.writer import ENV_VAR, Recorder
 from replay import exitcodes
 from replay.cli.live import view, viewer_options
@@ -152,7 +152,7 @@ def _run(
     code = exitcodes.SIGTERM  # if the view itself fails, the command is terminated
     try:
         code = view(
-            follower_for(log, block=min(0.05, 0.5 / refresh)),
+            follower_for(locate(log), block=min(0.05, 0.5 / refresh)),
             timeout=timeout,
             snapshot=snapshot,
             stay=stay,

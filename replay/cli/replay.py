@@ -6,6 +6,7 @@ import click
 from click.core import ParameterSource
 from rich.console import Console
 
+from recorder.location import Location
 from replay.cli.index import indexing_progress
 from replay.cli.live import check_snapshot_path
 from replay.cli.options import WHEN, FloatRange, lenient_option, log_argument, warn
@@ -16,6 +17,7 @@ from replay.index.store import load_or_build
 from replay.outputs.snapshot import Format, format_for_path
 from replay.sessions.loop import finish, is_interactive, run_interactive, run_plain
 from replay.sessions.replay import ReplaySession
+from replay.sources import local_file
 
 
 @click.command()
@@ -65,7 +67,7 @@ from replay.sessions.replay import ReplaySession
 )
 @lenient_option
 def replay(
-    log: str,
+    log: Location,
     speed: float,
     instant: bool,
     start: When | None,
@@ -93,8 +95,9 @@ def replay(
     ctx = click.get_current_context()
     if instant and ctx.get_parameter_source("speed") is not ParameterSource.DEFAULT:
         raise click.UsageError("--instant plays as fast as possible: it takes no --speed")
-    with indexing_progress(log) as progress:
-        index = load_or_build(log, lenient=lenient, progress=progress)
+    path = local_file(log)
+    with indexing_progress(path) as progress:
+        index = load_or_build(path, lenient=lenient, progress=progress)
     cursor = Cursor(index, lenient=lenient)
     try:
         _check_range(cursor, start or START, stop or END)
