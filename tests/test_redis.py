@@ -27,8 +27,8 @@ import pytest
 from conftest import ROOT, assert_one_error_line, clean_env, fixture, fold_file, invoke, run_runreel
 
 from recorder import Recorder, WriteFailed, location
-from recorder.events import Log, RunStarted
 from recorder.errors import LogInvalid
+from recorder.events import Log, RunStarted
 from recorder.location import (
     BadLocation,
     FileLocation,
