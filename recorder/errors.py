@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from recorder.location import LogPath
+
 
 class RunreelError(Exception):
     """Base class: a failure with a one-line message meant for the user."""
@@ -10,10 +15,11 @@ class RunreelError(Exception):
 class LogInvalid(RunreelError):
     """The log breaks the format contract (bad line, unknown version)."""
 
-    def __init__(self, path: str, line: int | None, reason: str) -> None:
+    def __init__(self, path: LogPath, line: int | None, reason: str) -> None:
+        from recorder.location import line_of  # not at the top: location imports this module
+
         self.path, self.line, self.reason = path, line, reason
-        where = f"{path}:{line}" if line is not None else path
-        super().__init__(f"{where}: {reason}")
+        super().__init__(f"{line_of(path, line) if line is not None else path}: {reason}")
 
 
 class LogUnavailable(RunreelError):

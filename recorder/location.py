@@ -1,5 +1,10 @@
 """Where a log lives: a local path, or a Redis stream named by a URL.
 
+A location is one object from the command line to every message: ``str()`` is how
+messages name it (the path, or the URL with the password masked). Readers work on
+local files; a stream is read from its local copy (``StreamCopy``), which messages
+name by the stream: ``URL (entry N)`` where a file would say ``FILE:N``.
+
 ``redis://[user:pass@]host[:port]/DB/STREAM[?option=value...]`` (``rediss://`` for
 TLS). STREAM is the key of the stream, percent-decoded; it may hold ``/``. The query
 options are the redis-py connection options in ``OPTIONS`` (and ``TLS_OPTIONS`` with
@@ -11,6 +16,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import TypeAlias
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from recorder.errors import RunreelError
@@ -60,6 +66,49 @@ class RedisLocation:
 
     def __str__(self) -> str:
         return self.display
+
+
+@dataclass(frozen=True)
+class FileLocation:
+    """A log file, named in messages by its path as given."""
+
+    path: str
+
+    def __str__(self) -> str:
+        return self.path
+
+
+Location: TypeAlias = FileLocation | RedisLocation
+
+
+@dataclass(frozen=True)
+class StreamCopy:
+    """A local file holding a stream's entries, one line each: read as a path
+    (``os.fspath``), named in messages by the stream."""
+
+    stream: RedisLocation
+    path: str
+
+    def __fspath__(self) -> str:
+        return self.path
+
+    def __str__(self) -> str:
+        return str(self.stream)
+
+
+# What readers take: a file's path, or a stream's copy.
+LogPath: TypeAlias = str | StreamCopy
+
+
+def line_of(log: LogPath, n: int) -> str:
+    """How messages name line ``n`` of ``log``: ``FILE:N``, or ``URL (entry N)`` for a
+    stream's copy (a stream key may hold ``:``)."""
+    return f"{log}:{n}" if isinstance(log, str) else f"{log} (entry {n})"
+
+
+def locate(text: str) -> Location:
+    """The location ``text`` names: a Redis stream for a redis:// URL, else a file."""
+    return parse(text) if is_url(text) else FileLocation(text)
 
 
 def is_url(location: str | os.PathLike[str]) -> bool:

@@ -27,13 +27,22 @@ import pytest
 from conftest import ROOT, assert_one_error_line, clean_env, fixture, fold_file, invoke, run_runreel
 
 from recorder import Recorder, WriteFailed, location
+from recorder.errors import LogInvalid
 from recorder.events import Log, RunStarted
-from recorder.location import BadLocation, is_url, parse
+from recorder.location import (
+    BadLocation,
+    FileLocation,
+    RedisLocation,
+    is_url,
+    line_of,
+    locate,
+    parse,
+)
 from recorder.redis_stream import RedisMissing, Stream
 from replay import exitcodes
 from replay.core.fold import Metrics, apply_all
 from replay.sources import archive as redis_archive
-from replay.sources import for_messages, local_path
+from replay.sources import local_file
 from replay.sources.redis import RedisFollower
 
 URL_ENV = "RUNREEL_TEST_REDIS_URL"
@@ -523,10 +532,16 @@ def test_an_entry_without_a_line_is_a_bad_line(new_stream: Callable[[], str]) ->
 def test_a_stream_copy_is_named_by_its_url_in_messages(new_stream: Callable[[], str]) -> None:
     url = new_stream()
     write_run(url, tasks=2)
-    shown, copy = str(parse(url)), local_path(url)
-    assert for_messages(f"{copy}:7: JSON is malformed") == f"{shown} (entry 7): JSON is malformed"
-    assert for_messages(f"cannot read {copy}: gone") == f"cannot read {shown}: gone"
-    assert for_messages("/elsewhere.jsonl:7: x") == "/elsewhere.jsonl:7: x"
+    located = locate(url)
+    assert isinstance(located, RedisLocation)
+    shown, copy = str(parse(url)), local_file(located)
+    assert os.fspath(copy).endswith(".jsonl") and str(copy) == shown  # read there, named so
+    assert line_of(copy, 7) == f"{shown} (entry 7)"
+    assert str(LogInvalid(copy, 7, "JSON is malformed")) == f"{shown} (entry 7): JSON is malformed"
+    assert f"cannot read {copy}: gone" == f"cannot read {shown}: gone"
+    assert line_of("/elsewhere.jsonl", 7) == "/elsewhere.jsonl:7"
+    assert isinstance(locate("/elsewhere.jsonl"), FileLocation)
+    assert local_file(locate("/elsewhere.jsonl")) == "/elsewhere.jsonl"
     loc, user = parse(url), f"runreel-test-{uuid.uuid4().hex[:8]}"
     with client(loc.url) as c:
         try:
@@ -537,12 +552,12 @@ def test_a_stream_copy_is_named_by_its_url_in_messages(new_stream: Callable[[], 
             pytest.skip(f"cannot add an ACL user: {exc}")
         try:
             secret = url.replace("://", f"://{user}:hunter2@")
-            copy = local_path(secret)
-            named = for_messages(f"{copy}:1: bad")
+            copy = local_file(locate(secret))
+            named = line_of(copy, 1) + ": bad"
         finally:
             c.acl_deluser(user)
     assert named == f"{secret.replace(':hunter2@', ':***@')} (entry 1): bad"
-    assert "hunter2" not in copy
+    assert "hunter2" not in os.fspath(copy)
 
 
 def test_reading_commands_name_the_stream_not_its_local_copy(
@@ -566,6 +581,23 @@ def test_reading_commands_name_the_stream_not_its_local_copy(
     assert f"runreel: warning: {loc} (entry {entry}): skipped: " in lenient.stderr
     for out in (failed.stderr, validated.stdout, lenient.stderr):
         assert ".jsonl" not in out
+
+
+def test_check_names_the_stream_in_the_diff_header(
+    new_stream: Callable[[], str], tmp_path: Path
+) -> None:
+    url = new_stream()
+    write_run(url, tasks=4)
+    golden = tmp_path / "golden"
+    golden.mkdir()
+    assert invoke(["check", url, str(golden), "--update"]).exit_code == exitcodes.OK
+    (snap,) = golden.glob("*.txt")
+    snap.write_text(snap.read_text(encoding="utf-8").replace("nightly", "daily"), encoding="utf-8")
+    result = invoke(["check", url, str(golden)])
+    assert result.exit_code == exitcodes.TOTAL_FAILURE
+    assert f"--- {snap} (golden)\n" in result.stdout
+    assert f"+++ {parse(url)} at end (100x30 text)\n" in result.stdout, result.stdout
+    assert ".jsonl" not in result.stdout and "streams" not in result.stdout
 
 
 # Following --------------------------------------------------------------------------

@@ -120,9 +120,7 @@ def _run(
         click.echo("runreel: interrupted", err=True)
         return exitcodes.SIGINT
     except RunreelError as exc:
-        from replay.sources import for_messages  # a stream's local copy: named by its URL
-
-        click.echo(f"runreel: error: {for_messages(str(exc))}", err=True)
+        click.echo(f"runreel: error: {exc}", err=True)
         return exitcodes.for_error(exc)
     return rv if isinstance(rv, int) else exitcodes.OK
 

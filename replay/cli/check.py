@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from recorder.location import Location
 from replay import exitcodes
 from replay.cli.options import HEIGHT, WHEN, WIDTH, lenient_option, log_argument
 from replay.core.views.overview import safe
@@ -12,6 +13,7 @@ from replay.index.position import NoSuchMark
 from replay.outputs.golden import check as check_golden
 from replay.outputs.golden import result_lines
 from replay.outputs.snapshot import FORMATS, Format
+from replay.sources import local_file
 
 
 @click.command()
@@ -35,7 +37,7 @@ from replay.outputs.snapshot import FORMATS, Format
 @click.option("--update", is_flag=True, help="Write the goldens instead of comparing.")
 @lenient_option
 def check(
-    log: str,
+    log: Location,
     golden: str,
     ats: tuple[When, ...],
     width: int | None,
@@ -52,7 +54,7 @@ def check(
     """
     try:
         results = check_golden(
-            log,
+            local_file(log),
             golden,
             list(ats),
             width=width,

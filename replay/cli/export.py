@@ -6,6 +6,7 @@ import os
 
 import click
 
+from recorder.location import Location
 from replay import exitcodes
 from replay.cli.options import (
     HEIGHT,
@@ -23,6 +24,7 @@ from replay.index.position import NoSuchMark, fold_at
 from replay.outputs.asciicast import FPS, asciicast
 from replay.outputs.exporters import EXTENSIONS, FORMATS
 from replay.outputs.openmetrics import openmetrics
+from replay.sources import local_file
 
 
 @click.command()
@@ -60,7 +62,7 @@ from replay.outputs.openmetrics import openmetrics
 )
 @lenient_option
 def export(
-    log: str,
+    log: Location,
     fmt: str | None,
     at: When,
     output: str | None,
@@ -84,8 +86,9 @@ def export(
     chosen = fmt or (EXTENSIONS.get(os.path.splitext(output)[1].lower()) if output else None)
     if chosen is None:
         raise click.UsageError("say which format with --format (asciicast or openmetrics)")
+    path = local_file(log)
     try:
-        frame = fold_at(log, at or END, lenient=lenient)
+        frame = fold_at(path, at or END, lenient=lenient)
     except NoSuchMark as exc:
         raise click.BadParameter(str(exc), param_hint="--at") from None
     warn(frame.warnings())
@@ -94,7 +97,7 @@ def export(
     else:
         doc = "".join(
             asciicast(
-                log,
+                path,
                 at=at or END,
                 width=width,
                 height=height,

@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 import click
 
 from recorder.atomic import write_file
+from recorder.location import Location, locate
 from replay.core.when import When, parse_when
-from replay.sources import for_messages, local_path
 
 F = TypeVar("F", bound=Callable[..., Any])
 __all__ = ["write_file"]
@@ -52,17 +52,16 @@ WIDTH = click.IntRange(20, 1000)
 HEIGHT = click.IntRange(8, 1000)
 
 
-def _local_log(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    return local_path(value)
+def _locate(ctx: click.Context, param: click.Parameter, value: str) -> Location:
+    return locate(value)  # a bad URL is BadLocation, said as the library says it
 
 
 # A file runreel reads. Not readable=True (click's default): one that cannot be read
 # is the library's LogUnavailable, exit 66 with the reason, not a usage error.
 READ_PATH = click.Path(dir_okay=True, readable=False, path_type=str)
-# LOG: a path, or a Redis stream URL pulled into a local copy first (replay/backends).
-log_argument = click.argument("log", type=READ_PATH, callback=_local_log)
-# LOG as given, for commands that follow a stream themselves (live).
-followed_log_argument = click.argument("log", type=READ_PATH)
+# LOG: a path or a Redis stream URL, as a Location; a command reads a stream through
+# its local copy (replay.sources.local_file) or follows it (replay.sources.follower).
+log_argument = click.argument("log", type=READ_PATH, callback=_locate)
 
 # A file runreel writes; "-" is stdout, as INPUT "-" of import is stdin.
 OUTPUT_PATH = click.Path(dir_okay=False, readable=False, allow_dash=True, path_type=str)
@@ -79,7 +78,7 @@ def lenient_option(f: F) -> F:
 def warn(lines: list[str]) -> None:
     """Reader warnings (torn tail, skipped lines) on stderr."""
     for line in lines:
-        click.echo(f"runreel: warning: {for_messages(line)}", err=True)
+        click.echo(f"runreel: warning: {line}", err=True)
 
 
 def plural(n: int, noun: str) -> str:

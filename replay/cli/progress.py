@@ -9,13 +9,14 @@ from contextlib import contextmanager
 
 import click
 
+from recorder.location import LogPath
 from replay.index.store import Progress
 
 SHOW_AFTER = 0.5  # seconds of indexing before a progress line appears
 
 
 @contextmanager
-def indexing_progress(log: str) -> Iterator[Progress | None]:
+def indexing_progress(log: LogPath) -> Iterator[Progress | None]:
     """A "indexing LOG: N%" line on stderr while a big log is read (on a terminal only)."""
     try:
         on_terminal = sys.stderr.isatty()

@@ -6,6 +6,7 @@ import click
 
 from recorder.command import CannotRun, run_command
 from recorder.errors import LogExists, WriteFailed
+from recorder.location import locate
 from recorder.writer import Recorder
 from replay.cli.viewer import ViewerOptions, follow_block, viewer_options, watch
 from replay.sessions.loop import is_interactive
@@ -59,7 +60,7 @@ def record(
                 command,
                 rec,
                 log,
-                view=lambda: watch(follower_for(log, block=follow_block(viewer)), viewer),
+                view=lambda: watch(follower_for(locate(log), block=follow_block(viewer)), viewer),
                 as_task=as_task,
                 echo=not is_interactive(),
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from click.core import ParameterSource
 
+from recorder.location import Location
 from replay.cli.options import WHEN, FloatRange, lenient_option, log_argument, warn
 from replay.cli.progress import indexing_progress
 from replay.cli.viewer import MONO, ViewerOptions, run_session, viewer_options
@@ -13,6 +14,7 @@ from replay.index.cursor import Cursor
 from replay.index.position import NoSuchMark, move
 from replay.index.store import load_or_build
 from replay.sessions.replay import ReplaySession
+from replay.sources import local_file
 
 
 @click.command()
@@ -43,7 +45,7 @@ from replay.sessions.replay import ReplaySession
 @viewer_options(replay=True)
 @lenient_option
 def replay(
-    log: str,
+    log: Location,
     speed: float,
     instant: bool,
     start: When | None,
@@ -69,8 +71,9 @@ def replay(
     ctx = click.get_current_context()
     if instant and ctx.get_parameter_source("speed") is not ParameterSource.DEFAULT:
         raise click.UsageError("--instant plays as fast as possible: it takes no --speed")
-    with indexing_progress(log) as progress:
-        index = load_or_build(log, lenient=lenient, progress=progress)
+    path = local_file(log)
+    with indexing_progress(path) as progress:
+        index = load_or_build(path, lenient=lenient, progress=progress)
     cursor = Cursor(index, lenient=lenient)
     try:
         _check_range(cursor, start or START, stop or END)

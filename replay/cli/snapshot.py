@@ -6,6 +6,7 @@ import os
 
 import click
 
+from recorder.location import Location
 from replay import exitcodes
 from replay.cli.options import (
     HEIGHT,
@@ -20,6 +21,7 @@ from replay.cli.options import (
 from replay.core.when import END, When
 from replay.index.position import NoSuchMark, fold_at
 from replay.outputs.snapshot import EXTENSIONS, FORMATS, Format, format_for_path, render
+from replay.sources import local_file
 
 
 @click.command()
@@ -44,7 +46,13 @@ from replay.outputs.snapshot import EXTENSIONS, FORMATS, Format, format_for_path
 @click.option("-o", "--output", type=OUTPUT_PATH, help="Write to FILE instead of stdout ('-').")
 @lenient_option
 def snapshot(
-    log: str, at: When, width: int, height: int, fmt: str | None, output: str | None, lenient: bool
+    log: Location,
+    at: When,
+    width: int,
+    height: int,
+    fmt: str | None,
+    output: str | None,
+    lenient: bool,
 ) -> int:
     """Render the dashboard of LOG as it was at WHEN (default: the end).
 
@@ -53,7 +61,7 @@ def snapshot(
     output = None if output == "-" else output
     chosen = fmt or _format_of(output)
     try:
-        frame = fold_at(log, at or END, lenient=lenient)
+        frame = fold_at(local_file(log), at or END, lenient=lenient)
     except NoSuchMark as exc:
         raise click.BadParameter(str(exc), param_hint="--at") from None
     warn(frame.warnings())

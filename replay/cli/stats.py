@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from recorder.location import Location
 from replay import exitcodes
 from replay.cli.options import lenient_option, log_argument, warn
 from replay.core.fold import Metrics
@@ -11,15 +12,16 @@ from replay.core.views.overview import OUTCOMES, clock, safe
 from replay.core.when import END
 from replay.index.position import fold_at
 from replay.outputs.snapshot import to_json
+from replay.sources import local_file
 
 
 @click.command()
 @log_argument
 @click.option("--json", "as_json", is_flag=True, help="The metrics as JSON (stable key order).")
 @lenient_option
-def stats(log: str, as_json: bool, lenient: bool) -> int:
+def stats(log: Location, as_json: bool, lenient: bool) -> int:
     """Print the metrics folded from LOG; exit with the code for its final state."""
-    frame = fold_at(log, END, lenient=lenient)
+    frame = fold_at(local_file(log), END, lenient=lenient)
     warn(frame.warnings())
     m = frame.metrics
     text = to_json(m, frame.now) if as_json else summary(m, frame.now)

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import click
 
+from recorder.location import Location, LogPath, line_of
 from replay import exitcodes
 from replay.cli.options import log_argument, plural
 from replay.core.fold import Metrics, apply_all
-from replay.sources import for_messages
+from replay.sources import local_file
 from replay.sources.file import CHUNK, ReadReport, read_batches
 
 
 @click.command()
 @log_argument
-def validate(log: str) -> int:
+def validate(log: Location) -> int:
     """Check LOG against the format: every line, seq gaps per writer, the tail,
     CRLF line ends and runs joined into one log.
 
@@ -21,11 +22,12 @@ def validate(log: str) -> int:
     there is any; blank lines and unknown event types (from newer writers) are noted
     but are not errors.
     """
-    report = ReadReport(log)
+    path = local_file(log)
+    report = ReadReport(path)
     m = Metrics()
-    for batch in read_batches(log, lenient=True, report=report):
+    for batch in read_batches(path, lenient=True, report=report):
         apply_all(m, batch)
-    problems = [f"{log}:{line}: {reason}" for line, reason in report.skipped]
+    problems = [f"{line_of(path, n)}: {reason}" for n, reason in report.skipped]
     if report.skipped_count > len(report.skipped):
         more = report.skipped_count - len(report.skipped)
         problems.append(f"{log}: {plural(more, 'more bad line')}")
@@ -43,7 +45,7 @@ def validate(log: str) -> int:
     blank = report.lines - m.events - report.skipped_count
     if blank > 0:  # not a problem: two writers racing to end a torn line may leave one
         click.echo(f"note: {plural(blank, 'blank line')} (readers skip them)")
-    crlf = _crlf_lines(log)
+    crlf = _crlf_lines(path)
     if crlf:
         problems.append(
             f"{log}: {plural(crlf, 'line')} {'ends' if crlf == 1 else 'end'} in CRLF (\\r\\n); "
@@ -51,25 +53,25 @@ def validate(log: str) -> int:
         )
     if report.torn_line is not None:
         problems.append(
-            f"{log}:{report.torn_line}: incomplete last line ({report.torn_bytes} bytes, no "
-            "newline): a write was cut short"
+            f"{line_of(path, report.torn_line)}: incomplete last line "
+            f"({report.torn_bytes} bytes, no newline): a write was cut short"
         )
     for kind, count in sorted(m.unknown_events.items()):
         events = plural(count, "event")
         click.echo(f"note: {events} of unknown type {kind!r} skipped (newer writer?)")
     for p in problems:
-        click.echo(for_messages(p))
+        click.echo(p)
     if problems:
         read = plural(m.events, "event")
-        click.echo(f"{for_messages(log)}: invalid: {plural(len(problems), 'problem')}, {read} read")
+        click.echo(f"{log}: invalid: {plural(len(problems), 'problem')}, {read} read")
         return exitcodes.LOG_INVALID
     finished = "finished" if m.finished else "not finished"
     counts = f"{plural(m.events, 'event')}, {plural(report.lines, 'line')}"
-    click.echo(f"{for_messages(log)}: ok: {counts}, run {finished}")
+    click.echo(f"{log}: ok: {counts}, run {finished}")
     return exitcodes.OK
 
 
-def _crlf_lines(log: str) -> int:
+def _crlf_lines(log: LogPath) -> int:
     """Lines ending in \\r\\n: readers take them (JSON allows the \\r), the format does not."""
     count, last = 0, b""
     try:

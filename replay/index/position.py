@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from recorder.location import LogPath
 from replay.core.fold import Metrics
 from replay.core.views.overview import safe
 from replay.core.when import When
@@ -35,7 +36,7 @@ class Frame:
         return out
 
 
-def fold_at(path: str, when: When, *, lenient: bool = False) -> Frame:
+def fold_at(path: LogPath, when: When, *, lenient: bool = False) -> Frame:
     """Fold ``path`` up to ``when``; positions past the end mean the end."""
     index = load_or_build(path, lenient=lenient, until=enough_for(when))
     cursor = Cursor(index, lenient=lenient)

@@ -29,6 +29,7 @@ from typing import BinaryIO
 import msgspec
 
 from recorder.events import Mark, TaskFailed
+from recorder.location import LogPath
 from replay.core.fold import Metrics, apply_all
 from replay.index import checkpoint
 from replay.sources.file import ReadReport, open_log, read_batches
@@ -184,7 +185,7 @@ class Index:
     replaces it, or when it was a temporary file that is already unlinked.
     """
 
-    log: str
+    log: LogPath
     header: Header
     blobs: dict[int, bytes] = field(default_factory=dict)  # compressed, by checkpoint position
     file: str | None = None  # where the index was read or written (None: memory, or unlinked)
@@ -268,11 +269,11 @@ class Index:
         )
 
 
-def sidecar(log: str) -> str:
-    return log + SUFFIX
+def sidecar(log: LogPath) -> str:
+    return os.fspath(log) + SUFFIX
 
 
-def cache_path(log: str) -> str:
+def cache_path(log: LogPath) -> str:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     key = hashlib.blake2b(os.path.realpath(log).encode(), digest_size=12).hexdigest()
     return os.path.join(base, "runreel", key + SUFFIX)
@@ -282,7 +283,7 @@ Progress = Callable[[int, int], None]  # (bytes read, bytes in the log), while i
 
 
 def load_or_build(
-    log: str,
+    log: LogPath,
     *,
     lenient: bool = False,
     persist: bool | None = None,
@@ -325,7 +326,7 @@ def _usable(h: Header, lenient: bool) -> bool:
 
 
 def _build_into_file(
-    log: str,
+    log: LogPath,
     lenient: bool,
     grown: Index | None,
     until: Enough | None = None,
@@ -369,7 +370,7 @@ def _build_into_file(
 
 
 def _build_resuming(
-    log: str,
+    log: LogPath,
     lenient: bool,
     grown: Index | None,
     sink: BinaryIO | None,
@@ -389,7 +390,7 @@ def _build_resuming(
 
 
 def build(
-    log: str,
+    log: LogPath,
     *,
     lenient: bool = False,
     resume: Index | None = None,
@@ -540,7 +541,7 @@ def _unlink(path: str) -> None:
         pass
 
 
-def _read(path: str, log: str) -> Index | None:
+def _read(path: str, log: LogPath) -> Index | None:
     """The index stored at ``path`` when it is whole and made by this fold; else None."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
@@ -586,7 +587,7 @@ def _check(h: Header, blobs_end: int) -> None:
         previous = c
 
 
-def _freshness(index: Index, log: str) -> str:
+def _freshness(index: Index, log: LogPath) -> str:
     """fresh, grew (the indexed part is intact and more was appended) or stale."""
     h = index.header
     try:
@@ -604,7 +605,7 @@ def _freshness(index: Index, log: str) -> str:
     return "grew" if st.st_size > h.log_size else "stale"
 
 
-def _hash(path: str, start: int, length: int) -> str:
+def _hash(path: LogPath, start: int, length: int) -> str:
     with open(path, "rb") as f:
         f.seek(start)
         return hashlib.blake2b(f.read(length), digest_size=16).hexdigest()

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 import msgspec
 
 from recorder.events import Mark
+from recorder.location import LogPath
 from replay.core.fold import Metrics, apply
 from replay.core.views.overview import dashboard, safe
 from replay.core.when import END, When
@@ -63,7 +64,7 @@ def _line(t: float, kind: str, data: str) -> str:
 
 
 def asciicast(
-    path: str,
+    path: LogPath,
     *,
     at: When = END,
     width: int = 100,

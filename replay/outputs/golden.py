@@ -21,6 +21,7 @@ import msgspec
 
 from recorder.atomic import write_file
 from recorder.errors import LogUnavailable, WriteFailed
+from recorder.location import LogPath
 from replay.core.views.overview import safe
 from replay.core.when import END, When, parse_when
 from replay.index.position import fold_at
@@ -51,7 +52,7 @@ def versions() -> dict[str, str]:
 
 
 def snapshot_of(
-    log: str,
+    log: LogPath,
     at: str | When = "end",
     *,
     width: int = DEFAULT_WIDTH,
@@ -266,7 +267,7 @@ def _when_from_name(name: str) -> When | None:
 
 
 def check(
-    log: str,
+    log: LogPath,
     golden: str,
     ats: list[When] | None = None,
     *,
@@ -349,7 +350,7 @@ def _same_options(recorded: Entry | None, made: Entry) -> bool:
     )
 
 
-def _diff(expected: str, actual: str, p: Point, log: str) -> str:
+def _diff(expected: str, actual: str, p: Point, log: LogPath) -> str:
     """A unified diff for a CI log: ESC of an ANSI snapshot is shown as ``\\x1b``
     (a style-only change would otherwise look like two equal lines), and a missing
     final newline is marked as diff(1) does."""

@@ -1,51 +1,43 @@
-"""Where logs come from besides local files.
+"""Where logs come from: a file, or a Redis stream.
 
 The read pipeline works on local JSONL files. A Redis stream is pulled into a local
 copy first (resuming where the last pull stopped) for the commands that read a whole
-log; ``live`` follows the stream itself. Messages about a copy name the stream
-(``for_messages``): the operator knows the URL, not the cache file.
+log, when they read it; ``live`` follows the stream itself. The copy names its stream
+in messages (``recorder.location.StreamCopy``): the operator knows the URL, not the
+cache file.
 """
 
 from __future__ import annotations
 
-import re
+import os
 
-from recorder.location import is_url, parse
+from recorder.errors import LogUnavailable
+from recorder.location import FileLocation, Location, LogPath, StreamCopy
+from replay.sources.file import open_log
 from replay.sources.follow import Follower, FollowSource
 
-_COPIES: dict[str, str] = {}  # local copy made by this process -> the stream it holds, shown
 
-
-def local_path(location: str) -> str:
-    """A local file holding the log at ``location``: the path itself, or a stream's copy."""
-    if not is_url(location):
-        return location
+def local_file(location: Location) -> LogPath:
+    """A local file holding the log at ``location``: the path, or a stream's copy
+    (pulled now, brought up to date)."""
+    if isinstance(location, FileLocation):
+        return location.path
     from replay.sources.archive import local_copy
 
-    stream = parse(location)
-    path = local_copy(stream)
-    _COPIES[path] = str(stream)
-    return path
+    return StreamCopy(location, local_copy(location))
 
 
-def for_messages(text: str) -> str:
-    """``text`` with each local copy named by its stream, the password masked:
-    ``COPY:N: reason`` becomes ``URL (entry N): reason`` (a stream key may hold ``:``)."""
-    if not _COPIES:
-        return text
-    paths = "|".join(re.escape(path) for path in sorted(_COPIES, key=len, reverse=True))
-
-    def named(m: re.Match[str]) -> str:
-        shown = _COPIES[m[1]]
-        return f"{shown} (entry {m[2]})" if m[2] else shown
-
-    return re.sub(rf"({paths})(?::(\d+)(?=:))?", named, text)
-
-
-def follower(location: str, *, lenient: bool = False, block: float = 0.05) -> FollowSource:
-    """A follower for ``location``; a stream's waits up to ``block`` seconds per poll."""
-    if not is_url(location):
-        return Follower(location, lenient=lenient)
+def follower(location: Location, *, lenient: bool = False, block: float = 0.05) -> FollowSource:
+    """A follower for ``location``; a stream's waits up to ``block`` seconds per poll.
+    A file that is there but cannot be read (a directory) fails now: waiting would not
+    change that."""
+    if isinstance(location, FileLocation):
+        path = location.path
+        if os.path.isdir(path):  # it will never become a log: do not wait for it
+            raise LogUnavailable(f"cannot open {path}: it is a directory")
+        if os.path.exists(path):
+            os.close(open_log(path))
+        return Follower(path, lenient=lenient)
     from replay.sources.redis import RedisFollower
 
-    return RedisFollower(parse(location), lenient=lenient, block=block)
+    return RedisFollower(location, lenient=lenient, block=block)

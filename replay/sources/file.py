@@ -2,7 +2,8 @@
 
 A torn final line (no newline yet) is reported and never parsed; everything before
 it is kept. A bad line in the middle raises LogInvalid with file:line and reason,
-or is skipped and counted when ``lenient``.
+or is skipped and counted when ``lenient``. A stream's local copy is read as a file
+and named by its stream (``recorder.location.StreamCopy``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from recorder import codec
 from recorder.codec import BadLine, Unknown
 from recorder.errors import LogInvalid, LogUnavailable
 from recorder.events import AnyEvent
+from recorder.location import LogPath, line_of
 
 CHUNK = 1 << 20
 BOM = b"\xef\xbb\xbf"  # UTF-8's byte order mark, which some editors write
@@ -25,7 +27,7 @@ MAX_REPORTED = 20
 class ReadReport:
     """What the reader saw besides events: torn tail, skipped lines."""
 
-    path: str
+    path: LogPath
     lines: int = 0  # complete lines read, blank ones included
     offset: int = 0  # bytes of complete lines read: where the next line starts
     torn_line: int | None = None  # line number of an incomplete final line
@@ -35,13 +37,13 @@ class ReadReport:
 
     def warnings(self) -> list[str]:
         """One line per thing the user should know about the file itself."""
-        out = [f"{self.path}:{line}: skipped: {reason}" for line, reason in self.skipped]
+        out = [f"{line_of(self.path, n)}: skipped: {reason}" for n, reason in self.skipped]
         if self.skipped_count > len(self.skipped):
             out.append(f"{self.path}: {self.skipped_count - len(self.skipped)} more lines skipped")
         if self.torn_line is not None:
             out.append(
-                f"{self.path}:{self.torn_line}: incomplete last line ({self.torn_bytes} bytes, "
-                "no newline) ignored"
+                f"{line_of(self.path, self.torn_line)}: incomplete last line "
+                f"({self.torn_bytes} bytes, no newline) ignored"
             )
         return out
 
@@ -49,7 +51,7 @@ class ReadReport:
 Batch = list[AnyEvent | Unknown]
 
 
-def open_log(path: str) -> int:
+def open_log(path: LogPath) -> int:
     """A read descriptor for ``path``, or LogUnavailable with the reason."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
@@ -65,7 +67,7 @@ def open_log(path: str) -> int:
 
 
 def read_batches(
-    path: str, *, lenient: bool = False, report: ReadReport | None = None, chunk: int = CHUNK
+    path: LogPath, *, lenient: bool = False, report: ReadReport | None = None, chunk: int = CHUNK
 ) -> Iterator[Batch]:
     """Yield the log's events in file order, a chunk's worth at a time.
 
@@ -82,14 +84,16 @@ def read_batches(
         os.close(fd)
 
 
-def _read(fd: int, size: int, path: str) -> bytes:
+def _read(fd: int, size: int, path: LogPath) -> bytes:
     try:
         return os.read(fd, size)
     except OSError as exc:
         raise LogUnavailable(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
-def _batches(fd: int, path: str, lenient: bool, report: ReadReport, size: int) -> Iterator[Batch]:
+def _batches(
+    fd: int, path: LogPath, lenient: bool, report: ReadReport, size: int
+) -> Iterator[Batch]:
     pending = b""
     first = report.offset == 0
     while True:
@@ -117,7 +121,7 @@ def _batches(fd: int, path: str, lenient: bool, report: ReadReport, size: int) -
         raise LogInvalid(path, report.lines + 1, "the log holds only an incomplete first line")
 
 
-def check_first_line(complete: bytes, path: str, line_no: int) -> bool:
+def check_first_line(complete: bytes, path: LogPath, line_no: int) -> bool:
     """Check the first non-blank line of ``complete``; False when every line is blank."""
     body = complete.lstrip()
     if not body:
@@ -133,7 +137,7 @@ def check_first_line(complete: bytes, path: str, line_no: int) -> bool:
     return True
 
 
-def decode_complete(complete: bytes, path: str, report: ReadReport, lenient: bool) -> Batch:
+def decode_complete(complete: bytes, path: LogPath, report: ReadReport, lenient: bool) -> Batch:
     """Events of a run of complete lines; counts the lines into ``report``."""
     batch = codec.decode_chunk(complete)
     if batch is None:
@@ -142,7 +146,7 @@ def decode_complete(complete: bytes, path: str, report: ReadReport, lenient: boo
     return batch
 
 
-def _decode_slowly(complete: bytes, path: str, report: ReadReport, lenient: bool) -> Batch:
+def _decode_slowly(complete: bytes, path: LogPath, report: ReadReport, lenient: bool) -> Batch:
     out: Batch = []
     base = report.lines
     for i, line in enumerate(complete.split(b"\n")[:-1], start=1):
