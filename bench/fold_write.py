@@ -72,7 +72,8 @@ from recorder.events import (
     TotalChanged,
 )
 from recorder.writer import Recorder
-from replay.core.fold import Metrics, apply_all
+from replay.core.fold import apply_all
+from replay.core.metrics import Metrics
 from replay.sources.file import CHUNK, read_batches
 
 SEED = 2

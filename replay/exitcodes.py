@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from recorder.errors import LogInvalid, LogUnavailable, RunreelError, WriteFailed
-from replay.core.fold import Metrics
+from replay.core.metrics import Metrics
 
 OK = 0
 TOTAL_FAILURE = 1

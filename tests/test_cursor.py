@@ -15,7 +15,8 @@ import pytest
 from test_index import T0, linear, same, write_log
 
 from recorder.events import Mark
-from replay.core.fold import Metrics, apply_all
+from replay.core.fold import apply_all
+from replay.core.metrics import Metrics
 from replay.core.when import parse_when
 from replay.index import store as index
 from replay.index.cursor import Cursor

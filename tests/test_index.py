@@ -37,7 +37,8 @@ from recorder.events import (
     TaskSucceeded,
     TotalChanged,
 )
-from replay.core.fold import Metrics, apply_all
+from replay.core.fold import apply_all
+from replay.core.metrics import Metrics
 from replay.index import checkpoint
 from replay.index import store as index
 from replay.index.cursor import Cursor

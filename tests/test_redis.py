@@ -31,7 +31,8 @@ from recorder.events import Log, RunStarted
 from recorder.location import BadLocation, is_url, parse
 from recorder.redis_stream import RedisMissing, Stream
 from replay import exitcodes
-from replay.core.fold import Metrics, apply_all
+from replay.core.fold import apply_all
+from replay.core.metrics import Metrics
 from replay.sources import archive as redis_archive
 from replay.sources import for_messages, local_path
 from replay.sources.redis import RedisFollower

@@ -62,7 +62,8 @@ from recorder.events import (
     TaskSucceeded,
     TotalChanged,
 )
-from replay.core.fold import Metrics, apply_all
+from replay.core.fold import apply_all
+from replay.core.metrics import Metrics
 from replay.core.when import parse_when
 from replay.index.position import fold_at
 from replay.outputs.snapshot import FORMATS, render, to_dict

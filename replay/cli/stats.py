@@ -6,7 +6,7 @@ import click
 
 from replay import exitcodes
 from replay.cli.options import lenient_option, log_argument, warn
-from replay.core.fold import Metrics
+from replay.core.metrics import Metrics
 from replay.core.views.overview import OUTCOMES, clock, safe
 from replay.core.when import END
 from replay.index.position import fold_at

@@ -6,7 +6,8 @@ import click
 
 from replay import exitcodes
 from replay.cli.options import log_argument, plural
-from replay.core.fold import Metrics, apply_all
+from replay.core.fold import apply_all
+from replay.core.metrics import Metrics
 from replay.sources import for_messages
 from replay.sources.file import CHUNK, ReadReport, read_batches
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from replay.core.fold import Metrics
+from replay.core.metrics import Metrics
 from replay.core.views.overview import safe
 from replay.core.when import When
 from replay.index.cursor import Cursor

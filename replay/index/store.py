@@ -29,7 +29,8 @@ from typing import BinaryIO
 import msgspec
 
 from recorder.events import Mark, TaskFailed
-from replay.core.fold import Metrics, apply_all
+from replay.core.fold import apply_all
+from replay.core.metrics import Metrics
 from replay.index import checkpoint
 from replay.sources.file import ReadReport, open_log, read_batches
 

@@ -17,7 +17,8 @@ from collections.abc import Iterator
 import msgspec
 
 from recorder.events import Mark
-from replay.core.fold import Metrics, apply
+from replay.core.fold import apply
+from replay.core.metrics import Metrics
 from replay.core.views.overview import dashboard, safe
 from replay.core.when import END, When
 from replay.index.position import fold_at

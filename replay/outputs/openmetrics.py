@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from replay import exitcodes
-from replay.core.fold import Metrics
+from replay.core.metrics import Metrics
 from replay.core.views.overview import safe
 
 Labels = tuple[tuple[str, str], ...]

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.layout import Layout
 
 from replay import exitcodes
-from replay.core.fold import Metrics
+from replay.core.metrics import Metrics
 from replay.core.views.overview import dashboard
 
 Format = Literal["text", "ansi", "svg", "html", "json"]

@@ -9,7 +9,8 @@ from rich.console import Group
 from rich.layout import Layout
 from rich.text import Text
 
-from replay.core.fold import Metrics, apply_all
+from replay.core.fold import apply_all
+from replay.core.metrics import Metrics
 from replay.core.views.overview import clock, dashboard, frame_key, run_state
 from replay.sessions.keys import SIGINT_KEY, SIGTERM_KEY
 from replay.sources.follow import FollowSource

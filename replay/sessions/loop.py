@@ -19,7 +19,7 @@ from rich.live import Live
 
 from recorder.atomic import write_file
 from replay import exitcodes
-from replay.core.fold import Metrics
+from replay.core.metrics import Metrics
 from replay.outputs.snapshot import Format, render
 from replay.sessions.keys import Inputs, keyboard, signals
 

@@ -16,7 +16,7 @@ from rich.layout import Layout
 from rich.text import Text
 
 from recorder.events import Mark
-from replay.core.fold import Metrics
+from replay.core.metrics import Metrics
 from replay.core.views.overview import Timeline, clock, dashboard, run_state, safe
 from replay.core.when import When
 from replay.index.cursor import Cursor

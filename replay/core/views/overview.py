@@ -20,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from replay import exitcodes
-from replay.core.fold import InFlight, Metrics
+from replay.core.metrics import InFlight, Metrics
 
 STALL_AFTER = 5.0  # seconds without events before the status says "stalled"
 MAX_FIELD = 300  # characters of one log string shown; the rest is summarised
