@@ -6,7 +6,7 @@ import click
 
 from replay import exitcodes
 from replay.cli.options import HEIGHT, WHEN, WIDTH, lenient_option, log_argument
-from replay.core.views.overview import safe
+from replay.core.text import safe
 from replay.core.when import When
 from replay.index.position import NoSuchMark
 from replay.outputs.golden import check as check_golden

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from replay.core.metrics import Metrics
-from replay.core.views.overview import safe
+from replay.core.text import safe
 from replay.core.when import When
 from replay.index.cursor import Cursor
 from replay.index.store import Enough, Index, load_or_build

@@ -19,7 +19,8 @@ import msgspec
 from recorder.events import Mark
 from replay.core.fold import apply
 from replay.core.metrics import Metrics
-from replay.core.views.overview import dashboard, safe
+from replay.core.text import safe
+from replay.core.views.overview import dashboard
 from replay.core.when import END, When
 from replay.index.position import fold_at
 from replay.outputs.snapshot import capture_console

@@ -21,7 +21,7 @@ import msgspec
 
 from recorder.atomic import write_file
 from recorder.errors import LogUnavailable, WriteFailed
-from replay.core.views.overview import safe
+from replay.core.text import safe
 from replay.core.when import END, When, parse_when
 from replay.index.position import fold_at
 from replay.outputs.snapshot import EXTENSIONS, Format, format_for_path, render

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from replay import exitcodes
 from replay.core.metrics import Metrics
-from replay.core.views.overview import safe
+from replay.core.text import safe
 
 Labels = tuple[tuple[str, str], ...]
 _NAME_BAD = re.compile(r"[^a-zA-Z0-9_:]")

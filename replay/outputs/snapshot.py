@@ -36,7 +36,7 @@ SVG_ID = "runreel"
 _JSON_ESCAPES = {
     c: f"\\u{c:04x}"
     for c in (0x7F, *range(0x80, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A))
-} | {c: f"\\u{c:04x}" for c in (0x200E, 0x200F, 0x061C)}  # bidi marks, as views.safe()
+} | {c: f"\\u{c:04x}" for c in (0x200E, 0x200F, 0x061C)}  # bidi marks, as text.safe()
 
 
 def capture_console(width: int, height: int, *, color: bool) -> Console:
