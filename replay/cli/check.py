@@ -9,9 +9,9 @@ from replay.cli.options import HEIGHT, WHEN, WIDTH, lenient_option, log_argument
 from replay.core.text import safe
 from replay.core.when import When
 from replay.index.position import NoSuchMark
+from replay.outputs.formats import FORMATS, Format
 from replay.outputs.golden import check as check_golden
 from replay.outputs.golden import result_lines
-from replay.outputs.snapshot import FORMATS, Format
 
 
 @click.command()

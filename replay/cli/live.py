@@ -11,7 +11,7 @@ from rich.console import Console
 
 from recorder.errors import LogUnavailable
 from replay.cli.options import FloatRange, followed_log_argument, lenient_option
-from replay.outputs.snapshot import EXTENSIONS, Format, format_for_path
+from replay.outputs.formats import EXTENSIONS, Format, format_for_path
 from replay.sessions.live import LiveSession
 from replay.sessions.loop import finish, is_interactive, run_interactive, run_plain
 from replay.sources import follower as follower_for

@@ -13,7 +13,7 @@ from replay.core.when import END, START, When
 from replay.index.cursor import Cursor
 from replay.index.position import NoSuchMark, move
 from replay.index.store import load_or_build
-from replay.outputs.snapshot import Format, format_for_path
+from replay.outputs.formats import Format, format_for_path
 from replay.sessions.loop import finish, is_interactive, run_interactive, run_plain
 from replay.sessions.replay import ReplaySession
 

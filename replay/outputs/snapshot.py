@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import math
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from rich.console import Console
@@ -18,17 +18,9 @@ from replay import exitcodes
 from replay.core.metrics import Metrics
 from replay.core.views.overview import dashboard
 
-Format = Literal["text", "ansi", "svg", "html", "json"]
-FORMATS: tuple[Format, ...] = ("text", "ansi", "svg", "html", "json")
-EXTENSIONS: dict[str, Format] = {
-    ".txt": "text",
-    ".text": "text",
-    ".ansi": "ansi",
-    ".svg": "svg",
-    ".html": "html",
-    ".htm": "html",
-    ".json": "json",
-}
+if TYPE_CHECKING:  # the registry imports this writer
+    from replay.outputs.formats import Format
+
 SVG_ID = "runreel"
 
 # Characters msgspec leaves raw that a terminal would act on (DEL, C1, bidi controls):
@@ -165,10 +157,3 @@ def _series(values: dict[tuple[str, tuple[tuple[str, str], ...]], float]) -> lis
 
 def _num(x: float | None) -> float | None:
     return None if x is None or not math.isfinite(x) else round(x, 6)
-
-
-def format_for_path(path: str, default: Format = "text") -> Format:
-    """The snapshot format a file name asks for by its extension."""
-    import os.path
-
-    return EXTENSIONS.get(os.path.splitext(path)[1].lower(), default)

@@ -20,7 +20,8 @@ from rich.live import Live
 from recorder.atomic import write_file
 from replay import exitcodes
 from replay.core.metrics import Metrics
-from replay.outputs.snapshot import Format, render
+from replay.outputs.formats import Format
+from replay.outputs.snapshot import render
 from replay.sessions.keys import Inputs, keyboard, signals
 
 
