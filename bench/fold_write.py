@@ -306,7 +306,7 @@ def fold_floor(path: str) -> int:
 # The baseline: stdlib json into dicts, and the same fold written over plain dicts.
 
 _RING, _WINDOW = 64, 30
-REOPENABLE = 2_000  # as in replay.core.fold
+REOPENABLE = 2_000  # as in replay.core.metrics
 _N_BUCKETS = 82
 
 

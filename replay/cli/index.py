@@ -10,7 +10,8 @@ from contextlib import contextmanager
 import click
 
 from replay.cli.options import lenient_option, log_argument
-from replay.index.store import Progress, load_or_build
+from replay.index.build import Progress
+from replay.index.store import load_or_build
 
 SHOW_AFTER = 0.5  # seconds of indexing before a progress line appears
 

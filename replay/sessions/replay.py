@@ -22,8 +22,8 @@ from replay.core.views.overview import dashboard, run_state
 from replay.core.views.timeline import Timeline
 from replay.core.when import When
 from replay.index.cursor import Cursor
+from replay.index.points import PointList
 from replay.index.position import move
-from replay.index.store import PointList
 from replay.sessions.keys import SIGINT_KEY, SIGTERM_KEY
 
 SPEEDS = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0)
