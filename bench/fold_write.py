@@ -72,7 +72,8 @@ from recorder.events import (
     TotalChanged,
 )
 from recorder.writer import Recorder
-from replay.core.fold import Metrics, apply_all
+from replay.core.fold import apply_all
+from replay.core.metrics import Metrics
 from replay.sources.file import CHUNK, read_batches
 
 SEED = 2
@@ -305,7 +306,7 @@ def fold_floor(path: str) -> int:
 # The baseline: stdlib json into dicts, and the same fold written over plain dicts.
 
 _RING, _WINDOW = 64, 30
-REOPENABLE = 2_000  # as in replay.core.fold
+REOPENABLE = 2_000  # as in replay.core.metrics
 _N_BUCKETS = 82
 
 

@@ -290,7 +290,8 @@ print(json.dumps(out))
 # The baseline: fold from the start, no index; one pass, the time at which each point is reached.
 _FOLD = r"""
 import json, sys, time
-from replay.core.fold import Metrics, apply_all
+from replay.core.fold import apply_all
+from replay.core.metrics import Metrics
 from replay.sources.file import read_batches
 log, points = sys.argv[1], sorted(json.loads(sys.argv[2]))
 m = Metrics()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from recorder.errors import LogInvalid, LogUnavailable, RunreelError, WriteFailed
-from replay.core.fold import Metrics
+from replay.core.metrics import Metrics
+from replay.core.outcome import Outcome, outcome_of
 
 OK = 0
 TOTAL_FAILURE = 1
@@ -33,22 +34,22 @@ TABLE: tuple[tuple[int, str], ...] = (
 )
 
 
-def for_metrics(m: Metrics) -> int:
-    """The outcome code for the state a view stopped at.
+_FOR_OUTCOME = {
+    Outcome.SUCCEEDED: OK,
+    Outcome.TOTAL_FAILURE: TOTAL_FAILURE,
+    Outcome.PARTIAL_FAILURE: PARTIAL_FAILURE,
+    Outcome.INCOMPLETE: INCOMPLETE,
+}
 
-    Succeeded means every task ended well: no failure, at least one success, no
-    planned task left over and the run's own status not "failed". Tasks that
-    failed an attempt and then succeeded count as succeeded; a task still in
-    flight when the run finished did not succeed.
-    """
-    if not m.finished:
-        return INCOMPLETE
-    if m.succeeded == 0:
-        return TOTAL_FAILURE
-    short = bool(m.in_flight) or (m.total is not None and m.succeeded + m.skipped < m.total)
-    if m.failed or short or m.status == "failed":
-        return PARTIAL_FAILURE
-    return OK
+
+def for_outcome(outcome: Outcome) -> int:
+    """The code for how a run ended (the rule is ``replay.core.outcome``)."""
+    return _FOR_OUTCOME[outcome]
+
+
+def for_metrics(m: Metrics) -> int:
+    """The code for the state a view stopped at."""
+    return for_outcome(outcome_of(m))
 
 
 def for_error(exc: RunreelError) -> int:

@@ -24,7 +24,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from replay.cli import cli
-from replay.core.fold import Metrics, apply_all
+from replay.core.fold import apply_all
+from replay.core.metrics import Metrics
 from replay.sources.file import ReadReport, read_batches
 
 ROOT = Path(__file__).resolve().parent.parent

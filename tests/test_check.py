@@ -22,9 +22,9 @@ from conftest import FIXTURES, assert_one_error_line, clean_env, fixture, invoke
 
 from replay.core.when import parse_when
 from replay.outputs import golden as golden_module
+from replay.outputs.formats import FORMATS, Format, format_for_path
 from replay.outputs.golden import MANIFEST, check, file_name, snapshot_of
 from replay.outputs.pytest_golden import GoldenCheck
-from replay.outputs.snapshot import FORMATS, Format, format_for_path
 
 GOLDEN_CHECK = FIXTURES / "golden-check"
 # golden directory -> the fixture log it pins

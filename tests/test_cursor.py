@@ -15,12 +15,13 @@ import pytest
 from test_index import T0, linear, same, write_log
 
 from recorder.events import Mark
-from replay.core.fold import Metrics, apply_all
+from replay.core.fold import apply_all
+from replay.core.metrics import Metrics
 from replay.core.when import parse_when
-from replay.index import store as index
+from replay.index.build import build
 from replay.index.cursor import Cursor
 from replay.index.position import NoSuchMark, fold_at
-from replay.index.store import build, load_or_build
+from replay.index.store import load_or_build
 from replay.sources.file import read_batches
 
 EVERY = 25
@@ -29,8 +30,8 @@ EVERY = 25
 @pytest.fixture(autouse=True)
 def small_checkpoints(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Checkpoints every few events, so a small log has many; a private cache dir."""
-    monkeypatch.setattr(index, "CHECKPOINT_EVERY", EVERY)
-    monkeypatch.setattr(index, "READ_CHUNK", 1024)
+    monkeypatch.setattr("replay.index.build.CHECKPOINT_EVERY", EVERY)
+    monkeypatch.setattr("replay.index.build.READ_CHUNK", 1024)
     monkeypatch.setattr("replay.index.cursor.READ_CHUNK", 700)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
 

@@ -23,7 +23,8 @@ from recorder.events import (
     TaskSucceeded,
 )
 from replay import exitcodes
-from replay.core.fold import Metrics, fold
+from replay.core.fold import fold
+from replay.core.metrics import Metrics
 
 # The table in DESIGN.md.
 DESIGN_TABLE = {0, 1, 2, 3, 64, 65, 66, 74, 130, 143}

@@ -32,17 +32,8 @@ from recorder.events import (
     TotalChanged,
 )
 from replay import exitcodes
-from replay.core.fold import (
-    RECENT_ERRORS,
-    RECENT_GAPS,
-    RECENT_LOGS,
-    RECENT_MARKS,
-    Gap,
-    Metrics,
-    apply,
-    apply_all,
-    fold,
-)
+from replay.core.fold import apply, apply_all, fold
+from replay.core.metrics import RECENT_ERRORS, RECENT_GAPS, RECENT_LOGS, RECENT_MARKS, Gap, Metrics
 from replay.outputs.snapshot import to_dict
 from replay.sources.file import read_batches
 

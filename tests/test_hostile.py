@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from recorder import codec
 from recorder.events import Log, RunStarted, TaskFailed, TaskStarted
-from replay.core.views.overview import safe
+from replay.core.text import safe
 
 SGR = re.compile(r"\x1b\[[0-9;]*m")
 BIDI = {*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C}

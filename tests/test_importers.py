@@ -48,7 +48,8 @@ from recorder.importers import (
 )
 from recorder.importers.detect import sniff
 from replay import exitcodes
-from replay.core.fold import Metrics, apply, fold
+from replay.core.fold import apply, fold
+from replay.core.metrics import Metrics
 from replay.sources.file import read_batches
 
 REAL = FIXTURES / "real"

@@ -37,11 +37,15 @@ from recorder.events import (
     TaskSucceeded,
     TotalChanged,
 )
-from replay.core.fold import Metrics, apply_all
+from replay.core.fold import apply_all
+from replay.core.metrics import Metrics
+from replay.index import build as builder
 from replay.index import checkpoint
+from replay.index import format as index_file
 from replay.index import store as index
+from replay.index.build import build
 from replay.index.cursor import Cursor
-from replay.index.store import build, cache_path, load_or_build, sidecar
+from replay.index.store import cache_path, load_or_build, sidecar
 from replay.sources.file import ReadReport, read_batches
 
 T0 = 1_700_000_000.0
@@ -189,8 +193,8 @@ def same(a: Metrics, b: Metrics) -> None:
 @pytest.fixture
 def small_checkpoints(monkeypatch: pytest.MonkeyPatch) -> None:
     """Checkpoints every few events, so a small log has many."""
-    monkeypatch.setattr(index, "CHECKPOINT_EVERY", 25)
-    monkeypatch.setattr(index, "READ_CHUNK", 1024)
+    monkeypatch.setattr(builder, "CHECKPOINT_EVERY", 25)
+    monkeypatch.setattr(builder, "READ_CHUNK", 1024)
     monkeypatch.setattr("replay.index.cursor.READ_CHUNK", 700)
 
 
@@ -208,9 +212,9 @@ class Spy:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.builds: list[bool] = []  # True when it resumed an index
         self.reads: list[int] = []
-        real_build, real_read = index.build, index.read_batches
+        real_build, real_read = index.build, builder.read_batches
 
-        def spy_build(*args: Any, **kwargs: Any) -> index.Index:
+        def spy_build(*args: Any, **kwargs: Any) -> index_file.Index:
             self.builds.append(kwargs.get("resume") is not None)
             return real_build(*args, **kwargs)
 
@@ -220,7 +224,7 @@ class Spy:
             return real_read(path, **kwargs)
 
         monkeypatch.setattr(index, "build", spy_build)
-        monkeypatch.setattr(index, "read_batches", spy_read)
+        monkeypatch.setattr(builder, "read_batches", spy_read)
 
 
 @pytest.fixture
@@ -228,7 +232,7 @@ def spy(monkeypatch: pytest.MonkeyPatch) -> Spy:
     return Spy(monkeypatch)
 
 
-def check_states(ix: index.Index) -> None:
+def check_states(ix: index_file.Index) -> None:
     """Every checkpoint's stored state equals the fold from the start to it."""
     for i, cp in enumerate(ix.header.checkpoints):
         same(ix.state(i), linear(ix.log, cp.events))
@@ -295,7 +299,7 @@ def test_the_index_holds_counts_marks_failures_and_correct_states(
 def test_an_index_kept_in_memory_is_thinned_and_still_exact(
     tmp_path: Path, small_checkpoints: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(index, "MEMORY_CHECKPOINTS", 6)
+    monkeypatch.setattr(builder, "MEMORY_CHECKPOINTS", 6)
     log = tmp_path / "run.jsonl"
     write_log(log, 700)
     ix = build(str(log))
@@ -418,7 +422,7 @@ def test_a_position_near_the_start_indexes_only_the_start(
         result = invoke(["snapshot", str(log), "--at", at])
         assert result.exit_code == 3
         assert "incomplete last line" not in result.stderr, "the end was never read"
-        ix = index._read(sidecar(str(log)), str(log))
+        ix = index_file.read(sidecar(str(log)), str(log))
         assert ix is not None and ix.header.count < 100 < whole.header.count
     assert spy.builds[0] is False and len(spy.builds) >= 2 and all(spy.builds[1:])
     assert spy.reads[:2] == [0, 0], "the whole log once for `whole`, the first chunk once"
@@ -533,7 +537,7 @@ def test_with_no_writable_place_everything_still_works(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(index.tempfile, "TemporaryFile", no_temp_files)
-    monkeypatch.setattr(index, "MEMORY_CHECKPOINTS", 5)
+    monkeypatch.setattr(builder, "MEMORY_CHECKPOINTS", 5)
     ix = load_or_build(str(log), persist=True)
     assert ix.file is None and ix.fd is None and len(ix.header.checkpoints) <= 6
     check_states(ix)
@@ -544,16 +548,18 @@ def test_a_failing_index_write_keeps_the_index_in_memory(
 ) -> None:
     log = tmp_path / "run.jsonl"
     write_log(log, 300)
-    real_finish = index._finish
+    real_finish = index_file.finish
 
     def disk_full(*args: Any) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(index, "_finish", disk_full)
+    monkeypatch.setattr(builder, "finish", disk_full)
+    monkeypatch.setattr(index, "finish", disk_full)
     ix = load_or_build(str(log), persist=True)
     assert ix.file is None and ix.header.count == fold_file(str(log))[0].events
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.jsonl"]
-    monkeypatch.setattr(index, "_finish", real_finish)
+    monkeypatch.setattr(builder, "finish", real_finish)
+    monkeypatch.setattr(index, "finish", real_finish)
     assert load_or_build(str(log), persist=True).file == sidecar(str(log))
 
 

@@ -31,7 +31,7 @@ from recorder.events import (
 from recorder.writer import Recorder
 from replay import exitcodes
 from replay.cli import cli
-from replay.core.fold import Metrics
+from replay.core.metrics import Metrics
 from replay.core.views.overview import ANIMATION_HZ, STALL_AFTER, dashboard, frame_key
 from replay.sessions.keys import SIGINT_KEY, SIGTERM_KEY, Inputs, split_keys
 from replay.sessions.live import EXTEND_BY, LiveSession

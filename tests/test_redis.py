@@ -40,7 +40,8 @@ from recorder.location import (
 )
 from recorder.redis_stream import RedisMissing, Stream
 from replay import exitcodes
-from replay.core.fold import Metrics, apply_all
+from replay.core.fold import apply_all
+from replay.core.metrics import Metrics
 from replay.sources import archive as redis_archive
 from replay.sources import local_file
 from replay.sources.redis import RedisFollower

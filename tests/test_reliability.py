@@ -62,10 +62,12 @@ from recorder.events import (
     TaskSucceeded,
     TotalChanged,
 )
-from replay.core.fold import Metrics, apply_all
+from replay.core.fold import apply_all
+from replay.core.metrics import Metrics
 from replay.core.when import parse_when
 from replay.index.position import fold_at
-from replay.outputs.snapshot import FORMATS, render, to_dict
+from replay.outputs.formats import FORMATS
+from replay.outputs.snapshot import render, to_dict
 from replay.sessions.live import LiveSession
 from replay.sources.file import ReadReport, read_batches
 from replay.sources.follow import Follower

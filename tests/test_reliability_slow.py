@@ -132,7 +132,8 @@ ATHERIS_HARNESS = textwrap.dedent(
 
     with atheris.instrument_imports():
         from recorder.errors import LogInvalid
-        from replay.core.fold import Metrics, apply_all
+        from replay.core.fold import apply_all
+        from replay.core.metrics import Metrics
         from replay.outputs.snapshot import to_dict
         from replay.sources.file import ReadReport, check_first_line, decode_complete
 

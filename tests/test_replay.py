@@ -26,7 +26,8 @@ from recorder.events import (
     TaskSucceeded,
 )
 from replay import exitcodes
-from replay.core.fold import Metrics, apply_all
+from replay.core.fold import apply_all
+from replay.core.metrics import Metrics
 from replay.core.when import END, START, When, parse_when
 from replay.index.cursor import Cursor
 from replay.index.store import load_or_build

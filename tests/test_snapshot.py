@@ -18,7 +18,8 @@ from rich.cells import cell_len
 
 from replay.core.when import END, parse_when
 from replay.index.position import fold_at
-from replay.outputs.snapshot import FORMATS, render
+from replay.outputs.formats import FORMATS
+from replay.outputs.snapshot import render
 
 # name of the golden file -> (fixture, extra snapshot arguments)
 GOLDEN_CASES: dict[str, tuple[str, list[str]]] = {

@@ -39,7 +39,8 @@ from recorder.events import (
     TaskSucceeded,
     TotalChanged,
 )
-from replay.core.fold import Metrics, apply_all
+from replay.core.fold import apply_all
+from replay.core.metrics import Metrics
 
 FORMATS: tuple[str, ...] = ("pytest-reportlog", "gotest", "libtest", "junit")
 _MODULES = {

@@ -7,12 +7,12 @@ import click
 from recorder.location import Location
 from replay import exitcodes
 from replay.cli.options import HEIGHT, WHEN, WIDTH, lenient_option, log_argument
-from replay.core.views.overview import safe
+from replay.core.text import safe
 from replay.core.when import When
 from replay.index.position import NoSuchMark
+from replay.outputs.formats import FORMATS, Format
 from replay.outputs.golden import check as check_golden
 from replay.outputs.golden import result_lines
-from replay.outputs.snapshot import FORMATS, Format
 from replay.sources import local_file
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import click
 
 from recorder.location import Location
@@ -22,7 +20,7 @@ from replay.cli.options import (
 from replay.core.when import END, When
 from replay.index.position import NoSuchMark, fold_at
 from replay.outputs.asciicast import FPS, asciicast
-from replay.outputs.exporters import EXTENSIONS, FORMATS
+from replay.outputs.formats import EXPORT_FORMATS, export_for_path
 from replay.outputs.openmetrics import openmetrics
 from replay.sources import local_file
 
@@ -32,7 +30,7 @@ from replay.sources import local_file
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(FORMATS),
+    type=click.Choice(EXPORT_FORMATS),
     default=None,
     help="asciicast or openmetrics [default: from -o's extension: .cast, .om or .prom].",
 )
@@ -83,7 +81,7 @@ def export(
     Example: runreel export ci.jsonl -o ci.cast && asciinema play ci.cast
     """
     output = None if output == "-" else output
-    chosen = fmt or (EXTENSIONS.get(os.path.splitext(output)[1].lower()) if output else None)
+    chosen = fmt or (export_for_path(output) if output else None)
     if chosen is None:
         raise click.UsageError("say which format with --format (asciicast or openmetrics)")
     path = local_file(log)

@@ -9,7 +9,7 @@ import click
 from recorder.importers import FORMATS, import_events, write_log
 from replay import exitcodes
 from replay.cli.options import READ_PATH
-from replay.core.fold import Metrics
+from replay.core.metrics import Metrics
 
 
 @click.command("import")

@@ -79,8 +79,3 @@ def warn(lines: list[str]) -> None:
     """Reader warnings (torn tail, skipped lines) on stderr."""
     for line in lines:
         click.echo(f"runreel: warning: {line}", err=True)
-
-
-def plural(n: int, noun: str) -> str:
-    """``1 problem``, ``2 problems``: counts in messages read as English."""
-    return f"{n} {noun}{'' if n == 1 else 's'}"

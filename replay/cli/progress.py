@@ -10,7 +10,7 @@ from contextlib import contextmanager
 import click
 
 from recorder.location import LogPath
-from replay.index.store import Progress
+from replay.index.build import Progress
 
 SHOW_AFTER = 0.5  # seconds of indexing before a progress line appears
 

@@ -20,7 +20,8 @@ from replay.cli.options import (
 )
 from replay.core.when import END, When
 from replay.index.position import NoSuchMark, fold_at
-from replay.outputs.snapshot import EXTENSIONS, FORMATS, Format, format_for_path, render
+from replay.outputs.formats import EXTENSIONS, FORMATS, Format, format_for_path
+from replay.outputs.snapshot import render
 from replay.sources import local_file
 
 

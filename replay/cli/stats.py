@@ -7,8 +7,9 @@ import click
 from recorder.location import Location
 from replay import exitcodes
 from replay.cli.options import lenient_option, log_argument, warn
-from replay.core.fold import Metrics
-from replay.core.views.overview import OUTCOMES, clock, safe
+from replay.core.metrics import Metrics
+from replay.core.outcome import outcome_of
+from replay.core.text import hms, safe
 from replay.core.when import END
 from replay.index.position import fold_at
 from replay.outputs.snapshot import to_json
@@ -31,12 +32,10 @@ def stats(log: Location, as_json: bool, lenient: bool) -> int:
 
 def summary(m: Metrics, now: float) -> str:
     """A few aligned lines; log text made safe for the terminal."""
-    code = exitcodes.for_metrics(m)
-    state = (
-        f"finished ({safe(m.status)}), exit code {code}: {OUTCOMES.get(code, '')}"
-        if m.finished
-        else f"not finished, exit code {code}: incomplete"
-    )
+    outcome = outcome_of(m)
+    code = exitcodes.for_outcome(outcome)
+    finished = f"finished ({safe(m.status)})" if m.finished else "not finished"
+    state = f"{finished}, exit code {code}: {outcome.value}"
     pcts = "  ".join(
         f"p{int(q * 100)} {'-' if v is None else f'{v:.3g}s'}"
         for q in (0.5, 0.95, 0.99)
@@ -53,7 +52,7 @@ def summary(m: Metrics, now: float) -> str:
             f"failed {m.failed}  skipped {m.skipped}  in flight {len(m.in_flight)}  "
             f"retries {m.retries}",
         ),
-        ("time", f"elapsed {clock(m.elapsed(now))}  rate {m.rate(now):.2f}/s  {pcts}"),
+        ("time", f"elapsed {hms(m.elapsed(now))}  rate {m.rate(now):.2f}/s  {pcts}"),
         (
             "events",
             f"{m.events}  unknown types {unknown}  seq gaps {m.gap_count}  lost {m.lost_events}",

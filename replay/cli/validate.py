@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import click
 
-from recorder.location import Location, LogPath, line_of
+from recorder.location import Location
 from replay import exitcodes
-from replay.cli.options import log_argument, plural
-from replay.core.fold import Metrics, apply_all
+from replay.cli.options import log_argument
+from replay.core.text import plural
 from replay.sources import local_file
-from replay.sources.file import CHUNK, ReadReport, read_batches
+from replay.sources.validate import validate as validate_log
 
 
 @click.command()
@@ -22,63 +22,17 @@ def validate(log: Location) -> int:
     there is any; blank lines and unknown event types (from newer writers) are noted
     but are not errors.
     """
-    path = local_file(log)
-    report = ReadReport(path)
-    m = Metrics()
-    for batch in read_batches(path, lenient=True, report=report):
-        apply_all(m, batch)
-    problems = [f"{line_of(path, n)}: {reason}" for n, reason in report.skipped]
-    if report.skipped_count > len(report.skipped):
-        more = report.skipped_count - len(report.skipped)
-        problems.append(f"{log}: {plural(more, 'more bad line')}")
-    for gap in m.gaps:
-        problems.append(
-            f"{log}: writer {gap.src!r}: seq jumps from {gap.expected - 1} to {gap.got} "
-            f"({'events lost' if gap.got > gap.expected else 'out of order or repeated'})"
-        )
-    if m.gap_count > len(m.gaps):
-        problems.append(f"{log}: {plural(m.gap_count - len(m.gaps), 'more seq gap')}")
-    if m.run_starts > 1:
-        problems.append(
-            f"{log}: {m.run_starts} run_started events; a log holds one run (were logs joined?)"
-        )
-    blank = report.lines - m.events - report.skipped_count
-    if blank > 0:  # not a problem: two writers racing to end a torn line may leave one
-        click.echo(f"note: {plural(blank, 'blank line')} (readers skip them)")
-    crlf = _crlf_lines(path)
-    if crlf:
-        problems.append(
-            f"{log}: {plural(crlf, 'line')} {'ends' if crlf == 1 else 'end'} in CRLF (\\r\\n); "
-            "the format's lines end in \\n"
-        )
-    if report.torn_line is not None:
-        problems.append(
-            f"{line_of(path, report.torn_line)}: incomplete last line "
-            f"({report.torn_bytes} bytes, no newline): a write was cut short"
-        )
-    for kind, count in sorted(m.unknown_events.items()):
-        events = plural(count, "event")
-        click.echo(f"note: {events} of unknown type {kind!r} skipped (newer writer?)")
-    for p in problems:
+    found = validate_log(local_file(log))
+    for note in found.notes:
+        click.echo(note)
+    for p in found.problems:
         click.echo(p)
-    if problems:
-        read = plural(m.events, "event")
-        click.echo(f"{log}: invalid: {plural(len(problems), 'problem')}, {read} read")
+    if found.problems:
+        read = plural(found.events, "event")
+        problems = plural(len(found.problems), "problem")
+        click.echo(f"{log}: invalid: {problems}, {read} read")
         return exitcodes.LOG_INVALID
-    finished = "finished" if m.finished else "not finished"
-    counts = f"{plural(m.events, 'event')}, {plural(report.lines, 'line')}"
+    finished = "finished" if found.finished else "not finished"
+    counts = f"{plural(found.events, 'event')}, {plural(found.lines, 'line')}"
     click.echo(f"{log}: ok: {counts}, run {finished}")
     return exitcodes.OK
-
-
-def _crlf_lines(log: LogPath) -> int:
-    """Lines ending in \\r\\n: readers take them (JSON allows the \\r), the format does not."""
-    count, last = 0, b""
-    try:
-        with open(log, "rb") as f:
-            for chunk in iter(lambda: f.read(CHUNK), b""):
-                count += chunk.count(b"\r\n") + (last == b"\r" and chunk[:1] == b"\n")
-                last = chunk[-1:]
-    except OSError:  # it was read a moment ago; a second look is only a bonus
-        return 0
-    return count

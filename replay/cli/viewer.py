@@ -15,7 +15,7 @@ import click
 from rich.console import Console
 
 from replay.cli.options import FloatRange
-from replay.outputs.snapshot import EXTENSIONS, Format, format_for_path
+from replay.outputs.formats import EXTENSIONS, Format, format_for_path
 from replay.sessions.live import LiveSession
 from replay.sessions.loop import Session, finish, is_interactive, run_interactive, run_plain
 from replay.sources.follow import FollowSource

@@ -11,7 +11,8 @@ from typing import Any
 
 import msgspec
 
-from replay.core.fold import ErrorEntry, Gap, InFlight, LogEntry, Metrics, WorkerState
+from replay.core import fold
+from replay.core.metrics import ErrorEntry, Gap, InFlight, LogEntry, Metrics, WorkerState
 
 _RECORDS: dict[str, type[Any]] = {"in_flight": InFlight, "workers": WorkerState}
 _DEQUES: dict[str, type[Any] | None] = {
@@ -43,12 +44,12 @@ def fold_id() -> str:
         h.update(repr(Metrics.__slots__).encode())
         for cls in _AS_TUPLE:
             h.update(repr([f.name for f in dataclasses.fields(cls)]).encode())
-        module = sys.modules[Metrics.__module__]
-        try:
-            with open(str(module.__file__), "rb") as f:
-                h.update(f.read())
-        except OSError:
-            h.update(repr(sorted(vars(module))).encode())
+        for module in (sys.modules[Metrics.__module__], fold):  # the state, and how it folds
+            try:
+                with open(str(module.__file__), "rb") as f:
+                    h.update(f.read())
+            except OSError:
+                h.update(repr(sorted(vars(module))).encode())
         _fold_id = h.hexdigest()
     return _fold_id
 

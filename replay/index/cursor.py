@@ -11,8 +11,10 @@ from collections.abc import Iterator
 
 from recorder.codec import Unknown
 from recorder.events import AnyEvent
-from replay.core.fold import Metrics, apply, apply_all
-from replay.index.store import READ_CHUNK, CorruptIndex, Index
+from replay.core.fold import apply, apply_all
+from replay.core.metrics import Metrics
+from replay.index.build import READ_CHUNK
+from replay.index.format import CorruptIndex, Index
 from replay.sources.file import Batch, ReadReport, read_batches
 
 

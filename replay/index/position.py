@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from recorder.location import LogPath
-from replay.core.fold import Metrics
-from replay.core.views.overview import safe
+from replay.core.metrics import Metrics
+from replay.core.text import safe
 from replay.core.when import When
+from replay.index.build import Enough
 from replay.index.cursor import Cursor
-from replay.index.store import Enough, Index, load_or_build
+from replay.index.format import Index
+from replay.index.store import load_or_build
 from replay.sources.file import ReadReport
 
 

@@ -18,8 +18,10 @@ import msgspec
 
 from recorder.events import Mark
 from recorder.location import LogPath
-from replay.core.fold import Metrics, apply
-from replay.core.views.overview import dashboard, safe
+from replay.core.fold import apply
+from replay.core.metrics import Metrics
+from replay.core.text import safe
+from replay.core.views.overview import dashboard
 from replay.core.when import END, When
 from replay.index.position import fold_at
 from replay.outputs.snapshot import capture_console

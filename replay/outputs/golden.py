@@ -15,6 +15,7 @@ import os
 import re
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
+from operator import attrgetter
 from typing import Literal
 
 import msgspec
@@ -22,20 +23,14 @@ import msgspec
 from recorder.atomic import write_file
 from recorder.errors import LogUnavailable, WriteFailed
 from recorder.location import LogPath
-from replay.core.views.overview import safe
+from replay.core.text import safe
 from replay.core.when import END, When, parse_when
 from replay.index.position import fold_at
-from replay.outputs.snapshot import EXTENSIONS, Format, format_for_path, render
+from replay.outputs.formats import EXTENSIONS, FORMATS, Format, extension, format_for_path
+from replay.outputs.snapshot import render
 
 MANIFEST = "runreel-golden.json"
 DEFAULT_WIDTH, DEFAULT_HEIGHT = 100, 30
-SUFFIX: dict[Format, str] = {
-    "text": ".txt",
-    "ansi": ".ansi",
-    "svg": ".svg",
-    "html": ".html",
-    "json": ".json",
-}
 
 Status = Literal["same", "different", "missing", "written"]
 
@@ -109,7 +104,7 @@ def file_name(when: When, fmt: Format) -> str:
         stem = f"mark-{clean}"
     else:
         stem = when.kind
-    return stem + SUFFIX[fmt]
+    return stem + extension(fmt)
 
 
 class Entry(msgspec.Struct, omit_defaults=True):
@@ -240,12 +235,12 @@ def _recorded_when(directory: str, name: str, entry: Entry | None) -> When | Non
 def _recorded_format(directory: str, name: str, entry: Entry | None) -> Format | None:
     if entry is None:
         return None
-    for f in SUFFIX:
+    for f in FORMATS:
         if f == entry.format:
             return f
     raise LogUnavailable(
         f"{_manifest_path(directory)}: {name}: unknown format {entry.format!r}"
-        f" (one of {', '.join(SUFFIX)})"
+        f" (one of {', '.join(FORMATS)})"
     )
 
 
@@ -340,14 +335,8 @@ def _read_golden(path: str) -> str | None:
 
 
 def _same_options(recorded: Entry | None, made: Entry) -> bool:
-    if recorded is None:
-        return False
-    return (recorded.at, recorded.width, recorded.height, recorded.format) == (
-        made.at,
-        made.width,
-        made.height,
-        made.format,
-    )
+    options = attrgetter("at", "width", "height", "format")
+    return recorded is not None and options(recorded) == options(made)
 
 
 def _diff(expected: str, actual: str, p: Point, log: LogPath) -> str:

@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from replay import exitcodes
-from replay.core.fold import Metrics
-from replay.core.views.overview import safe
+from replay.core.metrics import Metrics
+from replay.core.text import safe
 
 Labels = tuple[tuple[str, str], ...]
 _NAME_BAD = re.compile(r"[^a-zA-Z0-9_:]")

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from replay.core.when import When, parse_when
+from replay.outputs.formats import Format
 from replay.outputs.golden import check, shown_at
-from replay.outputs.snapshot import Format
 
 StrPath = str | os.PathLike[str]
 

@@ -8,27 +8,19 @@ from __future__ import annotations
 
 import io
 import math
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from rich.console import Console
 from rich.layout import Layout
 
 from replay import exitcodes
-from replay.core.fold import Metrics
+from replay.core.metrics import Metrics
 from replay.core.views.overview import dashboard
 
-Format = Literal["text", "ansi", "svg", "html", "json"]
-FORMATS: tuple[Format, ...] = ("text", "ansi", "svg", "html", "json")
-EXTENSIONS: dict[str, Format] = {
-    ".txt": "text",
-    ".text": "text",
-    ".ansi": "ansi",
-    ".svg": "svg",
-    ".html": "html",
-    ".htm": "html",
-    ".json": "json",
-}
+if TYPE_CHECKING:  # the registry imports this writer
+    from replay.outputs.formats import Format
+
 SVG_ID = "runreel"
 
 # Characters msgspec leaves raw that a terminal would act on (DEL, C1, bidi controls):
@@ -36,7 +28,7 @@ SVG_ID = "runreel"
 _JSON_ESCAPES = {
     c: f"\\u{c:04x}"
     for c in (0x7F, *range(0x80, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A))
-} | {c: f"\\u{c:04x}" for c in (0x200E, 0x200F, 0x061C)}  # bidi marks, as views.safe()
+} | {c: f"\\u{c:04x}" for c in (0x200E, 0x200F, 0x061C)}  # bidi marks, as text.safe()
 
 
 def capture_console(width: int, height: int, *, color: bool) -> Console:
@@ -165,10 +157,3 @@ def _series(values: dict[tuple[str, tuple[tuple[str, str], ...]], float]) -> lis
 
 def _num(x: float | None) -> float | None:
     return None if x is None or not math.isfinite(x) else round(x, 6)
-
-
-def format_for_path(path: str, default: Format = "text") -> Format:
-    """The snapshot format a file name asks for by its extension."""
-    import os.path
-
-    return EXTENSIONS.get(os.path.splitext(path)[1].lower(), default)

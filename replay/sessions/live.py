@@ -8,8 +8,10 @@ from rich.text import Text
 
 from recorder.errors import LogUnavailable
 from replay.core.clock import Countdown, LiveClock, Source
-from replay.core.fold import Metrics, apply_all
-from replay.core.views.overview import clock, dashboard, frame_key, run_state
+from replay.core.fold import apply_all
+from replay.core.metrics import Metrics
+from replay.core.text import hms
+from replay.core.views.overview import dashboard, frame_key, run_state
 from replay.sessions.keys import SIGINT_KEY, SIGTERM_KEY
 from replay.sources.follow import FollowSource
 
@@ -97,7 +99,7 @@ class LiveSession:
             out.append(Text(self.follower.notice, style="bold yellow"))
         left = self.countdown.left()
         if left is not None:
-            out.append(Text(f"timeout in {clock(left)}", style="bold magenta"))
+            out.append(Text(f"timeout in {hms(left)}", style="bold magenta"))
         if self.keys:
             timed = left is not None
             hint = "q quit · " + ("c cancel timeout · + extend" if timed else "+ set timeout")
@@ -150,9 +152,9 @@ class LiveSession:
                 return f"runreel: waiting for {self.follower.path}"
             return f"runreel: {notice}"
         state = run_state(m, now).plain  # as the header says it; log text made safe by lit()
-        eta = "done" if m.finished else clock(m.eta(now))
+        eta = "done" if m.finished else hms(m.eta(now))
         line = (
-            f"runreel: {clock(m.elapsed(now))} {state} {m.status_text} "
+            f"runreel: {hms(m.elapsed(now))} {state} {m.status_text} "
             f"in flight {len(m.in_flight)} retries {m.retries} "
             f"rate {m.rate(now):.1f}/s ETA {eta}"
         )

@@ -20,8 +20,9 @@ from rich.live import Live
 from recorder.atomic import write_file
 from replay import exitcodes
 from replay.core.clock import Source
-from replay.core.fold import Metrics
-from replay.outputs.snapshot import Format, render
+from replay.core.metrics import Metrics
+from replay.outputs.formats import Format
+from replay.outputs.snapshot import render
 from replay.sessions.keys import Inputs, keyboard, signals
 
 

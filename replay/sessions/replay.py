@@ -16,12 +16,14 @@ from rich.text import Text
 
 from recorder.events import Mark
 from replay.core.clock import Source, VirtualClock, skip_idle, step_speed
-from replay.core.fold import Metrics
-from replay.core.views.overview import Timeline, clock, dashboard, run_state, safe
+from replay.core.metrics import Metrics
+from replay.core.text import hms, safe
+from replay.core.views.overview import dashboard, run_state
+from replay.core.views.timeline import Timeline
 from replay.core.when import When
 from replay.index.cursor import Cursor
+from replay.index.points import PointList
 from replay.index.position import move
-from replay.index.store import PointList
 from replay.sessions.keys import SIGINT_KEY, SIGTERM_KEY
 
 SPEEDS = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0)
@@ -249,7 +251,7 @@ class ReplaySession:
             state = f"playing {self.speed:g}x" if self.speed > 0 else "instant"
         info = Text.assemble(
             (f"{state}  ", "bold magenta"),
-            (f"{clock(self.vt - self.first_t)} / {clock(span)}  ", ""),
+            (f"{hms(self.vt - self.first_t)} / {hms(span)}  ", ""),
             (f"event {self.cursor.position}/{self.cursor.count}  ", "dim"),
             (KEY_HELP if self.keys else "", "dim"),
         )
@@ -275,6 +277,6 @@ class ReplaySession:
         m = self.metrics
         state = run_state(m, self.vt).plain  # as the header says it
         return (
-            f"runreel replay: {clock(self.vt - self.first_t)} {state} {m.status_text} "
+            f"runreel replay: {hms(self.vt - self.first_t)} {state} {m.status_text} "
             f"event {self.cursor.position}/{self.cursor.count} speed {self.speed:g}x"
         )

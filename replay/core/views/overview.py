@@ -19,51 +19,17 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
-from replay import exitcodes
-from replay.core.fold import InFlight, Metrics
+from replay.core.metrics import InFlight, Metrics
+from replay.core.outcome import Outcome, outcome_of
+from replay.core.text import hms, lit, short
 
 STALL_AFTER = 5.0  # seconds without events before the status says "stalled"
-MAX_FIELD = 300  # characters of one log string shown; the rest is summarised
-
-OUTCOMES = {
-    exitcodes.OK: "all succeeded",
-    exitcodes.TOTAL_FAILURE: "total failure",
-    exitcodes.PARTIAL_FAILURE: "partial failure",
-}
 
 _FRAMES: list[str] = list(Spinner("dots").frames)
 # Spinners and the pulsing bar move in steps of 1/ANIMATION_HZ s. Every animation on the
 # screen steps at the same moments, so a live viewer whose only change is animation redraws
 # 5 times a second, not at every refresh (a full frame is the costly part of an idle view).
 ANIMATION_HZ = 5
-
-
-# Untrusted text ---------------------------------------------------------------
-
-
-def _control_table() -> dict[int, str]:
-    table: dict[int, str] = {c: chr(0x2400 + c) for c in range(0x20) if c not in (0x09, 0x0A)}
-    table[0x7F] = "\u2421"  # ␡
-    table.update({c: f"<{c:02X}>" for c in range(0x80, 0xA0)})  # C1 controls
-    for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C):
-        table[c] = f"<U+{c:04X}>"  # bidi controls: no reordering of what follows
-    return table
-
-
-_CONTROLS = _control_table()
-_CONTROLS_ONE_LINE = {**_CONTROLS, 0x0A: "\u240a", 0x09: " "}
-
-
-def safe(value: str, *, one_line: bool = True, limit: int = MAX_FIELD) -> str:
-    """Log text made harmless and visible: controls become symbols, long text is cut."""
-    if len(value) > limit:
-        value = f"{value[:limit]}… (+{len(value) - limit} chars)"
-    return value.translate(_CONTROLS_ONE_LINE if one_line else _CONTROLS)
-
-
-def lit(value: str, style: str = "", **kwargs: object) -> Text:
-    """A Text holding log text literally (never parsed as markup)."""
-    return Text(safe(value), style=style, **kwargs)  # type: ignore[arg-type]
 
 
 # Small pure helpers -------------------------------------------------------------
@@ -92,29 +58,6 @@ def spinner_frame(now: float, offset: int = 0) -> str:
     ``offset`` shifts the frame, so that spinners side by side do not move in lockstep.
     """
     return _FRAMES[(animation_step(now) + offset) % len(_FRAMES)]
-
-
-def clock(seconds: float | None) -> str:
-    """Seconds as H:MM:SS or M:SS; ``--:--`` when unknown."""
-    if seconds is None or seconds != seconds or seconds < 0 or seconds > 360000 * 24:
-        return "--:--"
-    s = int(seconds)
-    h, rem = divmod(s, 3600)
-    m, sec = divmod(rem, 60)
-    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m:02d}:{sec:02d}"
-
-
-def short(seconds: float) -> str:
-    """A compact duration: 0.4s, 12s, 3m05s."""
-    if seconds < 10:
-        return f"{max(seconds, 0.0):.1f}s"
-    if seconds < 60:
-        return f"{int(seconds)}s"
-    m, s = divmod(int(seconds), 60)
-    if m < 60:
-        return f"{m}m{s:02d}s"
-    h, m = divmod(m, 60)
-    return f"{h}h{m:02d}m"
 
 
 @dataclass(frozen=True)
@@ -154,49 +97,17 @@ class Head:
             yield row
 
 
-@dataclass(frozen=True)
-class Timeline:
-    """A one-line bar of the run: markers, failures and where the replay stands.
-
-    ``marks`` and ``failures`` are positions in per-mille of the run (0..1000),
-    precomputed once, so drawing costs the same whatever the log's size.
-    """
-
-    position: float  # 0..1
-    marks: frozenset[int]
-    failures: frozenset[int]
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        width = max(options.max_width, 1)
-        cells = ["─"] * width
-        styles = ["dim"] * width
-
-        def col(per_mille: float) -> int:
-            return min(int(per_mille * width / 1000), width - 1)
-
-        for f in self.failures:
-            cells[col(f)], styles[col(f)] = "✖", "red"
-        for k in self.marks:
-            cells[col(k)], styles[col(k)] = "◆", "magenta"
-        here = col(self.position * 1000)
-        cells[here], styles[here] = "●", "bold white"
-        line = Text()
-        for c, st in zip(cells, styles, strict=True):
-            line.append(c, st)
-        yield line
-
-
 # Panels -------------------------------------------------------------------------
 
 
 def run_state(m: Metrics, now: float) -> Text:
     """finished (with outcome), stalled for Ns, or running: never claims work that stopped."""
     if m.finished:
-        code = exitcodes.for_metrics(m)
-        label = f"finished: {OUTCOMES.get(code, m.status)}"
+        outcome = outcome_of(m)
+        label = f"finished: {outcome.value}"
         if m.exit_status is not None:
             label += f" (exit status {m.exit_status})"
-        return lit(label, "bold green" if code == exitcodes.OK else "bold red")
+        return lit(label, "bold green" if outcome is Outcome.SUCCEEDED else "bold red")
     idle = now - m.last_t if m.last_t is not None else 0.0
     if m.last_t is None:
         return Text("waiting for events", style="yellow")
@@ -214,7 +125,7 @@ def header(m: Metrics, now: float) -> Panel:
         ("  ", ""),
         run_state(m, now),
         ("  elapsed ", "dim"),
-        (clock(m.elapsed(now)), "bold"),
+        (hms(m.elapsed(now)), "bold"),
     )
     title.no_wrap, title.overflow = True, "ellipsis"
     return Panel(title, border_style="blue")
@@ -223,7 +134,7 @@ def header(m: Metrics, now: float) -> Panel:
 def status_panel(m: Metrics, now: float) -> Panel:
     """Spinner only while events arrive; the outcome once finished."""
     if m.finished:
-        ok = exitcodes.for_metrics(m) == exitcodes.OK
+        ok = outcome_of(m) is Outcome.SUCCEEDED
         lead = Text("✔ Done " if ok else "✖ Done ", style="bold green" if ok else "bold red")
     elif m.last_t is not None and now - m.last_t >= STALL_AFTER:
         lead = Text(f"⏸ Stalled for {short(now - m.last_t)} ", style="bold yellow")
@@ -306,7 +217,7 @@ def errors_panel(m: Metrics, now: float) -> Panel:
     start = m.first_t or 0.0
     lines = tuple(
         Text.assemble(
-            (f"{clock(e.t - start)} ", "dim"),
+            (f"{hms(e.t - start)} ", "dim"),
             ("✖ " if e.final else "↻ ", "red" if e.final else "yellow"),
             lit(e.task, "bold"),
             ("  ", ""),
@@ -324,7 +235,7 @@ def logs_panel(m: Metrics, now: float) -> Panel:
     styles = {"error": "red", "stderr": "yellow", "warning": "yellow", "warn": "yellow"}
     lines = tuple(
         Text.assemble(
-            (f"{clock(e.t - start)} ", "dim"),
+            (f"{hms(e.t - start)} ", "dim"),
             lit(e.msg, styles.get(e.level, "")),
         )
         for e in m.recent_logs
@@ -339,7 +250,7 @@ def footer(m: Metrics, now: float, extra: Iterable[Text] = ()) -> Panel:
             ("Remaining ", "dim"), ("?" if remaining is None else str(remaining), "bold")
         ),
         Text.assemble(("Rate ", "dim"), (f"{m.rate(now):.1f}/s", "bold")),
-        Text.assemble(("ETA ", "dim"), ("done" if m.finished else clock(m.eta(now)), "bold")),
+        Text.assemble(("ETA ", "dim"), ("done" if m.finished else hms(m.eta(now)), "bold")),
         Text.assemble(("Events ", "dim"), (str(m.events), "")),
     ]
     if m.lost_events or m.gap_count:
@@ -392,7 +303,7 @@ def frame_key(m: Metrics, now: float) -> tuple[object, ...]:
     live loop can skip re-rendering an unchanged screen. Keep it in step with the
     panels above (tests/test_live.py checks equal keys give equal frames).
     """
-    key: list[object] = [clock(m.elapsed(now)), run_state(m, now).plain]
+    key: list[object] = [hms(m.elapsed(now)), run_state(m, now).plain]
     if not m.finished and m.last_t is not None:
         idle = now - m.last_t
         key.append(short(idle) if idle >= STALL_AFTER else spinner_frame(now))
@@ -409,5 +320,5 @@ def frame_key(m: Metrics, now: float) -> tuple[object, ...]:
             left = f.retry_at - now
             key.append(short(left) if left > 0 else None)
     key.append(f"{m.rate(now):.1f}")
-    key.append(None if m.finished else clock(m.eta(now)))
+    key.append(None if m.finished else hms(m.eta(now)))
     return tuple(key)

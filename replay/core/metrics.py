@@ -1,0 +1,251 @@
+"""The fold's state: Metrics, the records it keeps, and the figures derived from them.
+
+Plain data with bounded memory (in-flight tasks, workers, writers and fixed windows,
+never the length of the log); ``replay.core.fold`` is what changes it, event by event.
+Every figure that depends on time takes ``now`` from the caller.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections import deque
+from dataclasses import dataclass
+
+RECENT_ERRORS = 100
+RECENT_LOGS = 100
+RECENT_MARKS = 100
+RECENT_GAPS = 20
+REOPENABLE = 2_000  # latest terminal failures a re-run (attempt > 1) can still turn into a retry
+RATE_WINDOW = 30  # seconds of completions behind the "rate" figure
+_RING = 64  # per-second completion buckets kept (>= RATE_WINDOW)
+
+# Task durations go into fixed log-spaced buckets: 10 per decade from 1 ms to 1e5 s.
+_BUCKETS_PER_DECADE = 10
+_MIN_EXP = -3
+_N_BUCKETS = (5 - _MIN_EXP) * _BUCKETS_PER_DECADE + 2  # + underflow and overflow
+_MIN_SECONDS = 10.0**_MIN_EXP
+_MIN_EXP_F, _PER_DECADE_F = float(_MIN_EXP), float(_BUCKETS_PER_DECADE)
+
+
+@dataclass(slots=True)
+class InFlight:
+    """A task that started and has not ended."""
+
+    task: str
+    worker: str
+    attempt: int
+    started: float  # first attempt's start
+    state: str = "running"  # running | backoff
+    retry_at: float = 0.0
+    error: str = ""
+
+
+@dataclass(slots=True)
+class WorkerState:
+    """What one worker is doing and has done."""
+
+    name: str
+    task: str | None = None
+    state: str = "idle"  # idle | running | backoff
+    since: float = 0.0
+    succeeded: int = 0
+    failed: int = 0
+    retries: int = 0
+    last_t: float = 0.0
+
+
+@dataclass(slots=True, frozen=True)
+class ErrorEntry:
+    """A failure or a failed attempt, for the recent-errors list."""
+
+    t: float
+    task: str
+    worker: str
+    error: str
+    final: bool  # True: task_failed; False: an attempt that will be retried
+
+
+@dataclass(slots=True, frozen=True)
+class LogEntry:
+    """A log message kept in the recent-logs window."""
+
+    t: float
+    level: str
+    msg: str
+
+
+@dataclass(slots=True, frozen=True)
+class Gap:
+    """Events of one writer that never reached the log (a jump in ``seq``)."""
+
+    src: str
+    expected: int
+    got: int
+
+
+class Metrics:
+    """Everything the views show, folded from events. Mutated in place by ``apply``."""
+
+    __slots__ = (
+        "run",
+        "name",
+        "meta",
+        "run_starts",
+        "total",
+        "events",
+        "first_t",
+        "last_t",
+        "started",
+        "succeeded",
+        "failed",
+        "skipped",
+        "retries",
+        "in_flight",
+        "workers",
+        "recent_errors",
+        "recent_logs",
+        "marks",
+        "mark_count",
+        "counters",
+        "gauges",
+        "finished",
+        "status",
+        "exit_status",
+        "unknown_events",
+        "gaps",
+        "gap_count",
+        "lost_events",
+        "_seqs",
+        "_ring_sec",
+        "_ring_cnt",
+        "_durations",
+        "_failed_recently",
+    )
+
+    def __init__(self) -> None:
+        self.run = ""
+        self.name = ""
+        self.meta: dict[str, str] = {}
+        self.run_starts = 0  # more than 1: logs were joined (the first run's identity stays)
+        self.total: int | None = None
+        self.events = 0
+        self.first_t: float | None = None
+        self.last_t: float | None = None
+        self.started = 0
+        self.succeeded = 0
+        self.failed = 0
+        self.skipped = 0
+        self.retries = 0
+        self.in_flight: dict[str, InFlight] = {}
+        self.workers: dict[str, WorkerState] = {}
+        self.recent_errors: deque[ErrorEntry] = deque(maxlen=RECENT_ERRORS)
+        self.recent_logs: deque[LogEntry] = deque(maxlen=RECENT_LOGS)
+        self.marks: deque[tuple[float, str]] = deque(maxlen=RECENT_MARKS)
+        self.mark_count = 0
+        self.counters: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+        self.gauges: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+        self.finished = False
+        self.status = ""
+        self.exit_status: int | None = None
+        self.unknown_events: dict[str, int] = {}
+        self.gaps: deque[Gap] = deque(maxlen=RECENT_GAPS)
+        self.gap_count = 0
+        self.lost_events = 0
+        self._seqs: dict[str, int] = {}
+        self._ring_sec = [-1] * _RING
+        self._ring_cnt = [0] * _RING
+        self._durations = [0] * _N_BUCKETS
+        self._failed_recently: dict[str, str] = {}  # task -> worker, oldest first
+
+    # Derived figures -------------------------------------------------------
+
+    @property
+    def processed(self) -> int:
+        """Tasks that ended: succeeded, failed or skipped."""
+        return self.succeeded + self.failed + self.skipped
+
+    @property
+    def remaining(self) -> int | None:
+        """Planned tasks not yet ended (None when the total is unknown)."""
+        return None if self.total is None else max(self.total - self.processed, 0)
+
+    @property
+    def status_text(self) -> str:
+        """The operator's one-glance figure: ``(errors - processed / total)``."""
+        total = "?" if self.total is None else str(self.total)
+        return f"({self.failed} - {self.processed} / {total})"
+
+    def elapsed(self, now: float) -> float:
+        """Seconds from the first event to ``now``."""
+        return 0.0 if self.first_t is None else max(now - self.first_t, 0.0)
+
+    def rate(self, now: float) -> float:
+        """Tasks ended per second over the last RATE_WINDOW seconds before ``now``."""
+        if self.first_t is None:
+            return 0.0
+        newest = math.floor(now)
+        oldest = newest - RATE_WINDOW + 1
+        count = sum(
+            c for s, c in zip(self._ring_sec, self._ring_cnt, strict=True) if oldest <= s <= newest
+        )
+        span = min(float(RATE_WINDOW), max(now - self.first_t, 1.0))
+        return count / span
+
+    def eta(self, now: float) -> float | None:
+        """Seconds until the remaining tasks end at the current rate, when known."""
+        remaining = self.remaining
+        if remaining is None:
+            return None
+        if remaining == 0:
+            return 0.0
+        rate = self.rate(now)
+        return remaining / rate if rate > 0 else None
+
+    def duration_percentile(self, q: float) -> float | None:
+        """Task duration at quantile ``q`` (0..1), to within one bucket (~26%)."""
+        counts = self._durations
+        n = sum(counts)
+        if n == 0:
+            return None
+        rank = max(1, math.ceil(q * n))
+        seen = 0
+        for i, c in enumerate(counts):
+            seen += c
+            if seen >= rank:
+                return _bucket_value(i)
+        return None  # pragma: no cover - the loop always reaches rank
+
+    def copy(self) -> Metrics:
+        """An independent copy, for checkpoints."""
+        return copy.deepcopy(self)
+
+    # Recording helpers used by the handlers ----------------------------------
+
+    def _complete(self, t: float, started: float | None) -> None:
+        sec = math.floor(t)
+        i = sec % _RING
+        if self._ring_sec[i] != sec:
+            self._ring_sec[i] = sec
+            self._ring_cnt[i] = 0
+        self._ring_cnt[i] += 1
+        if started is not None:
+            self._durations[_bucket_index(t - started)] += 1
+
+    def _worker(self, name: str) -> WorkerState:
+        w = self.workers.get(name)
+        if w is None:
+            w = self.workers[name] = WorkerState(name)
+        return w
+
+
+def _bucket_index(seconds: float) -> int:
+    if seconds <= _MIN_SECONDS:
+        return 0
+    i = 1 + int((math.log10(seconds) - _MIN_EXP) * _BUCKETS_PER_DECADE)
+    return min(i, _N_BUCKETS - 1)
+
+
+def _bucket_value(i: int) -> float:
+    """Upper bound of bucket ``i`` in seconds."""
+    return float(10.0 ** (_MIN_EXP + i / _BUCKETS_PER_DECADE))
