@@ -1,0 +1,1 @@
+"""Outputs: what a position of a run becomes (snapshots, golden files, exports)."""

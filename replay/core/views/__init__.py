@@ -1,0 +1,1 @@
+"""Views: pure functions from (metrics, now, view state) to Rich renderables."""
