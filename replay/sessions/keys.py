@@ -21,6 +21,8 @@ from typing import TypeVar
 
 SIGINT_KEY = "<sigint>"
 SIGTERM_KEY = "<sigterm>"
+# Inputs that end any session, and the reason each gives (the exit code follows from it).
+STOPS = {"q": "quit", "Q": "quit", SIGINT_KEY: "sigint", SIGTERM_KEY: "sigterm"}
 
 _ESCAPES = {
     "\x1b[A": "up",

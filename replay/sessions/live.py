@@ -12,7 +12,7 @@ from replay.core.fold import apply_all
 from replay.core.metrics import Metrics
 from replay.core.text import hms
 from replay.core.views.overview import dashboard, frame_key, run_state
-from replay.sessions.keys import SIGINT_KEY, SIGTERM_KEY
+from replay.sessions.keys import STOPS
 from replay.sources.follow import FollowSource
 
 EXTEND_BY = 60.0  # seconds "+" adds when no --timeout was given
@@ -81,12 +81,8 @@ class LiveSession:
 
     def key(self, key: str) -> None:
         """q quits; c cancels the timeout; + extends it; signals stop the view."""
-        if key in ("q", "Q"):
-            self.reason = "quit"
-        elif key == SIGINT_KEY:
-            self.reason = "sigint"
-        elif key == SIGTERM_KEY:
-            self.reason = "sigterm"
+        if key in STOPS:
+            self.reason = STOPS[key]
         elif key in ("c", "C"):
             self.countdown.cancel()
         elif key in ("+", "="):

@@ -24,7 +24,7 @@ from replay.core.when import When
 from replay.index.cursor import Cursor
 from replay.index.points import PointList
 from replay.index.position import move
-from replay.sessions.keys import SIGINT_KEY, SIGTERM_KEY
+from replay.sessions.keys import STOPS
 
 SPEEDS = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0)
 SEEK_STEP = 5.0
@@ -188,12 +188,8 @@ class ReplaySession:
     def key(self, key: str) -> None:
         """Every replay control, one key each (listed in the footer)."""
         self.stopped_at_mark = None
-        if key in ("q", "Q"):
-            self.reason = "quit"
-        elif key == SIGINT_KEY:
-            self.reason = "sigint"
-        elif key == SIGTERM_KEY:
-            self.reason = "sigterm"
+        if key in STOPS:
+            self.reason = STOPS[key]
         elif key == " " and self.paused and self.at_end:  # play it again
             self.cursor.seek(self._start[0])
             self.vt = self._start[1]
