@@ -6,7 +6,8 @@ import os
 
 import click
 
-from recorder.importers import FORMATS, import_events, write_log
+from recorder.importers import FORMATS, import_events
+from recorder.importers.output import write_log
 from replay import exitcodes
 from replay.cli.options import READ_PATH
 from replay.core.fold import Metrics
