@@ -28,7 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from recorder.importers import importer, write_log  # noqa: E402
+from recorder.importers import importer  # noqa: E402
+from recorder.importers.output import write_log  # noqa: E402
 
 REAL = ROOT / "fixtures" / "real"
 FILES = {

@@ -7,6 +7,7 @@ holds a bad or unknown line, it is decoded again line by line to say which.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import cast
 
 import msgspec
 
@@ -81,8 +82,8 @@ def decode_line(line: bytes) -> AnyEvent | Unknown:
 def decode_chunk(chunk: bytes) -> list[AnyEvent | Unknown] | None:
     """Decode complete lines at once; None when some line needs a closer look."""
     try:
-        events: list[AnyEvent | Unknown] = _decoder.decode_lines(chunk)
-        return events
+        # a fresh list nobody else holds: widening its type to the reader's is safe
+        return cast("list[AnyEvent | Unknown]", _decoder.decode_lines(chunk))
     except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         return None
 

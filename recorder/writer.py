@@ -1,17 +1,14 @@
 """The writer API workers use: ``Recorder`` and ``with rec.task(...)``.
 
-Every event is one ``os.write`` of a whole line to an ``O_APPEND`` descriptor,
-so lines from many threads and processes never interleave and a crash leaves at
-most one torn last line. See docs/log-format.md for the durability guarantees.
+The Recorder stamps each event (time, ``src``, ``seq``), encodes it and hands the line
+to its sink (recorder/sinks/): a file, one ``os.write`` per line, or a Redis stream.
 """
 
 from __future__ import annotations
 
-import errno
 import math
 import operator
 import os
-import stat
 import threading
 import time
 import traceback
@@ -23,7 +20,7 @@ from types import TracebackType
 from typing import Any, Literal
 
 from recorder import codec
-from recorder.errors import LogExists, WriteFailed
+from recorder.errors import WriteFailed
 from recorder.events import (
     FORMAT_VERSION,
     AnyEvent,
@@ -40,10 +37,11 @@ from recorder.events import (
     TotalChanged,
 )
 from recorder.location import is_url
+from recorder.sinks import Broken, Sink, Unwritten
+from recorder.sinks.file import Durability, FileSink, fsync_every
 from recorder.sinks.redis import RedisSink
 
 ENV_VAR = "RUNREEL_LOG"
-Durability = Literal["never", "always"] | int
 
 _live: weakref.WeakSet[Recorder] = weakref.WeakSet()
 
@@ -80,74 +78,27 @@ class Recorder:
         _attach: bool = False,
     ) -> None:
         self.path = os.fspath(path)
-        self._every = _fsync_every(durability)
+        every = fsync_every(durability)  # a stream's durability is the server's (appendfsync)
         self._lock = threading.Lock()
         self._buf = bytearray()
-        self._unsynced = 0
         self._closed = False
         self._owner = not _attach
         self._finished = False
-        self._sink: RedisSink | None = None
-        if is_url(self.path):  # a Redis stream (recorder/sinks/redis.py); a file goes on below
-            self._sink = RedisSink(self.path, start=not _attach, overwrite=overwrite)
-            self._new_identity()
-            _live.add(self)
-            self.run = run or ("" if _attach else uuid.uuid4().hex[:12])
-            if _attach:
-                return
-            try:
-                meta_ = {str(k): str(v) for k, v in (meta or {}).items()}
-                self._append(RunStarted, FORMAT_VERSION, self.run, str(name), _count(total), meta_)
-            except BaseException:
-                self.close()
-                raise
-            return
-        flags = os.O_WRONLY | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)
-        if not _attach:
-            flags |= os.O_CREAT | (os.O_TRUNC if overwrite else 0)
-        try:
-            self._fd = os.open(self.path, flags, 0o644)
-        except FileNotFoundError as exc:
-            if _attach:
-                raise WriteFailed(
-                    f"cannot attach to {self.path}: no such log (start the run first)"
-                ) from exc
-            raise WriteFailed(f"cannot open {self.path} for writing: {exc.strerror}") from exc
-        except OSError as exc:
-            raise WriteFailed(f"cannot open {self.path} for writing: {exc.strerror}") from exc
+        start = not _attach
+        self._sink: Sink
+        if is_url(self.path):
+            self._sink = RedisSink(self.path, start=start, overwrite=overwrite)
+        else:
+            self._sink = FileSink(self.path, start=start, overwrite=overwrite, every=every)
+        self._write = self._sink.write
         self._new_identity()
         _live.add(self)
-        if _attach:
-            self.run = run or ""
-            torn, at = _torn_tail(self.path, self._fd)
-            if torn:  # a writer crashed mid-line: end that line, so ours do not glue onto it
-                try:
-                    if os.write(self._fd, b"\n") != 1:
-                        raise OSError(errno.ENOSPC, "short write (disk full?)")
-                    # The line may only have been in the middle of its write() (a big line
-                    # grows page by page): then its own newline came first, ours only adds
-                    # a blank line (readers skip those) and there is nothing to report.
-                    ours = os.lseek(self._fd, 0, os.SEEK_CUR) - 1
-                    if _read_at(self.path, ours - 1, 1) != b"\n":
-                        self.log(
-                            f"{torn} bytes of an incomplete line (a write cut short, e.g. by "
-                            f"a crash) ended the log at byte {at}; a newline now ends them, "
-                            "so readers report one bad line there (--lenient skips it)",
-                            level="warning",
-                        )
-                except OSError as exc:
-                    self.close()
-                    raise WriteFailed(f"cannot write to {self.path}: {exc.strerror}") from exc
-                except BaseException:
-                    self.close()
-                    raise
-            return
-        if os.fstat(self._fd).st_size > 0:
-            os.close(self._fd)
-            self._closed = True
-            raise LogExists(self.path)
-        self.run = run or uuid.uuid4().hex[:12]
+        self.run = run or ("" if _attach else uuid.uuid4().hex[:12])
         try:
+            if _attach:
+                if self._sink.warning:
+                    self.log(self._sink.warning, level="warning")
+                return
             meta_ = {str(k): str(v) for k, v in (meta or {}).items()}
             self._append(RunStarted, FORMAT_VERSION, self.run, str(name), _count(total), meta_)
         except BaseException:
@@ -198,40 +149,15 @@ class Recorder:
             except (TypeError, ValueError):  # e.g. a lone surrogate: nothing was written
                 self._seq -= 1
                 raise
-            if self._sink is not None:  # the seq stays used when this fails: readers see a gap
-                self._sink.write(buf)
-                return
             try:
-                written = os.write(self._fd, buf)
-            except OSError as exc:
+                self._write(buf)
+            except Unwritten:  # nothing of it is in the log: the seq is free again
                 self._seq -= 1
-                raise WriteFailed(f"cannot write to {self.path}: {exc.strerror}") from exc
-            if written != len(buf):
-                # Take the partial line back, so the next event cannot glue onto it. When
-                # another writer appended after it, it stays for good: stop writing.
+                raise
+            except Broken:
                 self._seq -= 1
-                short = f"short write to {self.path}: {written} of {len(buf)} bytes (disk full?)"
-                try:
-                    end = os.lseek(self._fd, 0, os.SEEK_CUR)
-                    alone = os.fstat(self._fd).st_size == end  # and the bytes are ours:
-                    alone = alone and _read_at(self.path, end - written, written) == buf[:written]
-                    if written and alone:
-                        os.ftruncate(self._fd, end - written)
-                except OSError:
-                    alone = False
-                if written and not alone:
-                    self._closed = True
-                    os.close(self._fd)
-                    raise WriteFailed(
-                        f"{short}; the partial line could not be removed, so this recorder "
-                        "is closed (the log has one bad line)"
-                    )
-                raise WriteFailed(f"{short}; nothing of the event was kept")
-            if self._every:
-                self._unsynced += 1
-                if self._unsynced >= self._every:
-                    self._unsynced = 0
-                    self._fsync()
+                self._closed = True
+                raise
         finally:
             lock.release()
 
@@ -313,20 +239,7 @@ class Recorder:
             if self._closed:
                 return
             self._closed = True
-            if self._sink is not None:  # durability is the server's (appendfsync)
-                self._sink.close()
-                return
-            try:
-                if self._every:
-                    self._fsync()
-            finally:
-                os.close(self._fd)
-
-    def _fsync(self) -> None:
-        try:
-            os.fsync(self._fd)
-        except OSError as exc:
-            raise WriteFailed(f"cannot flush {self.path} to disk: {exc.strerror}") from exc
+            self._sink.close()
 
     def __enter__(self) -> Recorder:
         return self
@@ -382,65 +295,3 @@ def _attempt(attempt: int) -> int:
 def _error_text(exc: BaseException) -> str:
     text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
     return text or type(exc).__name__
-
-
-def _torn_tail(path: str, fd: int) -> tuple[int, int]:
-    """Bytes after the last newline of the log open on ``fd`` (a line a crash cut short)
-    and the offset they start at; (0, 0) when it ends with a whole line or is no file."""
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return 0, 0
-        rfd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-    except OSError:
-        return 0, 0
-    try:
-        if os.fstat(rfd).st_ino != os.fstat(fd).st_ino:
-            return 0, 0
-        seen = _tail(rfd)
-        if seen[0]:  # a big line grows page by page while it is written: is it still growing?
-            time.sleep(0.05)
-            if _tail(rfd) != seen:
-                return 0, 0
-        return seen
-    except OSError:
-        return 0, 0
-    finally:
-        os.close(rfd)
-
-
-def _tail(rfd: int) -> tuple[int, int]:
-    """(bytes after the last newline, where they start) of the file open on ``rfd``."""
-    end = pos = os.fstat(rfd).st_size
-    if end == 0 or os.pread(rfd, 1, end - 1) == b"\n":
-        return 0, 0
-    while pos > 0:
-        start = max(pos - (1 << 16), 0)
-        newline = os.pread(rfd, pos - start, start).rfind(b"\n")
-        if newline >= 0:
-            return end - (start + newline + 1), start + newline + 1
-        pos = start
-    return end, 0
-
-
-def _read_at(path: str, offset: int, size: int) -> bytes:
-    """``size`` bytes of the file at ``path`` from ``offset`` (b"" when they cannot be read)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-    except OSError:
-        return b""
-    try:
-        return os.pread(fd, size, offset) if offset >= 0 else b""
-    except OSError:
-        return b""
-    finally:
-        os.close(fd)
-
-
-def _fsync_every(durability: Durability) -> int:
-    if durability == "never":
-        return 0
-    if durability == "always":
-        return 1
-    if isinstance(durability, int) and not isinstance(durability, bool) and durability > 0:
-        return durability
-    raise ValueError(f"durability must be 'never', 'always' or a positive int, not {durability!r}")

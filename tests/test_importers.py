@@ -37,16 +37,11 @@ from recorder.events import (
     TaskSucceeded,
     TotalChanged,
 )
-from recorder.importers import (
-    SYNTHETIC_EPOCH,
-    Emitter,
-    Lanes,
-    import_events,
-    importer,
-    parse_rfc3339,
-    parse_time,
-)
+from recorder.importers import import_events, importer
 from recorder.importers.detect import sniff
+from recorder.importers.emitter import Emitter
+from recorder.importers.lanes import Lanes
+from recorder.importers.times import SYNTHETIC_EPOCH, parse_rfc3339, parse_time
 from replay import exitcodes
 from replay.core.fold import apply, fold
 from replay.core.metrics import Metrics

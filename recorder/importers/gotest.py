@@ -22,17 +22,11 @@ from dataclasses import dataclass, field
 import msgspec
 
 from recorder.events import AnyEvent
-from recorder.importers import (
-    SYNTHETIC_EPOCH,
-    Emitter,
-    Lanes,
-    bad_line,
-    first_line,
-    json_error,
-    numbered,
-    parse_rfc3339,
-)
 from recorder.importers.detect import Tally
+from recorder.importers.emitter import Emitter
+from recorder.importers.lanes import Lanes
+from recorder.importers.lines import bad_line, first_line, json_error, numbered
+from recorder.importers.times import SYNTHETIC_EPOCH, parse_rfc3339
 
 
 class GoEvent(msgspec.Struct, gc=False):

@@ -26,14 +26,9 @@ from xml.etree import ElementTree as ET
 
 from recorder.errors import LogInvalid
 from recorder.events import AnyEvent
-from recorder.importers import (
-    SYNTHETIC_EPOCH,
-    Emitter,
-    Outcome,
-    first_line,
-    parse_time,
-    text_lines,
-)
+from recorder.importers.emitter import Emitter, Outcome
+from recorder.importers.lines import first_line, text_lines
+from recorder.importers.times import SYNTHETIC_EPOCH, parse_time
 
 
 @dataclass

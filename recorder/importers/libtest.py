@@ -23,17 +23,11 @@ from collections.abc import Iterable, Iterator
 import msgspec
 
 from recorder.events import AnyEvent
-from recorder.importers import (
-    SYNTHETIC_EPOCH,
-    Emitter,
-    Lanes,
-    bad_line,
-    first_line,
-    json_error,
-    numbered,
-    text_lines,
-)
 from recorder.importers.detect import Tally
+from recorder.importers.emitter import Emitter
+from recorder.importers.lanes import Lanes
+from recorder.importers.lines import bad_line, first_line, json_error, numbered, text_lines
+from recorder.importers.times import SYNTHETIC_EPOCH
 
 STEP = 0.01  # synthetic seconds per input record
 TIMEOUT = 60.0  # libtest reports "timeout" for a test running longer than this

@@ -20,17 +20,10 @@ from typing import Any, Literal
 import msgspec
 
 from recorder.events import AnyEvent
-from recorder.importers import (
-    SYNTHETIC_EPOCH,
-    Emitter,
-    Outcome,
-    bad_line,
-    first_line,
-    json_error,
-    numbered,
-    text_lines,
-)
 from recorder.importers.detect import Tally
+from recorder.importers.emitter import Emitter, Outcome
+from recorder.importers.lines import bad_line, first_line, json_error, numbered, text_lines
+from recorder.importers.times import SYNTHETIC_EPOCH
 
 
 class Record(msgspec.Struct, gc=False):

@@ -1,4 +1,4 @@
-"""The Recorder's Redis branch: one XADD per event, retried through a lost connection.
+"""The Recorder's Redis stream sink: one XADD per event, retried through a lost connection.
 
 The writer stamps ``seq`` before sending, so an event that could not be delivered
 shows to every reader as a seq gap of its writer; the Recorder also raises
@@ -36,6 +36,8 @@ class RedisSink:
     ``start``: the first line written starts the stream, which must not exist yet
     (``overwrite``: it is deleted first). Otherwise the stream must exist (attach).
     """
+
+    warning: str | None = None  # a stream has no torn lines to report
 
     def __init__(
         self,

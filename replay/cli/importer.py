@@ -6,9 +6,11 @@ import os
 
 import click
 
-from recorder.importers import FORMATS, import_events, write_log
+from recorder.importers import FORMATS, import_events
+from recorder.importers.output import write_log
 from replay import exitcodes
 from replay.cli.options import READ_PATH
+from replay.core.fold import apply_all
 from replay.core.metrics import Metrics
 
 
@@ -46,7 +48,7 @@ def import_(input_path: str, log: str, fmt: str | None, name: str | None, force:
             raise click.BadParameter("LOG must not be INPUT", param_hint="-o")
     chosen, events = import_events(input_path, fmt, name=name)
     m = Metrics()
-    written = write_log(log, events, force=force, metrics=m)
+    written = write_log(log, events, force=force, observe=lambda batch: apply_all(m, batch))
     click.echo(
         f"{log}: {written.events} events from {chosen}: {m.processed} tests, "
         f"{m.succeeded} succeeded, {m.failed} failed, {m.skipped} skipped, "
