@@ -182,11 +182,12 @@ def test_task_records_the_traceback_in_detail(tmp_path: Path) -> None:
 
 def test_task_records_the_cause_of_the_exception(tmp_path: Path) -> None:
     log = tmp_path / "run.jsonl"
+    settings: dict[str, str] = {}
     with Recorder(log) as rec:
         with pytest.raises(RuntimeError):
             with rec.task("t"):
                 try:
-                    {}["missing"]  # noqa: B018
+                    settings["missing"]  # noqa: B018
                 except KeyError as exc:
                     raise RuntimeError("lookup failed") from exc
     [fail] = [e for e in events_of(log) if isinstance(e, TaskFailed)]
