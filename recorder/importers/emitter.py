@@ -140,7 +140,7 @@ class Emitter:
         )
 
     def retry(
-        self, t: float, key: str, error: str, backoff: float = 0.0, *, detail: str = ""
+        self, t: float, key: str, error: str, backoff: float = 0.0, detail: str = ""
     ) -> TaskRetrying:
         """The current attempt failed and another one follows; ``detail`` is its full output."""
         task = self.tasks.get(key)
@@ -169,7 +169,6 @@ class Emitter:
         outcome: Outcome,
         reason: str = "",
         worker: str | None = None,
-        *,
         detail: str = "",
     ) -> TaskSucceeded | TaskFailed | TaskSkipped:
         """A test ended; ``reason`` is the error or the skip reason, ``detail`` a failure's
