@@ -270,5 +270,5 @@ class LiveRecorder:
 
 
 def _text(report: pytest.TestReport | pytest.CollectReport) -> str:
-    """The failure as pytest prints it (``longreprtext``), without the blank lines around."""
-    return report.longreprtext.strip("\n")
+    """The failure as pytest prints it (``longreprtext``)."""
+    return report.longreprtext

@@ -12,7 +12,7 @@ from typing import Any
 
 from recorder.importers.lines import first_line
 
-_ENTRY_SEP = ("_ " * 40).rstrip()  # pytest's tw.sep("_ ") at 80 columns
+_ENTRY_SEP = "_ " * 40  # pytest's tw.sep("_ ") at 80 columns
 
 
 def message_of(longrepr: Any) -> str:
@@ -35,11 +35,14 @@ def message_of(longrepr: Any) -> str:
 
 
 def text_of(longrepr: Any) -> str:
-    """The whole text of a longrepr in its JSON form: the traceback pytest prints."""
+    """The whole text of a longrepr in its JSON form: the traceback pytest prints.
+
+    Stripped like pytest's own ``report.longreprtext`` (which the live plugin records).
+    """
     if longrepr is None:
         return ""
     if isinstance(longrepr, str):
-        return longrepr.strip("\n")
+        return longrepr.strip()
     if isinstance(longrepr, list):  # a skip: [path, lineno, reason]
         return str(longrepr[-1]) if longrepr else ""
     if not isinstance(longrepr, dict):
@@ -59,7 +62,7 @@ def text_of(longrepr: Any) -> str:
     for section in sections if isinstance(sections, list) else []:
         if isinstance(section, list) and len(section) >= 2:
             out += [f"{'-' * 10} {section[0]} {'-' * 10}", str(section[1])]
-    return "\n".join(out).strip("\n")
+    return "\n".join(out).strip()
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -89,6 +92,7 @@ def _traceback(tb: dict[str, Any], out: list[str]) -> None:
 def _entry(data: dict[str, Any], style: str, out: list[str]) -> None:
     """ReprEntry.toterminal."""
     lines = [str(line) for line in data.get("lines") or []]
+    has_locals = isinstance(data.get("reprlocals"), dict)  # shown (if only as a blank line)
     local_lines = [str(line) for line in _dict(data.get("reprlocals")).get("lines") or []]
     where = _location(_dict(data.get("reprfileloc")))
     if style == "short":
@@ -102,7 +106,7 @@ def _entry(data: dict[str, Any], style: str, out: list[str]) -> None:
     if pairs:
         out += [", ".join(pairs), ""]
     out += lines
-    if local_lines:
+    if has_locals:
         out += ["", *local_lines]
     if where:
         if lines:
