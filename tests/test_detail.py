@@ -16,7 +16,7 @@ import pytest
 from conftest import ROOT, fold_file
 
 from recorder import Recorder, codec
-from recorder.detail import MAX_DETAIL, Lines, bounded, cut_marker, traceback_text
+from recorder.detail import _HEAD, MAX_DETAIL, Lines, bounded, cut_marker, traceback_text
 from recorder.events import TaskFailed, TaskRetrying
 
 # Strings a hostile log could hold that look like the encoded field.
@@ -100,6 +100,19 @@ def test_a_line_without_detail_reads_with_the_default() -> None:
 def test_checked_in_logs_hold_no_empty_detail() -> None:
     for log in [*(ROOT / "fixtures").glob("*.jsonl"), ROOT / "docs" / "example.jsonl"]:
         assert b'"detail":""' not in log.read_bytes(), log
+
+
+def test_the_documented_example_line_is_what_the_writer_writes() -> None:
+    doc = (ROOT / "docs" / "log-format.md").read_text(encoding="utf-8")
+    match = re.search(r'```json\n(\{"type":"task_failed".*)\n```', doc)
+    assert match
+    line = match.group(1).encode()
+    event = codec.decode_line(line)
+    assert isinstance(event, TaskFailed) and event.detail.startswith("Traceback")
+    assert event.detail.endswith("\n" + event.error)
+    assert codec.encode(event) == line + b"\n"
+    assert f"at most {MAX_DETAIL:,} characters" in doc
+    assert f"up to {_HEAD:,} and {MAX_DETAIL - _HEAD:,} characters" in doc
 
 
 # Bounds --------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ tail of the import path. Each package is a worker; tests running at the same tim
 package (``t.Parallel``, after ``pause``/``cont``) get extra lanes ``PKG #2``, … A paused
 test gives its lane up and takes one again at ``cont``; a subtest runs in its parent's
 lane. Output lines become log events; a test's first message is its error, its last one
-its skip reason. A package that fails with no failing test (build failure, panic,
+its skip reason, and a failed test's whole output its detail. A package that fails with no failing test (build failure, panic,
 TestMain exit) is a task of its own, ``PKG``, that failed. A test that runs again after
 failing (gotestsum --rerun-fails) is the next attempt of the same task. Lines that are not
 JSON (the compiler's stderr when 2>&1) are log lines too; JSON records without an Action are

@@ -7,8 +7,8 @@ classname; a name used before gets its suite's name in front). A case starts at 
 them; a document without any starts at SYNTHETIC_EPOCH. Suites that overlap in time ran
 in parallel and are spread over lanes ``worker 01``, ``worker 02``, … (a suite whose
 whole-second timestamp falls inside the previous suite of its lane starts when that one
-ended). ``<failure>`` and ``<error>`` fail a case, ``<skipped>`` skips it (xfail says so in
-the reason), Surefire's ``<flakyFailure>``/``<rerunFailure>`` are failed attempts that were
+ended). ``<failure>`` and ``<error>`` fail a case (their text is its detail), ``<skipped>``
+skips it (xfail says so in the reason), Surefire's ``<flakyFailure>``/``<rerunFailure>`` are failed attempts that were
 retried. ``system-out``/``system-err`` become log lines. DTDs and entities are refused.
 See docs/importers.md.
 """

@@ -7,8 +7,9 @@ threads without saying which, so concurrent tests are spread over lanes ``thread
 The stream has no times: the synthetic timeline starts at SYNTHETIC_EPOCH and advances 10
 ms per record; a test with an ``exec_time`` (``--report-time``) ends that long after its start
 instead (or with the record before, if that is later). ``ignored``
-is a skip; a failed test's error is its panic message; captured stdout becomes log lines,
-and so do non-JSON lines (output that escaped the harness). JSON records of another type are
+is a skip; a failed test's error is its panic message, its detail its captured stdout;
+captured stdout becomes log lines, and so do non-JSON lines (output that escaped the
+harness). JSON records of another type are
 skipped; an input with no libtest record, or more of another format's, is refused
 (detect.Tally). Old rustdoc versions wrote Windows paths in doctest names without escaping
 the backslashes; such lines are read with their backslashes taken literally. See
