@@ -3,14 +3,14 @@
 Every test and subtest is a task ``PKG.TestName[/sub]`` where PKG is the shortest unique
 tail of the import path. Each package is a worker; tests running at the same time in one
 package (``t.Parallel``, after ``pause``/``cont``) get extra lanes ``PKG #2``, … A paused
-test gives its lane up and takes one again at ``cont``; a subtest runs in its parent's
-lane. Output lines become log events; a test's first message is its error, its last one
-its skip reason, and a failed test's whole output its detail. A package that fails with no failing test (build failure, panic,
-TestMain exit) is a task of its own, ``PKG``, that failed. A test that runs again after
-failing (gotestsum --rerun-fails) is the next attempt of the same task. Lines that are not
-JSON (the compiler's stderr when 2>&1) are log lines too; JSON records without an Action are
-skipped. An input with no test2json record, or more of another format's, is refused
-(detect.Tally). See docs/importers.md.
+test gives its lane up and takes one again at ``cont``; a subtest runs in its parent's lane.
+Output lines become log events; a test's first message is its error, its last one its skip
+reason, and a failed test's whole output its detail. A package that fails with no failing
+test (build failure, panic, TestMain exit) is a task of its own, ``PKG``, that failed. A
+test that runs again after failing (gotestsum --rerun-fails) is the next attempt of the same
+task. Lines that are not JSON (the compiler's stderr when 2>&1) are log lines too; JSON
+records without an Action are skipped. An input with no test2json record, or more of another
+format's, is refused (detect.Tally). See docs/importers.md.
 """
 
 from __future__ import annotations

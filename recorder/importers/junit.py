@@ -1,16 +1,16 @@
 """JUnit XML (``<testsuites>``/``<testsuite>``/``<testcase>``) to runreel events.
 
-Every ``<testcase>`` is a task ``classname.name`` (just ``name`` when there is no
-classname; a name used before gets its suite's name in front). A case starts at its own
-``timestamp`` when it has one, otherwise right after the case before it, from its suite's
-``timestamp``; it lasts its ``time``. Suites without a timestamp follow the one before
-them; a document without any starts at SYNTHETIC_EPOCH. Suites that overlap in time ran
-in parallel and are spread over lanes ``worker 01``, ``worker 02``, … (a suite whose
-whole-second timestamp falls inside the previous suite of its lane starts when that one
-ended). ``<failure>`` and ``<error>`` fail a case (their text is its detail), ``<skipped>``
-skips it (xfail says so in the reason), Surefire's ``<flakyFailure>``/``<rerunFailure>`` are failed attempts that were
-retried. ``system-out``/``system-err`` become log lines. DTDs and entities are refused.
-See docs/importers.md.
+Every ``<testcase>`` is a task ``classname.name`` (just ``name`` when there is no classname;
+a name used before gets its suite's name in front). A case starts at its own ``timestamp``
+when it has one, otherwise right after the case before it, from its suite's ``timestamp``;
+it lasts its ``time``. Suites without a timestamp follow the one before them; a document
+without any starts at SYNTHETIC_EPOCH. Suites that overlap in time ran in parallel and are
+spread over lanes ``worker 01``, ``worker 02``, … (a suite whose whole-second timestamp
+falls inside the previous suite of its lane starts when that one ended). ``<failure>`` and
+``<error>`` fail a case (their text is its detail), ``<skipped>`` skips it (xfail says so in
+the reason), Surefire's ``<flakyFailure>``/``<rerunFailure>`` are failed attempts that were
+retried. ``system-out``/``system-err`` become log lines. DTDs and entities are refused. See
+docs/importers.md.
 """
 
 from __future__ import annotations
