@@ -11,7 +11,7 @@ from replay.cli.progress import indexing_progress
 from replay.cli.viewer import MONO, ViewerOptions, run_session, viewer_options
 from replay.core.when import END, START, When
 from replay.index.cursor import Cursor
-from replay.index.position import NoSuchMark, move
+from replay.index.position import BadPosition, move
 from replay.index.store import load_or_build
 from replay.sessions.replay import ReplaySession
 from replay.sources import local_file
@@ -75,27 +75,32 @@ def replay(
     with indexing_progress(path) as progress:
         index = load_or_build(path, lenient=lenient, progress=progress)
     cursor = Cursor(index, lenient=lenient)
-    try:
-        _check_range(cursor, start or START, stop or END)
-        session = ReplaySession(
-            cursor,
-            start=start or START,
-            stop=stop or END,
-            speed=0.0 if instant else speed,
-            max_idle=max_idle,
-            pause_at_marks=pause_at_marks,
-            mono=MONO,
-        )
-    except NoSuchMark as exc:
-        raise click.BadParameter(str(exc)) from None
+    _check_range(cursor, start or START, stop or END)
+    session = ReplaySession(
+        cursor,
+        start=start or START,
+        stop=stop or END,
+        speed=0.0 if instant else speed,
+        max_idle=max_idle,
+        pause_at_marks=pause_at_marks,
+        mono=MONO,
+    )
     warn(index.report().warnings())
     return run_session(session, viewer, poll=0.05)
 
 
 def _check_range(cursor: Cursor, start: When, stop: When) -> None:
-    """A --from after --to is a usage error: the session would silently play nothing."""
-    stop_t = move(cursor, stop)
+    """Positions the log does not have (an unknown mark, past the end) and a --from
+    after --to are usage errors: the session would silently play something else."""
+    stop_t = _move(cursor, stop, "'--to'")
     stop_event = cursor.position
-    start_t = move(cursor, start)
+    start_t = _move(cursor, start, "'--from'")
     if cursor.position > stop_event or start_t > stop_t:
         raise click.UsageError(f"--from {start} is after --to {stop}")
+
+
+def _move(cursor: Cursor, when: When, option: str) -> float:
+    try:
+        return move(cursor, when)
+    except BadPosition as exc:
+        raise click.BadParameter(str(exc), param_hint=option) from None
