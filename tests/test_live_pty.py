@@ -392,7 +392,7 @@ def test_question_mark_shows_the_live_keys_and_esc_closes_them(
     p = spawn(["live", "run.jsonl", "--timeout", "600"]).go()
     p.wait_for("task-h", "q quit  ? help  c cancel timeout")
     p.child.send("?")
-    screen = p.wait_for("keys · live")
+    screen = p.wait_for("keys · live", "Every other key works while the keys are shown.")
     for shown, does in KEYS.rows():
         assert f"{shown} " in screen and does[:30] in screen, does
     p.child.send("c")  # other keys work while help is open

@@ -220,7 +220,7 @@ def test_question_mark_shows_every_key_over_the_dashboard_and_keys_still_work(
     p.wait_for("playing 1x", "? help")
     p.press(" ", "paused · 1x")
     p.press("g", "event 1/13")
-    screen = p.press("?", "keys · replay", "Every other key works while help is open.")
+    screen = p.press("?", "keys · replay", "Every other key works while the keys are shown.")
     for shown, does in KEYS.rows():
         assert any(shown in line and does in line for line in screen.splitlines()), screen
     assert "Workers" in screen and "event 1/13" in screen, "the dashboard stays around it"

@@ -13,11 +13,12 @@ from replay.core.when import END, START, When
 from replay.index.cursor import Cursor
 from replay.index.position import BadPosition, move
 from replay.index.store import load_or_build
-from replay.sessions.replay import ReplaySession
+from replay.sessions.keymap import keys_help
+from replay.sessions.replay import KEYS, ReplaySession
 from replay.sources import local_file
 
 
-@click.command()
+@click.command(epilog=keys_help(KEYS))
 @log_argument
 @click.option(
     "--speed",
@@ -57,12 +58,10 @@ def replay(
 ) -> int:
     """Re-render the run in LOG as it happened, at --speed times real speed.
 
-    \b
-    Keys: space pause/resume · left/right seek 5 s · [ ] previous/next mark
-    , . step one event back/forward · + - speed · 0-9 jump to 0-90%
-    g G start/end · e E next/previous failure · q quit
     Not on a terminal it plays to --to and prints the final frame. Exits with the
-    code for the state where it stopped.
+    code for the state where it stopped. --from and --to take the same WHEN as
+    snapshot --at; one the run does not have (past its end, an unknown mark) is a
+    usage error.
     """
     if speed == 0:  # what --instant was once spelled: say so
         raise click.BadParameter(

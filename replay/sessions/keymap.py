@@ -87,9 +87,9 @@ def session_keys(quit_does: str, *bindings: Binding[H]) -> KeyMap[H]:
     return KeyMap(
         [
             Binding(tuple(STOPS), "q", quit_does, _stop, hint="quit"),
-            Binding(("?",), "?", "show or hide this help", _toggle_help, hint="help", moves=False),
+            Binding(("?",), "?", "show or hide the keys", _toggle_help, hint="help", moves=False),
             *bindings,
-            Binding(("esc",), "Esc", "close this help", _close_help, moves=False),
+            Binding(("esc",), "Esc", "hide the keys", _close_help, moves=False),
         ]
     )
 
@@ -99,3 +99,10 @@ def with_help(
 ) -> RenderableType:
     """The dashboard, with the help box over it while help is open."""
     return Overlay(board, help_panel(mode, keymap.rows())) if shown else board
+
+
+def keys_help(keymap: KeyMap[Any]) -> str:
+    """The keys for a command's ``--help`` (click keeps a ``\\b`` paragraph as written)."""
+    width = max(len(b.shown) for b in keymap.bindings)
+    rows = [f"  {b.shown.ljust(width)}  {b.does}" for b in keymap.bindings]
+    return "\b\nKeys on a terminal (? shows them over the dashboard):\n" + "\n".join(rows)

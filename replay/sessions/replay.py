@@ -333,7 +333,7 @@ KEYS: KeyMap[ReplaySession] = session_keys(
     Binding(
         ("+", "=", "-", "_"),
         "+/-",
-        f"faster / slower ({SPEEDS[0]:g}x to {SPEEDS[-1]:g}x; shown while paused too)",
+        f"faster / slower ({SPEEDS[0]:g}x to {SPEEDS[-1]:g}x)",
         lambda s, k: s.change_speed(up=k in "+="),
         hint="speed",
     ),

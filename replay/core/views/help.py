@@ -18,7 +18,7 @@ from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
-CLOSING = "Every other key works while help is open."
+CLOSING = "Every other key works while the keys are shown."
 
 
 def help_panel(mode: str, rows: Sequence[tuple[str, str]], note: str = CLOSING) -> Panel:
