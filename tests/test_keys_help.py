@@ -49,7 +49,7 @@ WORDS = ["paused · 4x", "q quit", "? help", "space pause", "←/→ 5s", "[/] m
 WORDS += ["0-9 jump"]
 
 
-@pytest.mark.parametrize("width", range(0, 90))
+@pytest.mark.parametrize("width", range(len(WORDS[0]), 90))
 def test_hints_fit_whole_pieces_in_order(width: int) -> None:
     line = Hints(PIECES).fit(width)
     assert line.cell_len <= width
@@ -57,6 +57,13 @@ def test_hints_fit_whole_pieces_in_order(width: int) -> None:
     assert shown == WORDS[: len(shown)], "a prefix of the pieces, each whole"
     if len(shown) < len(WORDS):  # the next piece would not have fitted
         assert line.cell_len + 2 * bool(shown) + len(WORDS[len(shown)]) > width
+
+
+@pytest.mark.parametrize("width", range(0, len(WORDS[0])))
+def test_a_first_piece_wider_than_the_line_is_cut_rather_than_dropped(width: int) -> None:
+    line = Hints(PIECES).fit(width).plain
+    assert len(line) == width
+    assert line == ("paused · 4x"[: width - 1] + "…" if width else "")
 
 
 def test_hints_render_to_the_width_they_are_given() -> None:

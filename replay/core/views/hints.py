@@ -29,7 +29,8 @@ class Hint:
 
 
 class Hints:
-    """The pieces that fit ``width`` cells, most important first, each whole or not at all."""
+    """The pieces that fit ``width`` cells, most important first, each whole or not at all
+    (but the first: wider than the whole line, it is cut rather than dropped)."""
 
     def __init__(self, pieces: Iterable[Text | Hint], separator: str = SEPARATOR) -> None:
         self.pieces = [p.text() if isinstance(p, Hint) else p for p in pieces]
@@ -43,6 +44,10 @@ class Hints:
                 continue
             gap = self.separator if line.plain else ""
             if line.cell_len + len(gap) + piece.cell_len > width:
+                if not line.plain and width > 0:  # a first piece wider than the line: cut
+                    piece = piece.copy()  # rather than show nothing
+                    piece.truncate(width, overflow="ellipsis")
+                    line.append_text(piece)
                 break
             line.append(gap)
             line.append_text(piece)
