@@ -7,10 +7,12 @@ width, so a key that is listed but dead, or a hint cut mid-word, fails here.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
 from conftest import fixture, invoke
+from rich.console import Console
 from rich.text import Text
 from test_live import session as live_session
 from test_live import started
@@ -88,6 +90,15 @@ def test_the_overlay_keeps_the_background_around_the_box() -> None:
     assert any("b/B  does b" in line for line in text)
     row = text[top + 1]
     assert row.startswith(f"row{top + 1:02d}"[: row.index("│")]), "left of the box: the back"
+
+
+def test_keys_that_look_like_markup_are_drawn_as_they_are(log: Path) -> None:
+    """``[/]`` is a key, not a closing tag, whatever console draws the help."""
+    s, _ = session(log)
+    s.key("?")
+    console = Console(width=100, height=30, record=True, file=io.StringIO(), markup=True)
+    console.print(s.view(), height=30)
+    assert "│ [/]    previous / next mark" in console.export_text()
 
 
 def test_a_box_taller_than_the_screen_is_cut_not_the_screen_grown() -> None:

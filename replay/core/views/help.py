@@ -26,8 +26,8 @@ def help_panel(mode: str, rows: Sequence[tuple[str, str]], note: str = CLOSING) 
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold", no_wrap=True)
     table.add_column()
-    for key, does in rows:
-        table.add_row(key, does)
+    for key, does in rows:  # Text, never markup: "[/]" is a key here, not a closing tag
+        table.add_row(Text(key), Text(does))
     table.add_row("", "")
     table.add_row("", Text(note, style="dim"))
     return Panel(
