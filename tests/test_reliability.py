@@ -65,7 +65,7 @@ from recorder.events import (
 from replay.core.fold import apply_all
 from replay.core.metrics import Metrics
 from replay.core.when import parse_when
-from replay.index.position import fold_at
+from replay.index.position import PastTheEnd, fold_at
 from replay.outputs.formats import FORMATS
 from replay.outputs.snapshot import render, to_dict
 from replay.sessions.live import LiveSession
@@ -830,7 +830,12 @@ def check_mutated(path: str, data: bytes) -> str:
         assert follow_all(path, lenient=lenient) == events
         m = apply_all(Metrics(), events)
         for at in ("end", "start", "50%", "#3", "2s"):
-            frame = fold_at(path, parse_when(at), lenient=lenient)
+            try:
+                frame = fold_at(path, parse_when(at), lenient=lenient)
+            except PastTheEnd:  # a short log: only when it truly is shorter
+                ts = [e.t for e in events]
+                assert (len(events) < 3) if at == "#3" else (max(ts) - ts[0] < 2), at
+                continue
             if at == "end":
                 assert to_dict(frame.metrics, frame.now) == to_dict(m, frame.now)
             render(frame.metrics, frame.now, width=80, height=24, fmt="text")
