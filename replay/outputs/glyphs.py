@@ -99,18 +99,16 @@ def draw(ch: str, x: float, y: float, w: float, h: float, color: str, n: int = 1
 
     ``n`` > 1 draws a run of n cells of a character that ``tiles`` as one shape.
     """
-    if n > 1 and tiles(ch):
+    if tiles(ch):
         arms = box_arms(ch)
         if arms:
             t = w * (HEAVY if arms["l"] == 2 else LIGHT) / 2
             return _rect(x, y + h / 2 - t, x + n * w, y + h / 2 + t, color)
-        return draw(ch, x, y, n * w, h, color)
+        return _rects(_BLOCKS.get(ch, ((0, 0, 1, 1),)), x, y, n * w, h, color, _SHADES.get(ch, 1))
     if 0x2800 <= ord(ch) <= 0x28FF:
         return _braille(ord(ch) - 0x2800, x, y, w, h, color)
     if ch in _ARCS:
         return _arc(_ARCS[ch], x, y, w, h, color)
-    if ch in _SHADES:
-        return _rects(((0, 0, 1, 1),), x, y, w, h, color, _SHADES[ch])
     if ch in _QUADRANTS:
         bits = _QUADRANTS[ch]
         quads = tuple(r for i, r in enumerate(_QUAD_RECTS) if bits >> i & 1)
@@ -148,21 +146,24 @@ def _rects(
 
 
 def _lines(arms: dict[str, int], x: float, y: float, w: float, h: float, color: str) -> str:
-    """One rectangle per arm, each from the cell's edge to past its centre."""
+    """A rectangle per arm, from the cell's edge to past its centre (so joins are closed);
+    two opposite arms of one weight are one rectangle across the cell."""
     cx, cy = x + w / 2, y + h / 2
-    widest = max(arms.values())
-    reach = w * (HEAVY if widest == 2 else LIGHT) / 2  # arms overlap so joins are closed
+    reach = w * (HEAVY if max(arms.values()) == 2 else LIGHT) / 2
+    spans = {"l": (x, cx + reach), "r": (cx - reach, x + w), "u": (y, cy + reach)}
+    spans["d"] = (cy - reach, y + h)
+    for a, b in ("lr", "ud"):
+        if arms.get(a) and arms.get(a) == arms.get(b):
+            spans[a] = (spans[a][0], spans[b][1])
+            arms = {k: v for k, v in arms.items() if k != b}
     out = []
     for arm, weight in sorted(arms.items()):
         t = w * (HEAVY if weight == 2 else LIGHT) / 2
-        if arm == "l":
-            out.append(_rect(x, cy - t, cx + reach, cy + t, color))
-        elif arm == "r":
-            out.append(_rect(cx - reach, cy - t, x + w, cy + t, color))
-        elif arm == "u":
-            out.append(_rect(cx - t, y, cx + t, cy + reach, color))
+        lo, hi = spans[arm]
+        if arm in "lr":
+            out.append(_rect(lo, cy - t, hi, cy + t, color))
         else:
-            out.append(_rect(cx - t, cy - reach, cx + t, y + h, color))
+            out.append(_rect(cx - t, lo, cx + t, hi, color))
     return "".join(out)
 
 

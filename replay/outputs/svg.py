@@ -118,11 +118,13 @@ stroke="rgba(255,255,255,0.35)" stroke-width="1"/>
 <circle cx="44" cy="0" r="7" fill="#28c840"/>
 </g>
 <g transform="translate({term_x},{term_y})" clip-path="url(#{uid}-clip-terminal)">
-<g shape-rendering="crispEdges">
+<g class="{uid}-backgrounds" shape-rendering="crispEdges">
 {backgrounds}
+</g>
+<g class="{uid}-glyphs" shape-rendering="crispEdges">
 {lines}
 </g>
-<g>
+<g class="{uid}-glyphs">
 {shapes}
 </g>
 <g class="{uid}-matrix">
