@@ -111,6 +111,8 @@ def test_fonts_are_local_and_end_in_the_generic_family() -> None:
     html = snapshot("with_retries", "end", "html")
     assert FONT_STACK in svg
     assert FONT_STACK.replace('"', "'") in html
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    assert FONT_STACK in " ".join(readme.split()), "the README names another font stack"
 
 
 # Every character at its own cell -----------------------------------------------------
