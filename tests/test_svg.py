@@ -7,7 +7,6 @@ headless Chromium, offline); these tests hold the properties that made them agre
 from __future__ import annotations
 
 import io
-import math
 import re
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
@@ -18,14 +17,14 @@ from conftest import clean_env, fixture, invoke, run_runreel
 from rich.cells import get_character_cell_size
 from rich.console import Console
 from rich.text import Text
+from svgtext import SVG_NS, placed, rows
 
 from replay.core.when import parse_when
 from replay.index.position import fold_at
 from replay.outputs import glyphs
 from replay.outputs.snapshot import render
-from replay.outputs.svg import BASELINE, CELL_H, CELL_W, FONT_STACK
+from replay.outputs.svg import CELL_H, CELL_W, FONT_STACK
 
-SVG_NS = "{http://www.w3.org/2000/svg}"
 CASES = [
     ("with_retries", "50%"),
     ("hostile", "80%"),
@@ -130,55 +129,27 @@ def text_grid(text: str) -> dict[tuple[int, int], str]:
     return grid
 
 
-def svg_grid(doc: str) -> tuple[dict[tuple[int, int], str], set[tuple[int, int]]]:
-    """Where the SVG's texts put each character, and which cells hold drawn shapes."""
-    root = ET.fromstring(doc)
-    matrix = next(g for g in root.iter(f"{SVG_NS}g") if g.get("clip-path"))  # the terminal
-    drawn = {r for g in matrix if g.get("class", "").endswith("-glyphs") for r in g}
-    chars: dict[tuple[int, int], str] = {}
-    shapes: set[tuple[int, int]] = set()
-    for el in matrix.iter():
-        tag = el.tag.removeprefix(SVG_NS)
-        if tag == "text":
-            y = float(el.get("y", "0"))
-            row = (y - BASELINE) / CELL_H
-            assert row == int(row), el.attrib
-            xs = [float(v) for v in el.get("x", "").split()]
-            text = el.text or ""
-            if el.get("text-anchor") == "middle":  # one character, centred on its cells
-                size = get_character_cell_size(text[0])
-                xs, text = [float(xs[0]) - size * CELL_W / 2], text[0]
-            assert len(xs) == len(text), el.attrib
-            for x, ch in zip(xs, text, strict=True):
-                assert x % CELL_W == 0, (x, ch)
-                assert (int(row), int(x // CELL_W)) not in chars, "two characters in one cell"
-                chars[(int(row), int(x // CELL_W))] = ch
-        elif tag == "rect" and el in drawn:
-            x, y = float(el.get("x", "0")), float(el.get("y", "0"))
-            w = float(el.get("width", "0"))
-            cols = range(math.floor(x / CELL_W), math.ceil((x + w) / CELL_W))
-            shapes |= {(math.floor(y / CELL_H), c) for c in cols}
-        elif tag == "circle":
-            cx, cy = float(el.get("cx", "0")), float(el.get("cy", "0"))
-            shapes.add((math.floor(cy / CELL_H), math.floor(cx / CELL_W)))
-        elif tag == "path":
-            m = re.match(r"M([\d.]+) [\d.]+V([\d.]+)", el.get("d", ""))
-            assert m, el.get("d")
-            shapes.add((math.floor(float(m[2]) / CELL_H), math.floor(float(m[1]) / CELL_W)))
-    return chars, shapes
-
-
 @pytest.mark.parametrize(("name", "at"), CASES)
 @pytest.mark.parametrize(("width", "height"), [(100, 30), (80, 24)])
 def test_every_character_of_the_text_snapshot_sits_in_its_cell(
     name: str, at: str, width: int, height: int
 ) -> None:
     text = text_grid(snapshot(name, at, "text", width, height))
-    chars, shapes = svg_grid(snapshot(name, at, "svg", width, height))
+    chars, shapes = placed(snapshot(name, at, "svg", width, height))
     drawn = {cell for cell, ch in text.items() if glyphs.drawable(ch)}
     assert drawn and chars
     assert {c: ch for c, ch in text.items() if c not in drawn} == chars
     assert drawn <= shapes, sorted(drawn - shapes)[:5]
+
+
+def test_phrases_stay_whole_for_search_and_the_rows_read_back() -> None:
+    svg = snapshot("with_retries", "end", "svg")
+    assert ">TimeoutError:&#160;upload&#160;took" in svg  # one element: a browser finds it
+    text = snapshot("with_retries", "end", "text").split("\n")
+    assert [r.rstrip() for r in rows(svg)] == [
+        "".join(" " if glyphs.drawable(ch) else ch for ch in line).rstrip()
+        for line in text[: len(rows(svg))]
+    ]
 
 
 def test_the_spinner_is_drawn_not_left_to_a_font() -> None:

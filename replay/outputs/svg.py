@@ -207,30 +207,34 @@ def _shapes(cells: list[tuple[int, str, int]], row: int, color: str) -> list[str
 
 
 def _texts(cells: list[tuple[int, str, int]], row: int, css: str) -> list[str]:
-    """ASCII words with one x per letter; any other character alone, centred in its cells."""
+    """ASCII phrases with one x per letter (searchable in a browser, spaces kept as
+    no-break spaces so no renderer collapses them); any other character alone, centred
+    on its cells, so a glyph from a fallback font cannot shift its neighbours."""
     y = row * CELL_H + BASELINE
     out: list[str] = []
-    word: list[tuple[int, str, int]] = []
+    run: list[tuple[int, str, int]] = []
 
     def flush() -> None:
-        if word:
-            xs = " ".join(str(c * CELL_W) for c, _, _ in word)
-            letters = _escape("".join(ch for _, ch, _ in word))
+        while run and run[-1][1] == " ":
+            run.pop()
+        if run:
+            xs = " ".join(str(c * CELL_W) for c, _, _ in run)
+            letters = _escape("".join(ch for _, ch, _ in run)).replace(" ", "&#160;")
             out.append(f'<text class="{css}" x="{xs}" y="{y}">{letters}</text>')
-            word.clear()
+            run.clear()
 
     for cell in cells:
         col, ch, size = cell
-        if ch == " " or (len(ch) == 1 and glyphs.drawable(ch)):
-            flush()
-        elif len(ch) == 1 and "!" <= ch <= "~":
-            word.append(cell)
-        else:
+        if len(ch) == 1 and (" " < ch <= "~" or (ch == " " and run)):
+            run.append(cell)
+        elif ch != " " and not (len(ch) == 1 and glyphs.drawable(ch)):
             flush()
             x = col * CELL_W + size * CELL_W // 2
             out.append(
                 f'<text class="{css}" x="{x}" y="{y}" text-anchor="middle">{_escape(ch)}</text>'
             )
+        else:
+            flush()
     flush()
     return out
 
