@@ -73,6 +73,7 @@ _SHADES = {"░": 0.25, "▒": 0.5, "▓": 0.75}
 _DOTS = ((0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2), (0, 3), (1, 3))
 
 
+@cache
 def drawable(ch: str) -> bool:
     """Whether ``ch`` is drawn as shapes rather than taken from a font."""
     return (
@@ -85,6 +86,7 @@ def drawable(ch: str) -> bool:
     )
 
 
+@cache
 def tiles(ch: str) -> bool:
     """Whether a run of ``ch`` is one shape as wide as the run (a line, a bar)."""
     return (

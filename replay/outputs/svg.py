@@ -58,12 +58,11 @@ def svg_document(
             if seg.control or not seg.text:
                 continue
             style = seg.style or Style()
-            fg, bg = styles.colors(style)
+            fg, bg, css = styles.of(style)
             cells = _cells(seg.text, col)
             end = cells[-1][0] + cells[-1][2] if cells else col
             if bg is not None:
                 backgrounds.append(_rect(col, row, end - col, bg))
-            css = styles.css_class(style)
             shapes.extend(_shapes(cells, row, fg))
             texts.extend(_texts(cells, row, css))
             col = end
@@ -141,6 +140,14 @@ class _Styles:
     def __init__(self, theme: TerminalTheme, unique_id: str) -> None:
         self.theme, self.uid = theme, unique_id
         self.classes: dict[str, int] = {}
+        self._seen: dict[Style, tuple[str, str | None, str]] = {}
+
+    def of(self, style: Style) -> tuple[str, str | None, str]:
+        """Foreground, background and CSS class of ``style`` (worked out once per style)."""
+        if style not in self._seen:
+            fg, bg = self.colors(style)
+            self._seen[style] = (fg, bg, self.css_class(style))
+        return self._seen[style]
 
     def colors(self, style: Style) -> tuple[str, str | None]:
         """Foreground and background (None: the terminal's own) as hex."""
