@@ -44,6 +44,7 @@ import pytest
 from conftest import T0, fixture, invoke
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from svgtext import rows as svg_rows
 
 from recorder import Recorder, WriteFailed, codec
 from recorder.codec import Unknown
@@ -237,9 +238,10 @@ def check_rendering(path: Path, s: str, visible: str) -> int:
     wide = fold_at(str(path), parse_when("end"))
     text = render(wide.metrics, wide.now, width=200, height=40, fmt="text")
     assert visible in text, f"{visible!r} not shown literally"
-    for fmt in ("svg", "html"):
-        doc = html.unescape(render(wide.metrics, wide.now, width=200, height=40, fmt=fmt))
-        assert visible.replace(" ", "\xa0") in doc or visible in doc
+    svg = "\n".join(svg_rows(render(wide.metrics, wide.now, width=200, height=40, fmt="svg")))
+    assert visible in svg, f"{visible!r} not shown literally in the SVG"
+    doc = html.unescape(render(wide.metrics, wide.now, width=200, height=40, fmt="html"))
+    assert visible.replace(" ", "\xa0") in doc or visible in doc
     return made + 3
 
 
