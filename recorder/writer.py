@@ -177,7 +177,7 @@ class Recorder:
         pause = _finite(backoff, "backoff")
         if pause < 0:
             raise ValueError(f"backoff must be 0 or more seconds, not {pause!r}")
-        self._append(TaskRetrying, str(task), str(worker), _attempt(attempt), str(error), pause)
+        self._append(TaskRetrying, str(task), str(worker), _attempt(attempt), str(error), "", pause)
 
     def succeeded(self, task: str, *, worker: str = "") -> None:
         self._append(TaskSucceeded, str(task), str(worker))

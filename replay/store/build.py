@@ -79,7 +79,9 @@ class Builder:
         for task, worker, attempt, first, state, error, sig, start, event in rows:
             self.open[task] = Open(worker, attempt, first, start, event, state, error, sig)
         for task in self.open:
-            self.conn.execute("DELETE FROM attempts WHERE task = ? AND outcome = 'running'", (task,))
+            self.conn.execute(
+                "DELETE FROM attempts WHERE task = ? AND outcome = 'running'", (task,)
+            )
         latest = self.conn.execute(
             "SELECT task, start_t, end_event, signature FROM tasks WHERE status = 'failed' "
             "ORDER BY end_event DESC LIMIT ?",
@@ -156,7 +158,13 @@ class Builder:
         self._count(sig, e.t, e.error, retried=1)
         f.worker, f.attempt = e.worker, e.attempt
         self._attempt(e.task, f, e.t, n, "retried", e.error, e.detail, sig)
-        f.state, f.error, f.signature, f.start_t, f.start_event = "backoff", e.error, sig, None, None
+        f.state, f.error, f.signature, f.start_t, f.start_event = (
+            "backoff",
+            e.error,
+            sig,
+            None,
+            None,
+        )
 
     def _attempt(
         self,
@@ -191,7 +199,9 @@ class Builder:
             attempts = 0 if status == "skipped" else 1
             first = None
             if status != "skipped":
-                self.attempts.append((task, 1, worker, None, t, status, error, detail, sig, None, n))
+                self.attempts.append(
+                    (task, 1, worker, None, t, status, error, detail, sig, None, n)
+                )
         else:
             attempts, first = f.attempt, f.first_t
             worker = worker or f.worker
