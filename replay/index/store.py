@@ -114,11 +114,11 @@ def _build_into_file(
             continue
         try:
             with f:
-                index = _build_resuming(log, lenient, grown, f, until, progress)
+                index = _build_resuming(log, lenient, grown, f, until, progress, observe)
                 fd = os.dup(f.fileno())
         except OSError:  # writing the index failed (disk full...): it stays in memory
             _unlink(tmp)
-            return _build_resuming(log, lenient, grown, None, until, progress)
+            return _build_resuming(log, lenient, grown, None, until, progress, observe)
         except BaseException:
             _unlink(tmp)
             raise
@@ -133,10 +133,10 @@ def _build_into_file(
     # No place for a named file: an unnamed temporary one still keeps memory small.
     try:
         with tempfile.TemporaryFile() as f:
-            index = _build_resuming(log, lenient, grown, f, until, progress)
+            index = _build_resuming(log, lenient, grown, f, until, progress, observe)
             fd = os.dup(f.fileno())
     except OSError:
-        return _build_resuming(log, lenient, grown, None, until, progress)
+        return _build_resuming(log, lenient, grown, None, until, progress, observe)
     index.attach(fd, None)
     return index
 

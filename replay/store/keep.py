@@ -12,6 +12,7 @@ commands then build a temporary one (only slower).
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 from typing import Any
 
@@ -204,8 +205,11 @@ class Job:
         conn.close()
         self.builder = None
         if self.tmp is not None:
-            os.replace(self.tmp, self.target)
-            self.tmp = None
+            tmp, self.tmp = self.tmp, None
+            try:
+                self.target = _place(tmp, [self.target, *places(self.log)])
+            finally:
+                _unlink(tmp)
         return self.target
 
     def _abort(self) -> None:
@@ -218,6 +222,28 @@ class Job:
         if self.tmp is not None:
             _unlink(self.tmp)
             self.tmp = None
+
+
+def _place(tmp: str, targets: list[str]) -> str:
+    """Rename a finished store into the first place that takes it (copied when the place
+    is elsewhere); OSError when none does."""
+    failure: OSError | None = None
+    for target in dict.fromkeys(targets):
+        try:
+            if os.path.dirname(os.path.abspath(target)) == os.path.dirname(os.path.abspath(tmp)):
+                os.replace(tmp, target)
+            else:
+                os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
+                copy = f"{target}.{os.getpid()}.tmp"
+                try:
+                    shutil.copyfile(tmp, copy)
+                    os.replace(copy, target)
+                finally:
+                    _unlink(copy)
+            return target
+        except OSError as exc:
+            failure = exc
+    raise failure or OSError("no place for the store")
 
 
 def new_store(path: str) -> sqlite3.Connection:
