@@ -9,10 +9,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-
 from conftest import assert_one_error_line, fixture, invoke
+
 from recorder import codec
-from recorder.events import RunStarted, TaskFailed, TaskRetrying, TaskStarted, TaskSucceeded
+from recorder.events import RunStarted, TaskFailed, TaskRetrying, TaskStarted
 from replay import exitcodes
 from replay.store.keep import fresh_store
 
