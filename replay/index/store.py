@@ -165,9 +165,7 @@ def _build_resuming(
             if sink is not None:
                 sink.seek(0)
                 sink.truncate()
-    return build(
-        log, lenient=lenient, sink=sink, until=until, progress=progress, observe=observe
-    )
+    return build(log, lenient=lenient, sink=sink, until=until, progress=progress, observe=observe)
 
 
 def save(index: Index) -> str | None:
