@@ -22,6 +22,7 @@ from replay.core.metrics import REOPENABLE
 from replay.core.signature import signature
 
 FLUSH_ROWS = 20_000
+MEMO = 10_000  # error texts whose signatures are remembered
 
 _TASK = "INSERT OR REPLACE INTO tasks VALUES (?,?,?,?,?,?,?,?,?,?,?)"
 _ATTEMPT = "INSERT INTO attempts VALUES (?,?,?,?,?,?,?,?,?,?,?)"
@@ -65,6 +66,7 @@ class Builder:
         self.logs: list[tuple[Any, ...]] = []
         self.sigs: dict[str, list[Any]] = {}  # signature -> [failed, retried, first, last, example]
         self.retried_later: list[tuple[str, int]] = []  # (task, end_event) of reopened failures
+        self._memo: dict[str, str] = {}
         if events:
             self._load_open()
 
@@ -94,23 +96,42 @@ class Builder:
         """Fold one batch of events (file order) into rows."""
         n = self.events
         opened = self.open
+        get, pop = opened.get, opened.pop
+        tasks, attempts = self.tasks.append, self.attempts.append
         if self.first_t is None and batch:
             self.first_t = batch[0].t
         for e in batch:
             n += 1
             cls = type(e)
             if cls is TaskStarted:
-                self._started(e, n)
+                task = e.task
+                if e.attempt == 1 and get(task) is None:  # the common case, inline
+                    opened[task] = Open(e.worker, 1, e.t, e.t, n)
+                else:
+                    self._started(e, n)
             elif cls is _Succeeded:
-                f = opened.pop(e.task, None)
-                self._ended(e.task, e.worker, e.t, n, f, "succeeded", None, None, None)
+                task = e.task
+                f = pop(task, None)
+                if f is not None and f.state == "running":  # the common case, inline
+                    t, worker = e.t, e.worker or f.worker
+                    first = f.first_t
+                    tasks(
+                        (task, "succeeded", worker, f.attempt, first, t)
+                        + (None if first is None else t - first, None, None, None, n)
+                    )
+                    attempts(
+                        (task, f.attempt, worker, f.start_t, t, "succeeded", None, None, None)
+                        + (f.start_event, n)
+                    )
+                else:
+                    self._ended(task, e.worker, e.t, n, f, "succeeded", None, None, None)
             elif cls is Log:
                 self.logs.append((n, e.t, e.level, e.msg, e.src))
             elif cls is TaskRetrying:
                 self._retrying(e, n)
             elif cls is TaskFailed:
-                f = opened.pop(e.task, None)
-                sig = signature(e.error)
+                f = pop(e.task, None)
+                sig = self.signature(e.error)
                 self._count(sig, e.t, e.error, failed=1)
                 self._ended(e.task, e.worker, e.t, n, f, "failed", e.error, e.detail, sig)
                 recent = self.reopenable
@@ -119,13 +140,22 @@ class Builder:
                 if len(recent) > REOPENABLE:
                     recent.popitem(last=False)
             elif cls is TaskSkipped:
-                f = opened.pop(e.task, None)
+                f = pop(e.task, None)
                 self._ended(e.task, e.worker, e.t, n, f, "skipped", None, None, None, e.reason)
             elif cls is Mark:
                 self.marks.append((n, e.t, e.label))
         self.events = n
         if len(self.tasks) + len(self.attempts) + len(self.logs) >= FLUSH_ROWS:
             self.flush()
+
+    def signature(self, error: str) -> str:
+        """``signature(error)``, remembered: the same few errors come back again and again."""
+        sig = self._memo.get(error)
+        if sig is None:
+            if len(self._memo) >= MEMO:
+                self._memo.clear()
+            sig = self._memo[error] = signature(error)
+        return sig
 
     def _started(self, e: TaskStarted, n: int) -> None:
         f = self.open.get(e.task)
@@ -154,7 +184,7 @@ class Builder:
         f = self.open.get(e.task)
         if f is None:
             f = self.open[e.task] = Open(e.worker, e.attempt, e.t, None, None)
-        sig = signature(e.error)
+        sig = self.signature(e.error)
         self._count(sig, e.t, e.error, retried=1)
         f.worker, f.attempt = e.worker, e.attempt
         self._attempt(e.task, f, e.t, n, "retried", e.error, e.detail, sig)

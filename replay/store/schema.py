@@ -24,7 +24,7 @@ CREATE TABLE tasks (
     signature TEXT,            -- the signature of ``error``
     reason TEXT,               -- why it was skipped
     end_event INTEGER          -- the event that ended it
-);
+) WITHOUT ROWID;
 CREATE TABLE attempts (
     task TEXT NOT NULL,
     attempt INTEGER NOT NULL,
@@ -57,7 +57,6 @@ CREATE TABLE logs (
 INDEXES = """
 CREATE INDEX IF NOT EXISTS tasks_by_status ON tasks (status, duration_s);
 CREATE INDEX IF NOT EXISTS tasks_by_signature ON tasks (signature) WHERE signature IS NOT NULL;
-CREATE INDEX IF NOT EXISTS tasks_by_end ON tasks (end_event);
 CREATE INDEX IF NOT EXISTS attempts_by_task ON attempts (task, start_event);
 CREATE INDEX IF NOT EXISTS attempts_by_signature ON attempts (signature)
     WHERE signature IS NOT NULL;
