@@ -137,9 +137,8 @@ def report(f: dict[str, Any]) -> list[str]:
     added_cpu = (f["both_cpu"] - f["index_cpu"]) / f["index_cpu"]
     added_wall = (f["both_s"] - f["index_s"]) / f["index_s"]
     beyond = (f["query_s"] - f["help_s"]) * 1000
-    print(
-        f"  {f['tasks']:,} tasks, {f['attempts']:,} attempts, store {f['store_bytes'] / mib:.0f} MiB"
-    )
+    size = f["store_bytes"] / mib
+    print(f"  {f['tasks']:,} tasks, {f['attempts']:,} attempts, store {size:.0f} MiB")
     print(
         f"index alone         {f['index_s']:7.1f} s wall {f['index_cpu']:7.1f} s CPU"
         f"  peak {f['index_peak'] / mib:.0f} MiB"
