@@ -255,7 +255,7 @@ class ReplaySession:
         return Group(Timeline(where, self._mark_cols, self._fail_cols), info)
 
     def view(self) -> Layout:
-        return dashboard(self.metrics, self.vt, controls=self.controls())
+        return dashboard(self.metrics, self.vt, controls=self.controls(), stopped=self.reason)
 
     def frame_key(self) -> tuple[object, ...]:
         """Equal keys draw equal views: the state is a function of the position, the
@@ -271,7 +271,7 @@ class ReplaySession:
 
     def status_line(self) -> str:
         m = self.metrics
-        state = run_state(m, self.vt).plain  # as the header says it
+        state = run_state(m, self.vt, self.reason).plain  # as the header says it
         return (
             f"runreel replay: {hms(self.vt - self.first_t)} {state} {m.status_text} "
             f"event {self.cursor.position}/{self.cursor.count} speed {self.speed:g}x"
