@@ -11,7 +11,7 @@ rows first, and the chart of the run over time takes the rows left over.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
@@ -51,7 +51,7 @@ __all__ = [
     "spinner_frame",
 ]
 
-CHART_MIN, CHART_ROOMY, CHART_MOST = 5, 8, 15  # rows of the chart panel (3 to 10 bars)
+CHART_MIN, CHART_ROOMY, CHART_MOST = 5, 10, 12  # rows of the chart panel (1, 5, 7 bars)
 SIDE_BY_SIDE = 100  # columns from which errors and log messages sit side by side
 
 
@@ -110,9 +110,10 @@ def allot(sections: list[Section], height: int, stretch: str) -> dict[str, int]:
     rows: dict[str, int] = {}
     room = height
     for s in sorted(sections, key=lambda s: s.rank):
-        if s.least <= room:
-            rows[s.name] = s.least
-            room -= s.least
+        least = min(s.least, s.need)
+        if least <= room:
+            rows[s.name] = least
+            room -= least
     for s in sorted(sections, key=lambda s: s.grow):
         if s.name in rows:
             more = min(s.need - rows[s.name], room)
@@ -147,12 +148,14 @@ class Body:
         slow_h = -(-len(slow) // slow_cols) + 2 if slow else 0
         retries = retry_rows(m, now, stopped)
         errors, logs = error_lines(m), log_lines(m)
+        half = (width - 8) // 2  # inside each of two panels side by side
         beside = bool(errors and logs and width >= SIDE_BY_SIDE)
+        beside = beside and max(e.cell_len for e in errors[-height:]) <= half
         sections = [
             Section("status", len(status) + 3, len(status) + 3, 0, 0),
-            Section("workers", worker_h, min(worker_h, 4), 1, 1),
+            Section("workers", worker_h, min(worker_h, 4), 1, 1) if workers else None,
             Section("retries", len(retries) + 2, 3, 3, 3) if retries else None,
-            Section("chart", CHART_ROOMY, CHART_MIN, 4, 2) if m.events else None,
+            Section("chart", CHART_ROOMY, CHART_MIN, 4, 2) if m.processed or m.in_flight else None,
         ]
         if beside:
             sections.append(Section("notes", max(len(errors), len(logs)) + 2, 5, 2, 4))
@@ -160,15 +163,13 @@ class Body:
             if errors:
                 sections.append(Section("errors", len(errors) + 2, 5, 2, 4))
             if logs:
-                sections.append(Section("log", len(logs) + 2, 5, 5, 5))
-        if slow:
-            sections.append(Section("slowest", slow_h, 3, 6, 5))
+                sections.append(Section("log", len(logs) + 2, 5, 3, 5))
         rows = allot([s for s in sections if s is not None], height, "chart")
-        if rows.get("chart", 0) > CHART_MOST and "slowest" in rows:
-            spare = rows["chart"] - CHART_MOST  # past 10 rows of bars: more of the slowest
-            more = min(spare, slow_h - rows["slowest"])
-            rows["chart"] -= more
-            rows["slowest"] += more
+        spare = rows.get("chart", 0) - CHART_MOST  # past 10 rows of bars: the slowest tasks
+        if slow and spare >= 3:
+            rows["slowest"] = min(spare, slow_h)
+            rows["chart"] -= rows["slowest"]
+            sections.append(Section("slowest", slow_h, 3, 6, 6))
         bar = outcome_bar(inner, m.total, _outcomes(m))
         panels = {
             "status": Panel(_Lines((*status, bar)), title="Status", border_style="cyan"),
@@ -198,27 +199,40 @@ class Body:
             body.split(*parts)
         return body
 
-    def chart(self) -> Chart:
+    def factor(self) -> int:
+        """Buckets drawn as one: enough tasks per bar for its height to mean something."""
         m = self.m
+        used, factor = m.series_used(self.now), 1
+        while used > 16 * factor and sum(m.series_done[:used]) * factor < 6 * used:
+            factor *= 2
+        return factor
+
+    def chart(self) -> Chart:
+        m, k = self.m, self.factor()
         used = m.series_used(self.now)
         return Chart(
             "ended/s",
-            tuple(m.series_done[:used]),
-            tuple(m.series_failed[:used]),
-            tuple(_held(m.series_busy[:used])),
-            m.series_width,
+            _coarse(m.series_done[:used], k, sum),
+            _coarse(m.series_failed[:used], k, sum),
+            _coarse(_held(m.series_busy[:used]), k, max),
+            m.series_width * k,
             tuple(duration_parts(m, self.now, self.stopped)),
         )
 
     def chart_title(self) -> str:
         m = self.m
         peak = max(m.series_busy[: m.series_used(self.now)], default=0)
-        return f"Over time (buckets of {m.series_width:g}s, at most {peak} in flight)"
+        return f"Over time (bars of {m.series_width * self.factor():g}s, at most {peak} in flight)"
 
 
 def slow_rows(m: Metrics) -> tuple[Text, ...]:
     """The slowest tasks that ended, longest first."""
     return tuple(Text.assemble((f"{took(d):>6} ", "bold"), lit(task)) for d, task in m.slowest)
+
+
+def _coarse(values: list[int], k: int, merge: Callable[[list[int]], int]) -> tuple[int, ...]:
+    """Every ``k`` neighbouring buckets as one."""
+    return tuple(merge(values[i : i + k]) for i in range(0, len(values), k))
 
 
 def _held(levels: list[int]) -> list[int]:
@@ -326,7 +340,6 @@ def frame_key(m: Metrics, now: float) -> tuple[object, ...]:
         if w.task is not None:
             key.append(short(now - w.since))
     for f in m.in_flight.values():
-        key.append(short(now - f.started))
         if f.state == "backoff":
             left = f.retry_at - now
             key.append(short(left) if left > 0 else None)

@@ -38,7 +38,7 @@ def animation_step(now: float) -> int:
 
 def interrupted(m: Metrics, stopped: str | None) -> bool:
     """The view stopped (q, a timeout, a signal) before the run finished."""
-    return stopped is not None and stopped != "finished" and not m.finished
+    return stopped in STOP_WORDS and not m.finished
 
 
 def ended(m: Metrics, stopped: str | None) -> bool:
@@ -246,6 +246,7 @@ def error_lines(m: Metrics) -> tuple[Text, ...]:
             (f"{hms(e.t - start)} ", "dim"),
             ("✖ " if e.final else "↻ ", "red" if e.final else "yellow"),
             lit(e.task, "bold"),
+            lit(f" on {e.worker}" if e.worker else "", "dim"),
             ("  ", ""),
             lit(e.error, "red" if e.final else ""),
         )
@@ -286,10 +287,14 @@ def duration_parts(m: Metrics, now: float, stopped: str | None) -> list[Text]:
                 (took(m.max_duration), "bold"),
             )
         )
-    word = "unfinished" if ended(m, stopped) else "running longest"
+    # Start times, not ticking durations: a stalled view then has nothing to redraw.
+    word = "unfinished, since" if ended(m, stopped) else "in flight longest, since"
+    start = m.first_t or 0.0
     for i, f in enumerate(sorted(m.in_flight.values(), key=_longest_key)):
-        part = Text.assemble((f"{word} " if i == 0 else "", "dim"), lit(f.task, "bold"))
-        part.append(f" {short(now - f.started)}", "magenta" if f.state == "backoff" else "")
+        part = Text.assemble((f"{word} " if i == 0 else "", "dim"), (hms(f.started - start), ""))
+        part.append_text(Text.assemble(" ", lit(f.task, "bold")))
+        if f.state == "backoff":
+            part.append(" ↻", "yellow")
         parts.append(part)
     return parts
 
