@@ -5,6 +5,7 @@ Pure functions of numbers and a width: the same series always draws the same cel
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -85,8 +86,9 @@ class Chart:
         for i, row in enumerate(bar_rows(values, height, top)):
             yield Text.assemble((self._gutter(labels[i]), "dim"), (row, "green"))
         axis = Text(self._gutter("failed"), style="dim")
-        for f in resample(self.marks, width):
-            axis.append("✖" if f > 0 else "─", "bold red" if f > 0 else "dim")
+        cells = "".join("✖" if f > 0 else "─" for f in resample(self.marks, width))
+        for run in re.finditer("✖+|─+", cells):  # one span per run of equal cells
+            axis.append(run.group(), "bold red" if run.group()[0] == "✖" else "dim")
         yield axis
         level = resample(self.level, width, max)
         most = max(level, default=0.0)

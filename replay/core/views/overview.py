@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.layout import Layout
 from rich.panel import Panel
-from rich.table import Table
 from rich.text import Text
 
 from replay.core.metrics import Metrics
@@ -282,19 +281,25 @@ class _Grid:
             yield Head(self.rows, "no workers yet")
             return
         per = -(-len(self.rows) // self.columns)
-        grid = Table.grid(expand=True, padding=(0, 3, 0, 0))
-        for _ in range(self.columns):
-            grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
-        shown = min(per, height)
+        gap = 3
+        cell = (options.max_width + gap) // self.columns - gap
         cells = list(self.rows)
         if per > height:  # keep the first rows of each column's worth, and say how many not
-            keep = shown * self.columns - 1
+            keep = height * self.columns - 1
             cells = [*cells[:keep], Text(f"+{len(self.rows) - keep} more", style="dim")]
-            per = shown
+            per = height
         for r in range(per):
-            row = [c * per + r for c in range(self.columns)]
-            grid.add_row(*(cells[i] if i < len(cells) else "" for i in row))
-        yield grid
+            line = Text(no_wrap=True, overflow="ellipsis")
+            for c in range(self.columns):
+                i = c * per + r
+                if i >= len(cells):
+                    break
+                part = cells[i].copy()
+                part.truncate(cell, overflow="ellipsis", pad=True)
+                line.append_text(part)
+                line.append(" " * gap)
+            line.rstrip()
+            yield line
 
 
 def dashboard(

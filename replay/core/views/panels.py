@@ -276,7 +276,8 @@ def duration_parts(m: Metrics, now: float, stopped: str | None) -> list[Text]:
     longest, longest first: parts for one line that drops what does not fit."""
     parts: list[Text] = []
     p50, p95 = m.duration_percentile(0.5), m.duration_percentile(0.95)
-    if p50 is not None and p95 is not None:
+    if p50 is not None and p95 is not None:  # bucket bounds: never past the longest task
+        p50, p95 = min(p50, m.max_duration), min(p95, m.max_duration)
         parts.append(
             Text.assemble(
                 ("durations  p50 ", "dim"),
