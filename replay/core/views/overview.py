@@ -146,10 +146,10 @@ class Body:
         slow_cols = _grid_columns(slow, inner)
         slow_h = -(-len(slow) // slow_cols) + 2 if slow else 0
         retries = retry_rows(m, now, stopped)
-        errors, logs = error_lines(m), log_lines(m)
+        errors, logs = error_lines(m, max(height, 1)), log_lines(m, max(height, 1))
         half = (width - 8) // 2  # inside each of two panels side by side
         beside = bool(errors and logs and width >= SIDE_BY_SIDE)
-        beside = beside and max(e.cell_len for e in errors[-height:]) <= half
+        beside = beside and max(e.cell_len for e in errors) <= half
         sections = [
             Section("status", len(status) + 3, len(status) + 3, 0, 0),
             Section("workers", worker_h, min(worker_h, 4), 1, 1) if workers else None,

@@ -239,7 +239,8 @@ def retry_rows(m: Metrics, now: float, stopped: str | None) -> tuple[Text, ...]:
     return tuple(rows)
 
 
-def error_lines(m: Metrics) -> tuple[Text, ...]:
+def error_lines(m: Metrics, last: int) -> tuple[Text, ...]:
+    """The newest ``last`` failures and failed attempts, oldest first."""
     start = m.first_t or 0.0
     return tuple(
         Text.assemble(
@@ -250,19 +251,19 @@ def error_lines(m: Metrics) -> tuple[Text, ...]:
             ("  ", ""),
             lit(e.error, "red" if e.final else ""),
         )
-        for e in m.recent_errors
+        for e in list(m.recent_errors)[-last:]
     )
 
 
 _LOG_STYLES = {"error": "red", "stderr": "yellow", "warning": "yellow", "warn": "yellow"}
 
 
-def log_lines(m: Metrics) -> tuple[Text, ...]:
-    """The latest log messages (e.g. the output of a recorded command)."""
+def log_lines(m: Metrics, last: int) -> tuple[Text, ...]:
+    """The newest ``last`` log messages (e.g. the output of a recorded command)."""
     start = m.first_t or 0.0
     return tuple(
         Text.assemble((f"{hms(e.t - start)} ", "dim"), lit(e.msg, _LOG_STYLES.get(e.level, "")))
-        for e in m.recent_logs
+        for e in list(m.recent_logs)[-last:]
     )
 
 
