@@ -50,7 +50,7 @@ __all__ = [
     "spinner_frame",
 ]
 
-CHART_MIN, CHART_ROOMY, CHART_MOST = 5, 10, 12  # rows of the chart panel (1, 5, 7 bars)
+CHART_MIN, CHART_ROOMY, CHART_MOST = 3, 10, 12  # rows of the chart panel (a sparkline; 5, 7 bars)
 SIDE_BY_SIDE = 100  # columns from which errors and log messages sit side by side
 
 
@@ -152,7 +152,7 @@ class Body:
         beside = beside and max(e.cell_len for e in errors) <= half
         sections = [
             Section("status", len(status) + 3, len(status) + 3, 0, 0),
-            Section("workers", worker_h, min(worker_h, 4), 1, 1) if workers else None,
+            Section("workers", worker_h, min(worker_h, 6), 1, 1) if workers else None,
             Section("retries", len(retries) + 2, 3, 3, 3) if retries else None,
             Section("chart", CHART_ROOMY, CHART_MIN, 4, 2) if m.processed or m.in_flight else None,
         ]

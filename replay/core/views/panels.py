@@ -103,6 +103,9 @@ class Head:
         if not rows:
             yield Text(self.empty, style="dim")
             return
+        if len(rows) > height == 1:  # one row: the first, and how many more
+            yield _one_line(Text.assemble(rows[0], (f"  (+{len(rows) - 1} more)", "dim")))
+            return
         if len(rows) > height:
             rows = (*rows[: height - 1], Text(f"+{len(self.rows) - height + 1} more", style="dim"))
         yield from map(_one_line, rows)
