@@ -358,7 +358,13 @@ def test_live_hints_follow_the_timeout_and_the_end(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("command", "keymap"), [("replay", replay_keys.KEYS), ("live", live_keys.KEYS)]
+    ("command", "keymap"),
+    [
+        ("replay", replay_keys.KEYS),
+        ("live", live_keys.KEYS),
+        ("record", live_keys.KEYS),
+        ("demo", live_keys.KEYS),
+    ],
 )
 def test_help_lists_the_keys_of_the_table(command: str, keymap: KeyMap[object]) -> None:
     out = invoke([command, "--help"]).stdout

@@ -10,12 +10,14 @@ from recorder import demo as simulation
 from recorder.writer import Recorder
 from replay.cli.options import FloatRange
 from replay.cli.viewer import ViewerOptions, viewer_options, watch
+from replay.sessions.keymap import keys_help
+from replay.sessions.live import KEYS
 from replay.sources.follow import Follower
 
 RATE = FloatRange(0.0, 1.0)
 
 
-@click.command()
+@click.command(epilog=keys_help(KEYS))
 @click.option("--tasks", type=click.IntRange(0, 1_000_000), default=60, show_default=True)
 @click.option("--workers", type=click.IntRange(1, 256), default=6, show_default=True)
 @click.option(

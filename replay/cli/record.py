@@ -9,11 +9,16 @@ from recorder.errors import LogExists, WriteFailed
 from recorder.location import locate
 from recorder.writer import Recorder
 from replay.cli.viewer import ViewerOptions, follow_block, viewer_options, watch
+from replay.sessions.keymap import keys_help
+from replay.sessions.live import KEYS
 from replay.sessions.loop import is_interactive
 from replay.sources import follower as follower_for
 
 
-@click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.command(
+    epilog=keys_help(KEYS),
+    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+)
 @click.option(
     "-o",
     "--output",
