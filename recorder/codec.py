@@ -11,9 +11,14 @@ from typing import cast
 
 import msgspec
 
-from recorder.events import FORMAT_VERSION, AnyEvent, Int64, Time
+from recorder.events import FORMAT_VERSION, AnyEvent, Int64, TaskFailed, TaskRetrying, Time
 
 _encoder = msgspec.json.Encoder()
+# An empty ``detail`` is left out of a line: lines stay as they were before the field
+# existed. The key cannot occur inside a string value (msgspec writes ``"`` as ``\"``), and
+# these events have no other fields that could hold it, so the first match is the field.
+_EMPTY_DETAIL = b',"detail":""'
+_DETAILED = (TaskFailed, TaskRetrying)
 _decoder = msgspec.json.Decoder(AnyEvent)
 
 
@@ -49,13 +54,31 @@ class BadLine(Exception):
 
 def encode(event: AnyEvent) -> bytes:
     """One complete log line for an event, newline included."""
-    return _encoder.encode(event) + b"\n"
+    buffer = bytearray()
+    append(event, buffer)
+    return bytes(buffer)
 
 
 def encode_into(event: AnyEvent, buffer: bytearray) -> None:
     """Encode an event and its newline into ``buffer`` (reused to avoid allocations)."""
     _encoder.encode_into(event, buffer)
+    if type(event) in _DETAILED and not cast("TaskFailed", event).detail:
+        _omit_empty_detail(buffer, 0)
     buffer.extend(b"\n")
+
+
+def append(event: AnyEvent, buffer: bytearray) -> None:
+    """Encode an event and its newline at the end of ``buffer`` (an importer's batch)."""
+    start = len(buffer)
+    _encoder.encode_into(event, buffer, -1)
+    if type(event) in _DETAILED and not cast("TaskFailed", event).detail:
+        _omit_empty_detail(buffer, start)
+    buffer.extend(b"\n")
+
+
+def _omit_empty_detail(buffer: bytearray, start: int) -> None:
+    at = buffer.find(_EMPTY_DETAIL, start)
+    del buffer[at : at + len(_EMPTY_DETAIL)]
 
 
 def decode_line(line: bytes) -> AnyEvent | Unknown:

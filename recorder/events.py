@@ -55,6 +55,7 @@ class TaskRetrying(Event, tag="task_retrying", frozen=True):
     worker: str = ""
     attempt: Attempt = 1
     error: str = ""
+    detail: str = ""  # the traceback or full output; ``error`` stays a one-line summary
     backoff: Seconds = 0.0
 
 
@@ -71,6 +72,7 @@ class TaskFailed(Event, tag="task_failed", frozen=True):
     task: str
     worker: str = ""
     error: str = ""
+    detail: str = ""  # the traceback or full output; ``error`` stays a one-line summary
 
 
 class TaskSkipped(Event, tag="task_skipped", frozen=True):

@@ -196,7 +196,8 @@ class LiveRecorder:
         self._safely(self._report, report)
 
     def _report(self, report: pytest.TestReport) -> None:
-        from recorder.importers.pytest_reportlog import Verdict, level_of, message_of
+        from recorder.importers.longrepr import message_of
+        from recorder.importers.pytest_reportlog import Verdict, level_of
 
         rec = self.rec
         assert rec is not None
@@ -206,8 +207,9 @@ class LiveRecorder:
         if report.when == "setup" and report.outcome != "skipped":
             self._start(nodeid, worker or state.worker)
         message = message_of(report.longrepr) if report.outcome != "passed" else ""
+        detail = _text(report) if report.outcome in ("failed", "rerun") else ""
         xfail = getattr(report, "wasxfail", None)
-        action = state.verdict.add(report.when or "", report.outcome, message, xfail)
+        action = state.verdict.add(report.when or "", report.outcome, message, xfail, detail)
         if action == "continue":
             return
         for title, content in report.sections:
@@ -217,7 +219,13 @@ class LiveRecorder:
         worker = worker or state.worker
         verdict = state.verdict
         if action == "retry":
-            rec.retry(nodeid, worker=worker, attempt=state.attempt, error=verdict.detail)
+            rec.retry(
+                nodeid,
+                worker=worker,
+                attempt=state.attempt,
+                error=verdict.reason,
+                detail=verdict.detail,
+            )
             state.attempt += 1
             state.running = False
             state.verdict = Verdict()
@@ -226,9 +234,9 @@ class LiveRecorder:
             rec.log(f"{nodeid}: {note}", level="warning")
         if verdict.outcome == "failed":
             self.failed = True
-            rec.failed(nodeid, worker=worker, error=verdict.detail)
+            rec.failed(nodeid, worker=worker, error=verdict.reason, detail=verdict.detail)
         elif verdict.outcome == "skipped":
-            rec.skip(nodeid, worker=worker, reason=verdict.detail)
+            rec.skip(nodeid, worker=worker, reason=verdict.reason)
         else:
             rec.succeeded(nodeid, worker=worker)
         del self.tests[nodeid]
@@ -238,14 +246,15 @@ class LiveRecorder:
             self._safely(self._collect_report, report)
 
     def _collect_report(self, report: pytest.CollectReport) -> None:
-        from recorder.importers.pytest_reportlog import message_of
+        from recorder.importers.longrepr import message_of
 
         rec = self.rec
         assert rec is not None
         message = message_of(report.longrepr)
         if report.outcome == "failed":
             self.failed = True
-            rec.failed(report.nodeid, error=f"collection error: {message or 'collection failed'}")
+            error = f"collection error: {message or 'collection failed'}"
+            rec.failed(report.nodeid, error=error, detail=_text(report))
         else:
             rec.skip(report.nodeid, reason=message.removeprefix("Skipped: "))
 
@@ -258,3 +267,8 @@ class LiveRecorder:
     def _log(self, msg: str, level: str) -> None:
         if self.rec is not None:
             self.rec.log(msg, level=level)
+
+
+def _text(report: pytest.TestReport | pytest.CollectReport) -> str:
+    """The failure as pytest prints it (``longreprtext``)."""
+    return report.longreprtext

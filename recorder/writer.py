@@ -20,6 +20,7 @@ from types import TracebackType
 from typing import Any, Literal
 
 from recorder import codec
+from recorder.detail import bounded, traceback_text
 from recorder.errors import WriteFailed
 from recorder.events import (
     FORMAT_VERSION,
@@ -172,18 +173,32 @@ class Recorder:
         attempt: int = 1,
         error: str = "",
         backoff: float = 0,
+        detail: str = "",
     ) -> None:
-        """Attempt ``attempt`` failed with ``error``; the next one starts after ``backoff`` s."""
+        """Attempt ``attempt`` failed with ``error``; the next one starts after ``backoff`` s.
+
+        ``detail`` is the full story (a traceback, the output), cut in the middle past
+        recorder.detail.MAX_DETAIL characters.
+        """
         pause = _finite(backoff, "backoff")
         if pause < 0:
             raise ValueError(f"backoff must be 0 or more seconds, not {pause!r}")
-        self._append(TaskRetrying, str(task), str(worker), _attempt(attempt), str(error), pause)
+        self._append(
+            TaskRetrying,
+            str(task),
+            str(worker),
+            _attempt(attempt),
+            str(error),
+            bounded(str(detail)),
+            pause,
+        )
 
     def succeeded(self, task: str, *, worker: str = "") -> None:
         self._append(TaskSucceeded, str(task), str(worker))
 
-    def failed(self, task: str, *, worker: str = "", error: str = "") -> None:
-        self._append(TaskFailed, str(task), str(worker), str(error))
+    def failed(self, task: str, *, worker: str = "", error: str = "", detail: str = "") -> None:
+        """The task failed for good: ``error`` in one line, ``detail`` the full story (bounded)."""
+        self._append(TaskFailed, str(task), str(worker), str(error), bounded(str(detail)))
 
     def skip(self, task: str, *, worker: str = "", reason: str = "") -> None:
         self._append(TaskSkipped, str(task), str(worker), str(reason))
@@ -222,12 +237,17 @@ class Recorder:
 
     @contextmanager
     def task(self, task: str, *, worker: str = "", attempt: int = 1) -> Iterator[None]:
-        """Record the block as one task: started, then succeeded or failed with the error."""
+        """Record the block as one task: started, then succeeded or failed with the error.
+
+        A failure records the exception's last line as ``error`` and its traceback as
+        ``detail``; the exception goes on (catch it outside the block to go on with the next).
+        """
         self.task_started(task, worker=worker, attempt=attempt)
         try:
             yield
         except BaseException as exc:
-            self.failed(task, worker=worker, error=_error_text(exc))
+            detail = traceback_text(exc, _from_block(exc))
+            self.failed(task, worker=worker, error=_error_text(exc), detail=detail)
             raise
         self.succeeded(task, worker=worker)
 
@@ -264,6 +284,17 @@ class Recorder:
                 self.log(_error_text(exc), level="error")
         finally:
             self.close()
+
+
+_TASK_CODE = Recorder.task.__wrapped__.__code__  # type: ignore[attr-defined]
+
+
+def _from_block(exc: BaseException) -> TracebackType | None:
+    """The traceback from the ``with rec.task(...)`` block on: task()'s own frame left out."""
+    tb = exc.__traceback__
+    if tb is not None and tb.tb_frame.f_code is _TASK_CODE:
+        return tb.tb_next
+    return tb
 
 
 def _finite(value: float, what: str) -> float:

@@ -323,7 +323,7 @@ def test_a_single_file_golden_remembers_its_position_and_format(tmp_path: Path) 
 def test_repeated_at_makes_a_directory_with_one_file_per_point(tmp_path: Path) -> None:
     log = fixture("with_retries")
     target = tmp_path / "points"
-    ats = ["start", "90", "2.5", "50%", "#3", "mark:a-done", "end", "1.0000001", "1.0000002"]
+    ats = ["start", "7.5", "2.5", "50%", "#3", "mark:a-done", "end", "1.0000001", "1.0000002"]
     args = ["check", log, str(target)]
     for at in ats:
         args += ["--at", at]
@@ -332,7 +332,7 @@ def test_repeated_at_makes_a_directory_with_one_file_per_point(tmp_path: Path) -
     assert names == sorted(
         [
             "start.txt",
-            "90s.txt",
+            "7.5s.txt",
             "2.5s.txt",
             "50pct.txt",
             "event-3.txt",
@@ -344,7 +344,7 @@ def test_repeated_at_makes_a_directory_with_one_file_per_point(tmp_path: Path) -
         ]
     )
     manifest = manifest_of(target)
-    assert manifest["90s.txt"]["at"] == "90"
+    assert manifest["7.5s.txt"]["at"] == "7.5"
     assert manifest["1.0000002s.txt"]["at"] == "1.0000002"
     assert manifest["event-3.txt"]["at"] == "#3"
     result = invoke(["check", log, str(target)])  # the directory alone: every point again

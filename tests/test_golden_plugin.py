@@ -124,3 +124,28 @@ def test_without_autoload_it_is_enabled_with_p(
 def test_listing_the_plugin_in_pytest_plugins_is_harmless(project: pytest.Pytester) -> None:
     project.makeconftest('pytest_plugins = ["replay.outputs.pytest_golden"]\n')
     run(project, "--runreel-update").assert_outcomes(passed=2)
+
+
+@pytest.mark.parametrize(
+    ("at", "says"),
+    [
+        ("999", "at: '999' is past the end: the run in * lasts 8 s (13 events)"),
+        ("#14", "at: '#14' is past the end: the run in * lasts 8 s (13 events)"),
+        ("mark:nope", "at: no mark 'nope' in * (marks: a-done)"),
+        ("soon", "at: 'soon' is not a position*"),
+    ],
+)
+def test_a_position_the_run_does_not_have_fails_saying_why(
+    project: pytest.Pytester, at: str, says: str
+) -> None:
+    project.makepyfile(
+        test_dashboard=f"""
+def test_dashboard(runreel_golden):
+    runreel_golden("runs/run.jsonl", "golden/run", at=["end", {at!r}])
+"""
+    )
+    result = run(project, "--runreel-update")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([f"*{says}*"])
+    assert "Traceback" not in result.stdout.str()
+    assert not (project.path / "golden").exists()  # nothing written for a bad point list

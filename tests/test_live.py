@@ -377,7 +377,7 @@ def test_session_stops_when_the_run_finishes_unless_it_stays(tmp_path: Path) -> 
     stay.keys = True
     stay.tick()
     assert stay.reason is None
-    assert any(n.plain == "finished · q quit" for n in stay.notes())
+    assert [n.plain for n in stay.notes()] == ["finished", "q quit", "? help"]
     stay.key("q")
     assert stay.reason == "quit"
     no_keys, _, _ = session(log, stay=True)  # --stay without a keyboard cannot wait for q
@@ -418,7 +418,7 @@ def test_notes_fit_an_80_column_terminal(tmp_path: Path) -> None:
         console.print(s.view(), height=24)
     text = console.export_text()
     assert "log truncated, a new run started: /" in text  # the news first, then the path
-    assert "timeout in 01:30  ·  q quit · c cancel timeout · + extend" in text
+    assert "timeout in 01:30  q quit  ? help  c cancel timeout  + extend" in text
     assert "Remaining 3" in text  # the footer keeps its figures
 
 
@@ -539,7 +539,9 @@ def test_split_keys_names_arrows_and_drops_other_escapes() -> None:
     assert split_keys("q") == ["q"]
     assert split_keys("\x1b[A\x1b[Dc+") == ["up", "left", "c", "+"]
     assert split_keys("\x1b[1;5Cq") == ["q"]  # ctrl-right: not ours, dropped whole
-    assert split_keys("\x1b") == []
+    assert split_keys("\x1b") == ["esc"]  # Esc alone (a sequence comes in one read)
+    assert split_keys("\x1b\x1b[A") == ["esc", "up"]
+    assert split_keys("\x1bx") == ["x"]  # alt-x: the key without its modifier
 
 
 def test_inputs_wait_returns_early_and_collects_a_burst() -> None:

@@ -381,3 +381,28 @@ def test_demo_shows_the_live_dashboard(tmp_path: Path, spawn: Spawn) -> None:
     assert p.wait_exit() == 0
     p.assert_terminal_restored()
     assert b"(stopped: finished)" in p.raw
+
+
+def test_question_mark_shows_the_live_keys_and_esc_closes_them(
+    tmp_path: Path, spawn: Spawn
+) -> None:
+    from replay.sessions.live import KEYS
+
+    unfinished_log(tmp_path / "run.jsonl", "task-h")
+    p = spawn(["live", "run.jsonl", "--timeout", "600"]).go()
+    p.wait_for("task-h", "q quit  ? help  c cancel timeout")
+    p.child.send("?")
+    screen = p.wait_for("keys · live", "Every other key works while the keys are shown.")
+    for shown, does in KEYS.rows():
+        assert f"{shown} " in screen and does[:30] in screen, does
+    p.child.send("c")  # other keys work while help is open
+    screen = p.wait_for("+ set timeout", "keys · live")
+    assert "timeout in" not in screen
+    p.child.send("\x1b")
+    deadline = time.monotonic() + DEADLINE
+    while "keys · live" in p.text:
+        assert time.monotonic() < deadline and not p.eof, p.text
+        p.pump()
+    p.child.send("q")
+    assert p.wait_exit() == 3
+    p.assert_terminal_restored()

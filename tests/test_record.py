@@ -255,7 +255,7 @@ def test_record_in_a_terminal_shows_the_output_and_passes_the_status(tmp_path: P
     args = ["record", "-o", "rec.jsonl", "--name", "rec-pty", "--stay"]
     s = Screen([*args, "--", sys.executable, "-c", script], tmp_path)
     try:
-        s.wait_for("line-from-child", "(exit status 4)", "finished · q quit")
+        s.wait_for("line-from-child", "(exit status 4)", "finished  q quit")
         lflag = termios.tcgetattr(s.child.child_fd)[3]
         assert isinstance(lflag, int) and not lflag & termios.ICANON  # cbreak while it shows
         s.child.send("q")

@@ -44,6 +44,7 @@ import pytest
 from conftest import T0, fixture, invoke, run_unprivileged
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from svgtext import rows as svg_rows
 
 from recorder import Recorder, WriteFailed, codec
 from recorder.codec import Unknown
@@ -65,7 +66,7 @@ from recorder.events import (
 from replay.core.fold import apply_all
 from replay.core.metrics import Metrics
 from replay.core.when import parse_when
-from replay.index.position import fold_at
+from replay.index.position import PastTheEnd, fold_at
 from replay.outputs.formats import FORMATS
 from replay.outputs.snapshot import render, to_dict
 from replay.sessions.live import LiveSession
@@ -237,9 +238,10 @@ def check_rendering(path: Path, s: str, visible: str) -> int:
     wide = fold_at(str(path), parse_when("end"))
     text = render(wide.metrics, wide.now, width=200, height=40, fmt="text")
     assert visible in text, f"{visible!r} not shown literally"
-    for fmt in ("svg", "html"):
-        doc = html.unescape(render(wide.metrics, wide.now, width=200, height=40, fmt=fmt))
-        assert visible.replace(" ", "\xa0") in doc or visible in doc
+    svg = "\n".join(svg_rows(render(wide.metrics, wide.now, width=200, height=40, fmt="svg")))
+    assert visible in svg, f"{visible!r} not shown literally in the SVG"
+    doc = html.unescape(render(wide.metrics, wide.now, width=200, height=40, fmt="html"))
+    assert visible.replace(" ", "\xa0") in doc or visible in doc
     return made + 3
 
 
@@ -830,7 +832,12 @@ def check_mutated(path: str, data: bytes) -> str:
         assert follow_all(path, lenient=lenient) == events
         m = apply_all(Metrics(), events)
         for at in ("end", "start", "50%", "#3", "2s"):
-            frame = fold_at(path, parse_when(at), lenient=lenient)
+            try:
+                frame = fold_at(path, parse_when(at), lenient=lenient)
+            except PastTheEnd:  # a short log: only when it truly is shorter
+                ts = [e.t for e in events]
+                assert (len(events) < 3) if at == "#3" else (max(ts) - ts[0] < 2), at
+                continue
             if at == "end":
                 assert to_dict(frame.metrics, frame.now) == to_dict(m, frame.now)
             render(frame.metrics, frame.now, width=80, height=24, fmt="text")

@@ -199,3 +199,43 @@ def test_a_replay_started_in_the_background_ends_cleanly_on_sigterm(tmp_path: Pa
         assert "Traceback" not in (tmp_path / "err.txt").read_text()
     finally:
         shell.close(force=True)
+
+
+def wait_gone(p: Pty, needle: str) -> str:
+    """The screen once ``needle`` has left it."""
+    deadline = time.monotonic() + DEADLINE
+    while needle in p.text:
+        if p.eof or time.monotonic() > deadline:
+            pytest.fail(f"{needle!r} still on screen (eof={p.eof}):\n{p.text}")
+        p.pump()
+    return p.text
+
+
+def test_question_mark_shows_every_key_over_the_dashboard_and_keys_still_work(
+    replay: type[Pty], log: Path
+) -> None:
+    from replay.sessions.replay import KEYS
+
+    p = replay([str(log), "--speed", "1"], cols=100, rows=30)
+    p.wait_for("playing 1x", "? help")
+    p.press(" ", "paused · 1x")
+    p.press("g", "event 1/13")
+    screen = p.press("?", "keys · replay", "Every other key works while the keys are shown.")
+    for shown, does in KEYS.rows():
+        assert any(shown in line and does in line for line in screen.splitlines()), screen
+    assert "Workers" in screen and "event 1/13" in screen, "the dashboard stays around it"
+    p.press("]", "event 4/13", "keys · replay")  # other keys work; help stays open
+    p.press("+", "paused · 2x", "keys · replay")  # the speed shows while paused
+    p.child.send("\x1b")  # Esc closes it
+    wait_gone(p, "keys · replay")
+    p.press("?", "keys · replay")
+    p.child.send("?")  # so does ? again
+    wait_gone(p, "keys · replay")
+    p.press("]", "event 10/13")
+    p.press("]", "no later mark", "event 10/13")
+    p.press("?", "keys · replay")
+    p.child.send("q")  # quits with help open; the frame left behind has no help in it
+    assert p.wait_exit() == 3
+    p.assert_terminal_restored()
+    tail = bytes(p.raw[p.raw.rfind(b"\x1b[?1049l") :]).decode("utf-8", "replace")
+    assert "event 10/13" in tail and "keys · replay" not in tail

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from conftest import T0, fixture, invoke
 
 from replay.core.when import END, START, When, parse_when
-from replay.index.position import NoSuchMark, fold_at
+from replay.index.position import NoSuchMark, PastTheEnd, fold_at
 
 
 @pytest.mark.parametrize(
@@ -119,8 +120,8 @@ def test_str_of_a_when_parses_back_to_it(text: str) -> None:
         ("end", 19, 5, 5, 7.0),
         ("100%", 19, 5, 5, 7.0),
         ("#19", 19, 5, 5, 7.0),
-        ("#500", 19, 5, 5, 7.0),
-        ("1h", 19, 5, 5, 7.0),
+        ("7", 19, 5, 5, 7.0),  # exactly the end is still in the run
+        ("00:07", 19, 5, 5, 7.0),
     ],
 )
 def test_positions_in_a_log(at: str, events: int, started: int, succeeded: int, now: float) -> None:
@@ -145,7 +146,70 @@ def test_unknown_mark_is_an_error() -> None:
         fold_at(fixture("all_succeeded"), parse_when("mark:nope"))
 
 
-@pytest.mark.parametrize("at", ["90", "90s", "1m30s", "01:30", "1:02:03", "50%", "#3", "start"])
+@pytest.mark.parametrize("at", ["#20", "#500", "7.01", "8", "1h", "00:08"])
+def test_a_position_past_the_end_is_an_error_that_states_the_run(at: str) -> None:
+    with pytest.raises(PastTheEnd) as exc:
+        fold_at(fixture("all_succeeded"), parse_when(at))
+    assert str(exc.value) == (
+        f"{at!r} is past the end: the run in {fixture('all_succeeded')} lasts 7 s (19 events)"
+    )
+
+
+COMMANDS = {
+    "snapshot": ["snapshot", "{log}", "--at", "{at}"],
+    "export": ["export", "{log}", "--format", "openmetrics", "--at", "{at}"],
+    "check": ["check", "{log}", "{golden}", "--at", "{at}"],
+    "replay --from": ["replay", "{log}", "--from", "{at}"],
+    "replay --to": ["replay", "{log}", "--to", "{at}"],
+}
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("at", ["999", "1h", "#99999", "7.5"])
+def test_every_command_refuses_a_position_past_the_end_with_64(
+    command: str, at: str, tmp_path: Path
+) -> None:
+    log = fixture("all_succeeded")
+    golden = tmp_path / "golden"
+    args = [a.format(log=log, at=at, golden=golden) for a in COMMANDS[command]]
+    result = invoke(args)
+    assert result.exit_code == 64, result.output
+    assert result.stdout == ""
+    option = command.split()[-1] if command.startswith("replay") else "--at"
+    assert f"Invalid value for '{option}': {at!r} is past the end: " in result.stderr
+    assert f"the run in {log} lasts 7 s (19 events)" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not golden.exists()  # check --update would have written nothing either
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("at", ["end", "7", "#19", "100%"])
+def test_every_command_takes_the_very_end(command: str, at: str, tmp_path: Path) -> None:
+    golden = tmp_path / "golden"
+    args = [a.format(log=fixture("all_succeeded"), at=at, golden=golden) for a in COMMANDS[command]]
+    if command == "check":
+        args.append("--update")
+    result = invoke(args)
+    assert result.exit_code in (0, 1), result.output  # check --update reports "written": 1
+    assert "Error" not in result.stderr and "error:" not in result.stderr
+
+
+def test_the_length_stated_is_a_valid_position(tmp_path: Path) -> None:
+    """The length is cut, not rounded, to the millisecond: typing it back works."""
+    path = tmp_path / "odd.jsonl"
+    lines = Path(fixture("all_succeeded")).read_text("utf-8").splitlines(keepends=True)
+    last = json.loads(lines[-1])
+    last["t"] = T0 + 7.4567
+    path.write_text("".join(lines[:-1]) + json.dumps(last) + "\n", "utf-8")
+    result = invoke(["snapshot", str(path), "--at", "8", "--format", "json"])
+    assert "lasts 7.456 s (19 events)" in result.stderr
+    # Just before the last event (run_finished): unfinished, exit 3; at it: finished.
+    assert invoke(["snapshot", str(path), "--at", "7.456", "--format", "json"]).exit_code == 3
+    assert invoke(["snapshot", str(path), "--at", "7.4567", "--format", "json"]).exit_code == 0
+    assert invoke(["snapshot", str(path), "--at", "7.4568", "--format", "json"]).exit_code == 64
+
+
+@pytest.mark.parametrize("at", ["5", "5s", "0m5s", "00:05", "0:00:05", "50%", "#3", "start"])
 def test_cli_accepts_every_when_form(at: str) -> None:
     result = invoke(["snapshot", fixture("all_succeeded"), "--at", at, "--format", "json"])
     assert "Traceback" not in result.stderr

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from recorder.detail import bounded
 from recorder.events import (
     FORMAT_VERSION,
     AnyEvent,
@@ -138,8 +139,10 @@ class Emitter:
             t=t, src=self.src, seq=seq, task=task.id, worker=worker, attempt=task.attempt
         )
 
-    def retry(self, t: float, key: str, error: str, backoff: float = 0.0) -> TaskRetrying:
-        """The current attempt failed and another one follows."""
+    def retry(
+        self, t: float, key: str, error: str, backoff: float = 0.0, detail: str = ""
+    ) -> TaskRetrying:
+        """The current attempt failed and another one follows; ``detail`` is its full output."""
         task = self.tasks.get(key)
         if task is None:
             task = self.tasks[key] = _Task(key)
@@ -153,15 +156,23 @@ class Emitter:
             worker=task.worker,
             attempt=task.attempt,
             error=error,
+            detail=bounded(detail),
             backoff=backoff,
         )
         task.attempt += 1
         return event
 
     def end(
-        self, t: float, key: str, outcome: Outcome, detail: str = "", worker: str | None = None
+        self,
+        t: float,
+        key: str,
+        outcome: Outcome,
+        reason: str = "",
+        worker: str | None = None,
+        detail: str = "",
     ) -> TaskSucceeded | TaskFailed | TaskSkipped:
-        """A test ended; ``detail`` is the error or the skip reason."""
+        """A test ended; ``reason`` is the error or the skip reason, ``detail`` a failure's
+        full text (traceback, output), kept bounded."""
         task = self.tasks.get(key)
         if task is None or not task.open:  # ended without a start (e.g. skipped before setup)
             task = self._reopen(key, worker if worker is not None else "")
@@ -172,13 +183,21 @@ class Emitter:
         if outcome == "failed":
             self.failed.add(task.id)
             self.count["failed"] += 1
-            return TaskFailed(t=t, src=self.src, seq=seq, task=task.id, worker=w, error=detail)
+            return TaskFailed(
+                t=t,
+                src=self.src,
+                seq=seq,
+                task=task.id,
+                worker=w,
+                error=reason,
+                detail=bounded(detail),
+            )
         if task.id in self.failed:
             self.failed.discard(task.id)
             self.count["failed"] -= 1
         self.count[outcome] += 1
         if outcome == "skipped":
-            return TaskSkipped(t=t, src=self.src, seq=seq, task=task.id, worker=w, reason=detail)
+            return TaskSkipped(t=t, src=self.src, seq=seq, task=task.id, worker=w, reason=reason)
         return TaskSucceeded(t=t, src=self.src, seq=seq, task=task.id, worker=w)
 
     def task_id(self, key: str) -> str | None:

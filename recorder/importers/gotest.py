@@ -3,14 +3,14 @@
 Every test and subtest is a task ``PKG.TestName[/sub]`` where PKG is the shortest unique
 tail of the import path. Each package is a worker; tests running at the same time in one
 package (``t.Parallel``, after ``pause``/``cont``) get extra lanes ``PKG #2``, … A paused
-test gives its lane up and takes one again at ``cont``; a subtest runs in its parent's
-lane. Output lines become log events; a test's first message is its error, its last one
-its skip reason. A package that fails with no failing test (build failure, panic,
-TestMain exit) is a task of its own, ``PKG``, that failed. A test that runs again after
-failing (gotestsum --rerun-fails) is the next attempt of the same task. Lines that are not
-JSON (the compiler's stderr when 2>&1) are log lines too; JSON records without an Action are
-skipped. An input with no test2json record, or more of another format's, is refused
-(detect.Tally). See docs/importers.md.
+test gives its lane up and takes one again at ``cont``; a subtest runs in its parent's lane.
+Output lines become log events; a test's first message is its error, its last one its skip
+reason, and a failed test's whole output its detail. A package that fails with no failing
+test (build failure, panic, TestMain exit) is a task of its own, ``PKG``, that failed. A
+test that runs again after failing (gotestsum --rerun-fails) is the next attempt of the same
+task. Lines that are not JSON (the compiler's stderr when 2>&1) are log lines too; JSON
+records without an Action are skipped. An input with no test2json record, or more of another
+format's, is refused (detect.Tally). See docs/importers.md.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import msgspec
 
+from recorder.detail import Lines
 from recorder.events import AnyEvent
 from recorder.importers.detect import Tally
 from recorder.importers.emitter import Emitter
@@ -44,6 +45,7 @@ class GoEvent(msgspec.Struct, gc=False):
 
 _decoder = msgspec.json.Decoder(GoEvent)
 _MARKERS = ("=== RUN", "=== PAUSE", "=== CONT", "=== NAME", "--- ")
+_FRAMING = _MARKERS[:4]  # test2json's own lines: not part of what a test printed
 _REPORTED = re.compile(r"\s*(?:[\w/.-]+: )?[\w.-]+\.go:\d+: |panic: ")
 _SUMMARY = ("FAIL\t", "ok  \t", "ok \t", "?   \t", "PASS", "FAIL", "coverage:")
 
@@ -57,6 +59,7 @@ class _Test:
     last_msg: str = ""
     child_failed: bool = False
     lent_from: str | None = None
+    output: Lines = field(default_factory=Lines)  # the detail, should the test fail
 
 
 @dataclass
@@ -71,6 +74,8 @@ class _Package:
     build_detail: str = ""
     panic: str = ""
     note: str = ""
+    output: Lines = field(default_factory=Lines)  # build and package output: a failure's detail
+    crashed: bool = False  # a test's output had a panic: the output from it on is the package's
 
 
 def events(lines: Iterable[bytes], *, path: str, run: str, name: str) -> Iterator[AnyEvent]:
@@ -211,10 +216,16 @@ class _Import:
         self, t: float, pkg: _Package, test: _Test | None, output: str
     ) -> Iterator[AnyEvent]:
         line = output.rstrip("\r\n")
+        if test is not None and not line.startswith(_FRAMING):
+            test.output.add(line)
+        if line.startswith("panic: "):
+            pkg.crashed = True  # the binary is dying: the rest is the package's story too
+            if not pkg.panic:
+                pkg.panic = first_line(line)
+        if pkg.crashed:
+            pkg.output.add(line)
         if not line.strip():
             return
-        if line.startswith("panic: ") and not pkg.panic:
-            pkg.panic = first_line(line)
         if test is not None and not line.lstrip().startswith(_MARKERS):
             msg = first_line(line)
             if not test.first_msg:
@@ -242,12 +253,13 @@ class _Import:
         detail = (
             test.error or test.first_msg or ("a subtest failed" if test.child_failed else "failed")
         )
-        yield em.end(t, test.key, "failed", detail, worker)
+        yield em.end(t, test.key, "failed", detail, worker, detail=_text(test.output))
 
     def _package_event(self, t: float, pkg: _Package, e: GoEvent) -> Iterator[AnyEvent]:
         action = e.Action
         if action in ("output", "bench"):
             line = (e.Output or "").rstrip("\r\n")
+            pkg.output.add(line)
             if not line.strip():
                 return
             if "[build failed]" in line or "[setup failed]" in line:
@@ -267,12 +279,14 @@ class _Import:
         em = self.em
         key = pkg.short
         if action == "fail" and pkg.failed_tests == 0:
-            yield em.end(t, key, "failed", self._package_error(pkg), pkg.short)
+            error = self._package_error(pkg)
+            yield em.end(t, key, "failed", error, pkg.short, detail=_text(pkg.output))
         elif action == "pass" and em.task_id(key) in em.failed:
             yield em.begin(t, key, pkg.short)  # a package that failed alone passes on a rerun
             yield em.end(t, key, "succeeded", worker=pkg.short)
         pkg.failed_tests = 0
         pkg.build_failed, pkg.panic, pkg.note = False, "", ""
+        pkg.output, pkg.crashed = Lines(), False
 
     def _abandon(self, t: float, pkg: _Package) -> Iterator[AnyEvent]:
         """Tests still running when their package ends (a panic or timeout killed them)."""
@@ -281,7 +295,8 @@ class _Import:
                 pkg.failed_tests += 1
                 reason = pkg.panic or "the test binary exited while the test was running"
                 worker = pkg.lanes.name_of(test.name) or pkg.short
-                yield self.em.end(t, test.key, "failed", reason, worker)
+                detail = _text(test.output)
+                yield self.em.end(t, test.key, "failed", reason, worker, detail=detail)
             pkg.lanes.release(test.name)
         pkg.tests.clear()
 
@@ -298,8 +313,14 @@ class _Import:
             pkg.build_failed = True
             return
         line = (e.Output or "").rstrip("\r\n")
+        pkg.output.add(line)
         if not line.strip():
             return
         if not pkg.build_detail and not line.startswith("#"):
             pkg.build_detail = first_line(line)
         yield self.em.log(t, line, "stderr")
+
+
+def _text(output: Lines) -> str:
+    """What a test or package printed, without blank lines around it."""
+    return output.text().strip("\n") if output else ""

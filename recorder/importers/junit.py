@@ -1,16 +1,16 @@
 """JUnit XML (``<testsuites>``/``<testsuite>``/``<testcase>``) to runreel events.
 
-Every ``<testcase>`` is a task ``classname.name`` (just ``name`` when there is no
-classname; a name used before gets its suite's name in front). A case starts at its own
-``timestamp`` when it has one, otherwise right after the case before it, from its suite's
-``timestamp``; it lasts its ``time``. Suites without a timestamp follow the one before
-them; a document without any starts at SYNTHETIC_EPOCH. Suites that overlap in time ran
-in parallel and are spread over lanes ``worker 01``, ``worker 02``, … (a suite whose
-whole-second timestamp falls inside the previous suite of its lane starts when that one
-ended). ``<failure>`` and ``<error>`` fail a case, ``<skipped>`` skips it (xfail says so in
+Every ``<testcase>`` is a task ``classname.name`` (just ``name`` when there is no classname;
+a name used before gets its suite's name in front). A case starts at its own ``timestamp``
+when it has one, otherwise right after the case before it, from its suite's ``timestamp``;
+it lasts its ``time``. Suites without a timestamp follow the one before them; a document
+without any starts at SYNTHETIC_EPOCH. Suites that overlap in time ran in parallel and are
+spread over lanes ``worker 01``, ``worker 02``, … (a suite whose whole-second timestamp
+falls inside the previous suite of its lane starts when that one ended). ``<failure>`` and
+``<error>`` fail a case (their text is its detail), ``<skipped>`` skips it (xfail says so in
 the reason), Surefire's ``<flakyFailure>``/``<rerunFailure>`` are failed attempts that were
-retried. ``system-out``/``system-err`` become log lines. DTDs and entities are refused.
-See docs/importers.md.
+retried. ``system-out``/``system-err`` become log lines. DTDs and entities are refused. See
+docs/importers.md.
 """
 
 from __future__ import annotations
@@ -41,8 +41,11 @@ class Case:
     timestamp: float | None
     whole_seconds: bool = False
     outcome: Outcome = "succeeded"
-    detail: str = ""
-    retries: list[str] = field(default_factory=list)  # errors of earlier failed attempts
+    reason: str = ""  # the error or the skip reason, one line
+    detail: str = ""  # a failure's text (stack trace, output)
+    retries: list[tuple[str, str]] = field(
+        default_factory=list
+    )  # (error, detail) of earlier failed attempts
     out: list[tuple[str, str]] = field(default_factory=list)  # (level, text)
     start: float = 0.0  # where the layout put it
 
@@ -202,7 +205,7 @@ def _case(elem: ET.Element) -> Case:
     )
     skipped: ET.Element | None = None
     failure: ET.Element | None = None
-    reruns: list[str] = []
+    reruns: list[tuple[str, str]] = []
     for child in elem:
         tag = _local(child.tag)
         if tag in ("failure", "error") and failure is None:
@@ -210,17 +213,17 @@ def _case(elem: ET.Element) -> Case:
         elif tag == "skipped":
             skipped = child
         elif tag in ("flakyFailure", "flakyError"):
-            case.retries.append(_error(child))
+            case.retries.append((_error(child), _detail(child)))
         elif tag in ("rerunFailure", "rerunError"):
-            reruns.append(_error(child))
+            reruns.append((_error(child), _detail(child)))
         elif tag in ("system-out", "system-err") and child.text:
             case.out.append((_level(tag), child.text))
     if failure is not None:
-        errors = [_error(failure), *reruns]
-        case.outcome, case.detail = "failed", errors[-1]
+        errors = [(_error(failure), _detail(failure)), *reruns]
+        case.outcome, (case.reason, case.detail) = "failed", errors[-1]
         case.retries = errors[:-1]
     elif skipped is not None:
-        case.outcome, case.detail = "skipped", _skip_reason(skipped)
+        case.outcome, case.reason = "skipped", _skip_reason(skipped)
     return case
 
 
@@ -230,6 +233,24 @@ def _error(elem: ET.Element) -> str:
     if kind and message and kind not in message:
         return f"{kind}: {message}"
     return message or kind or "failed"
+
+
+def _detail(elem: ET.Element) -> str:
+    """A failure's text: the element's own (a stack trace), Surefire's ``<stackTrace>``, or a
+    message of several lines; without the blank lines around it."""
+    text = elem.text or ""
+    if not text.strip():
+        trace = next((c for c in elem if _local(c.tag) == "stackTrace"), None)
+        text = trace.text or "" if trace is not None else ""
+    if not text.strip():
+        message = elem.get("message", "").strip()
+        text = message if "\n" in message else ""
+    lines = text.splitlines()
+    while lines and not lines[-1].strip():
+        lines.pop()
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    return "\n".join(lines)
 
 
 def _skip_reason(elem: ET.Element) -> str:
@@ -306,18 +327,18 @@ def _plan(em: Emitter, suites: list[Suite]) -> Plan:
             start = case.start
             end = start + case.time
             if case.outcome == "skipped":
-                add(start, em.end, key, "skipped", case.detail, worker)
+                add(start, em.end, key, "skipped", case.reason, worker)
                 continue
             add(start, em.begin, key, worker)
             tries = len(case.retries) + 1
-            for i, error in enumerate(case.retries, start=1):
+            for i, (error, detail) in enumerate(case.retries, start=1):
                 at = start + case.time * i / tries
-                add(at, em.retry, key, error)
+                add(at, em.retry, key, error, 0.0, detail)
                 add(at, em.begin, key, worker)
             for level, text in case.out:
                 for line in text_lines(text):
                     add(end, em.log, line, level)
-            add(end, em.end, key, case.outcome, case.detail, worker)
+            add(end, em.end, key, case.outcome, case.reason, worker, case.detail)
         for level, text in suite.out:
             for line in text_lines(text):
                 add(suite.end, em.log, line, level)

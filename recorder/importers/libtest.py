@@ -7,8 +7,9 @@ threads without saying which, so concurrent tests are spread over lanes ``thread
 The stream has no times: the synthetic timeline starts at SYNTHETIC_EPOCH and advances 10
 ms per record; a test with an ``exec_time`` (``--report-time``) ends that long after its start
 instead (or with the record before, if that is later). ``ignored``
-is a skip; a failed test's error is its panic message; captured stdout becomes log lines,
-and so do non-JSON lines (output that escaped the harness). JSON records of another type are
+is a skip; a failed test's error is its panic message, its detail its captured stdout;
+captured stdout becomes log lines, and so do non-JSON lines (output that escaped the
+harness). JSON records of another type are
 skipped; an input with no libtest record, or more of another format's, is refused
 (detect.Tally). Old rustdoc versions wrote Windows paths in doctest names without escaping
 the backslashes; such lines are read with their backslashes taken literally. See
@@ -75,11 +76,20 @@ def panic_message(stdout: str) -> str:
             at = line.split("panicked at", 1)[1].strip()
             if at.endswith(":") and i + 1 < len(lines) and lines[i + 1].strip():
                 return f"{first_line(lines[i + 1])} (at {at[:-1]})"  # Rust >= 1.73
+            if at == "'":  # panicked at '<a message that starts on the next line>
+                rest = first_line("\n".join(lines[i + 1 :]))
+                return f"panicked at '{rest}" if rest else first_line(line)
             return first_line(f"panicked at {at}")
     for line in reversed(lines):
         if line.strip() and not line.startswith("note: "):
             return first_line(line)
     return ""
+
+
+def failure_text(e: TestEvent) -> str:
+    """A failed test's detail: libtest's message, if any, then everything the test printed."""
+    parts = [part.strip("\n") for part in (e.message, e.stdout) if part and part.strip()]
+    return "\n".join(parts)
 
 
 class _Import:
@@ -207,7 +217,7 @@ class _Import:
             yield em.end(t, key, "succeeded", worker=worker)
         elif e.event == "failed":
             error = first_line(e.message or "") or panic_message(e.stdout or "") or "failed"
-            yield em.end(t, key, "failed", error, worker)
+            yield em.end(t, key, "failed", error, worker, detail=failure_text(e))
         elif e.event == "ignored":
             yield em.end(t, key, "skipped", first_line(e.message or "") or "ignored", worker)
         else:

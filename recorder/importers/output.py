@@ -6,13 +6,10 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-import msgspec
-
+from recorder import codec
 from recorder.atomic import replacing
 from recorder.errors import WriteFailed
 from recorder.events import AnyEvent, RunFinished
-
-_encoder = msgspec.json.Encoder()  # the same encoding as recorder.codec
 
 
 @dataclass
@@ -50,11 +47,10 @@ def write_log(
     try:
         with replacing(path) as out:
             buf = bytearray()
-            encode_into = _encoder.encode_into
+            append = codec.append
             batch: list[AnyEvent] = []
             for last in events:
-                encode_into(last, buf, -1)  # appends (codec.encode_into starts the buffer anew)
-                buf += b"\n"
+                append(last, buf)
                 count += 1
                 if observe is not None:
                     batch.append(last)

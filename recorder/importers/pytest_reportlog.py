@@ -3,7 +3,8 @@
 Every test (node id) is a task. Its setup, call and teardown reports fold into one task
 with pytest's own rules: a failed setup or teardown fails the test, a skip at setup or in
 the call skips it, xfail is a skip with reason ``xfail: …``, a non-strict XPASS succeeds
-with a warning line, a strict XPASS fails. A ``rerun`` report (pytest-rerunfailures) is a
+with a warning line, a strict XPASS fails; a failure's detail is its traceback as pytest
+prints it. A ``rerun`` report (pytest-rerunfailures) is a
 failed attempt that is retried. With pytest-xdist the ``worker_id`` (gw0, gw1, …) is the
 worker. Times are the reports' start/stop (pytest >= 7.3); older logs get a synthetic
 timeline from the phase durations. JSON lines that are not reports are skipped; an input
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 import msgspec
 
@@ -23,6 +24,7 @@ from recorder.events import AnyEvent
 from recorder.importers.detect import Tally
 from recorder.importers.emitter import Emitter, Outcome
 from recorder.importers.lines import bad_line, first_line, json_error, numbered, text_lines
+from recorder.importers.longrepr import message_of, text_of
 from recorder.importers.times import SYNTHETIC_EPOCH
 
 
@@ -54,26 +56,33 @@ Action = Literal["continue", "retry", "end"]
 
 @dataclass
 class Verdict:
-    """One test's outcome so far, judged from its reports with pytest's own rules."""
+    """One test's outcome so far, judged from its reports with pytest's own rules.
+
+    ``reason`` is the one-line error or skip reason; ``detail`` a failure's whole text
+    (the traceback pytest prints) when the report has one.
+    """
 
     outcome: Outcome = "succeeded"
+    reason: str = ""
     detail: str = ""
     notes: list[str] = field(default_factory=list)
 
-    def add(self, when: str, outcome: str, message: str, xfail: str | None) -> Action:
+    def add(
+        self, when: str, outcome: str, message: str, xfail: str | None, detail: str = ""
+    ) -> Action:
         """Take one phase report; says whether the test goes on, is retried or has ended."""
         if outcome == "rerun":
-            self.outcome, self.detail, self.notes = "failed", message, []
+            self.outcome, self.reason, self.detail, self.notes = "failed", message, detail, []
             return "retry"
         if when == "setup":
             if outcome == "failed":
-                self._fail(f"error in setup: {message}")
+                self._fail(f"error in setup: {message}", detail)
             elif outcome == "skipped":
                 self._skip(message, xfail)
             return "continue"
         if when == "call":
             if outcome == "failed":
-                self._fail(message)
+                self._fail(message, detail)
             elif outcome == "skipped":
                 self._skip(message, xfail)
             elif xfail is not None:
@@ -81,44 +90,25 @@ class Verdict:
             return "continue"
         if when == "teardown":
             if outcome == "failed" and self.outcome != "failed":
-                self._fail(f"error in teardown: {message}")
+                self._fail(f"error in teardown: {message}", detail)
             return "end"
         # xdist reports a crashed worker's test with when="???"
         if outcome == "failed":
-            self._fail(message or "the test's worker crashed")
+            self._fail(message or "the test's worker crashed", detail)
         return "end"
 
-    def _fail(self, detail: str) -> None:
+    def _fail(self, reason: str, detail: str) -> None:
         if self.outcome != "failed":
-            self.outcome, self.detail = "failed", detail
+            self.outcome, self.reason, self.detail = "failed", reason, detail
 
     def _skip(self, message: str, xfail: str | None) -> None:
         if self.outcome == "failed":
             return
         if xfail is not None:
-            detail = f"xfail: {xfail}" if xfail else "xfail"
+            reason = f"xfail: {xfail}" if xfail else "xfail"
         else:
-            detail = message.removeprefix("Skipped: ")
-        self.outcome, self.detail = "skipped", detail
-
-
-def message_of(longrepr: Any) -> str:
-    """The one-line reason in a report's ``longrepr`` (JSON form or pytest's objects)."""
-    if longrepr is None:
-        return ""
-    if isinstance(longrepr, str):
-        return first_line(longrepr)
-    if isinstance(longrepr, (list, tuple)):
-        return first_line(str(longrepr[-1])) if longrepr else ""
-    if isinstance(longrepr, dict):
-        crash = longrepr.get("reprcrash")
-        if isinstance(crash, dict) and crash.get("message"):
-            return first_line(str(crash["message"]))
-        return ""
-    message = getattr(getattr(longrepr, "reprcrash", None), "message", None)
-    if message:
-        return first_line(str(message))
-    return first_line(str(longrepr))
+            reason = message.removeprefix("Skipped: ")
+        self.outcome, self.reason, self.detail = "skipped", reason, ""
 
 
 def level_of(section: str) -> str:
@@ -242,20 +232,25 @@ class _Import:
             yield em.begin(start, key, worker)
         elif when == "setup" and test.begun and em.is_open(key):
             yield em.begin(start, key, worker)  # the next attempt after a rerun
-        message = message_of(_any.decode(r.longrepr)) if r.outcome != "passed" else ""
-        action = test.verdict.add(when, r.outcome or "", message, r.wasxfail)
+        message = detail = ""
+        if r.outcome != "passed":
+            longrepr = _any.decode(r.longrepr)
+            message = message_of(longrepr)
+            if r.outcome in ("failed", "rerun"):
+                detail = text_of(longrepr)
+        action = test.verdict.add(when, r.outcome or "", message, r.wasxfail, detail)
         if action == "continue":
             return
         yield from self._sections(stop, r)
         if action == "retry":
             test.begun = True
-            yield em.retry(stop, key, test.verdict.detail)
+            yield em.retry(stop, key, test.verdict.reason, detail=test.verdict.detail)
             test.verdict = Verdict()
             return
         verdict = test.verdict
         for note in verdict.notes:
             yield em.log(stop, f"{key}: {note}", "warning")
-        yield em.end(stop, key, verdict.outcome, verdict.detail, worker)
+        yield em.end(stop, key, verdict.outcome, verdict.reason, worker, detail=verdict.detail)
         del self.tests[key]
 
     def _sections(self, t: float, r: Record) -> Iterator[AnyEvent]:
@@ -279,8 +274,10 @@ class _Import:
 
     def _collect_report(self, r: Record) -> Iterator[AnyEvent]:
         if r.outcome == "failed":
-            message = message_of(_any.decode(r.longrepr)) or "collection failed"
-            yield self.em.end(self._now(), r.nodeid, "failed", f"collection error: {message}")
+            longrepr = _any.decode(r.longrepr)
+            message = message_of(longrepr) or "collection failed"
+            reason = f"collection error: {message}"
+            yield self.em.end(self._now(), r.nodeid, "failed", reason, detail=text_of(longrepr))
         elif r.outcome == "skipped":
             message = message_of(_any.decode(r.longrepr)).removeprefix("Skipped: ")
             yield self.em.end(self._now(), r.nodeid, "skipped", message)

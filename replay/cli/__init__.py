@@ -21,16 +21,20 @@ from replay.cli.stdout import StdoutFailed, discard_stdout, guard_stdout
 COMMANDS: dict[str, str] = {
     "check": "replay.cli.check:check",
     "demo": "replay.cli.demo:demo",
+    "errors": "replay.cli.errors:errors",
     "export": "replay.cli.export:export",
     "import": "replay.cli.importer:import_",
     "index": "replay.cli.index:index_command",
     "live": "replay.cli.live:live",
     "pull": "replay.cli.pull:pull",
     "push": "replay.cli.push:push",
+    "query": "replay.cli.query:query",
     "record": "replay.cli.record:record",
     "replay": "replay.cli.replay:replay",
     "snapshot": "replay.cli.snapshot:snapshot",
     "stats": "replay.cli.stats:stats",
+    "task": "replay.cli.task:task",
+    "tasks": "replay.cli.tasks:tasks",
     "validate": "replay.cli.validate:validate",
 }
 

@@ -9,7 +9,7 @@ from replay import exitcodes
 from replay.cli.options import HEIGHT, WHEN, WIDTH, lenient_option, log_argument
 from replay.core.text import safe
 from replay.core.when import When
-from replay.index.position import NoSuchMark
+from replay.index.position import BadPosition
 from replay.outputs.formats import FORMATS, Format
 from replay.outputs.golden import check as check_golden
 from replay.outputs.golden import result_lines
@@ -63,8 +63,9 @@ def check(
             update=update,
             lenient=lenient,
         )
-    except NoSuchMark as exc:  # it lists the log's labels: untrusted text
-        raise click.BadParameter(safe(str(exc), limit=500), param_hint="--at") from None
+    except BadPosition as exc:  # an unknown mark (it lists the log's labels: untrusted
+        # text), a time or event past the end
+        raise click.BadParameter(safe(str(exc), limit=500), param_hint="'--at'") from None
     report = []
     for r, line in zip(results, result_lines(results), strict=True):
         report.append(line + "\n")

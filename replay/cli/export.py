@@ -18,7 +18,7 @@ from replay.cli.options import (
     write_file,
 )
 from replay.core.when import END, When
-from replay.index.position import NoSuchMark, fold_at
+from replay.index.position import BadPosition, fold_at
 from replay.outputs.asciicast import FPS, asciicast
 from replay.outputs.formats import EXPORT_FORMATS, export_for_path
 from replay.outputs.openmetrics import openmetrics
@@ -87,8 +87,8 @@ def export(
     path = local_file(log)
     try:
         frame = fold_at(path, at or END, lenient=lenient)
-    except NoSuchMark as exc:
-        raise click.BadParameter(str(exc), param_hint="--at") from None
+    except BadPosition as exc:  # an unknown mark, a time or event past the end
+        raise click.BadParameter(str(exc), param_hint="'--at'") from None
     warn(frame.warnings())
     if chosen == "openmetrics":
         doc = openmetrics(frame.metrics, frame.now)

@@ -9,24 +9,28 @@ from replay.cli.options import lenient_option, log_argument
 from replay.cli.progress import indexing_progress
 from replay.index.store import load_or_build
 from replay.sources import local_file
+from replay.store.keep import fresh_store
 
 
 @click.command("index")
 @log_argument
 @lenient_option
 def index_command(log: Location, lenient: bool) -> int:
-    """Build (or bring up to date) the seek index of LOG.
+    """Build (or bring up to date) the seek index and the post-mortem store of LOG.
 
-    It is written beside LOG as LOG.runreel-index, or in the user cache directory
-    when that is not writable. replay and snapshot use and refresh it by themselves.
+    They are written beside LOG as LOG.runreel-index and LOG.runreel-store.sqlite, or
+    in the user cache directory when that is not writable. replay, snapshot and the
+    post-mortem commands use and refresh them by themselves.
     """
     path = local_file(log)
     with indexing_progress(path) as progress:
-        index = load_or_build(path, lenient=lenient, persist=True, progress=progress)
+        index = load_or_build(path, lenient=lenient, persist=True, progress=progress, store=True)
     h = index.header
-    where = index.file or "none written (no writable place beside the log or in the cache)"
+    nowhere = "none written (no writable place beside the log or in the cache)"
+    stored = fresh_store(path, lenient)
     click.echo(
         f"{log}: {h.count} events, {len(h.checkpoints)} checkpoints, {len(index.marks)} marks, "
-        f"{len(index.failures)} failures; index: {where}"
+        f"{len(index.failures)} failures; index: {index.file or nowhere}; "
+        f"post-mortem store: {stored or nowhere}"
     )
     return 0

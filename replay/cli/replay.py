@@ -11,13 +11,14 @@ from replay.cli.progress import indexing_progress
 from replay.cli.viewer import MONO, ViewerOptions, run_session, viewer_options
 from replay.core.when import END, START, When
 from replay.index.cursor import Cursor
-from replay.index.position import NoSuchMark, move
+from replay.index.position import BadPosition, move
 from replay.index.store import load_or_build
-from replay.sessions.replay import ReplaySession
+from replay.sessions.keymap import keys_help
+from replay.sessions.replay import KEYS, ReplaySession
 from replay.sources import local_file
 
 
-@click.command()
+@click.command(epilog=keys_help(KEYS))
 @log_argument
 @click.option(
     "--speed",
@@ -57,12 +58,10 @@ def replay(
 ) -> int:
     """Re-render the run in LOG as it happened, at --speed times real speed.
 
-    \b
-    Keys: space pause/resume · left/right seek 5 s · [ ] previous/next mark
-    , . step one event back/forward · + - speed · 0-9 jump to 0-90%
-    g G start/end · e E next/previous failure · q quit
     Not on a terminal it plays to --to and prints the final frame. Exits with the
-    code for the state where it stopped.
+    code for the state where it stopped. --from and --to take the same WHEN as
+    snapshot --at; one the run does not have (past its end, an unknown mark) is a
+    usage error.
     """
     if speed == 0:  # what --instant was once spelled: say so
         raise click.BadParameter(
@@ -75,27 +74,32 @@ def replay(
     with indexing_progress(path) as progress:
         index = load_or_build(path, lenient=lenient, progress=progress)
     cursor = Cursor(index, lenient=lenient)
-    try:
-        _check_range(cursor, start or START, stop or END)
-        session = ReplaySession(
-            cursor,
-            start=start or START,
-            stop=stop or END,
-            speed=0.0 if instant else speed,
-            max_idle=max_idle,
-            pause_at_marks=pause_at_marks,
-            mono=MONO,
-        )
-    except NoSuchMark as exc:
-        raise click.BadParameter(str(exc)) from None
+    _check_range(cursor, start or START, stop or END)
+    session = ReplaySession(
+        cursor,
+        start=start or START,
+        stop=stop or END,
+        speed=0.0 if instant else speed,
+        max_idle=max_idle,
+        pause_at_marks=pause_at_marks,
+        mono=MONO,
+    )
     warn(index.report().warnings())
     return run_session(session, viewer, poll=0.05)
 
 
 def _check_range(cursor: Cursor, start: When, stop: When) -> None:
-    """A --from after --to is a usage error: the session would silently play nothing."""
-    stop_t = move(cursor, stop)
+    """Positions the log does not have (an unknown mark, past the end) and a --from
+    after --to are usage errors: the session would silently play something else."""
+    stop_t = _move(cursor, stop, "'--to'")
     stop_event = cursor.position
-    start_t = move(cursor, start)
+    start_t = _move(cursor, start, "'--from'")
     if cursor.position > stop_event or start_t > stop_t:
         raise click.UsageError(f"--from {start} is after --to {stop}")
+
+
+def _move(cursor: Cursor, when: When, option: str) -> float:
+    try:
+        return move(cursor, when)
+    except BadPosition as exc:
+        raise click.BadParameter(str(exc), param_hint=option) from None

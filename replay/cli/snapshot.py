@@ -19,7 +19,7 @@ from replay.cli.options import (
     write_file,
 )
 from replay.core.when import END, When
-from replay.index.position import NoSuchMark, fold_at
+from replay.index.position import BadPosition, fold_at
 from replay.outputs.formats import EXTENSIONS, FORMATS, Format, format_for_path
 from replay.outputs.snapshot import render
 from replay.sources import local_file
@@ -63,8 +63,8 @@ def snapshot(
     chosen = fmt or _format_of(output)
     try:
         frame = fold_at(local_file(log), at or END, lenient=lenient)
-    except NoSuchMark as exc:
-        raise click.BadParameter(str(exc), param_hint="--at") from None
+    except BadPosition as exc:  # an unknown mark, a time or event past the end
+        raise click.BadParameter(str(exc), param_hint="'--at'") from None
     warn(frame.warnings())
     doc = render(frame.metrics, frame.now, width=width, height=height, fmt=chosen)  # type: ignore[arg-type]
     if output:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 Kind = Literal["seconds", "percent", "event", "mark", "start", "end"]
@@ -24,6 +24,7 @@ class When:
     seconds: float = 0.0  # for "seconds" and "percent" (0..100)
     event: int = 0
     label: str = ""
+    text: str = field(default="", compare=False, repr=False)  # as typed, for messages
 
     def __str__(self) -> str:
         if self.kind == "seconds":
@@ -35,6 +36,11 @@ class When:
         if self.kind == "mark":
             return f"mark:{self.label}"
         return self.kind
+
+    @property
+    def typed(self) -> str:
+        """The position as the user wrote it (for messages), else in canonical form."""
+        return self.text or str(self)
 
 
 def _exact(x: float) -> str:
@@ -49,6 +55,11 @@ END = When("end")
 
 def parse_when(text: str) -> When:
     """Parse WHEN; raises ValueError with a message fit for the user."""
+    when = _parse(text)
+    return When(when.kind, when.seconds, when.event, when.label, text=text.strip())
+
+
+def _parse(text: str) -> When:
     s = text.strip()
     if s in ("start", "end"):
         return When(s)  # type: ignore[arg-type]

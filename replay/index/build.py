@@ -32,13 +32,16 @@ from replay.index.format import (
     hashes,
 )
 from replay.index.points import PointList
-from replay.sources.file import ReadReport, read_batches
+from replay.sources.file import Batch, ReadReport, read_batches
 
 CHECKPOINT_EVERY = 10_000
 READ_CHUNK = 1 << 18  # bytes read at a time while indexing: checkpoints land between reads
 MEMORY_CHECKPOINTS = 128  # an index kept in memory is thinned to this many states
 
 Progress = Callable[[int, int], None]  # (bytes read, bytes in the log), while indexing
+# Sees each batch as it is read, with the offsets where its lines start and end (the
+# post-mortem store is filled in the same read of the log).
+Observe = Callable[[Batch, int, int], None]
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,7 @@ def build(
     sink: BinaryIO | None = None,
     until: Enough | None = None,
     progress: Progress | None = None,
+    observe: Observe | None = None,
 ) -> Index:
     """Read the log (from where ``resume`` ends, if given) and index it (up to ``until``).
 
@@ -122,7 +126,11 @@ def build(
         add(m, 0, 0)
         marks, failures = PointList(labelled=True), PointList()
         report = ReadReport(log)
+    at = report.offset
     for batch in read_batches(log, lenient=lenient, report=report, chunk=READ_CHUNK):
+        if observe is not None:
+            observe(batch, at, report.offset)
+            at = report.offset
         n = m.events
         for e in batch:
             n += 1

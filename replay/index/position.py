@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from recorder.location import LogPath
 from replay.core.metrics import Metrics
-from replay.core.text import safe
+from replay.core.text import hms, safe
 from replay.core.when import When
 from replay.index.build import Enough
 from replay.index.cursor import Cursor
@@ -15,8 +16,20 @@ from replay.index.store import load_or_build
 from replay.sources.file import ReadReport
 
 
-class NoSuchMark(ValueError):
+class BadPosition(ValueError):
+    """A WHEN that names no position in this log: the CLI reports it as a usage error."""
+
+
+class NoSuchMark(BadPosition):
     """The log has no mark with the label asked for."""
+
+
+class PastTheEnd(BadPosition):
+    """A time or event number after the run's last event: drawing the end instead would
+    give a believable wrong picture (a typo in a golden test, a post-mortem)."""
+
+
+SLACK = 1e-6  # event times have microsecond precision; a sum of floats may miss by less
 
 
 @dataclass
@@ -39,7 +52,7 @@ class Frame:
 
 
 def fold_at(path: LogPath, when: When, *, lenient: bool = False) -> Frame:
-    """Fold ``path`` up to ``when``; positions past the end mean the end."""
+    """Fold ``path`` up to ``when``; a position past the end raises ``PastTheEnd``."""
     index = load_or_build(path, lenient=lenient, until=enough_for(when))
     cursor = Cursor(index, lenient=lenient)
     now = move(cursor, when)
@@ -74,13 +87,16 @@ def move(cursor: Cursor, when: When) -> float:
 
     Times: every event up to the first later than the target, drawn at the target
     (at most the last event's time). Event numbers, marks, start and end: drawn at
-    the time of the latest event folded.
+    the time of the latest event folded. A time or event number past the end raises
+    ``PastTheEnd``, an unknown mark ``NoSuchMark``; the end itself is always valid.
     """
     index = cursor.index
     limit = target_time(index, when)
     if limit is not None:
-        cursor.seek_time(limit)
         last = index.header.last_t
+        if when.kind == "seconds" and limit > (last if last is not None else limit) + SLACK:
+            raise past_the_end(index, when)
+        cursor.seek_time(limit)
         return min(limit, last) if last is not None else limit
     if when.kind == "mark":
         for p in index.marks:
@@ -91,7 +107,29 @@ def move(cursor: Cursor, when: When) -> float:
         shown = ", ".join(safe(label, limit=40) for label in labels[:10])
         known = f" (marks: {shown})" if labels else " (it has no marks)"
         raise NoSuchMark(f"no mark {safe(when.label, limit=80)!r} in {index.log}{known}")
+    if when.kind == "event" and when.event > cursor.count:
+        raise past_the_end(index, when)
     n = {"start": 1, "end": cursor.count}.get(when.kind, when.event)
     cursor.seek(n)
     m = cursor.metrics
     return m.last_t if m.last_t is not None else 0.0
+
+
+def past_the_end(index: Index, when: When) -> PastTheEnd:
+    """The error for ``when`` after the end, stating how long the run is and how many
+    events it has, so the user can pick a position that exists."""
+    h = index.header
+    first = h.first_t if h.first_t is not None else 0.0
+    last = h.last_t if h.last_t is not None else first
+    return PastTheEnd(
+        f"{safe(when.typed, limit=80)!r} is past the end: the run in {index.log} lasts "
+        f"{run_length(last - first)} ({h.count:,} {'event' if h.count == 1 else 'events'})"
+    )
+
+
+def run_length(seconds: float) -> str:
+    """A run's length as a position the user can type: cut (not rounded) to the
+    millisecond, so the length stated is never past the end itself."""
+    ms = max(math.floor(seconds * 1000 + SLACK * 1000), 0)
+    text = f"{ms // 1000}.{ms % 1000:03d}".rstrip("0").rstrip(".") + " s"
+    return text if seconds < 60 else f"{text} ({hms(seconds)})"

@@ -16,7 +16,7 @@ from typing import BinaryIO
 import msgspec
 
 from recorder.location import LogPath
-from replay.index.build import Enough, Progress, build
+from replay.index.build import Enough, Observe, Progress, build
 from replay.index.format import CorruptIndex, Header, Index, begin, finish, hashes, read
 from replay.sources.file import open_log
 
@@ -24,14 +24,14 @@ SUFFIX = ".runreel-index"
 PERSIST_MIN_BYTES = 8 << 20  # smaller logs are indexed in memory, nothing written
 
 
-def sidecar(log: LogPath) -> str:
-    return os.fspath(log) + SUFFIX
+def sidecar(log: LogPath, suffix: str = SUFFIX) -> str:
+    return os.fspath(log) + suffix
 
 
-def cache_path(log: LogPath) -> str:
+def cache_path(log: LogPath, suffix: str = SUFFIX) -> str:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     key = hashlib.blake2b(os.path.realpath(log).encode(), digest_size=12).hexdigest()
-    return os.path.join(base, "runreel", key + SUFFIX)
+    return os.path.join(base, "runreel", key + suffix)
 
 
 def load_or_build(
@@ -41,20 +41,39 @@ def load_or_build(
     persist: bool | None = None,
     until: Enough | None = None,
     progress: Progress | None = None,
+    store: bool = False,
 ) -> Index:
     """The index of ``log``: loaded when still valid, extended when the log grew, else built.
 
     ``persist``: True always writes it, False never, None only for logs of at
     least PERSIST_MIN_BYTES. ``until``: only that much of the log is needed, so
     the index may end there. ``progress`` is called as the log is read. Failing
-    to read or write an index is never an error.
+    to read or write an index is never an error. The post-mortem store is kept
+    fresh along (built when ``store``, else extended when there is one; see
+    ``replay.store.keep``), in the same read of the log where it can be.
     """
+    from replay.store.keep import job_for  # the store builds on the index: imported late
+
     os.close(open_log(log))  # the reader's errors (missing, a directory, unreadable) first
-    size = os.stat(log).st_size
     if persist is None:
-        persist = size >= PERSIST_MIN_BYTES
+        persist = os.stat(log).st_size >= PERSIST_MIN_BYTES
+    job = job_for(log, lenient, create=store and persist) if until is None else None
+    index = _load_or_build(log, lenient, persist, until, progress, job.observe if job else None)
+    if job is not None:
+        job.finish(index, progress)
+    return index
+
+
+def _load_or_build(
+    log: LogPath,
+    lenient: bool,
+    persist: bool,
+    until: Enough | None,
+    progress: Progress | None,
+    observe: Observe | None,
+) -> Index:
     if not persist:
-        return build(log, lenient=lenient, until=until, progress=progress)
+        return build(log, lenient=lenient, until=until, progress=progress, observe=observe)
     grown: Index | None = None
     for candidate in (sidecar(log), cache_path(log)):
         found = read(candidate, log)
@@ -69,7 +88,7 @@ def load_or_build(
                 return found  # what is indexed is intact and covers what is needed
             grown = found
             break
-    return _build_into_file(log, lenient, grown, until, progress)
+    return _build_into_file(log, lenient, grown, until, progress, observe)
 
 
 def _usable(h: Header, lenient: bool) -> bool:
@@ -83,6 +102,7 @@ def _build_into_file(
     grown: Index | None,
     until: Enough | None = None,
     progress: Progress | None = None,
+    observe: Observe | None = None,
 ) -> Index:
     """Build (or extend) the index straight into its file: beside the log, else the cache."""
     for target in (sidecar(log), cache_path(log)):
@@ -94,11 +114,11 @@ def _build_into_file(
             continue
         try:
             with f:
-                index = _build_resuming(log, lenient, grown, f, until, progress)
+                index = _build_resuming(log, lenient, grown, f, until, progress, observe)
                 fd = os.dup(f.fileno())
         except OSError:  # writing the index failed (disk full...): it stays in memory
             _unlink(tmp)
-            return _build_resuming(log, lenient, grown, None, until, progress)
+            return _build_resuming(log, lenient, grown, None, until, progress, observe)
         except BaseException:
             _unlink(tmp)
             raise
@@ -113,10 +133,10 @@ def _build_into_file(
     # No place for a named file: an unnamed temporary one still keeps memory small.
     try:
         with tempfile.TemporaryFile() as f:
-            index = _build_resuming(log, lenient, grown, f, until, progress)
+            index = _build_resuming(log, lenient, grown, f, until, progress, observe)
             fd = os.dup(f.fileno())
     except OSError:
-        return _build_resuming(log, lenient, grown, None, until, progress)
+        return _build_resuming(log, lenient, grown, None, until, progress, observe)
     index.attach(fd, None)
     return index
 
@@ -128,17 +148,24 @@ def _build_resuming(
     sink: BinaryIO | None,
     until: Enough | None,
     progress: Progress | None,
+    observe: Observe | None = None,
 ) -> Index:
     if grown is not None:
         try:
             return build(
-                log, lenient=lenient, resume=grown, sink=sink, until=until, progress=progress
+                log,
+                lenient=lenient,
+                resume=grown,
+                sink=sink,
+                until=until,
+                progress=progress,
+                observe=observe,
             )
         except CorruptIndex:
             if sink is not None:
                 sink.seek(0)
                 sink.truncate()
-    return build(log, lenient=lenient, sink=sink, until=until, progress=progress)
+    return build(log, lenient=lenient, sink=sink, until=until, progress=progress, observe=observe)
 
 
 def save(index: Index) -> str | None:
@@ -180,14 +207,22 @@ def _unlink(path: str) -> None:
 def _freshness(index: Index, log: LogPath) -> str:
     """fresh, grew (the indexed part is intact and more was appended) or stale."""
     h = index.header
+    return freshness(log, h.log_size, h.log_mtime_ns, (h.head_hash, h.tail_hash), h.torn_bytes)
+
+
+def freshness(
+    log: LogPath, size: int, mtime_ns: int, hashed: tuple[str, str], torn_bytes: int
+) -> str:
+    """Whether what was read of ``log`` (``size`` bytes of whole lines, their ``hashes``,
+    the file's mtime and torn tail then) still stands: fresh, grew or stale."""
     try:
         st = os.stat(log)
-        if st.st_size < h.log_size:
+        if st.st_size < size:
             return "stale"
-        if hashes(log, h.log_size) != (h.head_hash, h.tail_hash):
+        if hashes(log, size) != hashed:
             return "stale"
     except OSError:
         return "stale"
-    if st.st_mtime_ns == h.log_mtime_ns and st.st_size == h.log_size + h.torn_bytes:
+    if st.st_mtime_ns == mtime_ns and st.st_size == size + torn_bytes:
         return "fresh"
-    return "grew" if st.st_size > h.log_size else "stale"
+    return "grew" if st.st_size > size else "stale"

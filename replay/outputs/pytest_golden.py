@@ -20,7 +20,9 @@ from pathlib import Path
 
 import pytest
 
+from replay.core.text import safe
 from replay.core.when import When, parse_when
+from replay.index.position import BadPosition
 from replay.outputs.formats import Format
 from replay.outputs.golden import check, shown_at
 
@@ -55,18 +57,24 @@ class GoldenCheck:
         fmt: Format | None = None,
     ) -> None:
         ats = [at] if isinstance(at, (str, When)) else list(at)
-        points = [a if isinstance(a, When) else parse_when(a) for a in ats]
         # str() drops a trailing separator, which means "a directory" to check().
         slash = os.sep if str(golden).endswith(("/", os.sep)) else ""
-        results = check(
-            str(self.root / log),
-            str(self.root / golden) + slash,
-            points,
-            width=width,
-            height=height,
-            fmt=fmt,
-            update=self.update,
-        )
+        try:
+            points = [a if isinstance(a, When) else parse_when(a) for a in ats]
+        except ValueError as exc:  # a typo in at=
+            pytest.fail(f"at: {exc}", pytrace=False)
+        try:
+            results = check(
+                str(self.root / log),
+                str(self.root / golden) + slash,
+                points,
+                width=width,
+                height=height,
+                fmt=fmt,
+                update=self.update,
+            )
+        except BadPosition as exc:  # an unknown mark, past the end: nothing to compare
+            pytest.fail(f"at: {safe(str(exc), limit=500)}", pytrace=False)
         bad = [r for r in results if not r.ok]
         if bad:
             parts = []

@@ -17,11 +17,34 @@ from rich.layout import Layout
 from replay import exitcodes
 from replay.core.metrics import Metrics
 from replay.core.views.overview import dashboard
+from replay.outputs.svg import FONT_STACK, svg_document
 
 if TYPE_CHECKING:  # the registry imports this writer
     from replay.outputs.formats import Format
 
 SVG_ID = "runreel"
+
+# Rich's HTML page with the SVG's fonts: it links and fetches nothing.
+HTML_FORMAT = (
+    """\
+<!DOCTYPE html>
+<html>
+<head>
+<meta charset="UTF-8">
+<style>
+{stylesheet}
+body {{
+    color: {foreground};
+    background-color: {background};
+}}
+</style>
+</head>
+<body>
+    <pre style="font-family:FONTS"><code style="font-family:inherit">{code}</code></pre>
+</body>
+</html>
+"""
+).replace("FONTS", FONT_STACK.replace('"', "'"))
 
 # Characters msgspec leaves raw that a terminal would act on (DEL, C1, bidi controls):
 # escaped as \uXXXX, which keeps the JSON equal in value and harmless to print.
@@ -56,14 +79,15 @@ def render(m: Metrics, now: float, *, width: int, height: int, fmt: Format) -> s
         return to_json(m, now)
     console = capture_console(width, height, color=fmt != "text")
     layout: Layout = dashboard(m, now)
+    if fmt == "svg":
+        lines = console.render_lines(layout, console.options.update(height=height))
+        return svg_document(lines, width=width, title="runreel", unique_id=SVG_ID)
     console.print(layout, height=height)
     if fmt == "text":
         return console.export_text(styles=False)
     if fmt == "ansi":
         return console.export_text(styles=True)
-    if fmt == "svg":
-        return console.export_svg(title="runreel", unique_id=SVG_ID)
-    return console.export_html(inline_styles=True)
+    return console.export_html(inline_styles=True, code_format=HTML_FORMAT)
 
 
 def to_dict(m: Metrics, now: float) -> dict[str, Any]:

@@ -60,7 +60,7 @@ class Inputs:
 
 
 def split_keys(data: str) -> list[str]:
-    """Keys in a burst of terminal input; arrow keys become names like ``left``."""
+    """Keys in a burst of terminal input; arrow keys and Esc become names like ``left``."""
     keys: list[str] = []
     i = 0
     while i < len(data):
@@ -70,6 +70,10 @@ def split_keys(data: str) -> list[str]:
                 i += len(seq)
                 break
         else:
+            if data[i] == "\x1b" and data[i + 1 : i + 2] in ("", "\x1b"):
+                keys.append("esc")  # Esc alone: a sequence arrives in one read, whole
+                i += 1
+                continue
             if data[i] == "\x1b":  # an escape sequence we do not use: drop it whole
                 j = i + 1
                 if j < len(data) and data[j] in "[O":

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from rich.console import Group
-from rich.layout import Layout
+from rich.console import Group, RenderableType
 from rich.text import Text
 
 from recorder.errors import LogUnavailable
@@ -11,8 +10,9 @@ from replay.core.clock import Countdown, LiveClock, Source
 from replay.core.fold import apply_all
 from replay.core.metrics import Metrics
 from replay.core.text import hms
+from replay.core.views.hints import Hints
 from replay.core.views.overview import dashboard, frame_key, run_state
-from replay.sessions.keys import STOPS
+from replay.sessions.keymap import Binding, KeyMap, session_keys, with_help
 from replay.sources.follow import FollowSource
 
 EXTEND_BY = 60.0  # seconds "+" adds when no --timeout was given
@@ -47,6 +47,7 @@ class LiveSession:
         # stay in the writer's time.
         self.live_clock = LiveClock(wall, mono)
         self._caught_up = False
+        self.help_shown = False
 
     @property
     def deadline(self) -> float | None:
@@ -80,13 +81,15 @@ class LiveSession:
                 self.reason = "timeout"
 
     def key(self, key: str) -> None:
-        """q quits; c cancels the timeout; + extends it; signals stop the view."""
-        if key in STOPS:
-            self.reason = STOPS[key]
-        elif key in ("c", "C"):
-            self.countdown.cancel()
-        elif key in ("+", "="):
-            self.countdown.extend(self.timeout or EXTEND_BY)
+        """A key of ``KEYS`` (below): the same rows list the keys in help and the key line."""
+        binding = KEYS.find(key)
+        if binding is not None:
+            binding.act(self, key)
+
+    @property
+    def done(self) -> bool:
+        """Finished, and staying on the final screen until q (--stay)."""
+        return self.metrics.finished and self.stay
 
     def notes(self) -> list[Text]:
         """What the operator must see: file notices, the timeout countdown, the keys."""
@@ -94,14 +97,12 @@ class LiveSession:
         if self.follower.notice:
             out.append(Text(self.follower.notice, style="bold yellow"))
         left = self.countdown.left()
-        if left is not None:
+        if left is not None and not self.done:
             out.append(Text(f"timeout in {hms(left)}", style="bold magenta"))
+        if self.done and self.keys:
+            out.append(Text("finished", style="bold"))
         if self.keys:
-            timed = left is not None
-            hint = "q quit · " + ("c cancel timeout · + extend" if timed else "+ set timeout")
-            if self.metrics.finished and self.stay:
-                hint = "finished · q quit"
-            out.append(Text(hint, style="dim"))
+            out.extend(h.text() for h in KEYS.hints(self))
         return out
 
     def close(self) -> None:
@@ -118,26 +119,26 @@ class LiveSession:
             raise LogUnavailable(f"{unreachable} (stopped: {self.reason})")
         raise LogUnavailable(f"{self.follower.path} never appeared (stopped: {self.reason})")
 
-    def view(self) -> Layout:
-        return dashboard(self.metrics, self.now(), controls=self.bar())
+    def view(self) -> RenderableType:
+        board = dashboard(self.metrics, self.now(), controls=self.bar())
+        return with_help(board, "live", KEYS, shown=self.keys and self.help_shown)
 
     def bar(self) -> Group | None:
         """The notes on two full-width rows above the footer: a file notice, then the
-        countdown and the keys (on 80 columns the footer's figures leave them no room)."""
+        countdown and the keys, whole ones as far as they fit (on 80 columns the
+        footer's figures leave them no room)."""
         notes = self.notes()
         if not notes:
             return None
         notice = notes.pop(0) if self.follower.notice else Text()
-        rows = [notice, Text("  ·  ").join(notes)]
-        for row in rows:
-            row.no_wrap, row.overflow = True, "ellipsis"
-        return Group(*rows)
+        notice.no_wrap, notice.overflow = True, "ellipsis"
+        return Group(notice, Hints(notes))
 
     def frame_key(self) -> tuple[object, ...]:
         """Equal keys draw equal views (see ``views.frame_key``); much cheaper than ``view()``."""
         now = self.now()
         notes = tuple(n.plain for n in self.notes())
-        return (self.changes, notes, frame_key(self.metrics, now))
+        return (self.changes, notes, self.help_shown, frame_key(self.metrics, now))
 
     def status_line(self) -> str:
         """One plain line for logs and pipes (no escape sequences)."""
@@ -157,3 +158,32 @@ class LiveSession:
         if self.follower.notice:
             line += f" [{self.follower.notice}]"
         return line
+
+
+def _timed(s: LiveSession) -> bool:
+    return s.countdown.left() is not None
+
+
+def _more_time(s: LiveSession, key: str) -> None:
+    s.countdown.extend(s.timeout or EXTEND_BY)
+
+
+# Every live key, most important first (the key line drops from the end). Help and
+# handling both come from these rows.
+KEYS: KeyMap[LiveSession] = session_keys(
+    "stop watching (exit 3 while the run is unfinished)",
+    Binding(
+        ("c", "C"),
+        "c",
+        "cancel the timeout",
+        lambda s, k: s.countdown.cancel(),
+        hint=lambda s: "cancel timeout" if _timed(s) and not s.done else None,
+    ),
+    Binding(
+        ("+", "="),
+        "+",
+        f"extend the timeout by its length (no timeout: set one of {EXTEND_BY:g} s)",
+        _more_time,
+        hint=lambda s: None if s.done else "extend" if _timed(s) else "set timeout",
+    ),
+)

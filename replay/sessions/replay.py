@@ -10,28 +10,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from rich.console import Group
-from rich.layout import Layout
+from rich.console import Group, RenderableType
 from rich.text import Text
 
 from recorder.events import Mark
 from replay.core.clock import Source, VirtualClock, skip_idle, step_speed
 from replay.core.metrics import Metrics
 from replay.core.text import hms, safe
+from replay.core.views.hints import Hints
 from replay.core.views.overview import dashboard, run_state
 from replay.core.views.timeline import Timeline
 from replay.core.when import When
 from replay.index.cursor import Cursor
 from replay.index.points import PointList
 from replay.index.position import move
-from replay.sessions.keys import STOPS
+from replay.sessions.keymap import Binding, KeyMap, session_keys, with_help
 
 SPEEDS = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0)
 SEEK_STEP = 5.0
-KEY_HELP = (  # the most needed first: a narrow terminal cuts the end
-    "q quit · space pause · ←/→ 5s · ,/. step · [/] mark · e/E failure · +/- speed · "
-    "0-9 jump · g/G start/end"
-)
 
 
 class ReplaySession:
@@ -65,10 +61,12 @@ class ReplaySession:
         self.virtual_clock = VirtualClock(mono, vt, speed)
         self._start = (cursor.position, vt)  # where space at the end plays again from
         self.stopped_at_mark: str | None = None  # the label, while --pause-at-marks holds
-        self._marks = cursor.index.marks
-        self._failures = cursor.index.failures
-        self._mark_cols = self._columns(self._marks.times)
-        self._fail_cols = self._columns(self._failures.times)
+        self.message: str | None = None  # why the last key did nothing, until the next one
+        self.help_shown = False
+        self.marks = cursor.index.marks
+        self.failures = cursor.index.failures
+        self._mark_cols = self._columns(self.marks.times)
+        self._fail_cols = self._columns(self.failures.times)
 
     def _columns(self, times: Iterable[float]) -> frozenset[int]:
         """Per-mille positions in the run, for the timeline."""
@@ -116,7 +114,7 @@ class ReplaySession:
         if self.paused or self.reason is not None:
             return
         if self.speed <= 0:
-            self._to_end()
+            self.to_end()
             return
         self._fold_to_clock()
 
@@ -158,7 +156,8 @@ class ReplaySession:
         else:
             self.reason = "end"
 
-    def _to_end(self) -> None:
+    def to_end(self) -> None:
+        """The end of what is replayed (--to)."""
         self.cursor.seek(self.stop_event)
         self._reached_end()
 
@@ -176,55 +175,56 @@ class ReplaySession:
         m = self.cursor.metrics
         self.vt = m.last_t if m.last_t is not None else self.first_t
 
-    def _jump(self, points: PointList, forward: bool) -> None:
+    def jump(self, points: PointList, forward: bool) -> None:
+        """To the next or previous mark or failure; says so when there is none."""
         pos = self.cursor.position
         target = points.after(pos) if forward else points.before(pos)
-        if target is not None and target.event <= self.stop_event:
-            self.cursor.seek(target.event)
-            self.vt = target.t
-            if points is self._marks:
-                self.stopped_at_mark = target.label
+        if target is None or target.event > self.stop_event:
+            what = "mark" if points is self.marks else "failure"
+            if not len(points):
+                self.message = f"no {what}s in this run"
+            else:
+                self.message = f"no {'later' if forward else 'earlier'} {what}"
+            return
+        self.cursor.seek(target.event)
+        self.vt = target.t
+        if points is self.marks:
+            self.stopped_at_mark = target.label
 
     def key(self, key: str) -> None:
-        """Every replay control, one key each (listed in the footer)."""
-        self.stopped_at_mark = None
-        if key in STOPS:
-            self.reason = STOPS[key]
-        elif key == " " and self.paused and self.at_end:  # play it again
+        """A key of ``KEYS`` (below): the same rows list the keys in help and the key line."""
+        binding = KEYS.find(key)
+        if binding is None:
+            return
+        if binding.moves:
+            self.stopped_at_mark = self.message = None
+        binding.act(self, key)
+
+    def space(self) -> None:
+        if self.paused and self.at_end:  # play it again
             self.cursor.seek(self._start[0])
             self.vt = self._start[1]
             self.paused = False
-        elif key == " ":
+        else:
             self.paused = not self.paused
-        elif key == "left":
-            self.seek_time(self.vt - SEEK_STEP)
-        elif key == "right":
-            self.seek_time(self.vt + SEEK_STEP)
-        elif key == "[":
-            self._jump(self._marks, forward=False)
-        elif key == "]":
-            self._jump(self._marks, forward=True)
-        elif key == "e":
-            self._jump(self._failures, forward=True)
-        elif key == "E":
-            self._jump(self._failures, forward=False)
-        elif key == ",":
-            self.paused = True  # stepping is for looking: the clock would undo it
-            self.seek_event(self.cursor.position - 1)
-        elif key == ".":
-            self.paused = True
-            self.seek_event(self.cursor.position + 1)
-        elif key in ("+", "="):
-            self.virtual_clock.speed = step_speed(self.speed, SPEEDS, up=True)
-        elif key in ("-", "_"):
-            self.virtual_clock.speed = step_speed(self.speed, SPEEDS, up=False)
-        elif key.isdigit() and len(key) == 1:
-            self.seek_time(self.first_t + (self.last_t - self.first_t) * int(key) / 10)
-        elif key == "g":  # the start of what is replayed (--from)
-            self.cursor.seek(self._start[0])
-            self.vt = self._start[1]
-        elif key == "G":
-            self._to_end()
+
+    def step(self, by: int) -> None:
+        self.paused = True  # stepping is for looking: the clock would undo it
+        self.seek_event(self.cursor.position + by)
+
+    def change_speed(self, up: bool) -> None:
+        speed = step_speed(self.speed, SPEEDS, up=up)
+        if speed == self.speed:
+            self.message = f"{speed:g}x is the {'fastest' if up else 'slowest'}"
+        self.virtual_clock.speed = speed
+
+    def jump_to_tenth(self, digit: str) -> None:
+        self.seek_time(self.first_t + (self.last_t - self.first_t) * int(digit) / 10)
+
+    def to_start(self) -> None:
+        """The start of what is replayed (--from)."""
+        self.cursor.seek(self._start[0])
+        self.vt = self._start[1]
 
     def close(self) -> None:
         """Nothing to release: the index is in memory."""
@@ -235,27 +235,33 @@ class ReplaySession:
     # Drawing --------------------------------------------------------------------
 
     def controls(self) -> Group:
+        """The timeline, and a line of whole pieces: news of the last key, the state with
+        the speed, the position, then the keys as far as they fit."""
         span = max(self.last_t - self.first_t, 1e-9)
         where = min(max((self.vt - self.first_t) / span, 0.0), 1.0)
+        speed = f"{self.speed:g}x" if self.speed > 0 else "instant"
         if self.at_end:
-            state = "end"
+            state = f"end · {speed}"
         elif self.paused and self.stopped_at_mark is not None:
-            state = f"paused at mark {safe(self.stopped_at_mark, limit=24)}"
+            state = f"paused at mark {safe(self.stopped_at_mark, limit=24)} · {speed}"
         elif self.paused:
-            state = "paused"
+            state = f"paused · {speed}"
         else:
-            state = f"playing {self.speed:g}x" if self.speed > 0 else "instant"
-        info = Text.assemble(
-            (f"{state}  ", "bold magenta"),
-            (f"{hms(self.vt - self.first_t)} / {hms(span)}  ", ""),
-            (f"event {self.cursor.position}/{self.cursor.count}  ", "dim"),
-            (KEY_HELP if self.keys else "", "dim"),
+            state = f"playing {speed}" if self.speed > 0 else "instant"
+        line = Hints(
+            [
+                Text(self.message or "", style="bold yellow"),
+                Text(state, style="bold magenta"),
+                Text(f"{hms(self.vt - self.first_t)} / {hms(span)}"),
+                Text(f"event {self.cursor.position}/{self.cursor.count}", style="dim"),
+                *(KEYS.hints(self) if self.keys else ()),
+            ]
         )
-        info.no_wrap, info.overflow = True, "ellipsis"
-        return Group(Timeline(where, self._mark_cols, self._fail_cols), info)
+        return Group(Timeline(where, self._mark_cols, self._fail_cols), line)
 
-    def view(self) -> Layout:
-        return dashboard(self.metrics, self.vt, controls=self.controls())
+    def view(self) -> RenderableType:
+        board = dashboard(self.metrics, self.vt, controls=self.controls())
+        return with_help(board, "replay", KEYS, shown=self.keys and self.help_shown)
 
     def frame_key(self) -> tuple[object, ...]:
         """Equal keys draw equal views: the state is a function of the position, the
@@ -267,6 +273,8 @@ class ReplaySession:
             self.speed,
             self.keys,
             self.stopped_at_mark,
+            self.message,
+            self.help_shown,
         )
 
     def status_line(self) -> str:
@@ -274,5 +282,73 @@ class ReplaySession:
         state = run_state(m, self.vt).plain  # as the header says it
         return (
             f"runreel replay: {hms(self.vt - self.first_t)} {state} {m.status_text} "
-            f"event {self.cursor.position}/{self.cursor.count} speed {self.speed:g}x"
+            f"event {self.cursor.position}/{self.cursor.count} "
+            + (f"speed {self.speed:g}x" if self.speed > 0 else "instant")
         )
+
+
+def _seek_step(s: ReplaySession, key: str) -> None:
+    s.seek_time(s.vt + (SEEK_STEP if key == "right" else -SEEK_STEP))
+
+
+# Every replay key, most important first (the key line drops from the end). Help and
+# handling both come from these rows.
+KEYS: KeyMap[ReplaySession] = session_keys(
+    "stop (exit code: the state shown)",
+    Binding(
+        (" ",),
+        "space",
+        "pause or resume (at the end: play again)",
+        lambda s, k: s.space(),
+        hint="pause",
+    ),
+    Binding(
+        ("left", "right"),
+        "←/→",
+        f"seek {SEEK_STEP:g} s back / forward",
+        _seek_step,
+        hint=f"{SEEK_STEP:g}s",
+    ),
+    Binding(
+        (",", "."),
+        ",/.",
+        "one event back / forward (pauses)",
+        lambda s, k: s.step(1 if k == "." else -1),
+        hint="step",
+    ),
+    Binding(
+        ("[", "]"),
+        "[/]",
+        "previous / next mark",
+        lambda s, k: s.jump(s.marks, forward=k == "]"),
+        hint="mark",
+    ),
+    Binding(
+        ("e", "E"),
+        "e/E",
+        "next / previous failure",
+        lambda s, k: s.jump(s.failures, forward=k == "e"),
+        hint="failure",
+    ),
+    Binding(
+        ("+", "=", "-", "_"),
+        "+/-",
+        f"faster / slower ({SPEEDS[0]:g}x to {SPEEDS[-1]:g}x)",
+        lambda s, k: s.change_speed(up=k in "+="),
+        hint="speed",
+    ),
+    Binding(
+        tuple("0123456789"),
+        "0-9",
+        "jump to 0%, 10%, ... 90% of the run",
+        lambda s, k: s.jump_to_tenth(k),
+        hint="jump",
+    ),
+    Binding(
+        ("g", "G"),
+        "g/G",
+        "start / end of the replay (--from / --to)",
+        lambda s, k: s.to_start() if k == "g" else s.to_end(),
+        hint="start/end",
+    ),
+)

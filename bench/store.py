@@ -1,0 +1,194 @@
+"""Issue 14 benchmark: the post-mortem store's build rate, what it adds to the index
+build, a warm ``runreel tasks`` query, and peak memory.
+
+Run from the repository root (not a test; every figure comes from this run):
+
+    python bench/store.py             # 10M events (1.4 GB), several minutes
+    python bench/store.py --quick     # 1M events
+    python bench/store.py --events 3000000 --dir /big/disk --keep
+
+The log is bench/seek.py's (same generator, same seed). Each measurement runs in a
+fresh process, with its peak memory (VmHWM) and CPU time:
+
+- the index alone (``load_or_build(LOG, persist=True)``), cold;
+- ``runreel index LOG``, cold: the index and the store in one read of the log; what it
+  adds over the index alone is the store's cost (target: at most 50%);
+- the store alone (``replay.store.access.build_to``, its own read of the log): tasks/s;
+- with both warm: ``runreel tasks LOG --status failed --sort duration --limit 20``,
+  against ``runreel --help`` for the start-up (target: within 100 ms beyond start-up);
+- peak memory of each (target: at most 100 MB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from typing import Any
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from seek import Child, python, remove_index, runreel  # noqa: E402
+
+REPEAT = 7
+TARGETS = {"added": 0.5, "query_ms": 100.0, "peak_mib": 100.0}
+
+_INDEX_ONLY = r"""
+import sys
+from replay.index.store import load_or_build
+load_or_build(sys.argv[1], persist=True)
+"""
+_STORE_ONLY = r"""
+import sys
+from replay.store.access import build_to
+build_to(sys.argv[1], sys.argv[2])
+"""
+
+
+def _remove_store(log: str, env: dict[str, str]) -> None:
+    saved = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = env["XDG_CACHE_HOME"]
+    try:
+        from replay.store.keep import places
+
+        for path in places(log):
+            if os.path.exists(path):
+                os.unlink(path)
+    finally:
+        if saved is None:
+            del os.environ["XDG_CACHE_HOME"]
+        else:
+            os.environ["XDG_CACHE_HOME"] = saved
+
+
+def _median(children: list[Child]) -> tuple[float, float]:
+    return statistics.median(c.seconds for c in children), statistics.median(
+        c.cpu for c in children
+    )
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    workdir = args.dir or tempfile.mkdtemp(prefix="runreel-store-")
+    os.makedirs(workdir, exist_ok=True)
+    log = os.path.join(workdir, f"seek-{args.events}.jsonl")
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR", "TERM")}
+    env["XDG_CACHE_HOME"] = os.path.join(workdir, "cache")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [os.getcwd(), env.get("PYTHONPATH")]))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = os.path.join(workdir, "pycache")
+    f: dict[str, Any] = {"events": args.events}
+    try:
+        if not os.path.exists(log):
+            here = os.path.dirname(os.path.abspath(__file__))
+            code = f"sys.path.insert(0, {here!r})\nfrom seek import generate\n"
+            code += "generate(sys.argv[1], int(sys.argv[2]))\n"
+            python(code, [log, str(args.events)], env, workdir).check(0)
+        f["bytes"] = os.path.getsize(log)
+        print(f"log: {args.events:,} events, {f['bytes'] / 1e9:.2f} GB ({log})")
+        runreel(["--version"], env, workdir).check(0)  # compiles the modules once
+
+        remove_index(log, env)
+        _remove_store(log, env)
+        alone = python(_INDEX_ONLY, [log], env, workdir).check(0)
+        remove_index(log, env)
+        both = runreel(["index", log], env, workdir).check(0)
+        print(f"  {both.stdout.decode().strip()}")
+        tmp = os.path.join(workdir, "alone.sqlite")
+        store = python(_STORE_ONLY, [log, tmp], env, workdir).check(0)
+        conn = sqlite3.connect(tmp)
+        (tasks,) = conn.execute("SELECT count(*) FROM tasks").fetchone()
+        (attempts,) = conn.execute("SELECT count(*) FROM attempts").fetchone()
+        conn.close()
+        f["store_bytes"] = os.path.getsize(tmp)
+        os.unlink(tmp)
+        f.update(
+            tasks=tasks,
+            attempts=attempts,
+            index_s=alone.seconds,
+            index_cpu=alone.cpu,
+            index_peak=alone.peak,
+            both_s=both.seconds,
+            both_cpu=both.cpu,
+            both_peak=both.peak,
+            store_s=store.seconds,
+            store_cpu=store.cpu,
+            store_peak=store.peak,
+        )
+        query = ["tasks", log, "--status", "failed", "--sort", "duration", "--limit", "20"]
+        runreel(query, env, workdir).check(0)  # warm
+        helps = [runreel(["--help"], env, workdir).check(0) for _ in range(REPEAT)]
+        queries = [runreel(query, env, workdir).check(0) for _ in range(REPEAT)]
+        f["help_s"], f["help_cpu"] = _median(helps)
+        f["query_s"], f["query_cpu"] = _median(queries)
+        f["query_peak"] = max(q.peak for q in queries)
+        f["query_rows"] = queries[0].stdout.decode().count("\n") - 1
+    finally:
+        if not args.keep and not args.dir:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return f
+
+
+def report(f: dict[str, Any]) -> list[str]:
+    mib = 2**20
+    added_cpu = (f["both_cpu"] - f["index_cpu"]) / f["index_cpu"]
+    added_wall = (f["both_s"] - f["index_s"]) / f["index_s"]
+    beyond = (f["query_s"] - f["help_s"]) * 1000
+    size = f["store_bytes"] / mib
+    print(f"  {f['tasks']:,} tasks, {f['attempts']:,} attempts, store {size:.0f} MiB")
+    print(
+        f"index alone         {f['index_s']:7.1f} s wall {f['index_cpu']:7.1f} s CPU"
+        f"  peak {f['index_peak'] / mib:.0f} MiB"
+    )
+    print(
+        f"runreel index       {f['both_s']:7.1f} s wall {f['both_cpu']:7.1f} s CPU"
+        f"  peak {f['both_peak'] / mib:.0f} MiB  (index + store, one read)"
+    )
+    print(f"  the store adds {added_cpu:.0%} CPU, {added_wall:.0%} wall to the index build")
+    print(
+        f"store alone         {f['store_s']:7.1f} s wall {f['store_cpu']:7.1f} s CPU"
+        f"  peak {f['store_peak'] / mib:.0f} MiB: {f['tasks'] / f['store_s']:,.0f} tasks/s wall,"
+        f" {f['tasks'] / f['store_cpu']:,.0f} tasks per CPU-second"
+    )
+    print(
+        f"runreel --help      {f['help_s'] * 1000:7.0f} ms (median of {REPEAT})\n"
+        f"runreel tasks --status failed --sort duration --limit 20: "
+        f"{f['query_s'] * 1000:.0f} ms (median), {beyond:.0f} ms beyond start-up,"
+        f" peak {f['query_peak'] / mib:.0f} MiB"
+    )
+    peak = max(f["both_peak"], f["store_peak"], f["query_peak"]) / mib
+    checks = [
+        ("the store adds <= 50% to the index build (CPU)", added_cpu, TARGETS["added"]),
+        ("warm tasks query <= 100 ms beyond start-up", beyond, TARGETS["query_ms"]),
+        ("peak memory <= 100 MiB", peak, TARGETS["peak_mib"]),
+    ]
+    missed = []
+    print("\ntargets:")
+    for name, value, target in checks:
+        ok = value <= target
+        print(f"  {'met   ' if ok else 'MISSED'}  {name}: {value:.2f}")
+        if not ok:
+            missed.append(name)
+    return missed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=10_000_000, help="events in the log")
+    parser.add_argument("--quick", action="store_true", help="1M events")
+    parser.add_argument("--dir", help="where the log goes (kept, and reused when it exists)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.events = 1_000_000
+    began = time.perf_counter()
+    missed = report(run(args))
+    print(f"({time.perf_counter() - began:.0f} s in all)")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""``runreel tasks``: every task in its final state, filtered and sorted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from recorder.location import Location
+from replay.cli.options import lenient_option, log_argument
+from replay.cli.postmortem import (
+    answering,
+    at_option,
+    echo_json,
+    echo_text,
+    json_option,
+    seconds,
+    when,
+)
+from replay.core.text import safe
+from replay.core.when import When
+from replay.store import queries
+
+
+@click.command()
+@log_argument
+@click.option("--status", type=click.Choice(queries.STATUSES), help="Only tasks in this state.")
+@click.option("--worker", help="Only tasks whose latest attempt ran on this worker.")
+@click.option("--grep", "grep", metavar="TEXT", help="Only tasks whose id or error holds TEXT.")
+@click.option(
+    "--sort",
+    type=click.Choice(list(queries.SORTS)),
+    default="start",
+    show_default=True,
+    help="start, end: earliest first; duration, attempts: most first.",
+)
+@click.option("--limit", type=click.IntRange(min=0), help="At most N tasks.")
+@json_option
+@at_option
+@lenient_option
+def tasks(
+    log: Location,
+    status: str | None,
+    worker: str | None,
+    grep: str | None,
+    sort: str,
+    limit: int | None,
+    as_json: bool,
+    at: When,
+    lenient: bool,
+) -> int:
+    """Every task of LOG: status, worker, attempts, times, duration and last error."""
+    with answering(log, at, lenient) as answer:
+        rows = queries.tasks(
+            answer.conn, status=status, worker=worker, grep=grep, sort=sort, limit=limit
+        )
+        first = queries.first_t(answer.conn)
+    if as_json:
+        echo_json(rows)
+    else:
+        echo_text(text(rows, first))
+    return 0
+
+
+def text(rows: list[dict[str, Any]], first: float | None) -> str:
+    if not rows:
+        return "no tasks\n"
+    table = [("TASK", "STATUS", "WORKER", "ATT", "STARTED", "DURATION", "ERROR")]
+    for r in rows:
+        table.append(
+            (
+                safe(r["task"], limit=60),
+                r["status"],
+                safe(r["worker"], limit=30),
+                str(r["attempts"]),
+                when(r["start_t"], first),
+                seconds(r["duration_s"]),
+                safe(r["error"] or "", limit=100),
+            )
+        )
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]) - 1)]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[-1]
+        for row in table
+    ]
+    return "".join(line.rstrip() + "\n" for line in lines)

@@ -1,0 +1,62 @@
+"""One line of whole pieces (key hints, states, figures) laid out to the width it is given.
+
+Like htop's bottom bar: the pieces come most important first, and the first one that
+does not fit is dropped whole with everything after it. A hint is never cut mid-word,
+so a narrow terminal shows fewer keys, not broken ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
+from rich.text import Text
+
+SEPARATOR = "  "
+
+
+@dataclass(frozen=True)
+class Hint:
+    """A key and what it does, as the key line shows it: ``q quit``."""
+
+    key: str  # as written for people: "q", "space", "←/→"
+    label: str
+
+    def text(self) -> Text:
+        return Text.assemble((self.key, "bold"), " ", (self.label, "dim"))
+
+
+class Hints:
+    """The pieces that fit ``width`` cells, most important first, each whole or not at all
+    (but the first: wider than the whole line, it is cut rather than dropped)."""
+
+    def __init__(self, pieces: Iterable[Text | Hint], separator: str = SEPARATOR) -> None:
+        self.pieces = [p.text() if isinstance(p, Hint) else p for p in pieces]
+        self.separator = separator
+
+    def fit(self, width: int) -> Text:
+        """As many whole pieces as fit in ``width`` cells, in order."""
+        line = Text(no_wrap=True, overflow="crop")
+        for piece in self.pieces:
+            if not piece.plain:
+                continue
+            gap = self.separator if line.plain else ""
+            if line.cell_len + len(gap) + piece.cell_len > width:
+                if not line.plain and width > 0:  # a first piece wider than the line: cut
+                    piece = piece.copy()  # rather than show nothing
+                    piece.truncate(width, overflow="ellipsis")
+                    line.append_text(piece)
+                break
+            line.append(gap)
+            line.append_text(piece)
+        return line
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.fit(options.max_width)
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        whole = self.fit(10**6).cell_len
+        first = next((p.cell_len for p in self.pieces if p.plain), 0)
+        return Measurement(min(first, whole), whole)

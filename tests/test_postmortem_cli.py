@@ -1,0 +1,244 @@
+"""runreel errors, tasks, task and query: answers on fixtures (checked by hand), --at,
+bad input and the read-only store."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+from conftest import assert_one_error_line, fixture, invoke
+
+from recorder import codec
+from recorder.events import RunStarted, TaskFailed, TaskRetrying, TaskStarted
+from replay import exitcodes
+from replay.store.keep import fresh_store
+
+
+def answer(*args: str) -> object:
+    result = invoke([*args, "--json"])
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_errors_of_a_partial_failure() -> None:
+    assert answer("errors", fixture("partial_failure")) == [
+        {
+            "signature": "OSError: [Errno <num>] No space left on device",
+            "failed": 1,
+            "retried": 0,
+            "first_t": 1700000002.2,
+            "last_t": 1700000002.2,
+            "workers": ["w2"],
+            "tasks": ["img-2"],
+            "example": "OSError: [Errno 28] No space left on device",
+        }
+    ]
+
+
+def test_errors_group_by_signature_most_failures_first(tmp_path: Path) -> None:
+    def ev(cls: type, t: float, seq: int, **kw: object) -> object:
+        return cls(t=1000.0 + t, src="s", seq=seq, **kw)
+
+    events = [ev(RunStarted, 0, 1, v=1, run="r")]
+    seq = 1
+    for i, (task, err, final) in enumerate(
+        [
+            ("a", "KeyError: 'x1'", True),
+            ("b", "TimeoutError: after 3s", False),
+            ("c", "KeyError: 'y22'", True),
+            ("d", "TimeoutError: after 40s", True),
+            ("e", "KeyError: 'zz'", False),
+        ]
+    ):
+        seq += 2
+        worker = f"w{i % 2}"
+        events.append(ev(TaskStarted, i, seq - 1, task=task, worker=worker))
+        cls = TaskFailed if final else TaskRetrying
+        events.append(ev(cls, i + 0.5, seq, task=task, worker=worker, error=err))
+    log = tmp_path / "run.jsonl"
+    log.write_bytes(codec.encode_all(events))  # type: ignore[arg-type]
+    groups = answer("errors", str(log))
+    assert isinstance(groups, list)
+    assert [(g["signature"], g["failed"], g["retried"]) for g in groups] == [
+        ("KeyError: <str>", 2, 1),
+        ("TimeoutError: after <num>s", 1, 1),
+    ]
+    assert groups[0]["tasks"] == ["a", "c"] and groups[0]["workers"] == ["w0"]
+    assert (groups[0]["first_t"], groups[0]["last_t"]) == (1000.5, 1004.5)
+    assert groups[1]["workers"] == ["w1"] and groups[1]["example"] == "TimeoutError: after 3s"
+
+
+def test_tasks_sorted_and_filtered() -> None:
+    log = fixture("with_retries")
+    rows = answer("tasks", log, "--sort", "duration")
+    assert isinstance(rows, list)
+    assert [(r["task"], r["duration_s"], r["attempts"]) for r in rows] == [
+        ("up-a", 5.0, 2),
+        ("up-c", 3.5, 2),
+        ("up-b", 2.0, 1),
+    ]
+    assert list(rows[0]) == [
+        "task",
+        "status",
+        "worker",
+        "attempts",
+        "start_t",
+        "end_t",
+        "duration_s",
+        "error",
+        "signature",
+    ]
+    assert [r["task"] for r in answer("tasks", log, "--worker", "w2")] == ["up-b", "up-c"]  # type: ignore[index]
+    assert answer("tasks", log, "--grep", "UP-B", "--limit", "5") == [rows[2]]
+    assert answer("tasks", log, "--status", "failed") == []
+
+
+def test_tasks_at_a_position_show_the_run_as_it_stood() -> None:
+    rows = answer("tasks", fixture("with_retries"), "--at", "#8")
+    assert isinstance(rows, list)
+    got = {r["task"]: (r["status"], r["error"], r["end_t"]) for r in rows}
+    assert got == {
+        "up-a": ("running", "TimeoutError: upload took longer than 30s", None),
+        "up-b": ("succeeded", None, 1700000003.0),
+        "up-c": ("failed", "HTTPError: 503 Service Unavailable", 1700000004.5),
+    }
+    at3s = answer("tasks", fixture("with_retries"), "--at", "2s", "--status", "backoff")
+    assert [r["task"] for r in at3s] == ["up-a"]  # type: ignore[index, union-attr]
+
+
+def test_task_shows_every_attempt() -> None:
+    got = answer("task", fixture("with_retries"), "up-a")
+    assert got == {
+        "task": "up-a",
+        "status": "succeeded",
+        "attempts": [
+            {
+                "attempt": 1,
+                "worker": "w1",
+                "start_t": 1700000001.0,
+                "end_t": 1700000002.0,
+                "outcome": "retried",
+                "error": "TimeoutError: upload took longer than 30s",
+                "detail": "",
+            },
+            {
+                "attempt": 2,
+                "worker": "w1",
+                "start_t": 1700000004.0,
+                "end_t": 1700000006.0,
+                "outcome": "succeeded",
+                "error": None,
+                "detail": None,
+            },
+        ],
+    }
+    text = invoke(["task", fixture("with_retries"), "up-a"]).stdout
+    assert "attempt 1 on w1: retried" in text and "TimeoutError" in text
+
+
+def test_task_shows_the_traceback(tmp_path: Path) -> None:
+    log = tmp_path / "run.jsonl"
+    detail = 'Traceback (most recent call last):\n  File "x.py", line 3\nValueError: bad'
+    log.write_bytes(
+        codec.encode_all(
+            [
+                RunStarted(t=1.0, src="s", seq=1, v=1, run="r"),
+                TaskStarted(t=2.0, src="s", seq=2, task="t", worker="w"),
+                TaskFailed(
+                    t=3.0,
+                    src="s",
+                    seq=3,
+                    task="t",
+                    worker="w",
+                    error="ValueError: bad",
+                    detail=detail,
+                ),
+            ]
+        )
+    )
+    got = answer("task", str(log), "t")
+    assert got["attempts"][0]["detail"] == detail  # type: ignore[index]
+    text = invoke(["task", str(log), "t"]).stdout
+    assert '  | File "x.py", line 3' in text.replace("|   ", "| ")
+
+
+def test_an_unknown_task_is_a_usage_error() -> None:
+    result = invoke(["task", fixture("with_retries"), "nope"])
+    assert result.exit_code == exitcodes.USAGE
+    assert_one_error_line(result.stderr)
+
+
+def test_query_answers_in_three_forms() -> None:
+    log = fixture("with_retries")
+    sql = "SELECT task, attempts FROM tasks ORDER BY task"
+    assert answer("query", log, sql) == [
+        {"task": "up-a", "attempts": 2},
+        {"task": "up-b", "attempts": 1},
+        {"task": "up-c", "attempts": 2},
+    ]
+    csv = invoke(["query", log, sql, "--csv"]).stdout
+    assert csv == "task,attempts\nup-a,2\nup-b,1\nup-c,2\n"
+    text = invoke(["query", log, sql]).stdout
+    assert text.splitlines()[0].split() == ["task", "attempts"] and "(3 rows)" in text
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "DELETE FROM tasks",
+        "UPDATE tasks SET status = 'x'",
+        "DROP TABLE tasks",
+        "CREATE TABLE x (a)",
+        "PRAGMA query_only = OFF",
+        "ATTACH 'other.db' AS other",
+        "SELECT 1; DELETE FROM tasks",
+    ],
+)
+def test_query_refuses_to_write_and_changes_nothing(
+    sql: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    log = tmp_path / "run.jsonl"
+    log.write_bytes(Path(fixture("with_retries")).read_bytes())
+    assert invoke(["index", str(log)]).exit_code == 0
+    store = fresh_store(str(log), False)
+    assert store is not None
+    before, files = Path(store).read_bytes(), sorted(os.listdir(tmp_path))
+    result = invoke(["query", str(log), sql])
+    assert result.exit_code == exitcodes.USAGE
+    assert_one_error_line(result.stderr)
+    assert Path(store).read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == files, "no file made (other.db, a journal)"
+    conn = sqlite3.connect(store)
+    assert conn.execute("SELECT count(*) FROM tasks").fetchone() == (3,)
+
+
+def test_bad_sql_is_a_usage_error() -> None:
+    result = invoke(["query", fixture("with_retries"), "SELEC nothing"])
+    assert result.exit_code == exitcodes.USAGE
+    assert_one_error_line(result.stderr)
+    assert "syntax error" in result.stderr
+
+
+@pytest.mark.parametrize("command", [["errors"], ["tasks"], ["task", "x"], ["query", "SELECT 1"]])
+def test_bad_logs(command: list[str], tmp_path: Path) -> None:
+    name, rest = command[0], command[1:]
+    missing = invoke([name, str(tmp_path / "nope.jsonl"), *rest])
+    assert missing.exit_code == exitcodes.LOG_UNAVAILABLE
+    assert_one_error_line(missing.stderr)
+    corrupt = invoke([name, fixture("corrupt_middle"), *rest])
+    assert corrupt.exit_code == exitcodes.LOG_INVALID
+    assert_one_error_line(corrupt.stderr)
+    bad_at = invoke([name, fixture("with_retries"), *rest, "--at", "mark:nope"])
+    assert bad_at.exit_code == exitcodes.USAGE
+    assert_one_error_line(bad_at.stderr)
+
+
+def test_hostile_text_stays_harmless() -> None:
+    for args in (["errors"], ["tasks"]):
+        out = invoke([*args, fixture("hostile")]).stdout
+        assert "\x1b" not in out and "\x07" not in out
