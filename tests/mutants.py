@@ -40,6 +40,7 @@ FOLD = ("tests/test_fold.py",)
 READER = ("tests/test_reader.py",)
 TEXT = ("tests/test_hostile.py", "tests/test_reliability.py")
 WHEN = ("tests/test_when.py", "tests/test_when_edges.py")
+SIGNATURE = ("tests/test_signature.py",)
 
 MUTANTS = [
     Mutant(
@@ -139,6 +140,27 @@ MUTANTS = [
         "and secs is not None and secs >= 60:",
         "and secs is not None and secs > 90:",
         WHEN,
+    ),
+    Mutant(
+        "signature: the exception type is dropped",
+        "replay/core/signature.py",
+        'return f"{kind}: {text}" if text else f"{kind}:"',
+        "return text",
+        SIGNATURE,
+    ),
+    Mutant(
+        "signature: numbers are kept",
+        "replay/core/signature.py",
+        '("<num>", re.compile(',
+        '("<num>", re.compile(r"(?!)") or re.compile(',
+        SIGNATURE,
+    ),
+    Mutant(
+        "signature: quoted strings are kept",
+        "replay/core/signature.py",
+        '("<str>", re.compile(',
+        '("<str>", re.compile(r"(?!)") or re.compile(',
+        SIGNATURE,
     ),
 ]
 

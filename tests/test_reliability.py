@@ -15,7 +15,9 @@ The helpers here are shared with the slow file, which imports them.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import errno
+import gc
 import html
 import json
 import os
@@ -442,6 +444,27 @@ def _writers(log: Path, seed: int, n: int, pads: Sequence[int] = PADS) -> list[i
     ]
 
 
+def release_memory() -> None:
+    """Give freed memory back to the system between trials. A trial holds a log of 70 KB
+    events a few times over; glibc keeps what was freed, and a test process that grew to
+    gigabytes makes every later fork (the trials fork their writers) slow and the machine
+    short of memory."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        pass
+
+
+def _grown(log: Path, size: float, deadline: float = 30.0) -> None:
+    """Wait until the writers have made ``log`` at least ``size`` bytes long: a random
+    moment to kill them, measured in what they wrote, not in time (a loaded machine
+    oversleeps, and a log that grows for a second of 70 KB events costs gigabytes)."""
+    end = time.monotonic() + deadline
+    while os.path.getsize(log) < size and time.monotonic() < end:
+        time.sleep(0.0005)
+
+
 def _reap(pids: Sequence[int]) -> None:
     for pid in pids:
         os.waitpid(pid, 0)
@@ -454,7 +477,7 @@ def crash_trial(directory: Path, seed: int) -> dict[str, int]:
     log = directory / f"crash-{seed}.jsonl"
     Recorder(log, name=f"crash-{seed}").close()
     pids = _writers(log, seed, rng.randint(1, 3))
-    time.sleep(rng.uniform(0, 0.05))
+    _grown(log, rng.uniform(0, 4e6))
     os.killpg(pids[0], signal.SIGKILL)
     _reap(pids)
     torn_by_kill = not log.read_bytes().endswith(b"\n")
@@ -546,11 +569,11 @@ def one_dies_trial(directory: Path, seed: int) -> dict[str, int]:
     log = directory / f"dies-{seed}.jsonl"
     Recorder(log, name=f"dies-{seed}").close()
     pids = _writers(log, seed, rng.randint(2, 3), pads=[1_000, 5_000, 20_000, 70_000])
-    time.sleep(rng.uniform(0.005, 0.04))
+    _grown(log, rng.uniform(2e4, 4e6))
     victim = rng.choice(pids)
     os.kill(victim, signal.SIGKILL)
     _reap([victim])
-    time.sleep(rng.uniform(0.002, 0.02))
+    _grown(log, os.path.getsize(log) + rng.uniform(1e4, 2e6))
     os.killpg(pids[0], signal.SIGKILL)
     _reap([p for p in pids if p != victim])
 
