@@ -6,6 +6,7 @@ Expectations come from the stories in fixtures/generate.py, worked out by hand.
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Iterable
 from types import ModuleType
@@ -33,7 +34,17 @@ from recorder.events import (
 )
 from replay import exitcodes
 from replay.core.fold import apply, apply_all, fold
-from replay.core.metrics import RECENT_ERRORS, RECENT_GAPS, RECENT_LOGS, RECENT_MARKS, Gap, Metrics
+from replay.core.metrics import (
+    RECENT_ERRORS,
+    RECENT_GAPS,
+    RECENT_LOGS,
+    RECENT_MARKS,
+    SERIES,
+    SERIES_WIDTH,
+    SLOWEST,
+    Gap,
+    Metrics,
+)
 from replay.outputs.snapshot import to_dict
 from replay.sources.file import read_batches
 
@@ -596,3 +607,65 @@ def test_fold_agrees_with_the_task_rules(
     for e in story.events:
         apply(single, e)
     assert _doc(single) == _doc(m)
+
+
+# The run over time: series of fixed size whose buckets widen as the run grows -----------
+
+
+def _series(m: Metrics) -> tuple[object, ...]:
+    return (
+        m.series_width,
+        m.series_done,
+        m.series_failed,
+        m.series_busy,
+        m.slowest,
+        m.max_duration,
+    )
+
+
+def test_series_count_every_ending_in_bounded_memory() -> None:
+    s = Story()
+    n = 3_000
+    for i in range(n):  # one task a second, each lasting (i % 7) seconds; every 10th fails
+        end = i + (i % 7)
+        s.add(TaskStarted, i, task=f"t{i}", worker=f"w{i % 8}")
+        if i % 10 == 3:
+            s.add(TaskFailed, end, task=f"t{i}", worker=f"w{i % 8}", error="boom")
+        else:
+            s.add(TaskSucceeded, end, task=f"t{i}", worker=f"w{i % 8}")
+    s.events.sort(key=lambda e: e.t)
+    m = s.fold()
+    assert len(m.series_done) == len(m.series_failed) == len(m.series_busy) == SERIES
+    assert sum(m.series_done) == n and sum(m.series_failed) == m.failed == n // 10
+    used = m.series_used(m.last_t or 0.0)
+    width = m.series_width
+    assert (used - 1) * width <= (m.last_t or 0.0) - T0 < used * width  # the run fits
+    assert used > SERIES // 2  # and fills more than half the buckets
+    assert width / SERIES_WIDTH == 2 ** round(math.log2(width / SERIES_WIDTH))
+    flying: set[str] = set()
+    most = 0
+    for e in s.events:  # the most tasks in flight at any event, counted the plain way
+        if isinstance(e, TaskStarted):
+            flying.add(e.task)
+        most = max(most, len(flying))
+        if isinstance(e, (TaskSucceeded, TaskFailed)):
+            flying.discard(e.task)
+    assert max(m.series_busy) == most > 1
+    single = Metrics()
+    for e in s.events:
+        apply(single, e)
+    half = len(s.events) // 2
+    assert _series(single) == _series(m) == _series(fold(s.events[half:], fold(s.events[:half])))
+
+
+def test_slowest_tasks_are_the_longest_that_ended() -> None:
+    s = Story()
+    durations = [(i * 37) % 101 / 10 for i in range(200)]
+    for i, d in enumerate(durations):
+        s.add(TaskStarted, i, task=f"t{i}", worker="w")
+        s.add(TaskSucceeded, i + d, task=f"t{i}", worker="w")
+    s.events.sort(key=lambda e: e.t)
+    m = s.fold()
+    expected = sorted(((d, f"t{i}") for i, d in enumerate(durations)), key=lambda x: (-x[0], x[1]))
+    assert [task for _, task in m.slowest] == [task for _, task in expected[:SLOWEST]]
+    assert m.max_duration == pytest.approx(max(durations))

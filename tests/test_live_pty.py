@@ -371,7 +371,7 @@ def test_piped_output_has_plain_status_lines_and_no_escape_sequences(tmp_path: P
     status = [line for line in text.splitlines() if line.startswith("runreel: ")]
     assert len(status) >= 3, text
     assert "finished: all succeeded (0 - 2 / 2)" in status[-1]
-    assert "Workers (0 busy / 1)" in text  # the final dashboard, as plain text
+    assert "Workers (1, all idle)" in text  # the final dashboard, as plain text
 
 
 def test_demo_shows_the_live_dashboard(tmp_path: Path, spawn: Spawn) -> None:

@@ -29,6 +29,7 @@ VALID = [
     "seq_gap",
     "many_workers",
     "hostile",
+    "busy_run",
 ]
 ALL = [*VALID, "torn_tail", "corrupt_middle", "future_version"]
 REQUIRED = {"type", "t", "src", "seq"}

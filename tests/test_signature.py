@@ -122,3 +122,11 @@ def test_a_typed_error_never_shares_with_an_untyped_one(kind: str, message: str)
     untyped = f"just {message}"
     assert split_type(untyped)[0] == ""
     assert signature(untyped) != typed
+
+
+def test_a_uuid_is_dashed_and_32_bare_hex_digits_are_hex() -> None:
+    """Found by the property above: a bare 32-digit hex value was a <uuid> while a 31-digit
+    one was a <hex>, so two errors of one template got two signatures."""
+    assert signature("E: id 3f2a9c1e8b7d4e5f9a0b1c2d3e4f5a6b") == "E: id <hex>"
+    assert signature("E: id 3f2a9c1e8b7d4e5f9a0b1c2d3e4f5a6") == "E: id <hex>"
+    assert signature("E: id 3f2a9c1e-8b7d-4e5f-9a0b-1c2d3e4f5a6b") == "E: id <uuid>"

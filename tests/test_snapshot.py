@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import GOLDEN, T0, clean_env, fixture, invoke, run_runreel
+from conftest import FIXTURES, GOLDEN, T0, clean_env, fixture, invoke, run_runreel
 from rich.cells import cell_len
 
 from replay.core.when import END, parse_when
@@ -52,6 +52,23 @@ GOLDEN_CASES: dict[str, tuple[str, list[str]]] = {
         ["--at", "mark:round-2", "--width", "60", "--height", "40"],
     ),
     "corrupt_middle.lenient.txt": ("corrupt_middle", ["--lenient"]),
+    # A realistic run (like ``runreel demo``), mid-run and at the end, at three sizes.
+    **{
+        f"busy_run.{at.rstrip('%')}.{w}x{h}.txt": (
+            "busy_run",
+            ["--at", at, "--width", str(w), "--height", str(h)],
+        )
+        for at in ("50%", "end")
+        for w, h in ((80, 24), (120, 40), (200, 60))
+    },
+}
+
+# An imported CI report (jest-junit, 4239 tests, 2 failed): golden -> (at, width, height)
+IMPORTED = FIXTURES / "real" / "dorny-jest-test-results.xml"
+IMPORTED_CASES = {
+    f"jest-import.{at.rstrip('%')}.{w}x{h}.txt": (at, w, h)
+    for at in ("50%", "end")
+    for w, h in ((80, 24), (120, 40), (200, 60))
 }
 
 
@@ -97,9 +114,34 @@ def test_golden_text_snapshots(golden: str, update_golden: bool) -> None:
     )
 
 
+@pytest.fixture(scope="module")
+def imported_log(tmp_path_factory: pytest.TempPathFactory) -> str:
+    log = tmp_path_factory.mktemp("import") / "jest.jsonl"
+    result = invoke(["import", str(IMPORTED), "-o", str(log)])
+    assert result.exit_code in (0, 2), result.stderr
+    return str(log)
+
+
+@pytest.mark.parametrize("golden", sorted(IMPORTED_CASES))
+def test_golden_imported_ci_run(golden: str, imported_log: str, update_golden: bool) -> None:
+    at, width, height = IMPORTED_CASES[golden]
+    args = ["--at", at, "--width", str(width), "--height", str(height), "--format", "text"]
+    result = invoke(["snapshot", imported_log, *args])
+    assert result.exit_code in (2, 3), result.stderr
+    path = GOLDEN / golden
+    if update_golden:
+        path.write_bytes(result.stdout_bytes)
+        return
+    assert path.exists(), f"missing {path}: run pytest with --update-golden"
+    assert result.stdout_bytes == path.read_bytes(), (
+        f"{golden} changed; if intended, run pytest --update-golden and review the diff"
+    )
+
+
 def test_every_golden_file_has_a_case() -> None:
     on_disk = {p.name for p in GOLDEN.glob("*.txt")}
-    assert on_disk <= set(GOLDEN_CASES), f"stale golden files: {on_disk - set(GOLDEN_CASES)}"
+    cases = set(GOLDEN_CASES) | set(IMPORTED_CASES)
+    assert on_disk <= cases, f"stale golden files: {on_disk - cases}"
 
 
 # Determinism across processes and environments -----------------------------------------

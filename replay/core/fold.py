@@ -35,6 +35,7 @@ from replay.core.metrics import (
     _PER_DECADE_F,
     _RING,
     REOPENABLE,
+    SERIES,
     ErrorEntry,
     Gap,
     InFlight,
@@ -65,6 +66,7 @@ def _task_started(m: Metrics, e: TaskStarted) -> None:
                 m.workers[failed_on].failed -= 1
                 m.workers[failed_on].retries += 1
         m.in_flight[e.task] = InFlight(e.task, e.worker, e.attempt, e.t)
+        m._busy(e.t)
     else:
         _restart(m, f, e)
     w = m._worker(e.worker)
@@ -90,6 +92,7 @@ def _task_retrying(m: Metrics, e: TaskRetrying) -> None:
     f = m.in_flight.get(e.task)
     if f is None:
         f = m.in_flight[e.task] = InFlight(e.task, e.worker, e.attempt, e.t)
+        m._busy(e.t)
     f.state, f.retry_at, f.error, f.attempt = (
         "backoff",
         e.t + e.backoff,
@@ -105,8 +108,9 @@ def _task_retrying(m: Metrics, e: TaskRetrying) -> None:
 
 def _task_succeeded(m: Metrics, e: TaskSucceeded) -> None:
     m.succeeded += 1
+    m._busy(e.t)
     f = m.in_flight.pop(e.task, None)
-    m._complete(e.t, None if f is None else f.started)
+    m._complete(e.t, None if f is None else f.started, e.task)
     w = m._worker(e.worker)
     w.succeeded += 1
     _leave(w, e.task, e.t)
@@ -115,8 +119,9 @@ def _task_succeeded(m: Metrics, e: TaskSucceeded) -> None:
 def _task_failed(m: Metrics, e: TaskFailed) -> None:
     # its recent_errors entry is made by apply_all, for the newest errors only
     m.failed += 1
+    m._busy(e.t)
     f = m.in_flight.pop(e.task, None)
-    m._complete(e.t, None if f is None else f.started)
+    m._complete(e.t, None if f is None else f.started, e.task, failed=True)
     recent = m._failed_recently
     recent[e.task] = e.worker
     if len(recent) > REOPENABLE:
@@ -128,6 +133,7 @@ def _task_failed(m: Metrics, e: TaskFailed) -> None:
 
 def _task_skipped(m: Metrics, e: TaskSkipped) -> None:
     m.skipped += 1
+    m._busy(e.t)
     f = m.in_flight.pop(e.task, None)
     m._complete(e.t, None)
     if f is not None or e.worker:
@@ -224,6 +230,11 @@ def apply_all(m: Metrics, events: Iterable[Event | Unknown]) -> Metrics:
     workers = m.workers
     worker_get = workers.get
     ring_sec, ring_cnt, durations = m._ring_sec, m._ring_cnt, m._durations
+    series_done, series_busy = m.series_done, m.series_busy  # widened in place by _widen
+    t0 = m.first_t if m.first_t is not None else last
+    per = 1.0 / m.series_width  # exact: widths are powers of two
+    longest = m.max_duration
+    slow_floor = m.slow_floor()
     floor, log10 = math.floor, math.log10
     started_cls, succeeded_cls = TaskStarted, TaskSucceeded
     failed_cls, retrying_cls, log_cls = TaskFailed, TaskRetrying, Log
@@ -252,11 +263,19 @@ def apply_all(m: Metrics, events: Iterable[Event | Unknown]) -> Metrics:
                 task = e.task
                 if e.attempt != 1 or task in in_flight:
                     _task_started(m, e)  # a retry or a re-run: the rare cases, in one place
+                    per = 1.0 / m.series_width
                     continue
                 # A first attempt: what _task_started does for it (keep the two in step).
                 started += 1
                 worker = e.worker
                 in_flight[task] = InFlight(task, worker, 1, t)
+                b = int((t - t0) * per)
+                if b >= SERIES or b < 0:  # _series_index: past the last bucket, or early
+                    b = m._series_index(t)
+                    per = 1.0 / m.series_width
+                busy = len(in_flight)
+                if busy > series_busy[b]:
+                    series_busy[b] = busy
                 w = worker_get(worker)
                 if w is None:
                     w = workers[worker] = WorkerState(worker)
@@ -278,6 +297,14 @@ def apply_all(m: Metrics, events: Iterable[Event | Unknown]) -> Metrics:
                 # What _task_succeeded, _complete and _leave do (keep them in step).
                 succeeded += 1
                 task = e.task
+                b = int((t - t0) * per)
+                if b >= SERIES or b < 0:  # _series_index: past the last bucket, or early
+                    b = m._series_index(t)
+                    per = 1.0 / m.series_width
+                busy = len(in_flight)
+                if busy > series_busy[b]:
+                    series_busy[b] = busy
+                series_done[b] += 1
                 f = in_flight_pop(task, None)
                 if lo <= t < hi and ring_sec[i] == sec:  # the second of the last completion
                     ring_cnt[i] += 1
@@ -293,6 +320,11 @@ def apply_all(m: Metrics, events: Iterable[Event | Unknown]) -> Metrics:
                         ring_cnt[i] = 1
                 if f is not None:
                     d = t - f.started
+                    if d > longest:
+                        longest = d
+                    if d > slow_floor:
+                        m._slow(d, task)
+                        slow_floor = m.slow_floor()
                     if d <= _MIN_SECONDS:
                         durations[0] += 1
                     else:  # _bucket_index(d), with float constants and floor (same values)
@@ -323,11 +355,16 @@ def apply_all(m: Metrics, events: Iterable[Event | Unknown]) -> Metrics:
                 if cls is log_cls:
                     logs.append(e)
                 else:
+                    m.max_duration = longest
                     handlers[cls](m, e)
+                    longest = m.max_duration
+                    slow_floor = m.slow_floor()
+                    per = 1.0 / m.series_width
                     if cls is failed_cls or cls is retrying_cls:
                         errors.append(e)
     finally:
         m.events, m.last_t = n, last
+        m.max_duration = longest
         m.started += started
         m.succeeded += succeeded
         for src, c in cursors.items():

@@ -27,6 +27,13 @@ _N_BUCKETS = (5 - _MIN_EXP) * _BUCKETS_PER_DECADE + 2  # + underflow and overflo
 _MIN_SECONDS = 10.0**_MIN_EXP
 _MIN_EXP_F, _PER_DECADE_F = float(_MIN_EXP), float(_BUCKETS_PER_DECADE)
 
+# The run over time: SERIES buckets from the first event on, SERIES_WIDTH s wide at first.
+# When an event falls past the last bucket, neighbours merge in pairs and the width doubles,
+# so memory stays fixed and the buckets always span between half and all of the run.
+SERIES = 128
+SLOWEST = 10  # the slowest tasks that ended, kept with their durations
+SERIES_WIDTH = 0.125
+
 
 @dataclass(slots=True)
 class InFlight:
@@ -121,6 +128,12 @@ class Metrics:
         "_ring_cnt",
         "_durations",
         "_failed_recently",
+        "max_duration",
+        "series_width",
+        "series_done",
+        "series_failed",
+        "series_busy",
+        "slowest",
     )
 
     def __init__(self) -> None:
@@ -157,6 +170,12 @@ class Metrics:
         self._ring_cnt = [0] * _RING
         self._durations = [0] * _N_BUCKETS
         self._failed_recently: dict[str, str] = {}  # task -> worker, oldest first
+        self.max_duration = 0.0  # the longest task that ended (from its first start)
+        self.series_width = SERIES_WIDTH  # seconds per bucket of the series below
+        self.series_done = [0] * SERIES  # tasks ended per bucket (any outcome)
+        self.series_failed = [0] * SERIES  # of which failed for good
+        self.series_busy = [0] * SERIES  # most tasks in flight at an event of the bucket
+        self.slowest: list[tuple[float, str]] = []  # (duration, task), longest first
 
     # Derived figures -------------------------------------------------------
 
@@ -222,7 +241,46 @@ class Metrics:
 
     # Recording helpers used by the handlers ----------------------------------
 
-    def _complete(self, t: float, started: float | None) -> None:
+    def series_used(self, now: float) -> int:
+        """How many buckets of the series the run covers up to ``now``."""
+        if self.first_t is None:
+            return 0
+        return min(max(int((now - self.first_t) / self.series_width) + 1, 1), SERIES)
+
+    def _series_index(self, t: float) -> int:
+        """The bucket of time ``t``, widening the buckets first if ``t`` is past the last."""
+        b = int((t - self.first_t) / self.series_width) if self.first_t is not None else 0
+        while b >= SERIES:
+            self._widen()
+            b = int((t - self.first_t) / self.series_width)  # type: ignore[operator]
+        return b if b > 0 else 0
+
+    def _widen(self) -> None:
+        """Merge neighbouring buckets in pairs: half as many, twice as wide."""
+        half = SERIES // 2
+        for series, merge in (
+            (self.series_done, int.__add__),
+            (self.series_failed, int.__add__),
+            (self.series_busy, max),
+        ):
+            series[:half] = [merge(series[2 * i], series[2 * i + 1]) for i in range(half)]
+            series[half:] = [0] * half
+        self.series_width *= 2
+
+    def _busy(self, t: float) -> None:
+        """Note the tasks in flight at ``t``."""
+        b = self._series_index(t)
+        n = len(self.in_flight)
+        if n > self.series_busy[b]:
+            self.series_busy[b] = n
+
+    def _complete(
+        self, t: float, started: float | None, task: str = "", failed: bool = False
+    ) -> None:
+        b = self._series_index(t)
+        self.series_done[b] += 1
+        if failed:
+            self.series_failed[b] += 1
         sec = math.floor(t)
         i = sec % _RING
         if self._ring_sec[i] != sec:
@@ -230,13 +288,32 @@ class Metrics:
             self._ring_cnt[i] = 0
         self._ring_cnt[i] += 1
         if started is not None:
-            self._durations[_bucket_index(t - started)] += 1
+            d = t - started
+            self._durations[_bucket_index(d)] += 1
+            if d > self.max_duration:
+                self.max_duration = d
+            if d > self.slow_floor():
+                self._slow(d, task)
+
+    def slow_floor(self) -> float:
+        """A task must take longer than this to join ``slowest``."""
+        return self.slowest[-1][0] if len(self.slowest) >= SLOWEST else -1.0
+
+    def _slow(self, d: float, task: str) -> None:
+        kept = [x for x in self.slowest if x[1] != task]  # a re-run replaces its task's entry
+        kept.append((d, task))
+        kept.sort(key=_slow_key)
+        self.slowest = kept[:SLOWEST]
 
     def _worker(self, name: str) -> WorkerState:
         w = self.workers.get(name)
         if w is None:
             w = self.workers[name] = WorkerState(name)
         return w
+
+
+def _slow_key(x: tuple[float, str]) -> tuple[float, str]:
+    return (-x[0], x[1])
 
 
 def _bucket_index(seconds: float) -> int:

@@ -28,8 +28,9 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "<uuid>",
         re.compile(
-            r"(?<![\w-])[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?"
-            r"[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}(?![\w-])"
+            # dashed only: 32 hex digits without dashes are a <hex>, whatever made them
+            r"(?<![\w-])[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+            r"[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?![\w-])"
         ),
     ),
     (

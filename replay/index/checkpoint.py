@@ -22,6 +22,7 @@ _DEQUES: dict[str, type[Any] | None] = {
     "marks": None,  # (t, label) pairs
 }
 _SERIES = ("counters", "gauges")  # keys are (name, ((label, value), ...))
+_PAIRS = ("slowest",)  # lists of (duration, task) tuples
 
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder(dict[str, Any])
@@ -89,5 +90,7 @@ def load(data: bytes) -> Metrics:
             value = deque(items, maxlen=getattr(m, slot).maxlen)
         elif slot in _SERIES:
             value = {(name, tuple(tuple(p) for p in labels)): v for name, labels, v in value}
+        elif slot in _PAIRS:
+            value = [tuple(p) for p in value]
         setattr(m, slot, value)
     return m

@@ -24,7 +24,7 @@ from replay.index import checkpoint
 from replay.index.points import PointList, Points
 from replay.sources.file import ReadReport
 
-INDEX_VERSION = 2
+INDEX_VERSION = 3
 _MAGIC = b"RRINDEX2"
 _PREFIX = len(_MAGIC) + 8  # the magic, then where the header starts
 _HASHED = 1 << 16

@@ -73,12 +73,14 @@ def capture_console(width: int, height: int, *, color: bool) -> Console:
     )
 
 
-def render(m: Metrics, now: float, *, width: int, height: int, fmt: Format) -> str:
-    """The snapshot document for ``m`` at ``now``."""
+def render(
+    m: Metrics, now: float, *, width: int, height: int, fmt: Format, stopped: str | None = None
+) -> str:
+    """The snapshot document for ``m`` at ``now`` (``stopped``: why a viewer stopped there)."""
     if fmt == "json":
         return to_json(m, now)
     console = capture_console(width, height, color=fmt != "text")
-    layout: Layout = dashboard(m, now)
+    layout: Layout = dashboard(m, now, stopped=stopped)
     if fmt == "svg":
         lines = console.render_lines(layout, console.options.update(height=height))
         return svg_document(lines, width=width, title="runreel", unique_id=SVG_ID)
@@ -88,6 +90,17 @@ def render(m: Metrics, now: float, *, width: int, height: int, fmt: Format) -> s
     if fmt == "ansi":
         return console.export_text(styles=True)
     return console.export_html(inline_styles=True, code_format=HTML_FORMAT)
+
+
+def _over_time(m: Metrics, now: float) -> dict[str, Any]:
+    """The run over time up to ``now``: per bucket, tasks ended, failed and in flight."""
+    used = m.series_used(now)
+    return {
+        "bucket_s": m.series_width,
+        "ended": m.series_done[:used],
+        "failed": m.series_failed[:used],
+        "in_flight": m.series_busy[:used],
+    }
 
 
 def to_dict(m: Metrics, now: float) -> dict[str, Any]:
@@ -121,7 +134,9 @@ def to_dict(m: Metrics, now: float) -> dict[str, Any]:
         "duration_s": {
             q: _num(m.duration_percentile(v))
             for q, v in (("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99))
-        },
+        }
+        | {"max": round(m.max_duration, 6) if m.processed else None},
+        "series": _over_time(m, now),
         "events": {
             "count": m.events,
             "first_t": m.first_t,

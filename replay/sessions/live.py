@@ -120,7 +120,7 @@ class LiveSession:
         raise LogUnavailable(f"{self.follower.path} never appeared (stopped: {self.reason})")
 
     def view(self) -> RenderableType:
-        board = dashboard(self.metrics, self.now(), controls=self.bar())
+        board = dashboard(self.metrics, self.now(), controls=self.bar(), stopped=self.reason)
         return with_help(board, "live", KEYS, shown=self.keys and self.help_shown)
 
     def bar(self) -> Group | None:
@@ -148,7 +148,7 @@ class LiveSession:
             if notice is None or notice.startswith("waiting for"):
                 return f"runreel: waiting for {self.follower.path}"
             return f"runreel: {notice}"
-        state = run_state(m, now).plain  # as the header says it; log text made safe by lit()
+        state = run_state(m, now, self.reason).plain  # as the header says; made safe by lit()
         eta = "done" if m.finished else hms(m.eta(now))
         line = (
             f"runreel: {hms(m.elapsed(now))} {state} {m.status_text} "

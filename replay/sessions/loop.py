@@ -133,7 +133,10 @@ def finish(
     m, now = session.metrics, session.now()
     if snapshot:
         width, height = (console.size.width, console.size.height) if interactive else (100, 30)
-        write_file(snapshot, render(m, now, width=width, height=height, fmt=snapshot_format))
+        write_file(
+            snapshot,
+            render(m, now, width=width, height=height, fmt=snapshot_format, stopped=session.reason),
+        )
     if interactive:  # the screen just closed: the last picture stays in the scrollback
         session.keys = False  # without the key hints: no key works there any more
         console.print(session.view(), height=min(console.size.height, FINAL_HEIGHT))

@@ -260,7 +260,7 @@ class ReplaySession:
         return Group(Timeline(where, self._mark_cols, self._fail_cols), line)
 
     def view(self) -> RenderableType:
-        board = dashboard(self.metrics, self.vt, controls=self.controls())
+        board = dashboard(self.metrics, self.vt, controls=self.controls(), stopped=self.reason)
         return with_help(board, "replay", KEYS, shown=self.keys and self.help_shown)
 
     def frame_key(self) -> tuple[object, ...]:
@@ -279,7 +279,7 @@ class ReplaySession:
 
     def status_line(self) -> str:
         m = self.metrics
-        state = run_state(m, self.vt).plain  # as the header says it
+        state = run_state(m, self.vt, self.reason).plain  # as the header says it
         return (
             f"runreel replay: {hms(self.vt - self.first_t)} {state} {m.status_text} "
             f"event {self.cursor.position}/{self.cursor.count} "

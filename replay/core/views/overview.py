@@ -3,254 +3,82 @@
 Views read no clock, environment or terminal: spinner frames come from ``now``,
 sizes from the console they are rendered on. Text from the log is untrusted, so
 it only ever enters ``Text`` objects, never markup, after ``safe()``.
+
+The body is laid out when it is drawn, from what each panel holds and the size it is
+given: a panel is as tall as its content, the sections that matter most get their
+rows first, and the chart of the run over time takes the rows left over.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.layout import Layout
 from rich.panel import Panel
-from rich.progress_bar import ProgressBar
-from rich.spinner import Spinner
-from rich.table import Table
 from rich.text import Text
 
-from replay.core.metrics import InFlight, Metrics
-from replay.core.outcome import Outcome, outcome_of
+from replay.core.metrics import Metrics
 from replay.core.text import hms, lit, short
+from replay.core.views.charts import Chart, outcome_bar
+from replay.core.views.flow import Flow, flow
+from replay.core.views.panels import (
+    ANIMATION_HZ,
+    STALL_AFTER,
+    Head,
+    Tail,
+    duration_parts,
+    ended,
+    error_lines,
+    log_lines,
+    moving,
+    retry_rows,
+    run_state,
+    spinner_frame,
+    status_parts,
+    took,
+    worker_rows,
+)
 
-STALL_AFTER = 5.0  # seconds without events before the status says "stalled"
+__all__ = [
+    "ANIMATION_HZ",
+    "STALL_AFTER",
+    "dashboard",
+    "frame_key",
+    "run_state",
+    "spinner_frame",
+]
 
-_FRAMES: list[str] = list(Spinner("dots").frames)
-# Spinners and the pulsing bar move in steps of 1/ANIMATION_HZ s. Every animation on the
-# screen steps at the same moments, so a live viewer whose only change is animation redraws
-# 5 times a second, not at every refresh (a full frame is the costly part of an idle view).
-ANIMATION_HZ = 5
-
-
-# Small pure helpers -------------------------------------------------------------
-
-
-def animation_step(now: float) -> int:
-    """Which animation step ``now`` falls in (steps are 1/ANIMATION_HZ s long)."""
-    return math.floor(now * ANIMATION_HZ)
-
-
-def moving(m: Metrics, now: float) -> bool:
-    """Whether events still arrive: only then do spinners and the pulsing bar move."""
-    return not m.finished and m.last_t is not None and now - m.last_t < STALL_AFTER
-
-
-def animation_time(m: Metrics, now: float) -> float:
-    """``now`` while events arrive; then frozen at the moment the run stalled or finished."""
-    if moving(m, now) or m.last_t is None:
-        return now if m.last_t is not None else 0.0
-    return m.last_t if m.finished else m.last_t + STALL_AFTER
-
-
-def spinner_frame(now: float, offset: int = 0) -> str:
-    """The spinner's frame at ``now``: the same time always draws the same frame.
-
-    ``offset`` shifts the frame, so that spinners side by side do not move in lockstep.
-    """
-    return _FRAMES[(animation_step(now) + offset) % len(_FRAMES)]
+CHART_MIN, CHART_ROOMY, CHART_MOST = 3, 10, 12  # rows of the chart panel (a sparkline; 5, 7 bars)
+SIDE_BY_SIDE = 100  # columns from which errors and log messages sit side by side
 
 
-@dataclass(frozen=True)
-class Tail:
-    """The last lines that fit the height it is given, oldest first (a scrolling list)."""
-
-    lines: tuple[Text, ...]
-    empty: str = ""
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        height = options.height or len(self.lines) or 1
-        lines = self.lines[-height:] if self.lines else (Text(self.empty, style="dim"),)
-        for line in lines:
-            line = line.copy()
-            line.no_wrap, line.overflow = True, "ellipsis"
-            yield line
-
-
-@dataclass(frozen=True)
-class Head:
-    """The first rows that fit, with "+N more" when some do not."""
-
-    rows: tuple[Text, ...]
-    empty: str = ""
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        height = options.height or len(self.rows) or 1
-        rows = self.rows
-        if not rows:
-            yield Text(self.empty, style="dim")
-            return
-        if len(rows) > height:
-            rows = (*rows[: height - 1], Text(f"+{len(self.rows) - height + 1} more", style="dim"))
-        for row in rows:
-            row = row.copy()
-            row.no_wrap, row.overflow = True, "ellipsis"
-            yield row
-
-
-# Panels -------------------------------------------------------------------------
-
-
-def run_state(m: Metrics, now: float) -> Text:
-    """finished (with outcome), stalled for Ns, or running: never claims work that stopped."""
-    if m.finished:
-        outcome = outcome_of(m)
-        label = f"finished: {outcome.value}"
-        if m.exit_status is not None:
-            label += f" (exit status {m.exit_status})"
-        return lit(label, "bold green" if outcome is Outcome.SUCCEEDED else "bold red")
-    idle = now - m.last_t if m.last_t is not None else 0.0
-    if m.last_t is None:
-        return Text("waiting for events", style="yellow")
-    if idle >= STALL_AFTER:
-        return Text(f"stalled for {short(idle)}", style="bold yellow")
-    return Text("running", style="bold cyan")
-
-
-def header(m: Metrics, now: float) -> Panel:
-    title = Text.assemble(
-        ("runreel ", "bold"),
-        lit(m.name or "(unnamed run)", "bold white"),
-        ("  run ", "dim"),
-        lit(m.run or "?", "cyan"),
-        ("  ", ""),
-        run_state(m, now),
-        ("  elapsed ", "dim"),
-        (hms(m.elapsed(now)), "bold"),
-    )
-    title.no_wrap, title.overflow = True, "ellipsis"
-    return Panel(title, border_style="blue")
-
-
-def status_panel(m: Metrics, now: float) -> Panel:
-    """Spinner only while events arrive; the outcome once finished."""
-    if m.finished:
-        ok = outcome_of(m) is Outcome.SUCCEEDED
-        lead = Text("✔ Done " if ok else "✖ Done ", style="bold green" if ok else "bold red")
-    elif m.last_t is not None and now - m.last_t >= STALL_AFTER:
-        lead = Text(f"⏸ Stalled for {short(now - m.last_t)} ", style="bold yellow")
-    elif m.last_t is None:
-        lead = Text("… Waiting ", style="yellow")
-    else:
-        lead = Text(f"{spinner_frame(now)} Processing ", style="bold yellow")
-    line = Text.assemble(lead, (m.status_text, "bold"))
-    counts = Text.assemble(
-        ("ok ", "dim"),
-        (str(m.succeeded), "green"),
-        ("  failed ", "dim"),
-        (str(m.failed), "red" if m.failed else ""),
-        ("  skipped ", "dim"),
-        (str(m.skipped), ""),
-        ("  running ", "dim"),
-        (str(len(m.in_flight)), "cyan"),
-    )
-    bar = Table.grid(expand=True)
-    bar.add_row(
-        ProgressBar(
-            total=float(m.total) if m.total else None,
-            completed=float(m.processed),
-            animation_time=animation_step(animation_time(m, now)) / ANIMATION_HZ,
-            pulse=not m.total and not m.finished,
-        )
-    )
-    return Panel(Group(line, bar, counts), title="Status", border_style="cyan")
-
-
-def workers_panel(m: Metrics, now: float) -> Panel:
-    """A spinner for each busy worker while events arrive; once they stop, a still mark."""
-    rows: list[Text] = []
-    live = moving(m, now)
-    for name in sorted(m.workers):
-        w = m.workers[name]
-        if w.state == "running":
-            icon = Text((spinner_frame(now, len(rows)) if live else "◦") + " ", style="cyan")
-        elif w.state == "backoff":
-            icon = Text("↻ ", style="yellow")
-        else:
-            icon = Text("· ", style="dim")
-        row = Text.assemble(icon, lit(name or "(main)", "bold"))
-        if w.task is not None:
-            row.append("  ")
-            row.append_text(lit(w.task))
-            row.append(f"  {short(now - w.since)}", style="dim")
-        row.append(f"  ✔{w.succeeded}", style="green")
-        if w.failed:
-            row.append(f" ✖{w.failed}", style="red")
-        rows.append(row)
-    busy = sum(1 for w in m.workers.values() if w.state == "running")
-    title = f"Workers ({busy} busy / {len(m.workers)})"
-    return Panel(Head(tuple(rows), "no workers yet"), title=title, border_style="cyan")
-
-
-def retries_panel(m: Metrics, now: float) -> Panel:
-    waiting = sorted((f for f in m.in_flight.values() if f.state == "backoff"), key=_retry_key)
-    rows = []
-    for f in waiting:
-        left = f.retry_at - now
-        due = f"next in {short(left)}" if left > 0 else "retry due"
-        rows.append(
-            Text.assemble(
-                ("↻ ", "yellow"),
-                lit(f.task, "bold"),
-                (f"  attempt {f.attempt}  {due}  ", "yellow"),
-                lit(f.error, "dim"),
-            )
-        )
-    title = f"Retries ({m.retries} total, {len(waiting)} backing off)"
-    return Panel(Head(tuple(rows), "no task is backing off"), title=title, border_style="yellow")
-
-
-def _retry_key(f: InFlight) -> tuple[float, str]:
-    return (f.retry_at, f.task)
-
-
-def errors_panel(m: Metrics, now: float) -> Panel:
-    start = m.first_t or 0.0
-    lines = tuple(
-        Text.assemble(
-            (f"{hms(e.t - start)} ", "dim"),
-            ("✖ " if e.final else "↻ ", "red" if e.final else "yellow"),
-            lit(e.task, "bold"),
-            ("  ", ""),
-            lit(e.error, "red" if e.final else ""),
-        )
-        for e in m.recent_errors
-    )
-    title = f"Errors ({m.failed} failed, {m.retries} retried)"
-    return Panel(Tail(lines, "no errors"), title=title, border_style="red")
-
-
-def logs_panel(m: Metrics, now: float) -> Panel:
-    """The latest log messages (e.g. the output of a recorded command)."""
-    start = m.first_t or 0.0
-    styles = {"error": "red", "stderr": "yellow", "warning": "yellow", "warn": "yellow"}
-    lines = tuple(
-        Text.assemble(
-            (f"{hms(e.t - start)} ", "dim"),
-            lit(e.msg, styles.get(e.level, "")),
-        )
-        for e in m.recent_logs
-    )
-    return Panel(Tail(lines, "no log messages"), title="Log", border_style="white")
-
-
-def footer(m: Metrics, now: float, extra: Iterable[Text] = ()) -> Panel:
-    remaining = m.remaining
+def header(m: Metrics, now: float, stopped: str | None) -> Panel:
     parts = [
-        Text.assemble(
-            ("Remaining ", "dim"), ("?" if remaining is None else str(remaining), "bold")
-        ),
+        Text.assemble(("runreel ", "bold"), lit(m.name or "(unnamed run)", "bold white")),
+        run_state(m, now, stopped),
+        Text.assemble(("elapsed ", "dim"), (hms(m.elapsed(now)), "bold")),
+        Text.assemble(("run ", "dim"), lit(m.run or "?", "cyan")),
+    ]
+    return Panel(Flow(tuple(parts), "  "), border_style="blue")
+
+
+def footer(m: Metrics, now: float, stopped: str | None, extra: Iterable[Text] = ()) -> Panel:
+    """Remaining, rate, ETA, events; parts that do not fit are left out whole."""
+    remaining = m.remaining
+    over = ended(m, stopped)
+    left = "?" if remaining is None else str(remaining)
+    if over and remaining:
+        eta = Text.assemble(("ETA ", "dim"), ("none: ended with tasks left", "magenta"))
+    elif remaining == 0:
+        eta = Text.assemble(("ETA ", "dim"), ("done", "bold"))
+    else:
+        eta = Text.assemble(("ETA ", "dim"), (hms(m.eta(now)), "bold"))
+    parts = [
+        Text.assemble(("Remaining ", "dim"), (left, "bold")),
         Text.assemble(("Rate ", "dim"), (f"{m.rate(now):.1f}/s", "bold")),
-        Text.assemble(("ETA ", "dim"), ("done" if m.finished else hms(m.eta(now)), "bold")),
+        eta,
         Text.assemble(("Events ", "dim"), (str(m.events), "")),
     ]
     if m.lost_events or m.gap_count:
@@ -259,9 +87,219 @@ def footer(m: Metrics, now: float, extra: Iterable[Text] = ()) -> Panel:
     if unknown:
         parts.append(Text(f"{unknown} events of unknown types skipped", style="yellow"))
     parts.extend(extra)
-    line = Text("  ·  ").join(parts)
-    line.no_wrap, line.overflow = True, "ellipsis"
-    return Panel(line, border_style="green")
+    return Panel(Flow(tuple(parts)), border_style="green")
+
+
+@dataclass(frozen=True)
+class Section:
+    """One panel of the body: the rows it needs, the rows without which it is left out,
+    and its place in the queue for rows (lower first)."""
+
+    name: str
+    need: int
+    least: int
+    rank: int
+    grow: int  # place in the queue for rows beyond the least
+
+
+def allot(sections: list[Section], height: int, stretch: str) -> dict[str, int]:
+    """Rows for each section: first the least of each, by rank (a section that cannot
+    have its least is left out), then up to what each needs, by rank; ``stretch``
+    takes what is left."""
+    rows: dict[str, int] = {}
+    room = height
+    for s in sorted(sections, key=lambda s: s.rank):
+        least = min(s.least, s.need)
+        if least <= room:
+            rows[s.name] = least
+            room -= least
+    for s in sorted(sections, key=lambda s: s.grow):
+        if s.name in rows:
+            more = min(s.need - rows[s.name], room)
+            rows[s.name] += more
+            room -= more
+    if stretch in rows:
+        rows[stretch] += room
+    return rows
+
+
+@dataclass(frozen=True)
+class Body:
+    """Everything between the header and the footer, laid out for the size it gets."""
+
+    m: Metrics
+    now: float
+    stopped: str | None
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width, height = options.max_width, options.height or console.height
+        yield self.layout(width, height)
+
+    def layout(self, width: int, height: int) -> Layout:
+        m, now, stopped = self.m, self.now, self.stopped
+        inner = max(width - 4, 1)  # inside a panel's border and padding
+        status = flow(status_parts(m, now, stopped), inner)
+        title, workers = worker_rows(m, now, stopped)
+        columns = _grid_columns(workers, inner)
+        worker_h = -(-len(workers) // columns) + 2 if workers else 0
+        slow = slow_rows(m)
+        slow_cols = _grid_columns(slow, inner)
+        slow_h = -(-len(slow) // slow_cols) + 2 if slow else 0
+        retries = retry_rows(m, now, stopped)
+        errors, logs = error_lines(m, max(height, 1)), log_lines(m, max(height, 1))
+        half = (width - 8) // 2  # inside each of two panels side by side
+        beside = bool(errors and logs and width >= SIDE_BY_SIDE)
+        beside = beside and max(e.cell_len for e in errors) <= half
+        sections = [
+            Section("status", len(status) + 3, len(status) + 3, 0, 0),
+            Section("workers", worker_h, min(worker_h, 6), 1, 1) if workers else None,
+            Section("retries", len(retries) + 2, 3, 3, 3) if retries else None,
+            Section("chart", CHART_ROOMY, CHART_MIN, 4, 2) if m.processed or m.in_flight else None,
+        ]
+        if beside:
+            sections.append(Section("notes", max(len(errors), len(logs)) + 2, 5, 2, 4))
+        else:
+            if errors:
+                sections.append(Section("errors", len(errors) + 2, 5, 2, 4))
+            if logs:
+                sections.append(Section("log", len(logs) + 2, 5, 3, 5))
+        rows = allot([s for s in sections if s is not None], height, "chart")
+        spare = rows.get("chart", 0) - CHART_MOST  # past 10 rows of bars: the slowest tasks
+        if slow and spare >= 3:
+            rows["slowest"] = min(spare, slow_h)
+            rows["chart"] -= rows["slowest"]
+            sections.append(Section("slowest", slow_h, 3, 6, 6))
+        bar = outcome_bar(inner, m.total, _outcomes(m))
+        panels = {
+            "status": Panel(_Lines((*status, bar)), title="Status", border_style="cyan"),
+            "workers": Panel(_Grid(workers, columns), title=title, border_style="cyan"),
+            "retries": Panel(
+                Head(retries), title=f"Retries ({len(retries)} backing off)", border_style="yellow"
+            ),
+            "chart": Panel(self.chart(), title=self.chart_title(), border_style="green"),
+            "errors": _errors_panel(m, errors),
+            "log": Panel(Tail(logs), title="Log", border_style="white"),
+            "slowest": Panel(_Grid(slow, slow_cols), title="Slowest tasks", border_style="green"),
+        }
+        parts = []
+        for s in sections:
+            if s is None or s.name not in rows:
+                continue
+            if s.name == "notes":
+                pair = Layout(name="notes", size=rows["notes"])
+                pair.split_row(
+                    Layout(panels["errors"], name="errors"), Layout(panels["log"], name="log")
+                )
+                parts.append(pair)
+            else:
+                parts.append(Layout(panels[s.name], name=s.name, size=rows[s.name]))
+        body = Layout(name="body")
+        if parts:
+            body.split(*parts)
+        return body
+
+    def factor(self) -> int:
+        """Buckets drawn as one: enough tasks per bar for its height to mean something."""
+        m = self.m
+        used, factor = m.series_used(self.now), 1
+        while used > 16 * factor and sum(m.series_done[:used]) * factor < 6 * used:
+            factor *= 2
+        return factor
+
+    def chart(self) -> Chart:
+        m, k = self.m, self.factor()
+        used = m.series_used(self.now)
+        return Chart(
+            "ended/s",
+            _coarse(m.series_done[:used], k, sum),
+            _coarse(m.series_failed[:used], k, sum),
+            _coarse(_held(m.series_busy[:used]), k, max),
+            m.series_width * k,
+            tuple(duration_parts(m, self.now, self.stopped)),
+        )
+
+    def chart_title(self) -> str:
+        m = self.m
+        peak = max(m.series_busy[: m.series_used(self.now)], default=0)
+        return f"Over time (bars of {m.series_width * self.factor():g}s, at most {peak} in flight)"
+
+
+def slow_rows(m: Metrics) -> tuple[Text, ...]:
+    """The slowest tasks that ended, longest first."""
+    return tuple(Text.assemble((f"{took(d):>6} ", "bold"), lit(task)) for d, task in m.slowest)
+
+
+def _coarse(values: list[int], k: int, merge: Callable[[list[int]], int]) -> tuple[int, ...]:
+    """Every ``k`` neighbouring buckets as one."""
+    return tuple(merge(values[i : i + k]) for i in range(0, len(values), k))
+
+
+def _held(levels: list[int]) -> list[int]:
+    """Tasks in flight per bucket: a bucket without a task event keeps the level before."""
+    out, last = [], 0
+    for v in levels:
+        last = v or last
+        out.append(last)
+    return out
+
+
+def _outcomes(m: Metrics) -> list[tuple[int, str]]:
+    return [(m.succeeded, "green"), (m.failed, "red"), (m.skipped, "yellow")]
+
+
+def _errors_panel(m: Metrics, lines: tuple[Text, ...]) -> Panel:
+    title = f"Errors ({m.failed} failed, {m.retries} retried)"
+    return Panel(Tail(lines, "no errors"), title=title, border_style="red")
+
+
+def _grid_columns(rows: tuple[Text, ...], width: int) -> int:
+    """How many columns of rows fit side by side (rows keep their whole width)."""
+    if not rows:
+        return 1
+    cell = max(r.cell_len for r in rows) + 3
+    return max(1, min(len(rows), (width + 3) // cell))
+
+
+@dataclass(frozen=True)
+class _Lines:
+    lines: tuple[Text, ...]
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield from self.lines
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """Rows in columns, down first; "+N more" in the last cell when they do not fit."""
+
+    rows: tuple[Text, ...]
+    columns: int
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        height = max(options.height or 1, 1)
+        if self.columns == 1 or not self.rows:
+            yield Head(self.rows, "no workers yet")
+            return
+        per = -(-len(self.rows) // self.columns)
+        gap = 3
+        cell = (options.max_width + gap) // self.columns - gap
+        cells = list(self.rows)
+        if per > height:  # keep the first rows of each column's worth, and say how many not
+            keep = height * self.columns - 1
+            cells = [*cells[:keep], Text(f"+{len(self.rows) - keep} more", style="dim")]
+            per = height
+        for r in range(per):
+            line = Text(no_wrap=True, overflow="ellipsis")
+            for c in range(self.columns):
+                i = c * per + r
+                if i >= len(cells):
+                    break
+                part = cells[i].copy()
+                part.truncate(cell, overflow="ellipsis", pad=True)
+                line.append_text(part)
+                line.append(" " * gap)
+            line.rstrip()
+            yield line
 
 
 def dashboard(
@@ -270,29 +308,22 @@ def dashboard(
     *,
     footer_extra: Iterable[Text] = (),
     controls: RenderableType | None = None,
+    stopped: str | None = None,
 ) -> Layout:
-    """The whole dashboard at ``now``; ``controls`` (two rows) sit above the footer."""
+    """The whole dashboard at ``now``; ``controls`` (two rows) sit above the footer.
+
+    ``stopped`` is why the view stopped ("quit", "timeout", "sigint", "sigterm",
+    "finished"), for its last frame: a run not finished then reads "interrupted".
+    """
     layout = Layout(name="root")
     rows = [
-        Layout(header(m, now), name="header", size=3),
-        Layout(name="body", ratio=1),
-        Layout(footer(m, now, footer_extra), name="footer", size=3),
+        Layout(header(m, now, stopped), name="header", size=3),
+        Layout(Body(m, now, stopped), name="body", ratio=1),
+        Layout(footer(m, now, stopped, footer_extra), name="footer", size=3),
     ]
     if controls is not None:
         rows.insert(2, Layout(controls, name="controls", size=2))
     layout.split(*rows)
-    layout["body"].split_row(Layout(name="left"), Layout(name="right"))
-    left = [
-        Layout(status_panel(m, now), name="status", size=5),
-        Layout(retries_panel(m, now), name="retries", ratio=1),
-    ]
-    if m.recent_logs:
-        left.append(Layout(logs_panel(m, now), name="log", ratio=1))
-    layout["left"].split(*left)
-    layout["right"].split(
-        Layout(workers_panel(m, now), name="workers", ratio=1),
-        Layout(errors_panel(m, now), name="errors", ratio=1),
-    )
     return layout
 
 
@@ -303,13 +334,11 @@ def frame_key(m: Metrics, now: float) -> tuple[object, ...]:
     live loop can skip re-rendering an unchanged screen. Keep it in step with the
     panels above (tests/test_live.py checks equal keys give equal frames).
     """
-    key: list[object] = [hms(m.elapsed(now)), run_state(m, now).plain]
+    key: list[object] = [hms(m.elapsed(now)), run_state(m, now).plain, m.series_used(now)]
     if not m.finished and m.last_t is not None:
         idle = now - m.last_t
         key.append(short(idle) if idle >= STALL_AFTER else spinner_frame(now))
     live = moving(m, now)
-    if not m.total:
-        key.append(animation_step(animation_time(m, now)))  # the pulsing bar's position
     for i, name in enumerate(sorted(m.workers)):
         w = m.workers[name]
         key.append(spinner_frame(now, i) if w.state == "running" and live else None)

@@ -1,0 +1,44 @@
+"""Figures that flow onto lines whole: a part is never cut, it moves to the next line or,
+on the last line there is room for, is left out (the ones that matter most come first)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.text import Text
+
+SEP = "  ·  "
+
+
+def flow(parts: Sequence[Text], width: int, lines: int | None = None, sep: str = SEP) -> list[Text]:
+    """``parts`` laid out on lines of ``width`` cells, at most ``lines`` of them.
+
+    A part wider than a whole line is cut with an ellipsis (nothing else could show it).
+    """
+    out: list[Text] = []
+    line: Text | None = None
+    for part in parts:
+        if line is not None and cell_len(line.plain) + cell_len(sep) + part.cell_len <= width:
+            line.append(sep, "dim")
+            line.append_text(part)
+            continue
+        if lines is not None and len(out) >= lines:
+            continue  # a later, shorter part may still fit on the last line
+        line = part.copy()
+        line.no_wrap, line.overflow = True, "ellipsis"
+        out.append(line)
+    return out
+
+
+@dataclass(frozen=True)
+class Flow:
+    """``flow`` as a renderable, on as many lines as the height it is given."""
+
+    parts: tuple[Text, ...]
+    sep: str = SEP
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield from flow(self.parts, options.max_width, options.height, self.sep)

@@ -1,0 +1,308 @@
+"""The dashboard's panels, each a pure function of (metrics, now) and how the view stopped.
+
+Each panel comes with what it holds as lines, so the layout can make it as tall as
+that (``rows``) and no taller. Log text enters only through ``lit``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.spinner import Spinner
+from rich.text import Text
+
+from replay.core.metrics import InFlight, Metrics
+from replay.core.outcome import Outcome, outcome_of
+from replay.core.text import hms, lit, short
+
+STALL_AFTER = 5.0  # seconds without events before the status says "stalled"
+
+_FRAMES: list[str] = list(Spinner("dots").frames)
+# Spinners and the pulsing bar move in steps of 1/ANIMATION_HZ s. Every animation on the
+# screen steps at the same moments, so a live viewer whose only change is animation redraws
+# 5 times a second, not at every refresh (a full frame is the costly part of an idle view).
+ANIMATION_HZ = 5
+
+STOP_WORDS = {"quit": "q", "timeout": "timeout", "sigint": "SIGINT", "sigterm": "SIGTERM"}
+
+
+# Time and animation -------------------------------------------------------------
+
+
+def animation_step(now: float) -> int:
+    """Which animation step ``now`` falls in (steps are 1/ANIMATION_HZ s long)."""
+    return math.floor(now * ANIMATION_HZ)
+
+
+def interrupted(m: Metrics, stopped: str | None) -> bool:
+    """The view stopped (q, a timeout, a signal) before the run finished."""
+    return stopped in STOP_WORDS and not m.finished
+
+
+def ended(m: Metrics, stopped: str | None) -> bool:
+    """Nothing will change any more: the run finished, or the view stopped."""
+    return m.finished or interrupted(m, stopped)
+
+
+def moving(m: Metrics, now: float, stopped: str | None = None) -> bool:
+    """Whether events still arrive: only then do spinners and the pulsing bar move."""
+    if ended(m, stopped):
+        return False
+    return m.last_t is not None and now - m.last_t < STALL_AFTER
+
+
+def animation_time(m: Metrics, now: float) -> float:
+    """``now`` while events arrive; then frozen at the moment the run stalled or finished."""
+    if moving(m, now) or m.last_t is None:
+        return now if m.last_t is not None else 0.0
+    return m.last_t if m.finished else m.last_t + STALL_AFTER
+
+
+def spinner_frame(now: float, offset: int = 0) -> str:
+    """The spinner's frame at ``now``: the same time always draws the same frame.
+
+    ``offset`` shifts the frame, so that spinners side by side do not move in lockstep.
+    """
+    return _FRAMES[(animation_step(now) + offset) % len(_FRAMES)]
+
+
+# Lists that take the height they are given --------------------------------------------
+
+
+def _one_line(line: Text) -> Text:
+    line = line.copy()
+    line.no_wrap, line.overflow = True, "ellipsis"
+    return line
+
+
+@dataclass(frozen=True)
+class Tail:
+    """The last lines that fit the height it is given, oldest first (a scrolling list)."""
+
+    lines: tuple[Text, ...]
+    empty: str = ""
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        height = options.height or len(self.lines) or 1
+        lines = self.lines[-height:] if self.lines else (Text(self.empty, style="dim"),)
+        yield from map(_one_line, lines)
+
+
+@dataclass(frozen=True)
+class Head:
+    """The first rows that fit, with "+N more" when some do not."""
+
+    rows: tuple[Text, ...]
+    empty: str = ""
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        height = options.height or len(self.rows) or 1
+        rows = self.rows
+        if not rows:
+            yield Text(self.empty, style="dim")
+            return
+        if len(rows) > height == 1:  # one row: the first, and how many more
+            yield _one_line(Text.assemble(rows[0], (f"  (+{len(rows) - 1} more)", "dim")))
+            return
+        if len(rows) > height:
+            rows = (*rows[: height - 1], Text(f"+{len(self.rows) - height + 1} more", style="dim"))
+        yield from map(_one_line, rows)
+
+
+# What each panel says ---------------------------------------------------------------
+
+
+def run_state(m: Metrics, now: float, stopped: str | None = None) -> Text:
+    """finished (with outcome), interrupted, stalled for Ns, or running: never claims
+    work that stopped."""
+    if m.finished:
+        outcome = outcome_of(m)
+        label = f"finished: {outcome.value}"
+        if m.exit_status is not None:
+            label += f" (exit status {m.exit_status})"
+        return lit(label, "bold green" if outcome is Outcome.SUCCEEDED else "bold red")
+    if interrupted(m, stopped):
+        return Text(f"interrupted ({STOP_WORDS.get(str(stopped), stopped)})", style="bold magenta")
+    if m.last_t is None:
+        return Text("waiting for events", style="yellow")
+    idle = now - m.last_t
+    if idle >= STALL_AFTER:
+        return Text(f"stalled for {short(idle)}", style="bold yellow")
+    return Text("running", style="bold cyan")
+
+
+def status_lead(m: Metrics, now: float, stopped: str | None) -> Text:
+    """The status line's first word: a spinner only while events arrive."""
+    if m.finished:
+        ok = outcome_of(m) is Outcome.SUCCEEDED
+        return Text("✔ Done" if ok else "✖ Done", style="bold green" if ok else "bold red")
+    if interrupted(m, stopped):
+        return Text("■ Interrupted", style="bold magenta")
+    if m.last_t is None:
+        return Text("… Waiting", style="yellow")
+    if now - m.last_t >= STALL_AFTER:
+        return Text(f"⏸ Stalled for {short(now - m.last_t)}", style="bold yellow")
+    return Text(f"{spinner_frame(now)} Processing", style="bold yellow")
+
+
+def backing_off(m: Metrics) -> list[InFlight]:
+    """Tasks waiting to be retried, the soonest first."""
+    return sorted((f for f in m.in_flight.values() if f.state == "backoff"), key=_retry_key)
+
+
+def _retry_key(f: InFlight) -> tuple[float, str]:
+    return (f.retry_at, f.task)
+
+
+def status_parts(m: Metrics, now: float, stopped: str | None) -> list[Text]:
+    """The status line as whole parts: the seed's ``(errors - processed / total)`` first,
+    then the same figures with words, so nothing needs decoding."""
+    total = "?" if m.total is None else str(m.total)
+    waiting = sum(1 for f in m.in_flight.values() if f.state == "backoff")
+    flying = len(m.in_flight)
+    parts = [
+        Text.assemble(status_lead(m, now, stopped), " ", (m.status_text, "bold")),
+        Text.assemble((f"{m.processed}/{total}", "bold"), " done"),
+        Text.assemble((str(m.succeeded), "bold green"), " ok"),
+        Text.assemble((str(m.failed), "bold red" if m.failed else "bold"), " failed"),
+    ]
+    if m.skipped:
+        parts.append(Text.assemble((str(m.skipped), "bold"), " skipped"))
+    if ended(m, stopped):
+        if flying:
+            parts.append(Text.assemble((str(flying), "bold magenta"), " unfinished"))
+    else:
+        run = Text.assemble((str(flying - waiting), "bold cyan"), " running")
+        if waiting:
+            run.append_text(Text.assemble(" + ", (str(waiting), "bold yellow"), " backing off"))
+        parts.append(run)
+    parts.append(Text.assemble((str(m.retries), "bold"), " retried"))
+    return parts
+
+
+def worker_rows(m: Metrics, now: float, stopped: str | None) -> tuple[str, tuple[Text, ...]]:
+    """The workers panel's title and one row per worker, busy ones first."""
+    rows: list[Text] = []
+    live = moving(m, now, stopped)
+    over = ended(m, stopped)
+    counts = {"running": 0, "backoff": 0, "idle": 0}
+    for i, name in enumerate(sorted(m.workers)):
+        w = m.workers[name]
+        counts[w.state] = counts.get(w.state, 0) + 1
+        if w.state == "running":
+            mark = "◌" if over else spinner_frame(now, i) if live else "◦"
+            icon = Text(mark + " ", style="magenta" if over else "cyan")
+        elif w.state == "backoff":
+            icon = Text("↻ ", style="magenta" if over else "yellow")
+        else:
+            icon = Text("· ", style="dim")
+        row = Text.assemble(icon, lit(name or "(main)", "bold"))
+        if w.task is not None:
+            row.append("  ")
+            row.append_text(lit(w.task))
+            row.append(f"  {short(now - w.since)}", style="dim")
+            if over:
+                row.append("  unfinished", style="magenta")
+        row.append(f"  ✔{w.succeeded}", style="green")
+        if w.failed:
+            row.append(f" ✖{w.failed}", style="red")
+        rows.append(row)
+    if over:
+        left = counts["running"] + counts["backoff"]
+        title = f"Workers ({len(m.workers)}, " + (
+            f"{left} left a task unfinished)" if left else "all idle)"
+        )
+    else:
+        title = f"Workers ({counts['running']} busy"
+        if counts["backoff"]:
+            title += f", {counts['backoff']} backing off"
+        title += f" / {len(m.workers)})"
+    return title, tuple(rows)
+
+
+def retry_rows(m: Metrics, now: float, stopped: str | None) -> tuple[Text, ...]:
+    """One row per task backing off: when it retries and why it failed."""
+    rows = []
+    for f in backing_off(m):
+        left = f.retry_at - now
+        if ended(m, stopped):
+            due = "unfinished"
+        else:
+            due = f"next in {short(left)}" if left > 0 else "retry due"
+        rows.append(
+            Text.assemble(
+                ("↻ ", "yellow"),
+                lit(f.task, "bold"),
+                (f"  attempt {f.attempt}  {due}  ", "yellow"),
+                lit(f.error, "dim"),
+            )
+        )
+    return tuple(rows)
+
+
+def error_lines(m: Metrics, last: int) -> tuple[Text, ...]:
+    """The newest ``last`` failures and failed attempts, oldest first."""
+    start = m.first_t or 0.0
+    return tuple(
+        Text.assemble(
+            (f"{hms(e.t - start)} ", "dim"),
+            ("✖ " if e.final else "↻ ", "red" if e.final else "yellow"),
+            lit(e.task, "bold"),
+            lit(f" on {e.worker}" if e.worker else "", "dim"),
+            ("  ", ""),
+            lit(e.error, "red" if e.final else ""),
+        )
+        for e in list(m.recent_errors)[-last:]
+    )
+
+
+_LOG_STYLES = {"error": "red", "stderr": "yellow", "warning": "yellow", "warn": "yellow"}
+
+
+def log_lines(m: Metrics, last: int) -> tuple[Text, ...]:
+    """The newest ``last`` log messages (e.g. the output of a recorded command)."""
+    start = m.first_t or 0.0
+    return tuple(
+        Text.assemble((f"{hms(e.t - start)} ", "dim"), lit(e.msg, _LOG_STYLES.get(e.level, "")))
+        for e in list(m.recent_logs)[-last:]
+    )
+
+
+def took(seconds: float) -> str:
+    """A task's duration: milliseconds below a second, else as ``short``."""
+    return f"{seconds * 1000:.0f}ms" if seconds < 0.9995 else short(seconds)
+
+
+def duration_parts(m: Metrics, now: float, stopped: str | None) -> list[Text]:
+    """Task durations (p50, p95, max of the ended ones), then the tasks in flight
+    longest, longest first: parts for one line that drops what does not fit."""
+    parts: list[Text] = []
+    p50, p95 = m.duration_percentile(0.5), m.duration_percentile(0.95)
+    if p50 is not None and p95 is not None:  # bucket bounds: never past the longest task
+        p50, p95 = min(p50, m.max_duration), min(p95, m.max_duration)
+        parts.append(
+            Text.assemble(
+                ("durations  p50 ", "dim"),
+                (f"≤{took(p50)}", "bold"),
+                ("  p95 ", "dim"),
+                (f"≤{took(p95)}", "bold"),
+                ("  max ", "dim"),
+                (took(m.max_duration), "bold"),
+            )
+        )
+    # Start times, not ticking durations: a stalled view then has nothing to redraw.
+    word = "unfinished, since" if ended(m, stopped) else "in flight longest, since"
+    start = m.first_t or 0.0
+    for i, f in enumerate(sorted(m.in_flight.values(), key=_longest_key)):
+        part = Text.assemble((f"{word} " if i == 0 else "", "dim"), (hms(f.started - start), ""))
+        part.append_text(Text.assemble(" ", lit(f.task, "bold")))
+        if f.state == "backoff":
+            part.append(" ↻", "yellow")
+        parts.append(part)
+    return parts
+
+
+def _longest_key(f: InFlight) -> tuple[float, str]:
+    return (f.started, f.task)
