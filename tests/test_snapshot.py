@@ -90,6 +90,9 @@ GOLDEN_EXIT: dict[str, int] = {
     "unfinished.at-50pct.80x24.txt": 3,
     "many_workers.at-mark-round-2.60x40.txt": 3,
     "corrupt_middle.lenient.txt": 0,
+    # busy_run: 400 tasks, some failed for good; mid-run incomplete, at the end partial.
+    **{f"busy_run.50.{size}.txt": 3 for size in ("80x24", "120x40", "200x60")},
+    **{f"busy_run.end.{size}.txt": 2 for size in ("80x24", "120x40", "200x60")},
 }
 
 
@@ -118,7 +121,7 @@ def test_golden_text_snapshots(golden: str, update_golden: bool) -> None:
 def imported_log(tmp_path_factory: pytest.TempPathFactory) -> str:
     log = tmp_path_factory.mktemp("import") / "jest.jsonl"
     result = invoke(["import", str(IMPORTED), "-o", str(log)])
-    assert result.exit_code in (0, 2), result.stderr
+    assert result.exit_code == 0, result.stderr  # import exits 0 when it wrote the log
     return str(log)
 
 
@@ -127,7 +130,8 @@ def test_golden_imported_ci_run(golden: str, imported_log: str, update_golden: b
     at, width, height = IMPORTED_CASES[golden]
     args = ["--at", at, "--width", str(width), "--height", str(height), "--format", "text"]
     result = invoke(["snapshot", imported_log, *args])
-    assert result.exit_code in (2, 3), result.stderr
+    # 2 of its 4239 tests failed: a partial failure at the end, incomplete mid-run.
+    assert result.exit_code == (2 if at == "end" else 3), result.stderr
     path = GOLDEN / golden
     if update_golden:
         path.write_bytes(result.stdout_bytes)
