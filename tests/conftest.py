@@ -11,14 +11,18 @@ or a fixture, rewrite them and review the diff before committing:
 
 from __future__ import annotations
 
+import fnmatch
 import importlib.util
 import os
+import pwd
+import shutil
 import subprocess
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import IO, Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -138,3 +142,88 @@ def assert_one_error_line(stderr: str) -> None:
     assert "Traceback" not in stderr, stderr
     assert stderr.strip(), "no message on stderr"
     assert len(stderr.strip().splitlines()) == 1, stderr
+
+
+def unprivileged() -> list[str]:
+    """A command prefix that runs as a user the permission bits apply to (root's do not):
+    nothing when the tests do not run as root, else ``setpriv`` (or ``runuser``) to nobody."""
+    if os.geteuid() != 0:
+        return []
+    nobody = pwd.getpwnam("nobody")
+    if shutil.which("setpriv"):
+        ids = [f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}", "--clear-groups"]
+        return ["setpriv", *ids]
+    if shutil.which("runuser"):
+        return ["runuser", "-u", "nobody", "--"]
+    pytest.skip("running as root, and neither setpriv nor runuser can run runreel as nobody")
+
+
+def run_unprivileged(
+    args: Sequence[str], *, cwd: str | Path | None = None, stdout: IO[bytes] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``runreel ARGS`` as an unprivileged user (see ``unprivileged``); text output
+    (stdout to ``stdout`` when given)."""
+    prefix = unprivileged()
+    probe = subprocess.run([*prefix, *RUNREEL, "--version"], capture_output=True, check=False)
+    if probe.returncode != 0:
+        pytest.skip(f"runreel does not start as an unprivileged user: {probe.stderr[-300:]!r}")
+    return subprocess.run(
+        [*prefix, *RUNREEL, *args],
+        stdout=subprocess.PIPE if stdout is None else stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env(),
+        cwd=cwd,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture
+def open_tmp() -> Iterator[Path]:
+    """A temporary directory an unprivileged user may use too (pytest's tmp_path is root's
+    alone when the tests run as root)."""
+    directory = Path(tempfile.mkdtemp(prefix="runreel-open-"))
+    try:
+        directory.chmod(0o777)
+        yield directory
+    finally:
+        shutil.rmtree(directory)
+
+
+# Skips in CI ---------------------------------------------------------------------------
+# CI (CI=true) runs every test. A test may skip there only if it is listed here, with the
+# reason; any other skip fails the run. Patterns are fnmatch patterns of test node ids.
+CI_MAY_SKIP: dict[str, str] = {}
+
+
+def _skipped_reports(session: pytest.Session) -> list[pytest.TestReport]:
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:
+        return []
+    return [r for r in reporter.stats.get("skipped", []) if isinstance(r, pytest.TestReport)]
+
+
+def unlisted_skips(nodeids: Sequence[str], allowed: dict[str, str]) -> list[str]:
+    """The node ids no pattern of ``allowed`` covers."""
+    return [n for n in nodeids if not any(fnmatch.fnmatchcase(n, p) for p in allowed)]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if hasattr(session.config, "workerinput"):  # an xdist worker: the controller decides
+        return
+    skipped = [r.nodeid for r in _skipped_reports(session)]
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:
+        return
+    unlisted = unlisted_skips(skipped, CI_MAY_SKIP)
+    reporter.ensure_newline()
+    reporter.write_line(
+        f"runreel tests: {len(skipped)} skipped, {len(skipped) - len(unlisted)} of them "
+        "listed in tests/conftest.py CI_MAY_SKIP"
+    )
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes") and unlisted:
+        for nodeid in unlisted:
+            reporter.write_line(f"runreel tests: skipped in CI and not listed: {nodeid}")
+        if session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import assert_one_error_line, fixture, invoke, run_runreel
+from conftest import assert_one_error_line, fixture, invoke, run_runreel, run_unprivileged
 
 from replay import exitcodes
 
@@ -38,15 +38,15 @@ def test_directory_is_66(command: str, tmp_path: Path) -> None:
     assert "directory" in result.stderr
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root can read any file")
 @pytest.mark.parametrize("command", COMMANDS)
-def test_unreadable_file_is_66(command: str, tmp_path: Path) -> None:
-    log = tmp_path / "secret.jsonl"
+def test_unreadable_file_is_66(command: str, open_tmp: Path) -> None:
+    log = open_tmp / "secret.jsonl"
     log.write_bytes(Path(fixture("all_succeeded")).read_bytes())
     log.chmod(0)
-    result = invoke([command, str(log)])
-    assert result.exit_code == 66
-    assert_one_error_line(result.stderr)
+    proc = run_unprivileged([command, str(log)], cwd=open_tmp)
+    assert proc.returncode == 66, proc.stderr
+    assert_one_error_line(proc.stderr)
+    assert "Permission denied" in proc.stderr
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -115,12 +115,21 @@ def test_a_failed_write_leaves_the_old_snapshot_whole(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not os.path.islink("/dev/stdout"), reason="needs /dev/stdout")
-@pytest.mark.skipif(os.geteuid() == 0, reason="as root, a regression would replace /dev/stdout")
-def test_output_to_dev_stdout_writes_through(tmp_path: Path) -> None:
-    log = fixture("partial_failure")
-    proc = run_runreel(["snapshot", log, "--format", "ansi", "-o", "/dev/stdout"], cwd=tmp_path)
+def test_output_to_dev_stdout_writes_through(open_tmp: Path) -> None:
+    # Unprivileged, as root a regression would replace /dev/stdout.
+    log = open_tmp / "log.jsonl"
+    log.write_bytes(Path(fixture("partial_failure")).read_bytes())
+    out = open_tmp / "stdout"  # the unprivileged process may reopen it (not root's pipe)
+    out.touch(mode=0o666)
+    out.chmod(0o666)
+    with out.open("wb") as stdout:
+        proc = run_unprivileged(
+            ["snapshot", str(log), "--format", "ansi", "-o", "/dev/stdout"],
+            cwd=open_tmp,
+            stdout=stdout,
+        )
     assert proc.returncode == 2, proc.stderr
-    assert proc.stdout == invoke(["snapshot", log, "--format", "ansi"]).stdout_bytes
+    assert out.read_bytes() == invoke(["snapshot", str(log), "--format", "ansi"]).stdout_bytes
     assert os.path.islink("/dev/stdout")  # written through, never replaced
 
 

@@ -4,7 +4,6 @@ each one line on stderr with the code the README's table gives."""
 from __future__ import annotations
 
 import os
-import pwd
 import shutil
 import socket
 import subprocess
@@ -14,7 +13,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import RUNREEL, assert_one_error_line, clean_env, fixture, invoke, run_runreel
+from conftest import (
+    RUNREEL,
+    assert_one_error_line,
+    clean_env,
+    fixture,
+    invoke,
+    run_runreel,
+    run_unprivileged,
+)
 
 from replay import exitcodes
 
@@ -88,19 +95,6 @@ READERS = {
 }
 
 
-def _unprivileged() -> list[str]:
-    """A command prefix that runs as a user the permission bits apply to (root's do not)."""
-    if os.geteuid() != 0:
-        return []
-    nobody = pwd.getpwnam("nobody")
-    if shutil.which("setpriv"):
-        ids = [f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}", "--clear-groups"]
-        return ["setpriv", *ids]
-    if shutil.which("runuser"):
-        return ["runuser", "-u", "nobody", "--"]
-    pytest.skip("running as root, and neither setpriv nor runuser can run runreel as nobody")
-
-
 @pytest.fixture
 def unreadable_log() -> Iterator[Path]:
     """A log that exists, in a directory anyone may traverse, that only root could read."""
@@ -117,25 +111,12 @@ def unreadable_log() -> Iterator[Path]:
 
 @pytest.mark.parametrize("command", READERS)
 def test_an_unreadable_log_is_66(command: str, unreadable_log: Path) -> None:
-    prefix = _unprivileged()
-    probe = subprocess.run([*prefix, *RUNREEL, "--version"], capture_output=True, check=False)
-    if probe.returncode != 0:
-        pytest.skip(f"runreel does not start as an unprivileged user: {probe.stderr[-300:]!r}")
     directory = str(unreadable_log.parent)
     args = [a.replace("DIR", directory) for a in READERS[command]]
     args = [str(unreadable_log) if a == "LOG" else a for a in args]
-    proc = subprocess.run(
-        [*prefix, *RUNREEL, *args],
-        capture_output=True,
-        env=clean_env(),
-        cwd=directory,
-        timeout=60,
-        check=False,
-    )
+    proc = run_unprivileged(args, cwd=directory)
     assert proc.returncode == exitcodes.LOG_UNAVAILABLE, proc.stderr
-    assert (
-        proc.stderr.decode() == f"runreel: error: cannot open {unreadable_log}: Permission denied\n"
-    )
+    assert proc.stderr == f"runreel: error: cannot open {unreadable_log}: Permission denied\n"
 
 
 @pytest.mark.parametrize("command", [c for c in READERS if c != "live"])  # live waits for it

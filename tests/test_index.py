@@ -11,8 +11,10 @@ from __future__ import annotations
 import io
 import json
 import os
+import pty
 import random
 import sys
+import threading
 from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
@@ -669,19 +671,37 @@ def test_indexing_shows_progress_on_a_terminal_only(
 ) -> None:
     from replay.cli import progress as index_cli
 
-    class Terminal(io.StringIO):
-        def isatty(self) -> bool:
-            return True
-
     log = tmp_path / "run.jsonl"
     write_log(log, 500)
     monkeypatch.setattr(index_cli, "SHOW_AFTER", 0.0)
-    terminal = Terminal()
+    master, slave = pty.openpty()  # stderr on a real terminal
+    received: list[bytes] = []
+
+    def drain() -> None:  # read as a terminal would, so the writer never blocks on a full pty
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the slave side closed
+                return
+            if not chunk:
+                return
+            received.append(chunk)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    terminal = open(slave, "w", encoding="utf-8", closefd=True)
     monkeypatch.setattr(sys, "stderr", terminal)
-    with index_cli.indexing_progress(str(log)) as progress:
-        assert progress is not None
-        load_or_build(str(log), persist=True, progress=progress)
-    shown = terminal.getvalue()
+    try:
+        with index_cli.indexing_progress(str(log)) as progress:
+            assert progress is not None
+            load_or_build(str(log), persist=True, progress=progress)
+        terminal.flush()
+    finally:
+        monkeypatch.setattr(sys, "stderr", io.StringIO())
+        terminal.close()
+        reader.join(60)
+        os.close(master)
+    shown = b"".join(received).decode()
     assert f"\rrunreel: indexing {log}: 100%" in shown and shown.endswith("\r\x1b[K")
     assert shown.count("%") > 3
     monkeypatch.setattr(sys, "stderr", io.StringIO())

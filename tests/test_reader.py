@@ -10,7 +10,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from conftest import FIXTURES, T0, fixture, fold_file, invoke
+from conftest import FIXTURES, T0, fixture, fold_file, invoke, run_unprivileged
 
 from recorder import codec
 from recorder.codec import Unknown
@@ -321,13 +321,17 @@ def test_missing_and_directory_are_unavailable(tmp_path: Path) -> None:
         _read(str(tmp_path))
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root can read any file")
-def test_unreadable_is_unavailable(tmp_path: Path) -> None:
-    log = tmp_path / "secret.jsonl"
+def test_unreadable_is_unavailable(open_tmp: Path) -> None:
+    log = open_tmp / "secret.jsonl"
     log.write_bytes(b"".join(_valid_lines(1)))
     log.chmod(0)
-    with pytest.raises(LogUnavailable):
-        _read(str(log))
+    # As an unprivileged user (root reads anything): the reader's error, through the CLI.
+    proc = run_unprivileged(["stats", str(log)], cwd=open_tmp)
+    assert proc.returncode == 66, proc.stderr
+    assert proc.stderr == f"runreel: error: cannot open {log}: Permission denied\n"
+    if os.geteuid() != 0:  # and in this process, the library's own exception
+        with pytest.raises(LogUnavailable):
+            _read(str(log))
 
 
 def test_validate_lists_every_problem(tmp_path: Path) -> None:

@@ -50,13 +50,23 @@ def record(tmp_path: Path, *command: str, opts: tuple[str, ...] = ()) -> subproc
     )
 
 
-def wait_for_line(proc: subprocess.Popen[bytes], line: bytes) -> None:
-    """Read record's stdout (status lines and the echoed output) up to ``line``."""
+def wait_for_line(proc: subprocess.Popen[bytes], line: bytes) -> bytes:
+    """Read record's stdout (status lines and the echoed output) up to ``line`` (or, for a
+    ``line`` without its newline, a line starting with it); that line."""
     assert proc.stdout is not None
     for got in iter(proc.stdout.readline, b""):
-        if got == line:
-            return
+        if got == line or (not line.endswith(b"\n") and got.startswith(line)):
+            return got
     pytest.fail(f"{line!r} never came")
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie waiting to be reaped is not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 def test_early_sigterm_is_passed_on_too(tmp_path: Path) -> None:
@@ -176,13 +186,18 @@ def test_sigterm_is_passed_on_to_the_command(tmp_path: Path) -> None:
 def test_stopping_does_not_wait_for_a_background_process_holding_the_output(
     tmp_path: Path,
 ) -> None:
-    proc = record(tmp_path, "sh", "-c", "sleep 60 & echo started")
-    wait_for_line(proc, b"started\n")
-    t = time.monotonic()
+    proc = record(tmp_path, "sh", "-c", "sleep 60 & echo started $!")
+    line = wait_for_line(proc, b"started ")
+    sleeper = int(line.split()[-1])
+    assert running(sleeper)  # the background process runs, holding the output open
     proc.send_signal(signal.SIGTERM)
-    proc.communicate(timeout=DEADLINE)
+    proc.communicate(timeout=DEADLINE)  # long before the sleep's 60 s: it was not waited for
     assert proc.returncode == 143
-    assert time.monotonic() - t < DEADLINE
+    for _ in range(400):  # the group got the signal, so the sleeper ends (a hang guard only)
+        if not running(sleeper):
+            break
+        time.sleep(0.05)
+    assert not running(sleeper), "the background process outlived runreel record"
 
 
 # In a terminal ----------------------------------------------------------------------

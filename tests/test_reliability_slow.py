@@ -33,6 +33,7 @@ from test_reliability import (
     hostile_log,
     one_dies_trial,
     read_all,
+    release_memory,
     signal_log,
     signal_trial,
     ten_mb_line,
@@ -83,6 +84,7 @@ def test_200_crashes(tmp_path: Path) -> None:
         totals.update(crash_trial(tmp_path, 1000 + seed))
         for f in tmp_path.glob("crash-*.jsonl"):
             f.unlink()
+        release_memory()
     figures("crashes", trials=200, **totals)
 
 
@@ -92,6 +94,7 @@ def test_100_writers_killed_while_others_go_on(tmp_path: Path) -> None:
         totals.update(one_dies_trial(tmp_path, 5000 + seed))
         for f in tmp_path.glob("dies-*.jsonl"):
             f.unlink()
+        release_memory()
     figures("one-dies", trials=100, **totals)
 
 

@@ -12,6 +12,7 @@ Kind = Literal["seconds", "percent", "event", "mark", "start", "end"]
 
 _DURATION = re.compile(r"(?a)^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$")
 _NUMBER = re.compile(r"^\d+(?:\.\d+)?$", re.ASCII)
+_INTEGER = re.compile(r"^\d+$", re.ASCII)
 _CLOCK = re.compile(r"(?a)^(?:(\d+):)?(\d+):(\d+(?:\.\d+)?)$")
 
 
@@ -67,14 +68,11 @@ def _parse(text: str) -> When:
             raise ValueError("mark: needs a label, e.g. mark:deploy")
         return When("mark", label=text.strip()[5:])
     if s.startswith("#"):
-        if not s[1:].isdigit() or int(s[1:]) < 1:
+        if not _INTEGER.match(s[1:]) or int(s[1:]) < 1:  # str.isdigit takes any script
             raise ValueError(f"{text!r}: an event number is #N with N >= 1")
         return When("event", event=int(s[1:]))
     if s.endswith("%"):
-        try:
-            pct = float(s[:-1])
-        except ValueError:
-            pct = math.nan
+        pct = float(s[:-1]) if _NUMBER.match(s[:-1]) else math.nan  # as _seconds: ASCII only
         if not 0 <= pct <= 100:
             raise ValueError(f"{text!r}: a percentage is between 0% and 100%")
         return When("percent", seconds=pct)
