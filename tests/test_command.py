@@ -111,8 +111,6 @@ def test_a_command_that_cannot_start_is_recorded_as_failed(tmp_path: Path) -> No
 def test_a_view_that_stops_early_interrupts_the_command(tmp_path: Path) -> None:
     log = tmp_path / "rec.jsonl"
     with Recorder(log, name="cmd") as rec:
-        began = time.monotonic()
         code = run_command(["sleep", "60"], rec, str(log), view=lambda: 3)
-    assert time.monotonic() - began < 10
-    assert code == SIGINT_EXIT  # sleep died of the SIGINT it was passed
+    assert code == SIGINT_EXIT  # sleep died of the SIGINT it was passed, not of old age
     assert events(log)[-1]["exit_status"] == SIGINT_EXIT
