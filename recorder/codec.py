@@ -61,10 +61,8 @@ def encode(event: AnyEvent) -> bytes:
 
 def encode_into(event: AnyEvent, buffer: bytearray) -> None:
     """Encode an event and its newline into ``buffer`` (reused to avoid allocations)."""
-    _encoder.encode_into(event, buffer)
-    if type(event) in _DETAILED and not cast("TaskFailed", event).detail:
-        _omit_empty_detail(buffer, 0)
-    buffer.extend(b"\n")
+    buffer.clear()
+    append(event, buffer)
 
 
 def append(event: AnyEvent, buffer: bytearray) -> None:

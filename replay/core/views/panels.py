@@ -53,13 +53,6 @@ def moving(m: Metrics, now: float, stopped: str | None = None) -> bool:
     return m.last_t is not None and now - m.last_t < STALL_AFTER
 
 
-def animation_time(m: Metrics, now: float) -> float:
-    """``now`` while events arrive; then frozen at the moment the run stalled or finished."""
-    if moving(m, now) or m.last_t is None:
-        return now if m.last_t is not None else 0.0
-    return m.last_t if m.finished else m.last_t + STALL_AFTER
-
-
 def spinner_frame(now: float, offset: int = 0) -> str:
     """The spinner's frame at ``now``: the same time always draws the same frame.
 
