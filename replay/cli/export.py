@@ -1,4 +1,4 @@
-"""``runreel export``: a log as an asciinema recording or as OpenMetrics text."""
+"""``runreel export``: a log as an asciinema recording, OpenMetrics text or JUnit XML."""
 
 from __future__ import annotations
 
@@ -21,8 +21,10 @@ from replay.core.when import END, When
 from replay.index.position import BadPosition, fold_at
 from replay.outputs.asciicast import FPS, asciicast
 from replay.outputs.formats import EXPORT_FORMATS, export_for_path
+from replay.outputs.junit import junit, read_cases
 from replay.outputs.openmetrics import openmetrics
 from replay.sources import local_file
+from replay.store.access import store_at
 
 
 @click.command()
@@ -32,7 +34,8 @@ from replay.sources import local_file
     "fmt",
     type=click.Choice(EXPORT_FORMATS),
     default=None,
-    help="asciicast or openmetrics [default: from -o's extension: .cast, .om or .prom].",
+    help="asciicast, openmetrics or junit "
+    "[default: from -o's extension: .cast, .om or .prom, .xml].",
 )
 @click.option(
     "--at",
@@ -40,7 +43,7 @@ from replay.sources import local_file
     type=WHEN,
     default="end",
     show_default=True,
-    help="openmetrics: the position to describe; asciicast: where the recording stops.",
+    help="openmetrics, junit: the position to describe; asciicast: where the recording stops.",
 )
 @click.option("-o", "--output", type=OUTPUT_PATH, help="Write to FILE instead of stdout ('-').")
 @click.option("--width", type=WIDTH, default=100, show_default=True, help="asciicast: columns.")
@@ -70,20 +73,28 @@ def export(
     max_idle: float | None,
     lenient: bool,
 ) -> int:
-    """Export LOG: an asciicast v2 recording of its replay, or its metrics as OpenMetrics.
+    """Export LOG: an asciicast v2 recording of its replay, its metrics as OpenMetrics,
+    or its tasks as JUnit XML.
 
     asciicast: one frame per change of the dashboard at event times (as runreel
     snapshot --format ansi draws it), marks as markers; play it with asciinema play
     or the asciinema web player. openmetrics: the folded metrics at WHEN, ending
-    with # EOF, for Prometheus (textfile collector, pushgateway). Exits with the
-    code for the state at WHEN, like snapshot.
+    with # EOF, for Prometheus (textfile collector, pushgateway). junit: every task
+    as it stood at WHEN, one testsuite per worker, one testcase per task; retries as
+    Surefire's flakyFailure/rerunFailure, errors as the message and tracebacks as the
+    text, skip reasons, times; tasks still open are errors of type "unfinished". For
+    any CI's test-report page. Exits with the code for the state at WHEN, like
+    snapshot.
 
-    Example: runreel export ci.jsonl -o ci.cast && asciinema play ci.cast
+    \b
+    Examples:
+      runreel export ci.jsonl -o ci.cast && asciinema play ci.cast
+      runreel export ci.jsonl --format junit -o junit.xml
     """
     output = None if output == "-" else output
     chosen = fmt or (export_for_path(output) if output else None)
     if chosen is None:
-        raise click.UsageError("say which format with --format (asciicast or openmetrics)")
+        raise click.UsageError("say which format with --format (asciicast, openmetrics or junit)")
     path = local_file(log)
     try:
         frame = fold_at(path, at or END, lenient=lenient)
@@ -92,6 +103,11 @@ def export(
     warn(frame.warnings())
     if chosen == "openmetrics":
         doc = openmetrics(frame.metrics, frame.now)
+    elif chosen == "junit":
+        with store_at(path, at or END, lenient=lenient) as answer:
+            cases = read_cases(answer.conn)
+        m = frame.metrics
+        doc = junit(cases, name=m.name, run=m.run, now=frame.now)
     else:
         doc = "".join(
             asciicast(

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 from replay.outputs.asciicast import asciicast
+from replay.outputs.junit import junit
 from replay.outputs.openmetrics import openmetrics
 from replay.outputs.snapshot import render
 
 Format = Literal["text", "ansi", "svg", "html", "json"]  # a snapshot format
-Export = Literal["asciicast", "openmetrics"]
+Export = Literal["asciicast", "openmetrics", "junit"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ SNAPSHOTS: dict[Format, Output] = {
 EXPORTS: dict[Export, Output] = {
     "asciicast": Output("asciicast", (".cast",), asciicast),
     "openmetrics": Output("openmetrics", (".om", ".prom", ".openmetrics"), openmetrics),
+    "junit": Output("junit", (".xml",), junit),
 }
 
 FORMATS: tuple[Format, ...] = tuple(SNAPSHOTS)
