@@ -3,6 +3,11 @@
 The command runs in its own session with RUNREEL_LOG set, so its workers attach to the
 run; every line it writes becomes a log event. SIGINT and SIGTERM reach its process group
 while nobody else handles them, and it is never left running when the view stops.
+
+The run ends with the command: ``run_finished`` carries its exit status (128+N for a
+death by signal N) and the status "ok" (it exited 0), "failed" (non-zero) or
+"interrupted" (runreel stopped it: the view was quit or timed out, or a signal came).
+The exit code is the view's, which follows the exit-code table from the log.
 """
 
 from __future__ import annotations
@@ -15,15 +20,27 @@ import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from types import FrameType
 from typing import IO
 
+from recorder.events import INTERRUPTED
 from recorder.location import is_url
 from recorder.writer import ENV_VAR, Recorder
 
 COMMAND_WORKER = "command"  # the worker of the --as-task task
 SIGINT_EXIT = 128 + signal.SIGINT  # what a shell reports for a death by the signal
 SIGTERM_EXIT = 128 + signal.SIGTERM
+
+
+@dataclass(frozen=True)
+class Ended:
+    """How a recorded command ended: its own ``status`` (128+N for signal N), whether
+    runreel stopped it, and the exit code for ``runreel record`` (see ``exit_code``)."""
+
+    status: int
+    interrupted: bool
+    code: int
 
 
 class CannotRun(Exception):
@@ -43,10 +60,12 @@ def run_command(
     view: Callable[[], int],
     as_task: str | None = None,
     echo: bool = False,
-) -> int:
+    return_status: bool = False,
+) -> Ended:
     """Run ``command`` recording into ``rec`` (which writes ``log``) while ``view()`` runs;
-    the exit code by ``exit_code``'s rules. ``view`` returns its own code (130 and 143:
-    stopped by a signal); ``echo`` copies the command's output to ours as well."""
+    how it ended. ``view`` returns its own code (130 and 143: stopped by a signal);
+    ``echo`` copies the command's output to ours as well; ``return_status`` makes the
+    command's status the exit code."""
     if as_task is not None:
         rec.task_started(as_task, worker=COMMAND_WORKER)
     env = {**os.environ, ENV_VAR: log if is_url(log) else os.path.abspath(log)}
@@ -70,15 +89,24 @@ def run_command(
             rec.finish("failed", exit_status=status)
             raise CannotRun(reason, status) from None
         pass_on.attach(child)
-        code = _supervise(child, rec, as_task, view, echo)
-        return exit_code(child.returncode or 0, code, pass_on.received)
+        code, interrupted = _supervise(child, rec, as_task, view, echo, pass_on)
+        status = shell_status(child.returncode or 0)
+        return Ended(status, interrupted, exit_code(status, code, pass_on.received, return_status))
 
 
-def exit_code(status: int, viewed: int, signals: Collection[int]) -> int:
-    """The command's status when non-zero (a signal N as 128+N); else the view's code,
-    or the code of a signal it was not there to see among ``signals`` received."""
-    if status:
-        return status if status > 0 else 128 - status
+def shell_status(returncode: int) -> int:
+    """A process's status as a shell reports it: a death by signal N is 128+N."""
+    return returncode if returncode >= 0 else 128 - returncode
+
+
+def exit_code(
+    status: int, viewed: int, signals: Collection[int], return_status: bool = False
+) -> int:
+    """The view's code (it follows the exit-code table from the log: a command that exits
+    non-zero has failed the run), or the code of a signal it was not there to see among
+    ``signals`` received; with ``return_status``, the command's own ``status``."""
+    if return_status:
+        return status
     if signals and viewed not in (SIGINT_EXIT, SIGTERM_EXIT):
         return SIGTERM_EXIT if signal.SIGTERM in signals else SIGINT_EXIT
     return viewed
@@ -90,20 +118,28 @@ def _supervise(
     as_task: str | None,
     view: Callable[[], int],
     echo: bool,
-) -> int:
-    """Record the running command's output while ``view()`` runs; its code."""
+    pass_on: _PassOn,
+) -> tuple[int, bool]:
+    """Record the running command's output while ``view()`` runs; the view's code, and
+    whether runreel stopped the command (the view ended first, or a signal came)."""
     pumps = [
         threading.Thread(target=_pump, args=(child.stdout, rec, "stdout", echo), daemon=True),
         threading.Thread(target=_pump, args=(child.stderr, rec, "stderr", echo), daemon=True),
     ]
     for p in pumps:
         p.start()
+    stopping = threading.Event()  # set before runreel stops the command
+    interrupted: list[bool] = []
 
     def wait_child() -> None:
         status = child.wait()
-        for p in pumps:
+        for p in pumps:  # a process of its group may hold the output open after it ended
             p.join()
-        exit_status = status if status >= 0 else 128 - status
+        interrupted.append(stopping.is_set() or bool(pass_on.received))
+        exit_status = shell_status(status)
+        if interrupted[0]:  # the task stays unfinished: it neither failed nor succeeded
+            rec.finish(INTERRUPTED, exit_status=exit_status)
+            return
         if as_task is not None and status == 0:
             rec.succeeded(as_task, worker=COMMAND_WORKER)
         elif as_task is not None:
@@ -116,9 +152,10 @@ def _supervise(
     try:
         code = view()
     finally:
+        stopping.set()
         _stop(child, pumps, signal.SIGTERM if code == SIGTERM_EXIT else signal.SIGINT)
         waiter.join()
-    return code
+    return code, bool(interrupted and interrupted[0])
 
 
 class _PassOn:

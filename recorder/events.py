@@ -111,8 +111,11 @@ class TotalChanged(Event, tag="total_changed", frozen=True):
     total: Count | None
 
 
+INTERRUPTED = "interrupted"  # a run_finished status: stopped from outside, not failed
+
+
 class RunFinished(Event, tag="run_finished", frozen=True):
-    """Last event of a run: how it ended."""
+    """Last event of a run: how it ended (``INTERRUPTED`` reads as incomplete)."""
 
     status: str = "ok"
     exit_status: Int64 | None = None

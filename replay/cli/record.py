@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import click
 
-from recorder.command import CannotRun, run_command
+from recorder.command import CannotRun, Ended, run_command
 from recorder.errors import LogExists, WriteFailed
 from recorder.location import locate
 from recorder.writer import Recorder
+from replay import exitcodes
 from replay.cli.viewer import ViewerOptions, follow_block, viewer_options, watch
 from replay.sessions.keymap import keys_help
 from replay.sessions.live import KEYS
@@ -35,8 +36,14 @@ from replay.sources import follower as follower_for
     "as_task",
     metavar="TASK",
     default=None,
-    help="Record COMMAND itself as one task TASK, which succeeds when it exits 0 "
-    "(for a command whose workers record no tasks of their own).",
+    help="Record COMMAND itself as one task TASK (the run's total is 1), which succeeds "
+    "when it exits 0 (for a command whose workers record no tasks of their own).",
+)
+@click.option(
+    "--return-status",
+    is_flag=True,
+    help="Exit with COMMAND's own status instead of the exit-code table's code "
+    "(for scripts that want it; a death by signal N is 128+N).",
 )
 @viewer_options()
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
@@ -45,39 +52,62 @@ def record(
     name: str | None,
     force: bool,
     as_task: str | None,
+    return_status: bool,
     command: tuple[str, ...],
     viewer: ViewerOptions,
 ) -> int:
     """Run COMMAND with RUNREEL_LOG set, recording every output line and its workers' events.
 
     Workers inside COMMAND attach with Recorder.attach(). Shows the live dashboard
-    meanwhile. Exits with COMMAND's status when it is non-zero (127: not found, 126:
-    cannot run), otherwise with the metrics code. Ctrl-C and SIGTERM are passed on
-    to COMMAND; q and --timeout stop the view and interrupt COMMAND as Ctrl-C does
-    (an interrupted command usually exits 130).
+    meanwhile. The exit code follows the table below, like every view's: a COMMAND
+    that exits non-zero fails the run (1 when no task succeeded, else 2; without
+    tasks of its own that is 1), and its status is recorded (run_finished's
+    exit_status) and shown. --return-status exits with COMMAND's status instead
+    (127: not found, 126: cannot run). Ctrl-C and SIGTERM are passed on to COMMAND
+    (exit 130, 143); q and --timeout stop the view and interrupt COMMAND as Ctrl-C
+    does, and the run is recorded as interrupted (exit 3).
 
     Example: runreel record -o ci.jsonl -- pytest -q
     """
     line = " ".join(command)
-    with _start(log, name or line, force, {"command": line}) as rec:
+    total = 1 if as_task is not None else None
+    with _start(log, name or line, force, {"command": line}, total) as rec:
         try:
-            return run_command(
+            ended = run_command(
                 command,
                 rec,
                 log,
                 view=lambda: watch(follower_for(locate(log), block=follow_block(viewer)), viewer),
                 as_task=as_task,
                 echo=not is_interactive(),
+                return_status=return_status,
             )
         except CannotRun as exc:
             click.echo(f"runreel: error: {exc.reason}", err=True)
-            return exc.status
+            code = exc.status if return_status else exitcodes.TOTAL_FAILURE
+            click.echo(f"runreel record: {_code(code, return_status)}", err=True)
+            return code
+    click.echo(f"runreel record: {summary(ended, return_status)}", err=True)
+    return ended.code
 
 
-def _start(log: str, name: str, force: bool, meta: dict[str, str]) -> Recorder:
+def summary(ended: Ended, return_status: bool) -> str:
+    """What became of the command, and the exit code with its meaning, in one line."""
+    how = "was stopped" if ended.interrupted else "exited"
+    return f"the command {how} with status {ended.status}; {_code(ended.code, return_status)}"
+
+
+def _code(code: int, return_status: bool) -> str:
+    if return_status:
+        return f"exit code {code} (the command's status: --return-status)"
+    meaning = dict(exitcodes.TABLE).get(code, "").split(":")[0].split(";")[0]
+    return f"exit code {code} ({meaning})" if meaning else f"exit code {code}"
+
+
+def _start(log: str, name: str, force: bool, meta: dict[str, str], total: int | None) -> Recorder:
     """A Recorder for a new run in LOG; its refusal of a log that is there says what to
     pass here (--force), not what to pass to the library (overwrite=True)."""
     try:
-        return Recorder(log, name=name, overwrite=force, meta=meta)
+        return Recorder(log, name=name, overwrite=force, meta=meta, total=total)
     except LogExists as exc:
         raise WriteFailed(f"{exc.where} already holds a log; pass --force to replace it") from None

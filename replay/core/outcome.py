@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 
+from recorder.events import INTERRUPTED
 from replay.core.metrics import Metrics
 
 
@@ -22,9 +23,11 @@ def outcome_of(m: Metrics) -> Outcome:
     Succeeded means every task ended well: no failure, at least one success, no
     planned task left over and the run's own status not "failed". Tasks that
     failed an attempt and then succeeded count as succeeded; a task still in
-    flight when the run finished did not succeed.
+    flight when the run finished did not succeed. A run that finished with the
+    status "interrupted" (``runreel record`` stopped by q, a timeout or a signal)
+    is incomplete, as its view was.
     """
-    if not m.finished:
+    if not m.finished or m.status == INTERRUPTED:
         return Outcome.INCOMPLETE
     if m.succeeded == 0:
         return Outcome.TOTAL_FAILURE

@@ -13,6 +13,7 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.spinner import Spinner
 from rich.text import Text
 
+from recorder.events import INTERRUPTED
 from replay.core.metrics import InFlight, Metrics
 from replay.core.outcome import Outcome, outcome_of
 from replay.core.text import hms, lit, short
@@ -37,8 +38,11 @@ def animation_step(now: float) -> int:
 
 
 def interrupted(m: Metrics, stopped: str | None) -> bool:
-    """The view stopped (q, a timeout, a signal) before the run finished."""
-    return stopped in STOP_WORDS and not m.finished
+    """The view stopped (q, a timeout, a signal) before the run finished, or the run
+    itself was recorded as interrupted (``runreel record`` stopped its command)."""
+    if m.finished:
+        return m.status == INTERRUPTED
+    return stopped in STOP_WORDS
 
 
 def ended(m: Metrics, stopped: str | None) -> bool:
@@ -110,14 +114,14 @@ class Head:
 def run_state(m: Metrics, now: float, stopped: str | None = None) -> Text:
     """finished (with outcome), interrupted, stalled for Ns, or running: never claims
     work that stopped."""
+    exit_status = "" if m.exit_status is None else f" (exit status {m.exit_status})"
+    if interrupted(m, stopped):
+        why = exit_status if m.finished else f" ({STOP_WORDS.get(str(stopped), stopped)})"
+        return Text(f"interrupted{why}", style="bold magenta")
     if m.finished:
         outcome = outcome_of(m)
-        label = f"finished: {outcome.value}"
-        if m.exit_status is not None:
-            label += f" (exit status {m.exit_status})"
+        label = f"finished: {outcome.value}{exit_status}"
         return lit(label, "bold green" if outcome is Outcome.SUCCEEDED else "bold red")
-    if interrupted(m, stopped):
-        return Text(f"interrupted ({STOP_WORDS.get(str(stopped), stopped)})", style="bold magenta")
     if m.last_t is None:
         return Text("waiting for events", style="yellow")
     idle = now - m.last_t
@@ -128,11 +132,11 @@ def run_state(m: Metrics, now: float, stopped: str | None = None) -> Text:
 
 def status_lead(m: Metrics, now: float, stopped: str | None) -> Text:
     """The status line's first word: a spinner only while events arrive."""
+    if interrupted(m, stopped):
+        return Text("■ Interrupted", style="bold magenta")
     if m.finished:
         ok = outcome_of(m) is Outcome.SUCCEEDED
         return Text("✔ Done" if ok else "✖ Done", style="bold green" if ok else "bold red")
-    if interrupted(m, stopped):
-        return Text("■ Interrupted", style="bold magenta")
     if m.last_t is None:
         return Text("… Waiting", style="yellow")
     if now - m.last_t >= STALL_AFTER:
