@@ -24,7 +24,11 @@ TABLE: tuple[tuple[int, str], ...] = (
         'total failure: the run finished and no task succeeded (includes "no tasks ran")',
     ),
     (PARTIAL_FAILURE, "partial failure: some tasks failed, some succeeded"),
-    (INCOMPLETE, "incomplete: the view stopped before run_finished (timeout, q, log ends early)"),
+    (
+        INCOMPLETE,
+        "incomplete: the view stopped before run_finished (timeout, q, log ends early), "
+        "or the run was recorded as interrupted",
+    ),
     (USAGE, "usage error (bad option or argument)"),
     (LOG_INVALID, "the log is not valid (bad line, unknown version)"),
     (LOG_UNAVAILABLE, "the log cannot be opened"),

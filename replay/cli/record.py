@@ -59,13 +59,20 @@ def record(
     """Run COMMAND with RUNREEL_LOG set, recording every output line and its workers' events.
 
     Workers inside COMMAND attach with Recorder.attach(). Shows the live dashboard
-    meanwhile. The exit code follows the table below, like every view's: a COMMAND
-    that exits non-zero fails the run (1 when no task succeeded, else 2; without
-    tasks of its own that is 1), and its status is recorded (run_finished's
-    exit_status) and shown. --return-status exits with COMMAND's status instead
-    (127: not found, 126: cannot run). Ctrl-C and SIGTERM are passed on to COMMAND
-    (exit 130, 143); q and --timeout stop the view and interrupt COMMAND as Ctrl-C
-    does, and the run is recorded as interrupted (exit 3).
+    meanwhile. COMMAND's exit status is recorded (run_finished's exit_status) and
+    shown; the exit code follows runreel's table like every view's, so a COMMAND
+    that exits non-zero fails the run. Ctrl-C and SIGTERM are passed on to COMMAND;
+    q and --timeout stop the view and interrupt COMMAND as Ctrl-C does, and the run
+    is recorded as interrupted.
+
+    \b
+    Exit codes:
+      0        COMMAND exited 0 and every task succeeded
+      1        no task succeeded (COMMAND failed, or it recorded no tasks)
+      2        some tasks succeeded, and a task failed or COMMAND exited non-zero
+      3        q or --timeout stopped COMMAND: the run reads interrupted
+      130/143  Ctrl-C / SIGTERM, passed on to COMMAND
+      --return-status: COMMAND's own status (127: not found, 126: cannot run)
 
     Example: runreel record -o ci.jsonl -- pytest -q
     """
