@@ -122,8 +122,8 @@ def test_a_real_report_survives_import_export_import(report: str, tmp_path: Path
     assert len(cases(read(xml))) == m.succeeded + m.failed + m.skipped
     back = imported_back(xml, tmp_path)
     assert counts(back) == counts(m)
-    # The workers' spans come back: each suite is a worker's time, so no lane is invented.
-    assert len(back.workers) <= max(len(m.workers), 1)
+    # Each suite is a worker's span, so the lanes come back: none invented, none merged.
+    assert len(back.workers) == len(m.workers)
 
 
 def test_retries_follow_surefire(tmp_path: Path) -> None:
@@ -175,6 +175,10 @@ def test_times_and_suites_per_worker(tmp_path: Path) -> None:
     root = ET.fromstring(export(log))
     first = root.find("testsuite")
     assert first is not None and first.get("timestamp") == "2023-11-14T22:13:21.000000+00:00"
+    # The whole report's time is the run's, from its first event to its last.
+    assert float(root.get("time", "")) == pytest.approx(events[-1]["t"] - events[0]["t"])
+    assert root.get("timestamp") == "2023-11-14T22:13:20.000000+00:00"
+    assert events[0]["t"] == 1700000000.0
 
 
 def test_at_exports_the_state_then(tmp_path: Path) -> None:

@@ -107,7 +107,7 @@ def export(
         with store_at(path, at or END, lenient=lenient) as answer:
             cases = read_cases(answer.conn)
         m = frame.metrics
-        doc = junit(cases, name=m.name, run=m.run, now=frame.now)
+        doc = junit(cases, name=m.name, run=m.run, now=frame.now, first_t=m.first_t)
     else:
         doc = "".join(
             asciicast(

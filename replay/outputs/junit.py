@@ -90,8 +90,11 @@ def read_cases(conn: sqlite3.Connection) -> list[Case]:
     ]
 
 
-def junit(cases: Iterable[Case], *, name: str, run: str, now: float) -> str:
-    """The JUnit XML document of ``cases`` (a run ``name``/``run`` seen at ``now``)."""
+def junit(
+    cases: Iterable[Case], *, name: str, run: str, now: float, first_t: float | None = None
+) -> str:
+    """The JUnit XML document of ``cases`` (a run ``name``/``run`` that began at ``first_t``,
+    seen at ``now``). The root's ``time`` is the run's, from its first event to ``now``."""
     suites: dict[str, list[Case]] = {}
     for case in cases:
         suites.setdefault(case.worker, []).append(case)
@@ -101,12 +104,10 @@ def junit(cases: Iterable[Case], *, name: str, run: str, now: float) -> str:
     body = [_suite(worker or name or "runreel", group, run, now) for worker, group in order]
     everything = [c for _, group in order for c in group]
     counts = _counts(everything)
-    start = min((_first_start(g, now) for _, g in order), default=now)
-    end = max((_last_end(g, now) for _, g in order), default=now)
-    head = _open(
-        "testsuites",
-        {"name": name, **counts, "time": _seconds(max(end - start, 0.0))},
-    )
+    if first_t is None:
+        first_t = min((_first_start(g, now) for _, g in order), default=now)
+    attrs = {"name": name, **counts, "time": _seconds(max(now - first_t, 0.0))}
+    head = _open("testsuites", {**attrs, "timestamp": _timestamp(first_t)})
     return "".join(
         ['<?xml version="1.0" encoding="UTF-8"?>\n', head, "\n", *body, "</testsuites>\n"]
     )
