@@ -15,7 +15,9 @@ from junitparser import Failure, Skipped, xunit2
 from recorder.writer import Recorder
 from replay.core.metrics import Metrics
 from replay.core.text import safe
-from replay.outputs.junit import Attempt, Case, junit
+from replay.core.when import END
+from replay.outputs.junit import Attempt, Case, junit, read_cases, read_suites, suites_of
+from replay.store.access import store_at
 
 REAL = FIXTURES / "real"
 FINISHED = ("all_succeeded", "partial_failure", "total_failure", "with_retries", "many_workers")
@@ -41,7 +43,7 @@ def read(xml: str) -> xunit2.JUnitXml:
     return doc
 
 
-def cases(doc: xunit2.JUnitXml) -> dict[str, xunit2.TestCase]:
+def cases_of(doc: xunit2.JUnitXml) -> dict[str, xunit2.TestCase]:
     out: dict[str, xunit2.TestCase] = {}
     for suite in doc:
         for case in suite:
@@ -83,7 +85,7 @@ def test_every_task_is_one_case_with_the_fold_s_counts(name: str) -> None:
     m, _ = fold_file(str(log), lenient=name == "hostile")
     args = ("--lenient",) if name == "hostile" else ()
     doc = read(export(log, *args))
-    by_name = cases(doc)
+    by_name = cases_of(doc)
     if name != "hostile":  # hostile's ids carry controls, shown as symbols
         assert set(by_name) == task_ids(log)
     assert len(by_name) == m.succeeded + m.failed + m.skipped + len(m.in_flight)
@@ -119,7 +121,7 @@ def test_a_real_report_survives_import_export_import(report: str, tmp_path: Path
     m, _ = fold_file(str(first))
     assert m.succeeded + m.failed > 0
     xml = export(first)
-    assert len(cases(read(xml))) == m.succeeded + m.failed + m.skipped
+    assert len(cases_of(read(xml))) == m.succeeded + m.failed + m.skipped
     back = imported_back(xml, tmp_path)
     assert counts(back) == counts(m)
     # Each suite is a worker's span, so the lanes come back: none invented, none merged.
@@ -142,7 +144,7 @@ def test_retries_follow_surefire(tmp_path: Path) -> None:
         rec.task_started("broken", worker="w2", attempt=3)
         rec.failed("broken", worker="w2", error="KeyError: 'c'", detail="Traceback:\n  line c")
         rec.skip("later", reason="not on this platform")
-    by_name = cases(read(export(log)))
+    by_name = cases_of(read(export(log)))
     flaky = by_name["flaky"]
     assert flaky.is_passed and flaky.is_flaky
     assert [(f.message, f.type, f.stack_trace) for f in flaky.flaky_failures()] == [
@@ -166,11 +168,11 @@ def test_retries_follow_surefire(tmp_path: Path) -> None:
 def test_times_and_suites_per_worker(tmp_path: Path) -> None:
     log = FIXTURES / "partial_failure.jsonl"
     doc = read(export(log))
-    assert [s.name for s in doc] == ["w1", "w2"]  # by first start, then name
+    assert [s.name for s in doc] == ["w1", "w2"]  # by the workers' names
     events = [json.loads(line) for line in log.read_bytes().splitlines()]
     started = {e["task"]: e["t"] for e in events if e["type"] == "task_started"}
     ended = {e["task"]: e["t"] for e in events if e["type"] in ("task_succeeded", "task_failed")}
-    for name, case in cases(doc).items():
+    for name, case in cases_of(doc).items():
         assert case.time == pytest.approx(ended[name] - started[name], abs=1e-6)
     root = ET.fromstring(export(log))
     first = root.find("testsuite")
@@ -185,9 +187,9 @@ def test_at_exports_the_state_then(tmp_path: Path) -> None:
     """--at: a failure that was retried later is still a failure then; a running task is
     an unfinished error."""
     log = FIXTURES / "with_retries.jsonl"
-    end = cases(read(export(log)))
+    end = cases_of(read(export(log)))
     assert all(c.is_passed for c in end.values())
-    then = cases(read(export(log, "--at", "#8")))  # up-c has just failed, up-a is running
+    then = cases_of(read(export(log, "--at", "#8")))  # up-c has just failed, up-a is running
     assert set(then) == {"up-a", "up-b", "up-c"}
     assert then["up-b"].is_passed
     failure = [r for r in then["up-c"].result if isinstance(r, Failure)]
@@ -219,21 +221,21 @@ HOSTILE = "nul\x00 esc\x1b[2J bell\x07 cr\r del\x7f c1\x85 ]]> & <b>\"q\" 'a' \u
 
 
 def test_hostile_text_makes_well_formed_xml() -> None:
-    attempts = (
-        Attempt(1, "w", "retried", f"E: {HOSTILE}", f"detail {HOSTILE}\ud800"),
-        Attempt(2, "w", "failed", f"E: {HOSTILE}", f"last\n{HOSTILE}\n\tindented"),
+    failures = (
+        Attempt(1, "retried", f"E: {HOSTILE}", f"detail {HOSTILE}\ud800"),
+        Attempt(2, "failed", f"E: {HOSTILE}", f"last\n{HOSTILE}\n\tindented"),
     )
-    case = Case(f"t {HOSTILE}", "failed", f"w {HOSTILE}", 10.0, 12.0, "E: x", "", attempts)
-    skip = Case("s", "skipped", "", None, 11.0, "", f"why {HOSTILE}", ())
-    xml = junit([case, skip], name=f"run {HOSTILE}", run="r\x1b", now=20.0)
+    case = Case(f"t {HOSTILE}", "failed", f"w {HOSTILE}", 2, 10.0, 12.0, "E: x", "", failures)
+    skip = Case("s", "skipped", "", 0, None, 11.0, "", f"why {HOSTILE}")
+    cases = sorted([case, skip], key=lambda c: c.worker)
+    xml = junit(suites_of(cases, 20.0), cases, name=f"run {HOSTILE}", run="r\x1b", now=20.0)
     raw = xml.encode("utf-8")
     assert not any(b < 0x20 and b not in b"\n\t" for b in raw)
     assert b"]]>" not in raw and "\x85" not in xml and "\ufffe" not in xml
     root = ET.fromstring(raw)  # well-formed for a strict parser
     doc = read(xml)
-    by_name = cases(doc)
+    by_name = cases_of(doc)
     (name,) = set(by_name) - {"s"}
-    assert name.startswith("t nul␀ esc␛[2J bell␇ cr␍ del␡ c1<85> ]]> & <b>\"q\" 'a' ")
     (failure,) = [r for r in by_name[name].result if isinstance(r, Failure)]
     assert failure.text.startswith("detail nul␀") and "]]> & <b>" in failure.text
     (rerun,) = by_name[name].rerun_failures()
@@ -241,8 +243,20 @@ def test_hostile_text_makes_well_formed_xml() -> None:
     shown = safe(HOSTILE, one_line=False, limit=len(HOSTILE)).replace("\ufffe", "\ufffd")
     shown = shown.replace("\uffff", "\ufffd")
     assert name == f"t {shown}"
-    assert [s.name for s in doc] == [f"w {shown}", f"run {shown}"]  # no worker: the run's
+    assert [s.name for s in doc] == [f"run {shown}", f"w {shown}"]  # no worker: the run's
     assert root.get("name") == f"run {shown}"
+    assert by_name["s"].result[0].message == f"why {shown}"
+
+
+def test_the_store_s_suites_are_the_cases_suites() -> None:
+    """The suites read with SQL from the store agree with the same cases counted here."""
+    with store_at(str(FIXTURES / "unfinished.jsonl"), END) as answer:
+        now = fold_file(str(FIXTURES / "unfinished.jsonl"))[0].last_t or 0.0
+        suites = read_suites(answer.conn, now)
+        cases = list(read_cases(answer.conn))
+    assert suites == suites_of(cases, now)
+    assert [c.worker for c in cases] == sorted(c.worker for c in cases)  # grouped in order
+    assert sum(s.errors for s in suites) == 2 and sum(s.failures for s in suites) == 1
 
 
 def test_a_log_that_cannot_be_read_is_a_clear_error(tmp_path: Path) -> None:
@@ -266,6 +280,6 @@ def test_thousands_of_tasks_on_seven_workers(tmp_path: Path) -> None:
             else:
                 rec.succeeded(f"t{i:04d}", worker=f"w{i % 7}")
     doc = read(export(log))
-    assert len(cases(doc)) == 3000
+    assert len(cases_of(doc)) == 3000
     assert sorted(s.name for s in doc) == [f"w{i}" for i in range(7)]
     assert sum(int(s.failures) for s in doc) == 30

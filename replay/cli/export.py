@@ -21,7 +21,7 @@ from replay.core.when import END, When
 from replay.index.position import BadPosition, fold_at
 from replay.outputs.asciicast import FPS, asciicast
 from replay.outputs.formats import EXPORT_FORMATS, export_for_path
-from replay.outputs.junit import junit, read_cases
+from replay.outputs.junit import junit, read_cases, read_suites
 from replay.outputs.openmetrics import openmetrics
 from replay.sources import local_file
 from replay.store.access import store_at
@@ -104,10 +104,11 @@ def export(
     if chosen == "openmetrics":
         doc = openmetrics(frame.metrics, frame.now)
     elif chosen == "junit":
-        with store_at(path, at or END, lenient=lenient) as answer:
-            cases = read_cases(answer.conn)
         m = frame.metrics
-        doc = junit(cases, name=m.name, run=m.run, now=frame.now, first_t=m.first_t)
+        with store_at(path, at or END, lenient=lenient) as answer:
+            suites = read_suites(answer.conn, frame.now)
+            cases = read_cases(answer.conn)
+            doc = junit(suites, cases, name=m.name, run=m.run, now=frame.now, first_t=m.first_t)
     else:
         doc = "".join(
             asciicast(

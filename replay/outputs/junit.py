@@ -1,7 +1,8 @@
 """A run as JUnit XML, so it shows up in every CI's test-report page.
 
 One ``<testsuite>`` per worker (the worker of a task's latest attempt, the one that decided
-it), one ``<testcase>`` per task, its ``name`` the task id. Attempts follow Maven
+it; suites by the workers' names), one ``<testcase>`` per task, its ``name`` the task id.
+Tasks stream from the post-mortem store, so memory does not grow with the run. Attempts follow Maven
 Surefire's rerun convention, which Jenkins, GitLab and runreel's own importer read: a task
 that failed and then succeeded has a ``<flakyFailure>`` per failed attempt; one that
 failed for good has ``<failure>`` (its first failed attempt) and a ``<rerunFailure>`` for
@@ -17,13 +18,13 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import NamedTuple
 
 from replay.core.signature import first_line, split_type
 from replay.core.text import safe
 
-FAILED_ATTEMPTS = ("retried", "restarted", "failed")
+_PLAIN = re.compile(r"[ !#-%'-;=?-~]*")  # printable ASCII but " & < >
 _NOT_XML = re.compile("[\ud800-\udfff\ufffe\uffff]")  # what XML 1.0 cannot hold beyond C0
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"})
 _ATTR_ESCAPES = str.maketrans(
@@ -31,29 +32,27 @@ _ATTR_ESCAPES = str.maketrans(
 )
 
 
-@dataclass(frozen=True)
-class Attempt:
-    """One attempt at a task, as the post-mortem store holds it."""
+class Attempt(NamedTuple):
+    """A failed attempt at a task, as the post-mortem store holds it."""
 
     number: int
-    worker: str
-    outcome: str  # running | retried | restarted | succeeded | failed | skipped
+    outcome: str  # retried | restarted | failed
     error: str
     detail: str
 
 
-@dataclass(frozen=True)
-class Case:
-    """One task in its state at the position, with every attempt."""
+class Case(NamedTuple):
+    """One task in its state at the position, with its failed attempts."""
 
     task: str
     status: str  # running | backoff | succeeded | failed | skipped
     worker: str
+    attempts: int  # the latest attempt's number (0: skipped before it started)
     start_t: float | None
     end_t: float | None
     error: str
     reason: str
-    attempts: tuple[Attempt, ...]
+    failures: tuple[Attempt, ...] = ()
 
     def seconds(self, now: float) -> float:
         """How long the task took (until ``now`` while it is still open)."""
@@ -62,72 +61,132 @@ class Case:
         return max((self.end_t if self.end_t is not None else now) - self.start_t, 0.0)
 
 
-def read_cases(conn: sqlite3.Connection) -> list[Case]:
-    """Every task of a post-mortem store with its attempts, in the order they started."""
-    attempts: dict[str, list[Attempt]] = {}
-    for task, number, worker, outcome, error, detail in conn.execute(
-        "SELECT task, attempt, worker, outcome, error, detail FROM attempts "
-        "ORDER BY task, coalesce(start_event, end_event), end_event"
-    ):
-        attempts.setdefault(task, []).append(
-            Attempt(number, worker, outcome, error or "", detail or "")
+class Suite(NamedTuple):
+    """One worker's cases: their counts and span."""
+
+    worker: str
+    tests: int
+    failures: int
+    errors: int  # tasks still open
+    skipped: int
+    first_t: float
+    last_t: float
+
+
+OPEN = "status NOT IN ('succeeded', 'failed', 'skipped')"
+_SUITES = f"""
+SELECT worker, count(*), sum(status = 'failed'), sum({OPEN}), sum(status = 'skipped'),
+       min(coalesce(start_t, end_t)), max(coalesce(end_t, ?))
+FROM tasks GROUP BY worker ORDER BY worker
+"""
+_CASES = """
+SELECT task, status, worker, attempts, start_t, end_t, error, reason FROM tasks
+ORDER BY worker, coalesce(start_t, end_t), task
+"""
+_FAILED = "outcome IN ('retried', 'restarted', 'failed')"
+_FAILURES = f"""
+SELECT attempt, outcome, error, detail FROM attempts WHERE task = ? AND {_FAILED}
+ORDER BY coalesce(start_event, end_event), end_event
+"""
+
+
+def read_suites(conn: sqlite3.Connection, now: float) -> list[Suite]:
+    """One suite per worker of a post-mortem store, by the worker's name."""
+    return [Suite(*row) for row in conn.execute(_SUITES, (now,))]
+
+
+def read_cases(conn: sqlite3.Connection) -> Iterator[Case]:
+    """Every task of a post-mortem store, by worker and then start; only tasks with a
+    failed attempt cost a look-up of their attempts, so memory stays small."""
+    failing = {
+        task for (task,) in conn.execute(f"SELECT DISTINCT task FROM attempts WHERE {_FAILED}")
+    }
+    for task, status, worker, attempts, start, end, error, reason in conn.execute(_CASES):
+        failures: tuple[Attempt, ...] = ()
+        if task in failing:
+            failures = tuple(
+                Attempt(n, outcome, e or "", d or "")
+                for n, outcome, e, d in conn.execute(_FAILURES, (task,))
+            )
+        yield Case(task, status, worker, attempts, start, end, error or "", reason or "", failures)
+
+
+def suites_of(cases: Iterable[Case], now: float) -> list[Suite]:
+    """The suites of cases in memory, as ``read_suites`` makes them from a store."""
+    groups: dict[str, list[Case]] = {}
+    for case in cases:
+        groups.setdefault(case.worker, []).append(case)
+    out = []
+    for worker, group in sorted(groups.items()):
+        ends = ("succeeded", "failed", "skipped")
+        out.append(
+            Suite(
+                worker,
+                len(group),
+                sum(c.status == "failed" for c in group),
+                sum(c.status not in ends for c in group),
+                sum(c.status == "skipped" for c in group),
+                min(t for c in group for t in (c.start_t, c.end_t) if t is not None),
+                max(c.end_t if c.end_t is not None else now for c in group),
+            )
         )
-    return [
-        Case(
-            task,
-            status,
-            worker,
-            start,
-            end,
-            error or "",
-            reason or "",
-            tuple(attempts.get(task, ())),
-        )
-        for task, status, worker, start, end, error, reason in conn.execute(
-            "SELECT task, status, worker, start_t, end_t, error, reason FROM tasks "
-            "ORDER BY coalesce(start_t, end_t), task"
-        )
-    ]
+    return out
 
 
 def junit(
-    cases: Iterable[Case], *, name: str, run: str, now: float, first_t: float | None = None
+    suites: list[Suite],
+    cases: Iterable[Case],
+    *,
+    name: str,
+    run: str,
+    now: float,
+    first_t: float | None = None,
 ) -> str:
-    """The JUnit XML document of ``cases`` (a run ``name``/``run`` that began at ``first_t``,
-    seen at ``now``). The root's ``time`` is the run's, from its first event to ``now``."""
-    suites: dict[str, list[Case]] = {}
-    for case in cases:
-        suites.setdefault(case.worker, []).append(case)
-    if not suites:
-        suites[""] = []
-    order = sorted(suites.items(), key=lambda kv: (_first_start(kv[1], now), kv[0]))
-    body = [_suite(worker or name or "runreel", group, run, now) for worker, group in order]
-    everything = [c for _, group in order for c in group]
-    counts = _counts(everything)
+    """The JUnit XML document of ``cases`` (grouped by worker in the order of ``suites``)
+    of a run ``name``/``run`` that began at ``first_t``, seen at ``now``. The root's
+    ``time`` is the run's, from its first event to ``now``."""
+    return "".join(_document(suites, cases, name=name, run=run, now=now, first_t=first_t))
+
+
+def _document(
+    suites: list[Suite],
+    cases: Iterable[Case],
+    *,
+    name: str,
+    run: str,
+    now: float,
+    first_t: float | None,
+) -> Iterator[str]:
     if first_t is None:
-        first_t = min((_first_start(g, now) for _, g in order), default=now)
-    attrs = {"name": name, **counts, "time": _seconds(max(now - first_t, 0.0))}
-    head = _open("testsuites", {**attrs, "timestamp": _timestamp(first_t)})
-    return "".join(
-        ['<?xml version="1.0" encoding="UTF-8"?>\n', head, "\n", *body, "</testsuites>\n"]
-    )
+        first_t = min((s.first_t for s in suites), default=now)
+    totals = [sum(getattr(s, key) for s in suites) for key in _COUNTS]
+    attrs = dict(zip(_COUNTS, map(str, totals), strict=True))
+    attrs = {"name": name, **attrs, "time": _seconds(max(now - first_t, 0.0))}
+    yield '<?xml version="1.0" encoding="UTF-8"?>\n'
+    yield f"{_open('testsuites', {**attrs, 'timestamp': _timestamp(first_t)})}\n"
+    if not suites:
+        suites = [Suite("", 0, 0, 0, 0, first_t, first_t)]
+    properties = f"    <properties>\n      {_empty('property', {'name': 'run', 'value': run})}\n"
+    properties += "    </properties>\n"
+    rows = iter(cases)
+    case = next(rows, None)
+    for suite in suites:
+        head = {"name": suite.worker or name or "runreel"}
+        head.update(zip(_COUNTS, (str(getattr(suite, k)) for k in _COUNTS), strict=True))
+        head["time"] = _seconds(max(suite.last_t - suite.first_t, 0.0))
+        head["timestamp"] = _timestamp(suite.first_t)
+        yield f"  {_open('testsuite', head)}\n"
+        yield properties
+        while case is not None and case.worker == suite.worker:
+            yield from _case(case, now)
+            case = next(rows, None)
+        yield "  </testsuite>\n"
+    if case is not None:
+        raise ValueError(f"case {case.task!r} of worker {case.worker!r} is out of its suite")
+    yield "</testsuites>\n"
 
 
-def _suite(title: str, cases: list[Case], run: str, now: float) -> str:
-    start = _first_start(cases, now)
-    attrs = {
-        "name": title,
-        **_counts(cases),
-        "time": _seconds(max(_last_end(cases, now) - start, 0.0)),
-        "timestamp": _timestamp(start),
-    }
-    lines = ["  ", _open("testsuite", attrs), "\n"]
-    lines += ["    <properties>\n", "      ", _empty("property", {"name": "run", "value": run})]
-    lines += ["\n    </properties>\n"]
-    for case in cases:
-        lines += _case(case, now)
-    lines.append("  </testsuite>\n")
-    return "".join(lines)
+_COUNTS = ("tests", "failures", "errors", "skipped")
 
 
 def _case(case: Case, now: float) -> Iterator[str]:
@@ -136,14 +195,14 @@ def _case(case: Case, now: float) -> Iterator[str]:
         attrs["timestamp"] = _timestamp(case.start_t)
     yield f"    {_open('testcase', attrs)}\n"
     yield "      <properties>\n"
-    yield f"        {_empty('property', {'name': 'attempts', 'value': str(len(case.attempts))})}\n"
+    yield f"        {_empty('property', {'name': 'attempts', 'value': str(case.attempts)})}\n"
     yield "      </properties>\n"
-    failed = [a for a in case.attempts if a.outcome in FAILED_ATTEMPTS]
+    failed = case.failures
     if case.status == "succeeded":
         for a in failed:
             yield from _failure("flakyFailure", a.error or _restarted(a), a.detail, nested=True)
     elif case.status == "failed":
-        first, *later = failed or [Attempt(0, case.worker, "failed", case.error, "")]
+        first, *later = failed or [Attempt(case.attempts, "failed", case.error, "")]
         yield from _failure("failure", first.error, first.detail)
         for a in later:
             yield from _failure("rerunFailure", a.error or _restarted(a), a.detail, nested=True)
@@ -175,37 +234,13 @@ def _failure(
 
 
 def _unfinished(case: Case) -> str:
-    last = case.attempts[-1] if case.attempts else None
     if case.status == "backoff":
         return f"unfinished: waiting to retry after {first_line(case.error) or 'a failure'}"
-    number = last.number if last is not None else 1
-    return f"unfinished: attempt {number} was still running"
+    return f"unfinished: attempt {max(case.attempts, 1)} was still running"
 
 
 def _restarted(a: Attempt) -> str:
     return f"restarted: attempt {a.number} began again before it ended"
-
-
-def _counts(cases: list[Case]) -> dict[str, str]:
-    failed = sum(1 for c in cases if c.status == "failed")
-    skipped = sum(1 for c in cases if c.status == "skipped")
-    open_ = sum(1 for c in cases if c.status not in ("succeeded", "failed", "skipped"))
-    return {
-        "tests": str(len(cases)),
-        "failures": str(failed),
-        "errors": str(open_),
-        "skipped": str(skipped),
-    }
-
-
-def _first_start(cases: list[Case], now: float) -> float:
-    times = [t for c in cases for t in (c.start_t, c.end_t) if t is not None]
-    return min(times, default=now)
-
-
-def _last_end(cases: list[Case], now: float) -> float:
-    ends = [c.end_t if c.end_t is not None else now for c in cases]
-    return max(ends, default=_first_start(cases, now))
 
 
 def _seconds(value: float) -> str:
@@ -223,11 +258,19 @@ def _clean(value: str) -> str:
 
 
 def _text(value: str) -> str:
+    if _PLAIN.fullmatch(value):  # most text: nothing to replace or escape
+        return value
     return _clean(value).translate(_ESCAPES)
 
 
+def _attr(value: str) -> str:
+    if _PLAIN.fullmatch(value):
+        return value
+    return _clean(value).translate(_ATTR_ESCAPES)
+
+
 def _attrs(attrs: dict[str, str]) -> str:
-    return "".join(f' {k}="{_clean(v).translate(_ATTR_ESCAPES)}"' for k, v in attrs.items())
+    return "".join(f' {k}="{_attr(v)}"' for k, v in attrs.items())
 
 
 def _open(tag: str, attrs: dict[str, str]) -> str:
