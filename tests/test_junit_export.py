@@ -84,7 +84,9 @@ def test_every_task_is_one_case_with_the_fold_s_counts(name: str) -> None:
     log = FIXTURES / f"{name}.jsonl"
     m, _ = fold_file(str(log), lenient=name == "hostile")
     args = ("--lenient",) if name == "hostile" else ()
-    doc = read(export(log, *args))
+    xml = export(log, *args)
+    assert not any(ord(c) < 0x20 and c not in "\n\t" for c in xml)  # nothing raw reaches XML
+    doc = read(xml)
     by_name = cases_of(doc)
     if name != "hostile":  # hostile's ids carry controls, shown as symbols
         assert set(by_name) == task_ids(log)

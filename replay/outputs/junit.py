@@ -2,15 +2,16 @@
 
 One ``<testsuite>`` per worker (the worker of a task's latest attempt, the one that decided
 it; suites by the workers' names), one ``<testcase>`` per task, its ``name`` the task id.
-Tasks stream from the post-mortem store, so memory does not grow with the run. Attempts follow Maven
-Surefire's rerun convention, which Jenkins, GitLab and runreel's own importer read: a task
-that failed and then succeeded has a ``<flakyFailure>`` per failed attempt; one that
-failed for good has ``<failure>`` (its first failed attempt) and a ``<rerunFailure>`` for
-each later one; the error is the ``message``, the ``detail`` the text. A skipped task
-has ``<skipped message=REASON>``; a task still open at the position is an
-``<error type="unfinished">``. Each case has the property ``attempts``. Log text passes
-through ``safe`` and loses what XML 1.0 cannot hold, so the bytes are always well-formed,
-and the same log and position always give the same bytes. See docs/importers.md.
+Tasks stream from the post-mortem store: memory holds the document, not a task list.
+Attempts follow Maven Surefire's rerun convention, which Jenkins, GitLab and runreel's own
+importer read: a task that failed and then succeeded has a ``<flakyFailure>`` per failed
+attempt; one that failed for good has ``<failure>`` (its first failed attempt) and a
+``<rerunFailure>`` for each later one; the error is the ``message``, the ``detail`` the
+text. A skipped task has ``<skipped message=REASON>``; a task still open at the position
+is an ``<error type="unfinished">``. Each case has the property ``attempts``. Log text
+passes through ``safe`` and loses what XML 1.0 cannot hold, so the bytes are always
+well-formed, and the same log and position always give the same bytes. See
+docs/importers.md.
 """
 
 from __future__ import annotations
