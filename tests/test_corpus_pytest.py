@@ -1,0 +1,113 @@
+"""The pytest and JUnit corpus: real reports written by pytest 8 and 9 (pytest-reportlog,
+pytest-xdist, pytest-rerunfailures, subtests, ``--junitxml``) and unittest-xml-reporting,
+each imported and compared with its producer's own truth.
+
+Every case is a folder under fixtures/corpus/pytest/ or fixtures/corpus/junit/ with the
+report as written and truth.json (made by the case's make.sh from pytest's or unittest's
+own summary and exit status). What runreel must show follows from the producer's counts by
+the rule in fixtures/corpus/pytest/truth.py (``expected``); this test first checks that each
+truth.json's ``expected`` is that rule's answer, then imports the report and compares.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from recorder.events import AnyEvent, RunFinished, RunStarted, TaskStarted, TotalChanged
+from recorder.importers import import_events
+from replay import exitcodes
+from replay.core.fold import apply
+from replay.core.metrics import Metrics
+from replay.core.outcome import outcome_of
+
+CORPUS = Path(__file__).resolve().parent.parent / "fixtures" / "corpus"
+CASES = sorted(p.parent for d in ("pytest", "junit") for p in (CORPUS / d).glob("*/truth.json"))
+
+
+def _rule() -> Any:
+    spec = importlib.util.spec_from_file_location("corpus_truth", CORPUS / "pytest" / "truth.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+RULE = _rule()
+
+
+def _truth(case: Path) -> dict[str, Any]:
+    truth: dict[str, Any] = json.loads((case / "truth.json").read_text())
+    return truth
+
+
+def _imported(case: Path) -> tuple[list[AnyEvent], Metrics, int]:
+    """The imported events, their fold, and the most workers running at once."""
+    _, imported = import_events(str(case / _truth(case)["report"]))
+    events = list(imported)
+    m = Metrics()
+    busiest = 0
+    for event in events:
+        apply(m, event)
+        busiest = max(busiest, sum(1 for w in m.workers.values() if w.state == "running"))
+    return events, m, busiest
+
+
+def test_the_corpus_is_there() -> None:
+    names = {case.name for case in CASES}
+    for major in (8, 9):
+        for kind in ("six", "iniconfig", "more-itertools", "mixed", "reruns", "xdist"):
+            assert f"pytest{major}-{kind}" in names
+    assert {"pytest-junit", "pytest-junit-xdist", "unittest-xml-reporting"} <= names
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_truth_follows_the_rule(case: Path) -> None:
+    truth = _truth(case)
+    assert truth["expected"] == RULE.expected(truth["producer"], truth)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_import_agrees_with_the_producer(case: Path) -> None:
+    truth = _truth(case)
+    want = truth["expected"]
+    events, m, busiest = _imported(case)
+    got = {
+        "tasks": m.total,
+        "succeeded": m.succeeded,
+        "failed": m.failed,
+        "skipped": m.skipped,
+        "outcome": outcome_of(m).value,
+        "exit_code": exitcodes.for_metrics(m),
+    }
+    assert got == {k: want[k] for k in got}
+    assert m.processed == m.total and not m.in_flight
+    first, last = events[0], events[-1]
+    assert isinstance(first, RunStarted) and first.total == want["tasks"]
+    assert isinstance(last, RunFinished)
+    if truth["exit_status"] != 0:  # a producer's failure signal always fails the run
+        assert last.status == "failed" and got["exit_code"] != exitcodes.OK
+    lo, hi = want["duration_s"]
+    assert lo <= last.t - first.t <= hi
+    assert not any(w.state == "running" for w in m.workers.values())
+    if "workers" in want:
+        assert sorted(m.workers) == want["workers"]
+        assert busiest == want["workers_max"]
+    elif truth["producer"] == "unittest":
+        assert busiest == 1
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_the_total_is_stated_from_the_first_event(case: Path) -> None:
+    events, m, _ = _imported(case)
+    assert not any(isinstance(e, TotalChanged) for e in events)
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    progress = Metrics()
+    for event in events:
+        apply(progress, event)
+        if isinstance(event, TaskStarted):
+            assert progress.remaining is not None and progress.processed <= progress.total
