@@ -62,7 +62,8 @@ def test_the_corpus_is_there() -> None:
     for major in (8, 9):
         for kind in ("six", "iniconfig", "more-itertools", "mixed", "reruns", "xdist"):
             assert f"pytest{major}-{kind}" in names
-    assert {"pytest-junit", "pytest-junit-xdist", "unittest-xml-reporting"} <= names
+    assert {"pytest8-junit", "pytest9-junit", "pytest9-junit-xdist"} <= names
+    assert "unittest-xml-reporting" in names
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
@@ -94,11 +95,10 @@ def test_import_agrees_with_the_producer(case: Path) -> None:
     lo, hi = want["duration_s"]
     assert lo <= last.t - first.t <= hi
     assert not any(w.state == "running" for w in m.workers.values())
-    if "workers" in want:
+    junit = case.parent.name == "junit"
+    if "workers" in want and not junit:  # pytest-xdist's own workers, crashed ones too
         assert sorted(m.workers) == want["workers"]
-        assert busiest == want["workers_max"]
-    elif truth["producer"] == "unittest":
-        assert busiest == 1
+    assert busiest == want.get("workers_max", 1)  # JUnit names no worker: lanes, as many
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])

@@ -1,12 +1,9 @@
 """JUnit XML (``<testsuites>``/``<testsuite>``/``<testcase>``) to runreel events.
 
 Every ``<testcase>`` is a task ``classname.name`` (just ``name`` when there is no classname;
-a name used before gets its suite's name in front). A case starts at its own ``timestamp``
-when it has one, otherwise right after the case before it, from its suite's ``timestamp``;
-it lasts its ``time``. Suites without a timestamp follow the one before them; a document
-without any starts at SYNTHETIC_EPOCH. Suites that overlap in time ran in parallel and are
-spread over lanes ``worker 01``, ``worker 02``, … (a suite whose whole-second timestamp
-falls inside the previous suite of its lane starts when that one ended). ``<failure>`` and
+a name used before gets its suite's name in front). Where cases start and which lane
+(``worker 01``, ...) they take is ``junit_layout``'s: the suites' and cases' own times and
+timestamps, parallel lanes only where the times prove them. ``<failure>`` and
 ``<error>`` fail a case (their text is its detail), ``<skipped>`` skips it (xfail says so in
 the reason), Surefire's ``<flakyFailure>``/``<rerunFailure>`` are failed attempts that were
 retried. ``system-out``/``system-err`` become log lines. DTDs and entities are refused. See
@@ -16,7 +13,6 @@ docs/importers.md.
 from __future__ import annotations
 
 import gc
-import heapq
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,6 +23,7 @@ from xml.etree import ElementTree as ET
 from recorder.errors import LogInvalid
 from recorder.events import AnyEvent
 from recorder.importers.emitter import Emitter, Outcome
+from recorder.importers.junit_layout import layout
 from recorder.importers.lines import first_line, text_lines
 from recorder.importers.times import SYNTHETIC_EPOCH, parse_time
 
@@ -48,6 +45,9 @@ class Case:
     )  # (error, detail) of earlier failed attempts
     out: list[tuple[str, str]] = field(default_factory=list)  # (level, text)
     start: float = 0.0  # where the layout put it
+    sub: int = 0  # its lane within a suite whose cases ran in parallel
+    offset: float = 0.0  # its start within such a suite
+    low: float = 0.0  # the earliest start its whole-second timestamp allows
 
 
 @dataclass
@@ -63,7 +63,8 @@ class Suite:
     out: list[tuple[str, str]] = field(default_factory=list)
     start: float = 0.0
     end: float = 0.0
-    lane: int = 0
+    width: int = 1  # lanes its cases needed at once
+    lanes: list[int] = field(default_factory=list)
 
 
 def events(lines: Iterable[bytes], *, path: str, run: str, name: str) -> Iterator[AnyEvent]:
@@ -260,50 +261,6 @@ def _skip_reason(elem: ET.Element) -> str:
     return reason or "skipped"
 
 
-# Laying out the timeline ---------------------------------------------------------------------
-
-
-def layout(suites: list[Suite]) -> None:
-    """Give every suite a start, an end and a lane (see the module's docstring)."""
-    stamps = [s.timestamp for s in suites if s.timestamp is not None]
-    cursor = min(stamps) if stamps else SYNTHETIC_EPOCH
-    for suite in suites:
-        suite.start = suite.timestamp if suite.timestamp is not None else cursor
-        _place_cases(suite)
-        cursor = max(cursor, suite.end)
-    lanes: list[tuple[float, int]] = []  # (end, lane) of busy lanes
-    free: list[int] = []
-    count = 0
-    for suite in sorted(suites, key=lambda s: (s.start, s.index)):
-        slack = 1.0 if suite.whole_seconds else 0.0
-        while lanes and lanes[0][0] <= suite.start + slack:
-            end, lane = heapq.heappop(lanes)
-            heapq.heappush(free, lane)
-            if end > suite.start:  # the timestamp was cut to the second: start after
-                suite.start = end
-                _place_cases(suite)
-        if free:
-            suite.lane = heapq.heappop(free)
-        else:
-            count += 1
-            suite.lane = count
-        heapq.heappush(lanes, (suite.end, suite.lane))
-
-
-def _place_cases(suite: Suite) -> None:
-    """Cases follow each other from the suite's start; a case's own timestamp wins, but one
-    cut to the second never puts it before the end of the case before it."""
-    at = suite.start
-    shift = suite.start - suite.timestamp if suite.timestamp is not None else 0.0
-    for case in suite.cases:
-        if case.timestamp is not None:
-            own = case.timestamp + shift
-            at = max(own, at) if case.whole_seconds else own
-        case.start = at
-        at += case.time
-    suite.end = max(suite.start + (suite.time or 0.0), at)
-
-
 # Emitting ----------------------------------------------------------------------------------
 
 
@@ -319,10 +276,11 @@ def _plan(em: Emitter, suites: list[Suite]) -> Plan:
         plan.append((t, len(plan), fn, (t, *args)))
 
     for suite in suites:
-        worker = f"worker {suite.lane:02d}"
+        workers = [f"worker {lane:02d}" for lane in suite.lanes]
         if suite.cases:
             add(suite.start, em.mark, suite.name or f"suite {suite.index + 1}")
         for case in suite.cases:
+            worker = workers[case.sub]
             key = _key(case, suite, used)
             start = case.start
             end = start + case.time
