@@ -39,6 +39,11 @@ def _rule() -> Any:
 
 RULE = _rule()
 
+# Not exact, and why: pytest-rerunfailures under pytest-xdist logs a test's reports in one
+# burst when the test has ended, so in the report's order one test runs at a time (each
+# report keeps its real start and stop; the timeline and the durations are right).
+BURSTS = {"pytest8-xdist-reruns", "pytest9-xdist-reruns"}
+
 
 def _truth(case: Path) -> dict[str, Any]:
     truth: dict[str, Any] = json.loads((case / "truth.json").read_text())
@@ -96,9 +101,14 @@ def test_import_agrees_with_the_producer(case: Path) -> None:
     assert lo <= last.t - first.t <= hi
     assert not any(w.state == "running" for w in m.workers.values())
     junit = case.parent.name == "junit"
-    if "workers" in want and not junit:  # pytest-xdist's own workers, crashed ones too
-        assert sorted(m.workers) == want["workers"]
-    assert busiest == want.get("workers_max", 1)  # JUnit names no worker: lanes, as many
+    if "workers" in want and not junit:
+        # pytest-xdist's workers, crashed ones too, and never a "(main)" one; a replacement
+        # started after the last crash may have had no test left to run
+        assert set(want["workers"][:-1]) <= set(m.workers) <= set(want["workers"])
+    if case.name in BURSTS:
+        assert 1 <= busiest <= want["workers_max"]
+    else:
+        assert busiest == want.get("workers_max", 1)  # JUnit names no worker: lanes, as many
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])

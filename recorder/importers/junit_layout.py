@@ -7,14 +7,15 @@ document proves and invents nothing else:
 
 - Cases follow each other from their suite's start; a case's own timestamp wins, but one cut
   to the second never puts it before the end of the case before it.
-- **Whole-second stamps are lower bounds**: a suite (or case) stamped 10:00:03 started in
-  that second. A suite whose cases carry such stamps starts as late as its stamps require
-  (each case starts no earlier than its own second), not at the start of its first second;
-  cases are taken in the order of their stamps (unittest-xml-reporting lists a suite's
-  successes before its failures, and suites in alphabetical order, not as they ran). On one
-  lane, a gap of less than a second before the next suite is closed by moving the earlier
-  suite later, within its own second: a sequential run stays back to back instead of
-  gaining a fraction of a second at every suite.
+- **Whole-second stamps are bounds, not times**: a case stamped 10:00:03 started (or, with
+  unittest-xml-reporting, which stamps a case when it stopped and its suite with the latest
+  of them, ended) in that second. A suite whose cases carry such stamps starts as late as
+  they require, not at the start of its first second, and its cases are taken in the order
+  of their stamps (unittest-xml-reporting lists a suite's successes before its failures,
+  and suites alphabetically, not as they ran). In a sequential run (one lane), a gap of
+  less than a second before the next suite is closed by moving the earlier suite later
+  within its stamps: the run stays back to back instead of gaining a fraction of a second
+  at every suite.
 - Suites that overlap in time ran in parallel and take lanes ``worker 01``, ``worker 02``, …
   (the lowest free); a suite whose whole-second stamp falls inside the previous suite of its
   lane starts when that one ended, so a sequential run never looks parallel.
@@ -162,14 +163,13 @@ def _assign_lanes(suites: list[Suite]) -> None:
 
 
 def _close_gaps(suites: list[Suite]) -> None:
-    """On each lane, move a whole-second suite later, within what its stamps allow, to close
-    a gap of less than a second before the next suite: it ran right before it."""
-    by_lane: dict[int, list[Suite]] = {}
-    for suite in suites:
-        if len(suite.lanes) == 1:
-            by_lane.setdefault(suite.lanes[0], []).append(suite)
-    for chain in by_lane.values():
-        chain.sort(key=lambda s: s.start)
+    """In a sequential run (one lane), move a whole-second suite later, within what its
+    stamps allow, to close a gap of less than a second before the next suite: it ran right
+    before it."""
+    if any(suite.lanes != [1] for suite in suites):
+        return  # parallel suites: a lane is not a worker, its order proves nothing
+    chain = sorted(suites, key=lambda s: s.start)
+    if chain:
         for cur, nxt in zip(reversed(chain[:-1]), reversed(chain[1:]), strict=True):
             gap = nxt.start - cur.end
             if not (0 < gap < 1 and cur.whole_seconds):
