@@ -25,6 +25,7 @@ from recorder.importers.detect import Tally
 from recorder.importers.emitter import Emitter, Outcome
 from recorder.importers.lines import bad_line, first_line, json_error, numbered, text_lines
 from recorder.importers.longrepr import message_of, text_of
+from recorder.importers.reorder import in_time_order
 from recorder.importers.times import SYNTHETIC_EPOCH
 
 
@@ -165,6 +166,16 @@ def subtest_label(context: object) -> str:
     return " ".join(parts)
 
 
+def _time_of(item: tuple[int, Record]) -> float | None:
+    """A record's own time (its start), None for one without (0 on crashed workers' reports
+    and on unittest subtests)."""
+    return item[1].start or None
+
+
+def _is_barrier(item: tuple[int, Record]) -> bool:
+    return item[1].report_type in ("SessionStart", "SessionFinish")
+
+
 def _worker_of(node: str | None) -> str:
     """The worker named in xdist's ``node`` field (``<WorkerController gw0>``), else ""."""
     if not node:
@@ -206,7 +217,8 @@ class _Import:
 
     def events(self, lines: Iterable[bytes]) -> Iterator[AnyEvent]:
         pending: list[tuple[int, Record]] = []
-        for n, record in self._records(lines):
+        records = in_time_order(self._records(lines), _time_of, _is_barrier)
+        for n, record in records:
             if self.clock is None:
                 pending.append((n, record))
                 if record.report_type != "TestReport":
