@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import invoke
 
 from recorder.events import AnyEvent, RunFinished, RunStarted, TaskStarted, TotalChanged
 from recorder.importers import import_events
@@ -121,3 +122,20 @@ def test_late_records_are_put_back_in_time_order() -> None:
     items = [(1.0, "a"), (4.0, "c"), (1.5, "b"), (None, "x"), (5.0, "d"), (0.5, "|"), (9.0, "e")]
     ordered = in_time_order(items, lambda i: i[0], lambda i: i[1] == "|")
     assert [name for _, name in ordered] == ["a", "b", "x", "c", "d", "|", "e"]
+
+
+def test_a_file_states_its_total_first_and_stdin_at_its_end(tmp_path: Path) -> None:
+    report = CORPUS / "pytest" / "pytest9-mixed" / "report.jsonl"
+    want = _truth(report.parent)["expected"]["tasks"]
+    from_file, from_stdin = tmp_path / "file.jsonl", tmp_path / "stdin.jsonl"
+    assert invoke(["import", str(report), "-o", str(from_file)]).exit_code == 0
+    piped = invoke(["import", "-", "-o", str(from_stdin)], input=report.read_bytes())
+    assert piped.exit_code == 0
+    file_events = [json.loads(line) for line in from_file.read_text().splitlines()]
+    stdin_events = [json.loads(line) for line in from_stdin.read_text().splitlines()]
+    assert file_events[0]["total"] == want
+    assert "total_changed" not in {e["type"] for e in file_events}
+    # stdin is read once, as it comes: the total is only known at the end
+    assert stdin_events[0].get("total") is None
+    assert [e["total"] for e in stdin_events if e["type"] == "total_changed"] == [want]
+    assert len(stdin_events) == len(file_events) + 1

@@ -4,9 +4,11 @@ Every test (node id) is a task. Its setup, call and teardown reports fold into o
 with pytest's own rules: a failed setup or teardown fails the test, a skip at setup or in
 the call skips it, xfail is a skip with reason ``xfail: …``, a non-strict XPASS succeeds
 with a warning line, a strict XPASS fails; a failure's detail is its traceback as pytest
-prints it. A ``rerun`` report (pytest-rerunfailures) is a
-failed attempt that is retried. With pytest-xdist the ``worker_id`` (gw0, gw1, …) is the
-worker. Times are the reports' start/stop (pytest >= 7.3); older logs get a synthetic
+prints it. A failed subtest (``SubTestReport``, pytest 9) fails its test. A ``rerun`` report
+(pytest-rerunfailures) is a failed attempt that is retried: the next attempt of the same
+task. With pytest-xdist the ``worker_id`` (gw0, gw1, …) is the worker; a crashed worker's
+report names it only in ``node``. Reports are taken in the order of their start times
+(``reorder``). Times are the reports' start/stop (pytest >= 7.3); older logs get a synthetic
 timeline from the phase durations. JSON lines that are not reports are skipped; an input
 with no report, or more of another format's records, is refused (detect.Tally). See
 docs/importers.md.
