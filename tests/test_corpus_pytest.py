@@ -139,3 +139,43 @@ def test_a_file_states_its_total_first_and_stdin_at_its_end(tmp_path: Path) -> N
     assert stdin_events[0].get("total") is None
     assert [e["total"] for e in stdin_events if e["type"] == "total_changed"] == [want]
     assert len(stdin_events) == len(file_events) + 1
+
+
+def _fold_import(path: Path) -> tuple[list[AnyEvent], Metrics]:
+    _, imported = import_events(str(path))
+    events = list(imported)
+    m = Metrics()
+    for event in events:
+        apply(m, event)
+    return events, m
+
+
+@pytest.mark.parametrize("suite_error", [True, False])
+def test_a_junit_failure_count_fails_the_run_even_without_a_failed_case(
+    tmp_path: Path, suite_error: bool
+) -> None:
+    own = '<error message="beforeAll failed">boom</error>' if suite_error else ""
+    xml = (
+        '<testsuites><testsuite name="db" tests="1" failures="0" errors="1">'
+        f'{own}<testcase classname="db" name="query" time="0.1"/></testsuite></testsuites>'
+    )
+    path = tmp_path / "report.xml"
+    path.write_text(xml)
+    events, m = _fold_import(path)
+    last = events[-1]
+    assert isinstance(last, RunFinished) and last.status == "failed"
+    assert exitcodes.for_metrics(m) == exitcodes.PARTIAL_FAILURE
+    assert "db: counts 1 failures or errors but lists none" in [e.msg for e in m.recent_logs]
+
+
+def test_pytest_s_exit_status_fails_the_run_even_when_every_test_passed(tmp_path: Path) -> None:
+    # iniconfig's real report, all passed; only its SessionFinish says pytest failed (as an
+    # internal error or a plugin's failure would)
+    lines = (CORPUS / "pytest" / "pytest9-iniconfig" / "report.jsonl").read_text().splitlines()
+    assert json.loads(lines[-1]) == {"exitstatus": 0, "$report_type": "SessionFinish"}
+    path = tmp_path / "report.jsonl"
+    path.write_text("\n".join([*lines[:-1], '{"exitstatus": 3, "$report_type": "SessionFinish"}']))
+    events, m = _fold_import(path)
+    last = events[-1]
+    assert isinstance(last, RunFinished) and (last.status, last.exit_status) == ("failed", 3)
+    assert m.failed == 0 and exitcodes.for_metrics(m) == exitcodes.PARTIAL_FAILURE

@@ -63,6 +63,7 @@ class Suite:
     out: list[tuple[str, str]] = field(default_factory=list)
     start: float = 0.0
     end: float = 0.0
+    declared: int = 0  # failures and errors its writer counted
     width: int = 1  # lanes its cases needed at once
     lanes: list[int] = field(default_factory=list)
 
@@ -77,11 +78,25 @@ def events(lines: Iterable[bytes], *, path: str, run: str, name: str) -> Iterato
         first = min((s.start for s in suites), default=SYNTHETIC_EPOCH)
         last = max((s.end for s in suites), default=first)
         total = sum(len(s.cases) for s in suites)
+        unlisted = [(s, _unlisted(s)) for s in suites if _unlisted(s)]
+        failed = any(s.declared for s in suites)  # the writer's own count of failures
     del suites
     yield em.run_started(plan[0][0] if plan else first, total=total)
     for _t, _order, fn, args in plan:
         yield fn(*args)
-    yield from em.closing(max(plan[-1][0], last) if plan else last)
+    end = max(plan[-1][0], last) if plan else last
+    for suite, n in unlisted:
+        label = suite.name or f"suite {suite.index + 1}"
+        yield em.log(end, f"{label}: counts {n} failures or errors but lists none", "error")
+    yield from em.closing(end, failed=failed)
+
+
+def _unlisted(suite: Suite) -> int:
+    """Failures and errors a suite counts (its attributes, its own ``<error>``) when it
+    lists no failed case (writers count differently: pytest counts a failed subtest and its
+    test twice, so only "none listed" is sure)."""
+    listed = any(c.outcome == "failed" for c in suite.cases)
+    return 0 if listed else suite.declared
 
 
 @contextmanager
@@ -144,6 +159,7 @@ def read(lines: Iterable[bytes], path: str) -> tuple[str, list[Suite]]:
                         whole_seconds=stamp is not None and "." not in stamp,
                         time=_seconds(elem.get("time")) if elem.get("time") else None,
                         index=len(suites),
+                        declared=_count(elem.get("failures")) + _count(elem.get("errors")),
                     )
                     suites.append(suite)
                     stack.append(suite)
@@ -159,6 +175,8 @@ def read(lines: Iterable[bytes], path: str) -> tuple[str, list[Suite]]:
                     for child in elem:
                         if _local(child.tag) in ("system-out", "system-err") and child.text:
                             suite.out.append((_level(child.tag), child.text))
+                        elif _local(child.tag) in ("error", "failure"):  # the suite's own
+                            suite.declared = max(suite.declared, 1)
                     elem.clear()
         parser.close()
     except ET.ParseError as exc:
@@ -189,6 +207,14 @@ def _chunks(lines: Iterable[bytes], path: str) -> Iterator[tuple[int, bytes]]:
             size = 0
     if parts:
         yield n, b"".join(parts)
+
+
+def _count(value: str | None) -> int:
+    """A count attribute (``failures="2"``); 0 when absent or not a count."""
+    try:
+        return max(int(value or 0), 0)
+    except ValueError:
+        return 0
 
 
 def _level(tag: str) -> str:
