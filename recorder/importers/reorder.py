@@ -12,7 +12,7 @@ the same order.
 
 from __future__ import annotations
 
-import heapq
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
@@ -24,24 +24,30 @@ def in_time_order(
 ) -> Iterator[T]:
     """``items`` by ``time`` (stable); an item without a time goes right after the item
     before it, a ``barrier`` item (a session's start or end) after everything before it."""
-    held: list[tuple[float, int, T]] = []
+    held: deque[tuple[float, T]] = deque()  # in time order; most items are appended
     newest = last = float("-inf")
     window = 1.0
-    for n, item in enumerate(items):
+    for item in items:
         if barrier(item):
             while held:
-                yield heapq.heappop(held)[2]
+                yield held.popleft()[1]
             yield item
             continue
         t = time(item)
         if t is None:
             t = last
-        elif newest - t >= window:
-            window = newest - t + 1.0  # late: wait as long from now on
         last = t
-        newest = max(newest, t)
-        heapq.heappush(held, (t, n, item))
-        while held and held[0][0] < newest - window:
-            yield heapq.heappop(held)[2]
+        if t >= newest:
+            newest = t
+            held.append((t, item))
+            while held[0][0] < newest - window:
+                yield held.popleft()[1]
+            continue
+        if newest - t >= window:
+            window = newest - t + 1.0  # late: wait as long from now on
+        i = len(held)
+        while i and held[i - 1][0] > t:  # a late item: after every held item not later
+            i -= 1
+        held.insert(i, (t, item))
     while held:
-        yield heapq.heappop(held)[2]
+        yield held.popleft()[1]
