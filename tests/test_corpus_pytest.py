@@ -19,7 +19,14 @@ from typing import Any
 import pytest
 from conftest import invoke
 
-from recorder.events import AnyEvent, RunFinished, RunStarted, TaskStarted, TotalChanged
+from recorder.events import (
+    AnyEvent,
+    RunFinished,
+    RunStarted,
+    TaskFailed,
+    TaskStarted,
+    TotalChanged,
+)
 from recorder.importers import import_events
 from recorder.importers.reorder import in_time_order
 from replay import exitcodes
@@ -179,3 +186,21 @@ def test_pytest_s_exit_status_fails_the_run_even_when_every_test_passed(tmp_path
     last = events[-1]
     assert isinstance(last, RunFinished) and (last.status, last.exit_status) == ("failed", 3)
     assert m.failed == 0 and exitcodes.for_metrics(m) == exitcodes.PARTIAL_FAILURE
+
+
+def test_a_crash_report_naming_no_worker_stays_on_the_worker_that_ran_the_test(
+    tmp_path: Path,
+) -> None:
+    case = CORPUS / "pytest" / "pytest9-xdist"
+    records = [json.loads(line) for line in (case / "report.jsonl").read_text().splitlines()]
+    crash = next(r for r in records if r.get("when") == "???")
+    setup = next(
+        r for r in records if r.get("nodeid") == crash["nodeid"] and r.get("when") == "setup"
+    )
+    del crash["node"]  # as a report without xdist's "node" field would be
+    path = tmp_path / "report.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in records))
+    events, m = _fold_import(path)
+    failed = [e for e in events if isinstance(e, TaskFailed) and e.task == crash["nodeid"]]
+    assert [e.worker for e in failed] == [setup["worker_id"]]
+    assert "" not in m.workers and not any(w.state == "running" for w in m.workers.values())

@@ -312,7 +312,7 @@ class _Import:
             yield em.begin(start, key, worker)
         elif when == "setup" and test.begun and em.is_open(key):
             yield em.begin(start, key, worker)  # the next attempt after a rerun
-        elif when == "???" and em.worker_of(key) != worker:
+        elif when == "???" and worker and em.worker_of(key) != worker:
             # a crashed worker's test; under pytest-rerunfailures no setup report came
             test.begun = True
             yield em.begin(start, key, worker)
@@ -336,7 +336,9 @@ class _Import:
             yield em.log(stop, f"{key} {label}: SUBFAIL {message}".replace("  ", " "), "error")
         for note in verdict.notes:
             yield em.log(stop, f"{key}: {note}", "warning")
-        yield em.end(stop, key, verdict.outcome, verdict.reason, worker, detail=verdict.detail)
+        yield em.end(
+            stop, key, verdict.outcome, verdict.reason, worker or None, detail=verdict.detail
+        )
         del self.tests[key]
 
     def _subtest_report(self, r: Record) -> Iterator[AnyEvent]:
