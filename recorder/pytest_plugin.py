@@ -197,17 +197,22 @@ class LiveRecorder:
 
     def _report(self, report: pytest.TestReport) -> None:
         from recorder.importers.longrepr import message_of
-        from recorder.importers.pytest_reportlog import Verdict, level_of
+        from recorder.importers.pytest_reportlog import level_of, subtest_label
 
         rec = self.rec
         assert rec is not None
         nodeid = report.nodeid
         worker = str(getattr(report, "worker_id", "") or "")
         state = self._state(nodeid)
-        if report.when == "setup" and report.outcome != "skipped":
-            self._start(nodeid, worker or state.worker)
         message = message_of(report.longrepr) if report.outcome != "passed" else ""
         detail = _text(report) if report.outcome in ("failed", "rerun") else ""
+        context = getattr(report, "context", None)  # pytest 9's SubtestReport
+        if context is not None and hasattr(context, "kwargs"):
+            label = subtest_label({"msg": context.msg, "kwargs": dict(context.kwargs)})
+            state.verdict.subtest(label, report.outcome, message, detail)
+            return
+        if report.when == "setup" and report.outcome != "skipped":
+            self._start(nodeid, worker or state.worker)
         xfail = getattr(report, "wasxfail", None)
         action = state.verdict.add(report.when or "", report.outcome, message, xfail, detail)
         if action == "continue":
@@ -228,8 +233,10 @@ class LiveRecorder:
             )
             state.attempt += 1
             state.running = False
-            state.verdict = Verdict()
+            state.verdict = verdict.next_attempt(report.when or "")
             return
+        for label, text, _ in verdict.subtests:
+            rec.log(f"{nodeid} {label}: SUBFAIL {text}".replace("  ", " "), level="error")
         for note in verdict.notes:
             rec.log(f"{nodeid}: {note}", level="warning")
         if verdict.outcome == "failed":

@@ -4,16 +4,21 @@ record``, staying inert when not asked, and never failing a test run."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
-from conftest import RUNREEL, clean_env, fold_file, invoke
+from conftest import FIXTURES, RUNREEL, clean_env, fold_file, invoke
 
 from recorder.events import Log, Mark, RunFinished, RunStarted, TaskFailed, TaskSkipped, TaskStarted
+from recorder.pytest_plugin import LiveRecorder
 from recorder.writer import Recorder
 from replay import exitcodes
+from replay.core.fold import apply
+from replay.core.metrics import Metrics
 from replay.sources.file import read_batches
 
 SUITE = """
@@ -225,3 +230,62 @@ def test_a_log_that_cannot_be_written_never_fails_the_tests(tmp_path: Path) -> N
     assert done.returncode == 0, done.stdout + done.stderr
     assert "runreel: recording to a_dir stopped:" in done.stdout
     assert "6 passed" in done.stdout
+
+
+SUBTESTS = """
+import unittest
+
+
+class TestQuarters(unittest.TestCase):
+    def test_each_quarter(self):
+        for quarter in range(1, 5):
+            with self.subTest(quarter=quarter):
+                self.assertNotEqual(quarter, 3, "Q3 is missing")
+
+    def test_all_fine(self):
+        for quarter in range(1, 5):
+            with self.subTest(quarter=quarter):
+                self.assertGreater(quarter, 0)
+"""
+
+
+def test_a_failing_subtest_fails_its_test(tmp_path: Path) -> None:
+    # Under pytest 9 the test's own call report passes and only a SubtestReport fails.
+    (tmp_path / "test_quarters.py").write_text(SUBTESTS)
+    done = pytest_run(tmp_path, "-q", "--runreel=session.jsonl")
+    assert done.returncode == 1, done.stdout + done.stderr
+    log = tmp_path / "session.jsonl"
+    m, _ = fold_file(str(log))
+    assert (m.succeeded, m.failed, m.total, m.status) == (1, 1, 2, "failed")
+    evs = events(log)
+    failed = {e.task: e.error for e in evs if isinstance(e, TaskFailed)}
+    error = failed["test_quarters.py::TestQuarters::test_each_quarter"]
+    assert "Q3 is missing" in error
+
+
+def test_reruns_never_show_more_processed_than_the_total(tmp_path: Path) -> None:
+    """pytest-rerunfailures' real reports (the corpus's pytest 8 --reruns 2 run), fed to the
+    plugin as pytest hands them over: a rerun is the next attempt of the same task, and the
+    passing teardown after a ``rerun`` report closes nothing."""
+    case = FIXTURES / "corpus" / "pytest" / "pytest8-reruns"
+    truth = json.loads((case / "truth.json").read_text())
+    reports = [json.loads(line) for line in (case / "report.jsonl").read_text().splitlines()]
+    tests = [r for r in reports if r["$report_type"] == "TestReport"]
+    live = LiveRecorder(cast(pytest.Config, None), str(tmp_path / "live.jsonl"), False)
+    live.rec = Recorder(str(tmp_path / "live.jsonl"), name="reruns")
+    live._set_total(len({r["nodeid"] for r in tests}))
+    for r in tests:
+        live.pytest_runtest_logreport(pytest.TestReport._from_json(r))
+    live._finish(truth["exit_status"])
+    assert live.error is None
+    m = Metrics()
+    for event in events(tmp_path / "live.jsonl"):
+        apply(m, cast(Any, event))
+        assert m.processed <= (m.total or 0)
+    want = truth["expected"]
+    assert (m.succeeded, m.failed, m.skipped) == (
+        want["succeeded"],
+        want["failed"],
+        want["skipped"],
+    )
+    assert m.retries == truth["counts"]["rerun"]

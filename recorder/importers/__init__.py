@@ -13,12 +13,14 @@ mapping is documented in docs/importers.md.
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
 
 from recorder.errors import LogInvalid
 from recorder.events import AnyEvent
 from recorder.importers import detect
+from recorder.importers.emitter import stating_total, task_count
 
 FORMATS: tuple[str, ...] = ("pytest-reportlog", "gotest", "libtest", "junit")
 _MODULES = {
@@ -55,7 +57,10 @@ def import_events(
 
     A given format is checked against the input's first bytes at once (detect.check), so an
     input that is clearly another format fails before anything is written; the importers
-    check the rest as they read (detect.Tally).
+    check the rest as they read (detect.Tally). A report read from a file is read twice: a
+    first pass counts its tests, so ``run_started`` states the total and a replay shows
+    progress, remaining and ETA from the start. Stdin (or a pipe) is read once, as it comes,
+    and its total is only known at its end.
     """
     source = detect.open_input(path)
     try:
@@ -63,11 +68,23 @@ def import_events(
             detect.check(source.head, path, fmt)
         chosen = fmt or detect.sniff(source.head, path)
         run_name = name if name is not None else source.display_name
-        events = importer(chosen)(source.lines(), path=path, run=source.run_id, name=run_name)
+        make = importer(chosen)
+        events = make(source.lines(), path=path, run=source.run_id, name=run_name)
+        if os.path.isfile(path):
+            events = stating_total(events, _count_tasks(path, make))
     except BaseException:
         source.close()
         raise
     return chosen, Imported(events, source, path)
+
+
+def _count_tasks(path: str, make: Importer) -> int:
+    """The number of tasks the report at ``path`` makes (the first of two passes)."""
+    source = detect.open_input(path)
+    try:
+        return task_count(make(source.lines(), path=path, run="", name=""))
+    finally:
+        source.close()
 
 
 class Imported:

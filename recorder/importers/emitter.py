@@ -6,8 +6,11 @@ bookkeeping that makes the events a valid runreel run.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
+
+import msgspec
 
 from recorder.detail import bounded
 from recorder.events import (
@@ -205,6 +208,11 @@ class Emitter:
         task = self.tasks.get(key)
         return None if task is None else task.id
 
+    def worker_of(self, key: str) -> str | None:
+        """The worker a key's open task runs on; None when it is not running."""
+        task = self.tasks.get(key)
+        return task.worker if task is not None and task.open else None
+
     def is_open(self, key: str) -> bool:
         task = self.tasks.get(key)
         return task is not None and task.open
@@ -222,3 +230,31 @@ class Emitter:
             out.append(self.total_changed(t, self.task_count))
         out.append(self.run_finished(t, failed=failed, exit_status=exit_status))
         return out
+
+
+def task_count(events: Iterable[AnyEvent]) -> int:
+    """How many tasks the events hold (a first pass over a report read from a file)."""
+    ids = set()
+    for event in events:
+        if isinstance(event, _TASK_EVENTS):
+            ids.add(event.task)
+    return len(ids)
+
+
+def stating_total(events: Iterable[AnyEvent], total: int) -> Iterator[AnyEvent]:
+    """The events with ``total`` stated by ``run_started``, so a replay shows progress,
+    remaining and ETA from the first event; the ``total_changed`` events that only learnt it
+    along the way are left out (``seq`` stays 1..N)."""
+    dropped = 0
+    for event in events:
+        if isinstance(event, RunStarted):
+            event = msgspec.structs.replace(event, total=total)
+        elif isinstance(event, TotalChanged):
+            dropped += 1
+            continue
+        if dropped:
+            event = msgspec.structs.replace(event, seq=event.seq - dropped)
+        yield event
+
+
+_TASK_EVENTS = (TaskStarted, TaskRetrying, TaskSucceeded, TaskFailed, TaskSkipped)

@@ -1,12 +1,9 @@
 """JUnit XML (``<testsuites>``/``<testsuite>``/``<testcase>``) to runreel events.
 
 Every ``<testcase>`` is a task ``classname.name`` (just ``name`` when there is no classname;
-a name used before gets its suite's name in front). A case starts at its own ``timestamp``
-when it has one, otherwise right after the case before it, from its suite's ``timestamp``;
-it lasts its ``time``. Suites without a timestamp follow the one before them; a document
-without any starts at SYNTHETIC_EPOCH. Suites that overlap in time ran in parallel and are
-spread over lanes ``worker 01``, ``worker 02``, … (a suite whose whole-second timestamp
-falls inside the previous suite of its lane starts when that one ended). ``<failure>`` and
+a name used before gets its suite's name in front). Where cases start and which lane
+(``worker 01``, ...) they take is ``junit_layout``'s: the suites' and cases' own times and
+timestamps, parallel lanes only where the times prove them. ``<failure>`` and
 ``<error>`` fail a case (their text is its detail), ``<skipped>`` skips it (xfail says so in
 the reason), Surefire's ``<flakyFailure>``/``<rerunFailure>`` are failed attempts that were
 retried. ``system-out``/``system-err`` become log lines. DTDs and entities are refused. See
@@ -16,7 +13,6 @@ docs/importers.md.
 from __future__ import annotations
 
 import gc
-import heapq
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,6 +23,7 @@ from xml.etree import ElementTree as ET
 from recorder.errors import LogInvalid
 from recorder.events import AnyEvent
 from recorder.importers.emitter import Emitter, Outcome
+from recorder.importers.junit_layout import layout
 from recorder.importers.lines import first_line, text_lines
 from recorder.importers.times import SYNTHETIC_EPOCH, parse_time
 
@@ -48,6 +45,9 @@ class Case:
     )  # (error, detail) of earlier failed attempts
     out: list[tuple[str, str]] = field(default_factory=list)  # (level, text)
     start: float = 0.0  # where the layout put it
+    sub: int = 0  # its lane within a suite whose cases ran in parallel
+    offset: float = 0.0  # its start within such a suite
+    low: float = 0.0  # the earliest start its whole-second timestamp allows
 
 
 @dataclass
@@ -63,7 +63,9 @@ class Suite:
     out: list[tuple[str, str]] = field(default_factory=list)
     start: float = 0.0
     end: float = 0.0
-    lane: int = 0
+    declared: int = 0  # failures and errors its writer counted
+    width: int = 1  # lanes its cases needed at once
+    lanes: list[int] = field(default_factory=list)
 
 
 def events(lines: Iterable[bytes], *, path: str, run: str, name: str) -> Iterator[AnyEvent]:
@@ -76,11 +78,25 @@ def events(lines: Iterable[bytes], *, path: str, run: str, name: str) -> Iterato
         first = min((s.start for s in suites), default=SYNTHETIC_EPOCH)
         last = max((s.end for s in suites), default=first)
         total = sum(len(s.cases) for s in suites)
+        unlisted = [(s, _unlisted(s)) for s in suites if _unlisted(s)]
+        failed = any(s.declared for s in suites)  # the writer's own count of failures
     del suites
     yield em.run_started(plan[0][0] if plan else first, total=total)
     for _t, _order, fn, args in plan:
         yield fn(*args)
-    yield from em.closing(max(plan[-1][0], last) if plan else last)
+    end = max(plan[-1][0], last) if plan else last
+    for suite, n in unlisted:
+        label = suite.name or f"suite {suite.index + 1}"
+        yield em.log(end, f"{label}: counts {n} failures or errors but lists none", "error")
+    yield from em.closing(end, failed=failed)
+
+
+def _unlisted(suite: Suite) -> int:
+    """Failures and errors a suite counts (its attributes, its own ``<error>``) when it
+    lists no failed case (writers count differently: pytest counts a failed subtest and its
+    test twice, so only "none listed" is sure)."""
+    listed = any(c.outcome == "failed" for c in suite.cases)
+    return 0 if listed else suite.declared
 
 
 @contextmanager
@@ -143,6 +159,7 @@ def read(lines: Iterable[bytes], path: str) -> tuple[str, list[Suite]]:
                         whole_seconds=stamp is not None and "." not in stamp,
                         time=_seconds(elem.get("time")) if elem.get("time") else None,
                         index=len(suites),
+                        declared=_count(elem.get("failures")) + _count(elem.get("errors")),
                     )
                     suites.append(suite)
                     stack.append(suite)
@@ -158,6 +175,8 @@ def read(lines: Iterable[bytes], path: str) -> tuple[str, list[Suite]]:
                     for child in elem:
                         if _local(child.tag) in ("system-out", "system-err") and child.text:
                             suite.out.append((_level(child.tag), child.text))
+                        elif _local(child.tag) in ("error", "failure"):  # the suite's own
+                            suite.declared = max(suite.declared, 1)
                     elem.clear()
         parser.close()
     except ET.ParseError as exc:
@@ -188,6 +207,14 @@ def _chunks(lines: Iterable[bytes], path: str) -> Iterator[tuple[int, bytes]]:
             size = 0
     if parts:
         yield n, b"".join(parts)
+
+
+def _count(value: str | None) -> int:
+    """A count attribute (``failures="2"``); 0 when absent or not a count."""
+    try:
+        return max(int(value or 0), 0)
+    except ValueError:
+        return 0
 
 
 def _level(tag: str) -> str:
@@ -260,50 +287,6 @@ def _skip_reason(elem: ET.Element) -> str:
     return reason or "skipped"
 
 
-# Laying out the timeline ---------------------------------------------------------------------
-
-
-def layout(suites: list[Suite]) -> None:
-    """Give every suite a start, an end and a lane (see the module's docstring)."""
-    stamps = [s.timestamp for s in suites if s.timestamp is not None]
-    cursor = min(stamps) if stamps else SYNTHETIC_EPOCH
-    for suite in suites:
-        suite.start = suite.timestamp if suite.timestamp is not None else cursor
-        _place_cases(suite)
-        cursor = max(cursor, suite.end)
-    lanes: list[tuple[float, int]] = []  # (end, lane) of busy lanes
-    free: list[int] = []
-    count = 0
-    for suite in sorted(suites, key=lambda s: (s.start, s.index)):
-        slack = 1.0 if suite.whole_seconds else 0.0
-        while lanes and lanes[0][0] <= suite.start + slack:
-            end, lane = heapq.heappop(lanes)
-            heapq.heappush(free, lane)
-            if end > suite.start:  # the timestamp was cut to the second: start after
-                suite.start = end
-                _place_cases(suite)
-        if free:
-            suite.lane = heapq.heappop(free)
-        else:
-            count += 1
-            suite.lane = count
-        heapq.heappush(lanes, (suite.end, suite.lane))
-
-
-def _place_cases(suite: Suite) -> None:
-    """Cases follow each other from the suite's start; a case's own timestamp wins, but one
-    cut to the second never puts it before the end of the case before it."""
-    at = suite.start
-    shift = suite.start - suite.timestamp if suite.timestamp is not None else 0.0
-    for case in suite.cases:
-        if case.timestamp is not None:
-            own = case.timestamp + shift
-            at = max(own, at) if case.whole_seconds else own
-        case.start = at
-        at += case.time
-    suite.end = max(suite.start + (suite.time or 0.0), at)
-
-
 # Emitting ----------------------------------------------------------------------------------
 
 
@@ -319,10 +302,11 @@ def _plan(em: Emitter, suites: list[Suite]) -> Plan:
         plan.append((t, len(plan), fn, (t, *args)))
 
     for suite in suites:
-        worker = f"worker {suite.lane:02d}"
+        workers = [f"worker {lane:02d}" for lane in suite.lanes]
         if suite.cases:
             add(suite.start, em.mark, suite.name or f"suite {suite.index + 1}")
         for case in suite.cases:
+            worker = workers[case.sub]
             key = _key(case, suite, used)
             start = case.start
             end = start + case.time

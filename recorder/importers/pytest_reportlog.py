@@ -4,9 +4,11 @@ Every test (node id) is a task. Its setup, call and teardown reports fold into o
 with pytest's own rules: a failed setup or teardown fails the test, a skip at setup or in
 the call skips it, xfail is a skip with reason ``xfail: …``, a non-strict XPASS succeeds
 with a warning line, a strict XPASS fails; a failure's detail is its traceback as pytest
-prints it. A ``rerun`` report (pytest-rerunfailures) is a
-failed attempt that is retried. With pytest-xdist the ``worker_id`` (gw0, gw1, …) is the
-worker. Times are the reports' start/stop (pytest >= 7.3); older logs get a synthetic
+prints it. A failed subtest (``SubTestReport``, pytest 9) fails its test. A ``rerun`` report
+(pytest-rerunfailures) is a failed attempt that is retried: the next attempt of the same
+task. With pytest-xdist the ``worker_id`` (gw0, gw1, …) is the worker; a crashed worker's
+report names it only in ``node``. Reports are taken in the order of their start times
+(``reorder``). Times are the reports' start/stop (pytest >= 7.3); older logs get a synthetic
 timeline from the phase durations. JSON lines that are not reports are skipped; an input
 with no report, or more of another format's records, is refused (detect.Tally). See
 docs/importers.md.
@@ -25,6 +27,7 @@ from recorder.importers.detect import Tally
 from recorder.importers.emitter import Emitter, Outcome
 from recorder.importers.lines import bad_line, first_line, json_error, numbered, text_lines
 from recorder.importers.longrepr import message_of, text_of
+from recorder.importers.reorder import in_time_order
 from recorder.importers.times import SYNTHETIC_EPOCH
 
 
@@ -42,6 +45,8 @@ class Record(msgspec.Struct, gc=False):
     duration: float | None = None
     wasxfail: str | None = None
     worker_id: str | None = None
+    node: str | None = None  # xdist's "<WorkerController gw0>" (on a crashed worker's report)
+    subtest: msgspec.Raw = msgspec.field(name="_subtest.context", default=msgspec.Raw(b"null"))
     exitstatus: int | None = None
     pytest_version: str | None = None
     category: str | None = None
@@ -59,13 +64,17 @@ class Verdict:
     """One test's outcome so far, judged from its reports with pytest's own rules.
 
     ``reason`` is the one-line error or skip reason; ``detail`` a failure's whole text
-    (the traceback pytest prints) when the report has one.
+    (the traceback pytest prints) when the report has one. ``subtests`` holds the failed
+    subtests (label, message, text): any of them fails the test, even when its own call
+    report passed (unittest's subTest under pytest 9).
     """
 
     outcome: Outcome = "succeeded"
     reason: str = ""
     detail: str = ""
     notes: list[str] = field(default_factory=list)
+    subtests: list[tuple[str, str, str]] = field(default_factory=list)
+    rerun_teardown: bool = False  # the attempt before was re-run: its teardown ends nothing
 
     def add(
         self, when: str, outcome: str, message: str, xfail: str | None, detail: str = ""
@@ -74,6 +83,10 @@ class Verdict:
         if outcome == "rerun":
             self.outcome, self.reason, self.detail, self.notes = "failed", message, detail, []
             return "retry"
+        if self.rerun_teardown:
+            self.rerun_teardown = False
+            if when == "teardown":  # pytest-rerunfailures still tears the re-run attempt down
+                return "continue"
         if when == "setup":
             if outcome == "failed":
                 self._fail(f"error in setup: {message}", detail)
@@ -91,11 +104,41 @@ class Verdict:
         if when == "teardown":
             if outcome == "failed" and self.outcome != "failed":
                 self._fail(f"error in teardown: {message}", detail)
+            self._judge_subtests()
             return "end"
         # xdist reports a crashed worker's test with when="???"
         if outcome == "failed":
             self._fail(message or "the test's worker crashed", detail)
+        self._judge_subtests()
         return "end"
+
+    def next_attempt(self, when: str) -> Verdict:
+        """The verdict of the attempt after a ``rerun`` report in phase ``when``."""
+        return Verdict(rerun_teardown=when in ("setup", "call"))
+
+    def subtest(self, label: str, outcome: str, message: str, detail: str) -> None:
+        """Take a subtest's report (pytest 9's ``SubTestReport``)."""
+        if outcome == "failed":
+            self.subtests.append((label, message, detail))
+
+    def _judge_subtests(self) -> None:
+        """Failed subtests fail the test; their messages are its error and detail, unless
+        the test failed for a reason of its own (pytest's "contains N failed subtests" is
+        none)."""
+        if not self.subtests:
+            return
+        own = self.outcome == "failed" and "failed subtest" not in self.reason
+        if own:
+            return
+        label, message, _ = self.subtests[0]
+        more = len(self.subtests) - 1
+        reason = f"subtest {label} failed: {message}" if label else f"subtest failed: {message}"
+        if more:
+            reason += f" (and {more} more)"
+        texts = [
+            f"--- subtest {lb or '(no label)'}: {msg}\n{text}" for lb, msg, text in self.subtests
+        ]
+        self.outcome, self.reason, self.detail = "failed", reason, "\n\n".join(texts)
 
     def _fail(self, reason: str, detail: str) -> None:
         if self.outcome != "failed":
@@ -109,6 +152,38 @@ class Verdict:
         else:
             reason = message.removeprefix("Skipped: ")
         self.outcome, self.reason, self.detail = "skipped", reason, ""
+
+
+def subtest_label(context: object) -> str:
+    """pytest's label of a subtest: ``[msg] (key=value, ...)``, from ``_subtest.context``."""
+    if not isinstance(context, dict):
+        return ""
+    parts = []
+    msg = context.get("msg")
+    if msg:
+        parts.append(f"[{msg}]")
+    kwargs = context.get("kwargs")
+    if isinstance(kwargs, dict) and kwargs:
+        parts.append("(" + ", ".join(f"{k}={v}" for k, v in kwargs.items()) + ")")
+    return " ".join(parts)
+
+
+def _time_of(item: tuple[int, Record]) -> float | None:
+    """A record's own time (its start), None for one without (0 on crashed workers' reports
+    and on unittest subtests)."""
+    return item[1].start or None
+
+
+def _is_barrier(item: tuple[int, Record]) -> bool:
+    return item[1].report_type in ("SessionStart", "SessionFinish")
+
+
+def _worker_of(node: str | None) -> str:
+    """The worker named in xdist's ``node`` field (``<WorkerController gw0>``), else ""."""
+    if not node:
+        return ""
+    name = node.strip("<>").rsplit(" ", 1)[-1]
+    return name if name.startswith("gw") else ""
 
 
 def level_of(section: str) -> str:
@@ -144,7 +219,8 @@ class _Import:
 
     def events(self, lines: Iterable[bytes]) -> Iterator[AnyEvent]:
         pending: list[tuple[int, Record]] = []
-        for n, record in self._records(lines):
+        records = in_time_order(self._records(lines), _time_of, _is_barrier)
+        for n, record in records:
             if self.clock is None:
                 pending.append((n, record))
                 if record.report_type != "TestReport":
@@ -191,6 +267,8 @@ class _Import:
         kind = r.report_type
         if kind == "TestReport":
             yield from self._test_report(r)
+        elif kind == "SubTestReport":
+            yield from self._subtest_report(r)
         elif kind == "CollectReport":
             yield from self._collect_report(r)
         elif kind == "WarningMessage":
@@ -208,7 +286,9 @@ class _Import:
         return self.clock if self.clock is not None else SYNTHETIC_EPOCH
 
     def _times(self, r: Record) -> tuple[float, float]:
-        if self.synthetic or r.start is None:
+        """A report's start and stop; one without times (``None``, or 0 as on a crashed
+        worker's report and on unittest subtests) happens at the latest time seen."""
+        if self.synthetic or not r.start:
             start = self._now()
             stop = start + max(r.duration or 0.0, 0.0)
         else:
@@ -224,7 +304,7 @@ class _Import:
         test = self.tests.get(key)
         if test is None:
             test = self.tests[key] = _Test()
-        worker = r.worker_id or ""
+        worker = r.worker_id or _worker_of(r.node)
         when = r.when or ""
         if when == "setup" and r.outcome != "skipped" and not (test.begun and em.is_open(key)):
             yield from self._mark_file(start, key)
@@ -232,6 +312,10 @@ class _Import:
             yield em.begin(start, key, worker)
         elif when == "setup" and test.begun and em.is_open(key):
             yield em.begin(start, key, worker)  # the next attempt after a rerun
+        elif when == "???" and worker and em.worker_of(key) != worker:
+            # a crashed worker's test; under pytest-rerunfailures no setup report came
+            test.begun = True
+            yield em.begin(start, key, worker)
         message = detail = ""
         if r.outcome != "passed":
             longrepr = _any.decode(r.longrepr)
@@ -245,13 +329,31 @@ class _Import:
         if action == "retry":
             test.begun = True
             yield em.retry(stop, key, test.verdict.reason, detail=test.verdict.detail)
-            test.verdict = Verdict()
+            test.verdict = test.verdict.next_attempt(when)
             return
         verdict = test.verdict
+        for label, message, _ in verdict.subtests:
+            yield em.log(stop, f"{key} {label}: SUBFAIL {message}".replace("  ", " "), "error")
         for note in verdict.notes:
             yield em.log(stop, f"{key}: {note}", "warning")
-        yield em.end(stop, key, verdict.outcome, verdict.reason, worker, detail=verdict.detail)
+        yield em.end(
+            stop, key, verdict.outcome, verdict.reason, worker or None, detail=verdict.detail
+        )
         del self.tests[key]
+
+    def _subtest_report(self, r: Record) -> Iterator[AnyEvent]:
+        """A subtest's result joins its test's verdict; it makes no task of its own. (Under
+        pytest-rerunfailures a test's subtest reports come before its setup report.)"""
+        self._times(r)
+        if r.outcome != "failed":
+            return
+        test = self.tests.get(r.nodeid)
+        if test is None:
+            test = self.tests[r.nodeid] = _Test()
+        longrepr = _any.decode(r.longrepr)
+        label = subtest_label(_any.decode(r.subtest))
+        test.verdict.subtest(label, "failed", message_of(longrepr), text_of(longrepr))
+        yield from ()
 
     def _sections(self, t: float, r: Record) -> Iterator[AnyEvent]:
         if r.sections == b"[]":

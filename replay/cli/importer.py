@@ -39,6 +39,9 @@ def import_(input_path: str, log: str, fmt: str | None, name: str | None, force:
     Reads pytest-reportlog JSON lines (pytest --report-log), go test -json,
     Rust libtest JSON and JUnit XML, also gzip, bzip2 or xz compressed; INPUT "-"
     is stdin. How each format maps to tasks, workers and times: docs/importers.md.
+    A file is read twice, so the log states its total from its first event (a
+    replay shows progress and ETA from the start); stdin is read once, and its
+    total is known at its end.
     Bad or cut-short input exits 65, an unreadable one 66; LOG is then left as it was.
 
     Example: go test -json ./... | runreel import - -o ci.jsonl && runreel live ci.jsonl
