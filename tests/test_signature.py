@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import string
 
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from replay.core.signature import MAX_MESSAGE, signature, split_type
@@ -120,7 +120,9 @@ def test_different_types_never_share_a_signature(a: str, b: str, message: str) -
 def test_a_typed_error_never_shares_with_an_untyped_one(kind: str, message: str) -> None:
     typed = signature(f"{kind}: {message}")
     untyped = f"just {message}"
-    assert split_type(untyped)[0] == ""
+    # "just : x" reads as a type named "just" (a blank before the colon is allowed), so
+    # only messages that keep the line untyped test the claim.
+    assume(split_type(untyped)[0] == "")
     assert signature(untyped) != typed
 
 
