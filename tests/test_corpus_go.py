@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import invoke
 
 from recorder.events import AnyEvent, TaskFailed, TaskSkipped, TaskStarted, TaskSucceeded
 from recorder.importers import detect, import_events, importer
@@ -277,3 +278,22 @@ def test_a_go_1_24_build_failure_from_the_documented_format() -> None:
         "FAIL\texample.com/corpus/broken [build failed]",
     ]
     assert {e.t for e in events} == {parse_rfc3339("2026-05-01T10:00:00.5Z")}
+
+
+def test_the_cli_imports_a_build_failure_and_the_cast_starts_at_the_first_time(
+    tmp_path: Path,
+) -> None:
+    # `runreel import` of go test -json 2>&1 (compiler output first), then its asciicast:
+    # the header's timestamp is the first real time, not a made-up one in 2000
+    log = str(tmp_path / "go.jsonl")
+    report = str(_report(CORPUS / "go" / "module-2to1"))
+    assert invoke(["import", report, "-o", log]).exit_code == 0
+    assert invoke(["snapshot", log]).exit_code == 2  # go test exited 2: partial failure
+    cast = invoke(["export", log, "--format", "asciicast"])
+    assert cast.exit_code == 2
+    header = json.loads(cast.stdout.splitlines()[0])
+    assert header["timestamp"] == int(_first_time("module-2to1"))
+    only = str(tmp_path / "build.jsonl")
+    build_only = str(_report(CORPUS / "go" / "build-only"))
+    assert invoke(["import", build_only, "-o", only]).exit_code == 0  # detected, not refused
+    assert invoke(["snapshot", only]).exit_code == 1  # nothing built: total failure
