@@ -108,6 +108,7 @@ class _Import:
         self.order = 0
         self.compiling = ""  # the package whose compiler output plain lines are
         self.compiler: dict[str, Lines] = {}  # import path -> the compiler's lines
+        self.running = 0  # packages that started and did not end: their events are held
 
     # Reading -------------------------------------------------------------------------
 
@@ -137,7 +138,7 @@ class _Import:
                     continue
                 tally.ours += 1
                 self._record(e)
-            if self.first is not None and not any(p.open for p in self.packages.values()):
+            if self.first is not None and not self.running:
                 yield from self._flush()
         tally.check()
         for pkg in self.packages.values():
@@ -145,7 +146,7 @@ class _Import:
                 pkg.timeline.lay_out()
         yield from self._flush()
         em = self.em
-        done = self.packages and not any(p.open for p in self.packages.values())
+        done = self.packages and not self.running
         if em.started and done and not em.open_tasks():
             yield from em.closing(max(em.last_t, self.clock or em.last_t))
 
@@ -187,6 +188,11 @@ class _Import:
             label = pkg.short
             self._push(when, lambda t: self.em.mark(t, label))
         return pkg
+
+    def _opened(self, pkg: _Package) -> None:
+        if not pkg.open:
+            pkg.open = True
+            self.running += 1
 
     def _short(self, path: str) -> str:
         parts = path.split("/")
@@ -240,7 +246,7 @@ class _Import:
             return
         pkg = self._package(e.Package, when)
         if action in ("run", "start", "output", "bench", "cont", "pause"):
-            pkg.open = True
+            self._opened(pkg)
         if e.Test is None:
             self._package_event(when, pkg, e)
             return
@@ -364,7 +370,9 @@ class _Import:
                 return [em.begin(t, key, worker), em.end(t, key, "succeeded", worker=worker)]
 
             self._push(when, rerun)
-        pkg.open = False
+        if pkg.open:
+            pkg.open = False
+            self.running -= 1
         pkg.timeline, pkg.failed_tests = Timeline(), 0
         pkg.build_failed, pkg.panic, pkg.note = False, "", ""
         pkg.output, pkg.crashed = Lines(), False
@@ -380,7 +388,7 @@ class _Import:
     def _build(self, when: Callable[[], float], e: GoEvent) -> None:
         path = (e.ImportPath or e.Package or "").split(" ", 1)[0]
         pkg = self._package(path, when)
-        pkg.open = True
+        self._opened(pkg)
         if e.Action == "build-fail":
             pkg.build_failed = True
             return
