@@ -19,7 +19,7 @@ docs/importers.md.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import msgspec
@@ -29,6 +29,7 @@ from recorder.events import AnyEvent
 from recorder.importers.detect import Tally
 from recorder.importers.emitter import Emitter
 from recorder.importers.gotimeline import Segment, Timeline, parent_of
+from recorder.importers.holdback import Holdback, Made, Make, When
 from recorder.importers.lines import bad_line, first_line, json_error, numbered
 from recorder.importers.times import SYNTHETIC_EPOCH, parse_rfc3339
 
@@ -85,12 +86,6 @@ class _Package:
         return self.short if lane <= 1 else f"{self.short} #{lane}"
 
 
-# A pending event: when it happens (known once its package ended), its place in the input
-# (the tie-breaker), and how to make it (the emitter is called in time order at the flush).
-_Made = AnyEvent | list[AnyEvent] | None
-_Pending = tuple[Callable[[], float], int, Callable[[float], _Made]]
-
-
 def events(lines: Iterable[bytes], *, path: str, run: str, name: str) -> Iterator[AnyEvent]:
     """The runreel events of a ``go test -json`` stream."""
     yield from _Import(path, run, name).events(lines)
@@ -104,11 +99,10 @@ class _Import:
         self.shorts: set[str] = set()
         self.clock: float | None = None  # the latest real time seen
         self.first: float | None = None  # the first real time: earlier records take it
-        self.pending: list[_Pending] = []
+        self.hold = Holdback()  # a package's events wait for its end (gotimeline)
         self.order = 0
         self.compiling = ""  # the package whose compiler output plain lines are
         self.compiler: dict[str, Lines] = {}  # import path -> the compiler's lines
-        self.running = 0  # packages that started and did not end: their events are held
 
     # Reading -------------------------------------------------------------------------
 
@@ -138,41 +132,37 @@ class _Import:
                     continue
                 tally.ours += 1
                 self._record(e)
-            if self.first is not None and not self.running:
+            if self.hold.releasable():
                 yield from self._flush()
         tally.check()
         for pkg in self.packages.values():
             if pkg.open:  # the input stops in the middle of this package
                 pkg.timeline.lay_out()
-        yield from self._flush()
+        yield from self._flush(final=True)
         em = self.em
-        done = self.packages and not self.running
+        done = self.packages and not any(p.open for p in self.packages.values())
         if em.started and done and not em.open_tasks():
             yield from em.closing(max(em.last_t, self.clock or em.last_t))
 
-    def _now(self, text: str | None) -> Callable[[], float]:
+    def _now(self, text: str | None) -> When:
         """The time of a record: its own, else the last one seen, else the first one to come."""
         t = parse_rfc3339(text) if text else None
         if t is not None:
             self.clock = t
-            if self.first is None:
-                self.first = t
-        if self.clock is not None:
-            now = self.clock
-            return lambda: now
-        return lambda: self.first if self.first is not None else SYNTHETIC_EPOCH
+            self.hold.first_time(t)
+        now = self.clock
+        return lambda: now
 
-    def _push(self, when: Callable[[], float], make: Callable[[float], _Made]) -> None:
-        self.order += 1
-        self.pending.append((when, self.order, make))
+    def _t(self, when: When) -> float:
+        t = when()
+        return t if t is not None else self.hold.first or SYNTHETIC_EPOCH
 
-    def _flush(self) -> Iterator[AnyEvent]:
-        if not self.pending:
-            return
-        items = sorted(((when(), order, make) for when, order, make in self.pending))
-        self.pending.clear()
+    def _push(self, when: When, make: Make, pkg: _Package | None = None) -> None:
+        self.hold.add(when, make, pkg.path if pkg is not None else None)
+
+    def _flush(self, *, final: bool = False) -> Iterator[AnyEvent]:
         em = self.em
-        for t, _, make in items:
+        for t, make in self.hold.release(final=final, epoch=SYNTHETIC_EPOCH):
             if not em.started:
                 yield em.run_started(t)
             made = make(t)
@@ -181,7 +171,7 @@ class _Import:
             elif made is not None:
                 yield made
 
-    def _package(self, path: str, when: Callable[[], float]) -> _Package:
+    def _package(self, path: str, when: When) -> _Package:
         pkg = self.packages.get(path)
         if pkg is None:
             pkg = self.packages[path] = _Package(path, self._short(path))
@@ -189,10 +179,10 @@ class _Import:
             self._push(when, lambda t: self.em.mark(t, label))
         return pkg
 
-    def _opened(self, pkg: _Package) -> None:
+    def _opened(self, pkg: _Package, when: When) -> None:
         if not pkg.open:
             pkg.open = True
-            self.running += 1
+            self.hold.open(pkg.path, when())
 
     def _short(self, path: str) -> str:
         parts = path.split("/")
@@ -232,9 +222,9 @@ class _Import:
             self.compiler.setdefault(self.compiling, Lines()).add(line)
         self._log(when, line, "stderr")
 
-    def _log(self, when: Callable[[], float], line: str, level: str) -> None:
+    def _log(self, when: When, line: str, level: str, pkg: _Package | None = None) -> None:
         if line.strip():
-            self._push(when, lambda t: self.em.log(t, line, level))
+            self._push(when, lambda t: self.em.log(t, line, level), pkg)
 
     # test2json records ------------------------------------------------------------------
 
@@ -246,7 +236,7 @@ class _Import:
             return
         pkg = self._package(e.Package, when)
         if action in ("run", "start", "output", "bench", "cont", "pause"):
-            self._opened(pkg)
+            self._opened(pkg, when)
         if e.Test is None:
             self._package_event(when, pkg, e)
             return
@@ -254,26 +244,24 @@ class _Import:
         test = pkg.tests.get(e.Test)
         if action == "run":
             test = pkg.tests[e.Test] = _Test(e.Test, f"{pkg.short}.{e.Test}")
-            self._begin(pkg, test, pkg.timeline.run(e.Test, when(), self.order))
+            self._begin(pkg, test, pkg.timeline.run(e.Test, self._t(when), self.order))
         elif action == "cont" and test is not None:
-            self._begin(pkg, test, pkg.timeline.cont(e.Test, when(), self.order))
+            self._begin(pkg, test, pkg.timeline.cont(e.Test, self._t(when), self.order))
         elif action == "pause" and test is not None:
-            pkg.timeline.pause(e.Test, when())
+            pkg.timeline.pause(e.Test, self._t(when))
         elif action in ("output", "bench"):
             self._output(when, pkg, test, e.Output or "")
         elif action in ("pass", "fail", "skip"):
             if test is None:
                 test = _Test(e.Test, f"{pkg.short}.{e.Test}")
-            seg = pkg.timeline.end(e.Test, when(), e.Elapsed)
+            seg = pkg.timeline.end(e.Test, self._t(when), e.Elapsed)
             self._end(when, pkg, test, seg, action)
 
     def _begin(self, pkg: _Package, test: _Test, seg: Segment) -> None:
         key = test.key
-        self._push(lambda: seg.start, lambda t: self.em.begin(t, key, pkg.worker(seg.lane)))
+        self._push(lambda: seg.start, lambda t: self.em.begin(t, key, pkg.worker(seg.lane)), pkg)
 
-    def _output(
-        self, when: Callable[[], float], pkg: _Package, test: _Test | None, output: str
-    ) -> None:
+    def _output(self, when: When, pkg: _Package, test: _Test | None, output: str) -> None:
         line = output.rstrip("\r\n")
         if test is not None and not line.startswith(_FRAMING):
             test.output.add(line)
@@ -292,11 +280,11 @@ class _Import:
             if not test.error and _REPORTED.match(line):
                 test.error = msg
             test.last_msg = msg
-        self._log(when, line, "stdout")
+        self._log(when, line, "stdout", pkg)
 
     def _end(
         self,
-        when: Callable[[], float],
+        when: When,
         pkg: _Package,
         test: _Test,
         seg: Segment | None,
@@ -306,7 +294,7 @@ class _Import:
         pkg.tests.pop(test.name, None)
         key = test.key
 
-        def at() -> float:  # known once the package ended (gotimeline)
+        def at() -> float | None:  # known once the package ended (gotimeline)
             return seg.end if seg is not None else when()
 
         def lane() -> int:
@@ -314,11 +302,11 @@ class _Import:
 
         em = self.em
         if action == "pass":
-            self._push(at, lambda t: em.end(t, key, "succeeded", worker=pkg.worker(lane())))
+            self._push(at, lambda t: em.end(t, key, "succeeded", worker=pkg.worker(lane())), pkg)
             return
         if action == "skip":
             why = test.last_msg or "skipped"
-            self._push(at, lambda t: em.end(t, key, "skipped", why, pkg.worker(lane())))
+            self._push(at, lambda t: em.end(t, key, "skipped", why, pkg.worker(lane())), pkg)
             return
         pkg.failed_tests += 1
         parent = pkg.tests.get(parent_of(test.name))
@@ -328,9 +316,11 @@ class _Import:
             test.error or test.first_msg or ("a subtest failed" if test.child_failed else "failed")
         )
         detail = _text(test.output)
-        self._push(at, lambda t: em.end(t, key, "failed", error, pkg.worker(lane()), detail=detail))
+        self._push(
+            at, lambda t: em.end(t, key, "failed", error, pkg.worker(lane()), detail=detail), pkg
+        )
 
-    def _package_event(self, when: Callable[[], float], pkg: _Package, e: GoEvent) -> None:
+    def _package_event(self, when: When, pkg: _Package, e: GoEvent) -> None:
         action = e.Action
         if action in ("output", "bench"):
             line = (e.Output or "").rstrip("\r\n")
@@ -343,14 +333,14 @@ class _Import:
                 pkg.panic = first_line(line)
             elif not pkg.note and not line.startswith(_SUMMARY) and not line.startswith(_MARKERS):
                 pkg.note = first_line(line)
-            self._log(when, line, "stdout")
+            self._log(when, line, "stdout", pkg)
         elif action in ("pass", "fail", "skip"):
             if e.FailedBuild:
                 pkg.build_failed = True
             self._package_end(when, pkg, action)
 
-    def _package_end(self, when: Callable[[], float], pkg: _Package, action: str) -> None:
-        t = when()
+    def _package_end(self, when: When, pkg: _Package, action: str) -> None:
+        t = self._t(when)
         for test in list(pkg.tests.values()):  # still running: a panic or timeout killed them
             seg = pkg.timeline.end(test.name, t, None)
             why = pkg.panic or "the test binary exited while the test was running"
@@ -361,18 +351,17 @@ class _Import:
         if action == "fail" and pkg.failed_tests == 0:
             error = self._package_error(pkg)
             detail = _text(pkg.output)
-            self._push(when, lambda t: em.end(t, key, "failed", error, worker, detail=detail))
+            self._push(when, lambda t: em.end(t, key, "failed", error, worker, detail=detail), pkg)
         elif action == "pass":
 
-            def rerun(t: float) -> _Made:  # a package that failed alone passes on a re-run
+            def rerun(t: float) -> Made:  # a package that failed alone passes on a re-run
                 if em.task_id(key) not in em.failed:
                     return None
                 return [em.begin(t, key, worker), em.end(t, key, "succeeded", worker=worker)]
 
-            self._push(when, rerun)
-        if pkg.open:
-            pkg.open = False
-            self.running -= 1
+            self._push(when, rerun, pkg)
+        pkg.open = False
+        self.hold.close(pkg.path)
         pkg.timeline, pkg.failed_tests = Timeline(), 0
         pkg.build_failed, pkg.panic, pkg.note = False, "", ""
         pkg.output, pkg.crashed = Lines(), False
@@ -385,16 +374,16 @@ class _Import:
             return "build failed"
         return pkg.panic or pkg.note or "the package failed"
 
-    def _build(self, when: Callable[[], float], e: GoEvent) -> None:
+    def _build(self, when: When, e: GoEvent) -> None:
         path = (e.ImportPath or e.Package or "").split(" ", 1)[0]
         pkg = self._package(path, when)
-        self._opened(pkg)
+        self._opened(pkg, when)
         if e.Action == "build-fail":
             pkg.build_failed = True
             return
         line = (e.Output or "").rstrip("\r\n")
         pkg.output.add(line)
-        self._log(when, line, "stderr")
+        self._log(when, line, "stderr", pkg)
 
 
 def _text(output: Lines) -> str:
