@@ -98,7 +98,6 @@ class _Import:
         self.packages: dict[str, _Package] = {}
         self.shorts: set[str] = set()
         self.clock: float | None = None  # the latest real time seen
-        self.first: float | None = None  # the first real time: earlier records take it
         self.hold = Holdback()  # a package's events wait for its end (gotimeline)
         self.order = 0
         self.compiling = ""  # the package whose compiler output plain lines are
