@@ -843,14 +843,17 @@ def test_gotestsum_reruns_count_a_flaky_test_as_succeeded() -> None:
     assert "TestFailsRarely: flaky_test.go:51: not this time" in errors
 
 
-def test_parallel_go_tests_spread_over_lanes_and_pause_frees_them() -> None:
+def test_parallel_go_tests_follow_real_concurrency_and_pause_frees_them() -> None:
+    # This stream ran with -parallel 1: each cont comes after the previous test's result
+    # (TheThird resumes 10 us after TheFirst failed), so its paused tests never overlapped.
+    # fixtures/corpus/go/module (tests/test_corpus_go.py) has tests that really did.
     events = events_of(REAL / "gotestsum-go-test-json-with-parallel-fails.out")
     m = Metrics()
     most_busy = 0
     for e in events:
         apply(m, e)
         most_busy = max(most_busy, sum(w.state == "running" for w in m.workers.values()))
-    assert most_busy >= 2
+    assert most_busy == 1
     assert {w for w in m.workers} <= {
         "parallelfails",
         "parallelfails #2",

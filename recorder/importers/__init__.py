@@ -6,7 +6,9 @@ input's lines to runreel events with a fixed ``src`` (``import:FORMAT``) and ``s
 ``run_started`` first, ``run_finished`` last when the input shows the run ended. What the
 formats share has its own module: ``detect`` opens (and decompresses) the input and tells
 its format, ``emitter`` stamps events and keeps track of tasks, ``lanes`` makes synthetic
-workers, ``times`` parses times, ``lines`` reads lines, ``output`` writes the log. The
+workers, ``times`` parses times, ``lines`` reads lines, ``output`` writes the log;
+``gotimeline`` (when go tests ran, on which lane) and ``holdback`` (events let out in time
+order once their time is known) serve go test. The
 mapping is documented in docs/importers.md.
 """
 

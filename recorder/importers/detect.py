@@ -14,6 +14,7 @@ import hashlib
 import io
 import lzma
 import os
+import re
 import sys
 import zlib
 from collections.abc import Callable, Iterator
@@ -30,6 +31,7 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\xfd7zXZ\x00", "xz"),
 )
 _SUFFIXES = (".gz", ".bz2", ".xz")
+_GO_BUILD_FAILED = re.compile(rb"^FAIL\s+\S+ \[(?:build|setup) failed\]$")
 
 
 class _Prefixed(io.RawIOBase):
@@ -185,6 +187,8 @@ def sniff(head: bytes, path: str) -> str:
         fmt = _format_of(record, path)
         if fmt:
             return fmt
+    if any(_GO_BUILD_FAILED.match(line.strip()) for line in lines):
+        return "gotest"  # go before 1.24 reports a package that does not build in plain text
     raise LogInvalid(
         path,
         None,
