@@ -6,13 +6,14 @@ Pure functions of numbers and a width: the same series always draws the same cel
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 
 from replay.core.views.flow import flow
+from replay.core.views.stack import texts_key
 
 _EIGHTHS = " ▁▂▃▄▅▆▇█"
 
@@ -74,6 +75,10 @@ class Chart:
     bucket_s: float
     notes: tuple[Text, ...] = ()  # one line under the chart; parts that do not fit are left out
     gutter: int = 10
+
+    def cache_key(self) -> Hashable:
+        fields = (self.label, self.series, self.marks, self.level, self.bucket_s, self.gutter)
+        return (*fields, texts_key(self.notes))
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width = max(options.max_width - self.gutter, 1)

@@ -7,6 +7,7 @@ that (``rows``) and no taller. Log text enters only through ``lit``.
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 from rich.console import Console, ConsoleOptions, RenderResult
@@ -16,6 +17,7 @@ from rich.text import Text
 from replay.core.metrics import InFlight, Metrics
 from replay.core.outcome import Outcome, outcome_of
 from replay.core.text import hms, lit, short
+from replay.core.views.stack import texts_key
 
 STALL_AFTER = 5.0  # seconds without events before the status says "stalled"
 
@@ -77,6 +79,9 @@ class Tail:
     lines: tuple[Text, ...]
     empty: str = ""
 
+    def cache_key(self) -> Hashable:
+        return (texts_key(self.lines), self.empty)
+
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         height = options.height or len(self.lines) or 1
         lines = self.lines[-height:] if self.lines else (Text(self.empty, style="dim"),)
@@ -89,6 +94,9 @@ class Head:
 
     rows: tuple[Text, ...]
     empty: str = ""
+
+    def cache_key(self) -> Hashable:
+        return (texts_key(self.rows), self.empty)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         height = options.height or len(self.rows) or 1
