@@ -59,7 +59,7 @@ def texts_key(texts: Iterable[Text]) -> tuple[Hashable, ...]:
     return tuple(map(text_key, texts))
 
 
-@dataclass(frozen=True)
+@dataclass
 class Part:
     """One row of a ``Stack``: a fixed ``size`` in rows, or a share (``ratio``) of the rest.
 
@@ -164,7 +164,7 @@ _CONTENT_KEPT = 256  # panels' lines kept from earlier frames (emptied when past
 
 
 def _content_lines(
-    console: Console, content: RenderableType, options: ConsoleOptions, style: Style
+    console: Console, content: RenderableType, options: ConsoleOptions, style: Style | None
 ) -> Lines:
     """The lines of a box's content (as ``Padding`` renders them), reused when its
     ``cache_key()`` and the options it is drawn with are as in an earlier frame."""
