@@ -5,6 +5,12 @@ Run from the repository root (not a test; every figure comes from this run):
     python bench/live_latency.py            # about 75 seconds
     python bench/live_latency.py --quick    # about 30 seconds, fewer samples, shorter windows
     python bench/live_latency.py --json out.json   # also write the figures as JSON ("-": stdout)
+    python bench/live_latency.py --quick --baseline ../old   # old and new viewer in one run
+
+``--baseline DIR`` measures every state a second time with the viewer's code taken from
+DIR (a checkout of an older commit, e.g. ``git worktree add ../old 43e6d2a``, put first on
+``PYTHONPATH`` for the viewer only), alternating old and new ``--rounds`` times, and prints
+each figure beside the baseline's and their ratio.
 
 The installed ``runreel live`` (the console script next to ``sys.executable``) runs in a
 real pseudo-terminal (pexpect) at ``--refresh 10``; everything it writes is fed to a pyte
@@ -86,10 +92,13 @@ print(n, time.monotonic() - start)
 """
 
 
-def viewer_env() -> dict[str, str]:
+def viewer_env(code: str | None = None) -> dict[str, str]:
+    """The viewer's environment; ``code``: a checkout whose ``replay`` the viewer runs."""
     drop = {"NO_COLOR", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "COLUMNS", "LINES"}
     env = {k: v for k, v in os.environ.items() if k not in drop}
     env["TERM"] = "xterm-256color"
+    if code is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [code, env.get("PYTHONPATH")]))
     return env
 
 
@@ -103,7 +112,7 @@ def cpu_seconds(pid: int) -> float:
 class Viewer:
     """``runreel live LOG`` in a pty, read on a thread into a pyte screen."""
 
-    def __init__(self, log: Path, cols: int, rows: int) -> None:
+    def __init__(self, log: Path, cols: int, rows: int, code: str | None = None) -> None:
         self.screen = pyte.Screen(cols, rows)
         self.stream = pyte.ByteStream(self.screen)
         self.lock = threading.Lock()
@@ -113,7 +122,7 @@ class Viewer:
         self.child = pexpect.spawn(
             RUNREEL,
             ["live", str(log), "--refresh", str(REFRESH_HZ)],
-            env=viewer_env(),
+            env=viewer_env(code),
             dimensions=(rows, cols),
         )
         self.reader = threading.Thread(target=self._read, daemon=True)
@@ -222,6 +231,7 @@ def measure_idle(
     seconds: float,
     size: tuple[int, int],
     beat: float | None = None,
+    code: str | None = None,
 ) -> float:
     log = tmp / f"{name}.jsonl"
     seq = old_log(log, busy=busy, age=120.0, total=total)
@@ -229,7 +239,7 @@ def measure_idle(
     beats = threading.Thread(target=heartbeat, args=(log, seq, beat, stop), daemon=True)
     if beat is not None:
         beats.start()
-    viewer = Viewer(log, *size)
+    viewer = Viewer(log, *size, code=code)
     try:
         if viewer.wait_for("bench-idle", 15.0) is None:
             raise SystemExit(f"the viewer never showed {log}")
@@ -247,23 +257,27 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
-    size = (args.cols, args.rows)
-    r: dict[str, Any] = {
-        "machine": {
-            "python": platform.python_version(),
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "terminal": f"{args.cols}x{args.rows}",
-            "refresh_hz": REFRESH_HZ,
-        }
+def machine(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "terminal": f"{args.cols}x{args.rows}",
+        "refresh_hz": REFRESH_HZ,
+        "loadavg_1min": round(os.getloadavg()[0], 2),
     }
+
+
+def run(args: argparse.Namespace, code: str | None = None) -> dict[str, Any]:
+    """Every figure for one viewer: this checkout's, or the one in ``code``."""
+    size = (args.cols, args.rows)
+    r: dict[str, Any] = {"machine": machine(args)}
     with tempfile.TemporaryDirectory(prefix="runreel-bench-") as d:
         tmp = Path(d)
         # Latency: one viewer on a run that grows as the samples are taken.
         log = tmp / "live.jsonl"
         rec = Recorder(log, name="bench-live", total=10**6)
-        viewer = Viewer(log, *size)
+        viewer = Viewer(log, *size, code=code)
         try:
             if viewer.wait_for("bench-live", 15.0) is None:
                 raise SystemExit("the viewer never showed the run")
@@ -322,20 +336,56 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         finally:
             viewer.close()
             rec.close()
-        r["cpu_idle_pct"] = round(
-            measure_idle(tmp, "idle", busy=0, total=20, seconds=args.idle, size=size), 2
-        )
+        idle = {"seconds": args.idle, "size": size, "code": code}
+        r["cpu_idle_pct"] = round(measure_idle(tmp, "idle", busy=0, total=20, **idle), 2)
         r["cpu_stalled_busy_pct"] = round(
-            measure_idle(tmp, "stalled", busy=8, total=None, seconds=args.idle, size=size),
-            2,
+            measure_idle(tmp, "stalled", busy=8, total=None, **idle), 2
         )
         r["cpu_idle_animating_pct"] = round(
-            measure_idle(
-                tmp, "animating", busy=8, total=None, seconds=args.idle, size=size, beat=2.0
-            ),
-            2,
+            measure_idle(tmp, "animating", busy=8, total=None, beat=2.0, **idle), 2
         )
     return r
+
+
+# The figures compared old against new: (label, how to read it from a run's results).
+COMPARED: list[tuple[str, Any]] = [
+    ("latency p95 (ms)", lambda r: r["latency_ms"]["p95"]),
+    ("latency p50 (ms)", lambda r: r["latency_ms"]["p50"]),
+    ("CPU idle (%)", lambda r: r["cpu_idle_pct"]),
+    ("CPU stalled, 8 busy (%)", lambda r: r["cpu_stalled_busy_pct"]),
+    ("CPU animating (%)", lambda r: r["cpu_idle_animating_pct"]),
+    ("CPU after activity (%)", lambda r: r.get("cpu_after_activity_pct")),
+    ("CPU at the load (%)", lambda r: r["load"]["cpu_pct"]),
+    (
+        "lag after the load (ms)",
+        lambda r: None if r["load"]["lag_s"] is None else r["load"]["lag_s"] * 1000,
+    ),
+]
+
+
+def compare(new: list[dict[str, Any]], old: list[dict[str, Any]]) -> str:
+    """Each figure per round, old then new, and the ratio of the medians (new / old)."""
+    rows = [("figure", "baseline", "now", "now / baseline")]
+    for label, read in COMPARED:
+        olds = [read(r) for r in old]
+        news = [read(r) for r in new]
+        if None in olds or None in news:
+            continue
+        o, n = statistics.median(olds), statistics.median(news)
+        ratio = f"{n / o:.2f}" if o else "-"
+        rows.append(
+            (
+                label,
+                " / ".join(f"{v:.2f}" for v in olds),
+                " / ".join(f"{v:.2f}" for v in news),
+                ratio,
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )
 
 
 def verdict(value: float, target: float) -> str:
@@ -421,12 +471,30 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--rows", type=int, default=30)
     p.add_argument("--quick", action="store_true", help="40 samples, 4 s windows")
     p.add_argument("--json", nargs="?", const="-", metavar="FILE", help="also write JSON")
+    p.add_argument("--baseline", metavar="DIR", help="also measure the viewer code in DIR")
+    p.add_argument("--rounds", type=int, default=1, help="old/new rounds with --baseline (1)")
     args = p.parse_args(argv)
     args.after_activity = not args.quick
     if args.quick:
         args.samples, args.idle, args.window = 40, 4.0, 4.0
-    r = run(args)
-    print(table(r))
+    if args.baseline:
+        code = str(Path(args.baseline).resolve())
+        if not (Path(code) / "replay" / "__init__.py").is_file():
+            raise SystemExit(f"--baseline {args.baseline}: no replay/ package there")
+        new, old = [], []
+        for i in range(args.rounds):  # alternate which goes first, so drift hits both
+            for which in ("old", "new") if i % 2 == 0 else ("new", "old"):
+                (old if which == "old" else new).append(run(args, code if which == "old" else None))
+        result: dict[str, Any] = {"machine": machine(args), "baseline": args.baseline}
+        result["new"], result["old"] = new, old
+        print(f"runreel live, old ({args.baseline}) and new, {args.rounds} round(s) each")
+        print(table(new[-1]))
+        print()
+        print(compare(new, old))
+        r = result
+    else:
+        r = run(args)
+        print(table(r))
     if args.json == "-":
         print(json.dumps(r, indent=2))
     elif args.json:

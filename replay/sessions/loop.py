@@ -1,7 +1,8 @@
 """The terminal loop: render a session at a fixed rate, take keys and signals, stop cleanly.
 
-Interactive (a TTY): rich Live in screen mode; keys read on a thread; the
-terminal is always restored. Otherwise: no cursor movement and no escape
+Interactive (a TTY): the alternate screen, a frame drawn only when its key changed and
+only its changed rows written (``screen``); keys read on a thread; the terminal is
+always restored. Otherwise: no cursor movement and no escape
 sequences, one plain status line every ``interval`` seconds. The cadence is
 measured on the ``clock`` the caller passes (``time.monotonic`` at the CLI).
 """
@@ -14,7 +15,6 @@ from typing import Protocol
 
 import click
 from rich.console import Console, RenderableType
-from rich.live import Live
 
 from recorder.atomic import write_file
 from replay import exitcodes
@@ -23,6 +23,7 @@ from replay.core.metrics import Metrics
 from replay.outputs.formats import Format
 from replay.outputs.snapshot import render
 from replay.sessions.keys import Inputs, keyboard, signals
+from replay.sessions.screen import screen_mode
 
 
 class Session(Protocol):
@@ -66,20 +67,13 @@ def run_interactive(
     with signals(inputs), keyboard(inputs) as has_keys:
         session.keys = has_keys
         session.tick()
-        with Live(
-            session.view(),
-            console=console,
-            screen=True,
-            auto_refresh=False,
-            redirect_stdout=False,
-            redirect_stderr=False,
-        ) as live:
+        with screen_mode(console) as screen:
             next_tick = clock()
             drawn: object = None
             while session.reason is None:
                 frame = _frame_key(session, console)
                 if frame is None or frame != drawn:
-                    live.update(session.view(), refresh=True)
+                    screen.paint(session.view())
                     drawn = frame
                 next_tick += period
                 for key in inputs.wait(next_tick - clock()):
