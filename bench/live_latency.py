@@ -168,12 +168,22 @@ class Viewer:
         return cpu_seconds(self.child.pid)
 
     def close(self) -> None:
-        if self.child.isalive():
+        if self._alive():
             self.child.send("q")
             deadline = time.monotonic() + 5
-            while self.child.isalive() and time.monotonic() < deadline:
+            while self._alive() and time.monotonic() < deadline:
                 time.sleep(0.05)
-        self.child.close(force=True)
+        try:
+            self.child.close(force=True)
+        except pexpect.ExceptionPexpect:
+            pass  # already reaped by the reader thread
+
+    def _alive(self) -> bool:
+        """Whether the viewer runs (the reader thread may reap it first, at its EOF)."""
+        try:
+            return bool(self.child.isalive())
+        except pexpect.ExceptionPexpect:
+            return False
 
 
 def cpu_share(viewer: Viewer, seconds: float) -> float:

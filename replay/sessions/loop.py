@@ -70,18 +70,35 @@ def run_interactive(
         with screen_mode(console) as screen:
             next_tick = clock()
             drawn: object = None
+            seen, step = session.metrics.events, period
             while session.reason is None:
                 frame = _frame_key(session, console)
                 if frame is None or frame != drawn:
                     screen.paint(session.view())
                     drawn = frame
-                next_tick += period
+                next_tick += step
                 for key in inputs.wait(next_tick - clock()):
                     session.key(key)
                 if session.reason is None:
                     session.tick()
-                if clock() - next_tick > period:
+                events = session.metrics.events
+                step, seen = pace(period, events - seen), events
+                if clock() - next_tick > step:
                     next_tick = clock()  # fell behind: do not try to catch up
+
+
+STREAMING = 500.0  # events/s from which the figures change faster than anyone reads them
+STREAMING_HZ = 7.0  # refreshes per second while events stream: a change shows within 1/7 s
+
+
+def pace(period: float, folded: int) -> float:
+    """Seconds until the next refresh, after a refresh ``period`` that folded ``folded``
+    events: at most ``STREAMING_HZ`` refreshes a second while events stream in (the
+    screen changes at every refresh then, and drawing it is the viewer's main cost).
+    A key is still answered at once: it ends the wait."""
+    if folded < STREAMING * period:
+        return period
+    return max(period, 1.0 / STREAMING_HZ)
 
 
 def _frame_key(session: Session, console: Console) -> object:

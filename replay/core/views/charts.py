@@ -46,17 +46,17 @@ def bar_rows(values: Sequence[float], height: int, top: float) -> list[str]:
     A value above zero shows at least one eighth, so a little activity never looks
     like none.
     """
-    rows = [[" "] * len(values) for _ in range(height)]
-    if top <= 0:
-        return ["".join(r) for r in rows]
-    for c, v in enumerate(values):
-        eighths = round(v / top * height * 8)
-        if v > 0:
-            eighths = max(eighths, 1)
-        for r in range(height):
-            fill = min(max(eighths - 8 * r, 0), 8)
-            rows[height - 1 - r][c] = _EIGHTHS[fill]
-    return ["".join(r) for r in rows]
+    if height <= 0:
+        return []
+    if top <= 0 or not values:
+        return [" " * len(values)] * height
+    columns = []  # each column top first, then the rows read across them
+    for v in values:
+        eighths = min(max(round(v / top * height * 8), 1 if v > 0 else 0), 8 * height)
+        full, part = divmod(eighths, 8)
+        tip = _EIGHTHS[part] if part else ""
+        columns.append(" " * (height - full - len(tip)) + tip + "█" * full)
+    return ["".join(row) for row in zip(*columns, strict=True)]
 
 
 @dataclass(frozen=True)
