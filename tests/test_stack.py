@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from rich.console import Console, RenderableType
+from rich.console import Console, Group, RenderableType
 from rich.layout import Layout
 from rich.panel import Panel
 from rich.segment import Segment
@@ -16,12 +16,17 @@ from replay.core.views.stack import Beside, Box, Part, Stack, forget, render_lin
 from replay.outputs.snapshot import capture_console
 
 STYLES = ["", "bold", "red", "dim", "bold green", "cyan on blue"]
-WORDS = st.text(alphabet="ab cd✔✖↻…世界[]/", min_size=0, max_size=30)
+WORDS = st.text(alphabet="ab cd✔✖↻…世界[]/\t\n", min_size=0, max_size=30)
 
 
 @st.composite
 def texts(draw: st.DrawFn) -> Text:
-    text = Text(no_wrap=draw(st.booleans()), overflow=draw(st.sampled_from(["ellipsis", "fold"])))
+    text = Text(
+        no_wrap=draw(st.booleans()),
+        overflow=draw(st.sampled_from(["ellipsis", "fold", "crop"])),
+        justify=draw(st.sampled_from([None, "default", "left", "center", "right"])),
+        end=draw(st.sampled_from(["\n", "\n", ""])),
+    )
     for _ in range(draw(st.integers(0, 3))):
         text.append(draw(WORDS), draw(st.sampled_from(STYLES)))
     return text
@@ -30,7 +35,14 @@ def texts(draw: st.DrawFn) -> Text:
 @st.composite
 def boxes(draw: st.DrawFn) -> tuple[Box, Panel]:
     lines = tuple(draw(st.lists(texts(), max_size=6)))
-    content: RenderableType = Tail(lines, "none yet") if draw(st.booleans()) else Head(lines)
+    kind = draw(st.sampled_from(["tail", "head", "group"]))  # a group: Texts as they come
+    content: RenderableType = (
+        Tail(lines, "none yet")
+        if kind == "tail"
+        else Head(lines)
+        if kind == "head"
+        else Group(*lines)
+    )
     title = draw(
         st.one_of(st.none(), st.sampled_from(["Status", "Workers (3 busy / 8)", "x" * 90]))
     )

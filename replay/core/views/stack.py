@@ -23,6 +23,7 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 
 from rich._ratio import ratio_resolve
+from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.panel import Panel
 from rich.segment import Segment
@@ -170,7 +171,7 @@ def _content_lines(
     ``cache_key()`` and the options it is drawn with are as in an earlier frame."""
     cache_key = getattr(type(content), "cache_key", None)
     if cache_key is None:
-        return console.render_lines(content, options, style=style, pad=True)
+        return _text_lines(console, content, options, style)
     key = (
         type(content),
         cache_key(content),
@@ -187,10 +188,50 @@ def _content_lines(
     )
     lines = _CONTENT.get(key)
     if lines is None:
-        lines = console.render_lines(content, options, style=style, pad=True)
+        lines = _text_lines(console, content, options, style)
         if len(_CONTENT) >= _CONTENT_KEPT:
             _CONTENT.clear()
         _CONTENT[key] = lines
+    return lines
+
+
+_JOIN = Text("\n")
+
+
+def _text_lines(
+    console: Console, content: RenderableType, options: ConsoleOptions, style: Style | None
+) -> Lines:
+    """``console.render_lines(content, options, style=style, pad=True)``, quicker for
+    content that yields only one-line ``Text``s: such a line is drawn as rich draws it
+    once its wrapping finds nothing to do (it fits, has no tab or newline, default
+    justification), so that work is skipped; any other ``Text`` goes through rich."""
+    render = getattr(content, "__rich_console__", None)
+    if render is None:
+        return console.render_lines(content, options, style=style, pad=True)
+    texts = list(render(console, options))
+    if not all(type(t) is Text and t.end == "\n" for t in texts):
+        return console.render_lines(content, options, style=style, pad=True)
+    width, height = options.max_width, options.height
+    free = options.reset_height()  # as console.render passes on to what a renderable yields
+    adjust = Segment.adjust_line_length
+    lines: Lines = []
+    for text in texts:
+        plain = text.plain
+        if (
+            len(plain) <= width
+            and "\n" not in plain
+            and "\t" not in plain
+            and (text.justify or options.justify or "default") == "default"
+            and cell_len(plain) <= width
+        ):
+            line = list(_JOIN.join([text]).render(console))
+            lines.append(adjust(line, width, style=style, pad=True))
+        else:
+            lines.extend(console.render_lines(text, free, style=style, pad=True))
+        if height is not None and len(lines) >= height:
+            return lines[:height]
+    if height is not None and len(lines) < height:
+        lines.extend([[Segment(" " * width, style)]] * (height - len(lines)))
     return lines
 
 
