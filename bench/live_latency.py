@@ -5,6 +5,12 @@ Run from the repository root (not a test; every figure comes from this run):
     python bench/live_latency.py            # about 75 seconds
     python bench/live_latency.py --quick    # about 30 seconds, fewer samples, shorter windows
     python bench/live_latency.py --json out.json   # also write the figures as JSON ("-": stdout)
+    python bench/live_latency.py --quick --baseline ../old   # old and new viewer in one run
+
+``--baseline DIR`` measures every state a second time with the viewer's code taken from
+DIR (a checkout of an older commit, e.g. ``git worktree add ../old 43e6d2a``, put first on
+``PYTHONPATH`` for the viewer only), alternating old and new ``--rounds`` times, and prints
+each figure beside the baseline's and their ratio.
 
 The installed ``runreel live`` (the console script next to ``sys.executable``) runs in a
 real pseudo-terminal (pexpect) at ``--refresh 10``; everything it writes is fed to a pyte
@@ -25,7 +31,8 @@ screen on a reader thread, which timestamps the moment a marker first shows.
   "stalled for 5.3s" counter still moves in tenths;
   10k events/s: a writer process appends task_started/task_succeeded pairs at 10,000
   events per second through the Recorder API; the viewer's lag is the time from the
-  writer's last event until the footer shows the log's full event count.
+  writer's last event until the footer shows the log's full event count, and latency
+  markers are appended among the load's events while it runs (latency under load).
 """
 
 from __future__ import annotations
@@ -86,10 +93,13 @@ print(n, time.monotonic() - start)
 """
 
 
-def viewer_env() -> dict[str, str]:
+def viewer_env(code: str | None = None) -> dict[str, str]:
+    """The viewer's environment; ``code``: a checkout whose ``replay`` the viewer runs."""
     drop = {"NO_COLOR", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "COLUMNS", "LINES"}
     env = {k: v for k, v in os.environ.items() if k not in drop}
     env["TERM"] = "xterm-256color"
+    if code is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [code, env.get("PYTHONPATH")]))
     return env
 
 
@@ -103,7 +113,7 @@ def cpu_seconds(pid: int) -> float:
 class Viewer:
     """``runreel live LOG`` in a pty, read on a thread into a pyte screen."""
 
-    def __init__(self, log: Path, cols: int, rows: int) -> None:
+    def __init__(self, log: Path, cols: int, rows: int, code: str | None = None) -> None:
         self.screen = pyte.Screen(cols, rows)
         self.stream = pyte.ByteStream(self.screen)
         self.lock = threading.Lock()
@@ -113,7 +123,7 @@ class Viewer:
         self.child = pexpect.spawn(
             RUNREEL,
             ["live", str(log), "--refresh", str(REFRESH_HZ)],
-            env=viewer_env(),
+            env=viewer_env(code),
             dimensions=(rows, cols),
         )
         self.reader = threading.Thread(target=self._read, daemon=True)
@@ -159,12 +169,22 @@ class Viewer:
         return cpu_seconds(self.child.pid)
 
     def close(self) -> None:
-        if self.child.isalive():
+        if self._alive():
             self.child.send("q")
             deadline = time.monotonic() + 5
-            while self.child.isalive() and time.monotonic() < deadline:
+            while self._alive() and time.monotonic() < deadline:
                 time.sleep(0.05)
-        self.child.close(force=True)
+        try:
+            self.child.close(force=True)
+        except pexpect.ExceptionPexpect:
+            pass  # already reaped by the reader thread
+
+    def _alive(self) -> bool:
+        """Whether the viewer runs (the reader thread may reap it first, at its EOF)."""
+        try:
+            return bool(self.child.isalive())
+        except pexpect.ExceptionPexpect:
+            return False
 
 
 def cpu_share(viewer: Viewer, seconds: float) -> float:
@@ -222,6 +242,7 @@ def measure_idle(
     seconds: float,
     size: tuple[int, int],
     beat: float | None = None,
+    code: str | None = None,
 ) -> float:
     log = tmp / f"{name}.jsonl"
     seq = old_log(log, busy=busy, age=120.0, total=total)
@@ -229,7 +250,7 @@ def measure_idle(
     beats = threading.Thread(target=heartbeat, args=(log, seq, beat, stop), daemon=True)
     if beat is not None:
         beats.start()
-    viewer = Viewer(log, *size)
+    viewer = Viewer(log, *size, code=code)
     try:
         if viewer.wait_for("bench-idle", 15.0) is None:
             raise SystemExit(f"the viewer never showed {log}")
@@ -242,57 +263,77 @@ def measure_idle(
             beats.join()
 
 
+def sample_latency(
+    viewer: Viewer,
+    rec: Recorder,
+    rng: random.Random,
+    count: int,
+    prefix: str,
+    previous: str | None,
+    until: Any = None,
+) -> tuple[dict[str, Any], str | None]:
+    """Append-to-screen latency: up to ``count`` markers (stopping once ``until()``), each
+    a task started at a random phase of the refresh; the last one is left running."""
+    samples: list[float] = []
+    misses = 0
+    for i in range(count):
+        if until is not None and until():
+            break
+        time.sleep(rng.uniform(0.0, 1.0 / REFRESH_HZ))  # a random phase of the refresh
+        marker = f"{prefix}{i:05d}x"
+        if previous is not None:
+            rec.succeeded(previous, worker="lat")
+        viewer.expect(marker)
+        start = time.perf_counter()
+        rec.task_started(marker, worker="lat")
+        if viewer.seen.wait(MISS_S):
+            samples.append(viewer.seen_at - start)
+        else:
+            misses += 1
+            samples.append(MISS_S)  # a lower bound: counted, never dropped
+        previous = marker
+    ms = [s * 1000 for s in samples] or [float("nan")]
+    summary = {
+        "samples": len(samples),
+        "misses": misses,
+        "p50": round(statistics.median(ms), 1),
+        "p95": round(percentile(ms, 0.95), 1),
+        "max": round(max(ms), 1),
+    }
+    return summary, previous
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
-    size = (args.cols, args.rows)
-    r: dict[str, Any] = {
-        "machine": {
-            "python": platform.python_version(),
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "terminal": f"{args.cols}x{args.rows}",
-            "refresh_hz": REFRESH_HZ,
-        }
+def machine(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "terminal": f"{args.cols}x{args.rows}",
+        "refresh_hz": REFRESH_HZ,
+        "loadavg_1min": round(os.getloadavg()[0], 2),
     }
+
+
+def run(args: argparse.Namespace, code: str | None = None) -> dict[str, Any]:
+    """Every figure for one viewer: this checkout's, or the one in ``code``."""
+    size = (args.cols, args.rows)
+    r: dict[str, Any] = {"machine": machine(args)}
     with tempfile.TemporaryDirectory(prefix="runreel-bench-") as d:
         tmp = Path(d)
         # Latency: one viewer on a run that grows as the samples are taken.
         log = tmp / "live.jsonl"
         rec = Recorder(log, name="bench-live", total=10**6)
-        viewer = Viewer(log, *size)
+        viewer = Viewer(log, *size, code=code)
         try:
             if viewer.wait_for("bench-live", 15.0) is None:
                 raise SystemExit("the viewer never showed the run")
             rng = random.Random(3)
-            samples: list[float] = []
-            misses = 0
-            previous = None
-            for i in range(args.samples):
-                time.sleep(rng.uniform(0.0, 1.0 / REFRESH_HZ))  # a random phase of the refresh
-                marker = f"L{i:05d}x"
-                if previous is not None:
-                    rec.succeeded(previous, worker="lat")
-                viewer.expect(marker)
-                start = time.perf_counter()
-                rec.task_started(marker, worker="lat")
-                if viewer.seen.wait(MISS_S):
-                    samples.append(viewer.seen_at - start)
-                else:
-                    misses += 1
-                    samples.append(MISS_S)  # a lower bound: counted, never dropped
-                previous = marker
-            ms = [s * 1000 for s in samples]
-            r["latency_ms"] = {
-                "samples": len(ms),
-                "misses": misses,
-                "p50": round(statistics.median(ms), 1),
-                "p95": round(percentile(ms, 0.95), 1),
-                "max": round(max(ms), 1),
-            }
+            r["latency_ms"], previous = sample_latency(viewer, rec, rng, args.samples, "L", None)
             if args.after_activity:
                 r["cpu_after_activity_pct"] = round(cpu_share(viewer, 10.0), 2)
             # Load: 10k events/s from another process for the window.
@@ -304,6 +345,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             assert proc.stdout is not None
             assert proc.stdout.readline() == "go\n"  # imports done, the first events follow
             c0, t0 = viewer.cpu(), time.monotonic()
+            # Markers among the load's events, as long as it runs: a change must still show.
+            r["latency_under_load_ms"], _ = sample_latency(
+                viewer, rec, rng, 10**6, "M", previous, until=lambda: proc.poll() is not None
+            )
             written, elapsed = proc.stdout.read().split()
             proc.wait()
             c1, t1 = viewer.cpu(), time.monotonic()
@@ -322,20 +367,57 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         finally:
             viewer.close()
             rec.close()
-        r["cpu_idle_pct"] = round(
-            measure_idle(tmp, "idle", busy=0, total=20, seconds=args.idle, size=size), 2
-        )
+        idle = {"seconds": args.idle, "size": size, "code": code}
+        r["cpu_idle_pct"] = round(measure_idle(tmp, "idle", busy=0, total=20, **idle), 2)
         r["cpu_stalled_busy_pct"] = round(
-            measure_idle(tmp, "stalled", busy=8, total=None, seconds=args.idle, size=size),
-            2,
+            measure_idle(tmp, "stalled", busy=8, total=None, **idle), 2
         )
         r["cpu_idle_animating_pct"] = round(
-            measure_idle(
-                tmp, "animating", busy=8, total=None, seconds=args.idle, size=size, beat=2.0
-            ),
-            2,
+            measure_idle(tmp, "animating", busy=8, total=None, beat=2.0, **idle), 2
         )
     return r
+
+
+# The figures compared old against new: (label, how to read it from a run's results).
+COMPARED: list[tuple[str, Any]] = [
+    ("latency p95 (ms)", lambda r: r["latency_ms"]["p95"]),
+    ("latency p50 (ms)", lambda r: r["latency_ms"]["p50"]),
+    ("latency p95 under the load (ms)", lambda r: r["latency_under_load_ms"]["p95"]),
+    ("CPU idle (%)", lambda r: r["cpu_idle_pct"]),
+    ("CPU stalled, 8 busy (%)", lambda r: r["cpu_stalled_busy_pct"]),
+    ("CPU animating (%)", lambda r: r["cpu_idle_animating_pct"]),
+    ("CPU after activity (%)", lambda r: r.get("cpu_after_activity_pct")),
+    ("CPU at the load (%)", lambda r: r["load"]["cpu_pct"]),
+    (
+        "lag after the load (ms)",
+        lambda r: None if r["load"]["lag_s"] is None else r["load"]["lag_s"] * 1000,
+    ),
+]
+
+
+def compare(new: list[dict[str, Any]], old: list[dict[str, Any]]) -> str:
+    """Each figure per round, old then new, and the ratio of the medians (new / old)."""
+    rows = [("figure", "baseline", "now", "now / baseline")]
+    for label, read in COMPARED:
+        olds = [read(r) for r in old]
+        news = [read(r) for r in new]
+        if None in olds or None in news:
+            continue
+        o, n = statistics.median(olds), statistics.median(news)
+        ratio = f"{n / o:.2f}" if o else "-"
+        rows.append(
+            (
+                label,
+                " / ".join(f"{v:.2f}" for v in olds),
+                " / ".join(f"{v:.2f}" for v in news),
+                ratio,
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )
 
 
 def verdict(value: float, target: float) -> str:
@@ -359,6 +441,12 @@ def table(r: dict[str, Any]) -> str:
             verdict(lat["p95"], TARGETS["latency_p95_ms"]),
         ),
         ("append-to-screen latency max", f"{lat['max']:.1f} ms", "", ""),
+        (
+            f"latency p95 while {load['events_per_s']:,} events/s stream",
+            f"{r['latency_under_load_ms']['p95']:.1f} ms",
+            f"<= {TARGETS['latency_p95_ms']:.0f} ms",
+            verdict(r["latency_under_load_ms"]["p95"], TARGETS["latency_p95_ms"]),
+        ),
         (
             "CPU idle (stalled, nothing running)",
             f"{r['cpu_idle_pct']:.2f} %",
@@ -421,12 +509,31 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--rows", type=int, default=30)
     p.add_argument("--quick", action="store_true", help="40 samples, 4 s windows")
     p.add_argument("--json", nargs="?", const="-", metavar="FILE", help="also write JSON")
+    p.add_argument("--baseline", metavar="DIR", help="also measure the viewer code in DIR")
+    p.add_argument("--rounds", type=int, default=1, help="old/new rounds with --baseline (1)")
     args = p.parse_args(argv)
     args.after_activity = not args.quick
     if args.quick:
         args.samples, args.idle, args.window = 40, 4.0, 4.0
-    r = run(args)
-    print(table(r))
+    if args.baseline:
+        code = str(Path(args.baseline).resolve())
+        if not (Path(code) / "replay" / "__init__.py").is_file():
+            raise SystemExit(f"--baseline {args.baseline}: no replay/ package there")
+        new: list[dict[str, Any]] = []
+        old: list[dict[str, Any]] = []
+        for i in range(args.rounds):  # alternate which goes first, so drift hits both
+            for which in ("old", "new") if i % 2 == 0 else ("new", "old"):
+                (old if which == "old" else new).append(run(args, code if which == "old" else None))
+        result: dict[str, Any] = {"machine": machine(args), "baseline": args.baseline}
+        result["new"], result["old"] = new, old
+        print(f"runreel live, old ({args.baseline}) and new, {args.rounds} round(s) each")
+        print(table(new[-1]))
+        print()
+        print(compare(new, old))
+        r = result
+    else:
+        r = run(args)
+        print(table(r))
     if args.json == "-":
         print(json.dumps(r, indent=2))
     elif args.json:

@@ -1215,7 +1215,7 @@ def test_lone_surrogates_never_reach_a_log(tmp_path: Path) -> None:
 
 # A real terminal: pexpect + pyte, and tmux --------------------------------------------------
 
-PTY_OWN = re.compile(rb"\x1b\[(?:[0-9;]*m|H|\?1049[hl]|\?25[hl])")
+PTY_OWN = re.compile(rb"\x1b\[(?:[0-9;]*m|H|[0-9]+;1H|2J|\?1049[hl]|\?25[hl])")  # + row moves
 
 
 def viewer_env() -> dict[str, str]:
@@ -1277,7 +1277,8 @@ class Screen:
         return status
 
     def assert_inert_stream(self) -> None:
-        """Only runreel's own sequences: colours, home, alternate screen and cursor, once."""
+        """Only runreel's own sequences: colours, home, a move to a row's start, erase the
+        screen, alternate screen and cursor (once)."""
         raw = bytes(self.raw)
         stray = PTY_OWN.sub(b"", raw)
         at = stray.find(b"\x1b")

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 from rich.console import Console
-from rich.layout import Layout
 
 from replay import exitcodes
 from replay.core.metrics import Metrics
@@ -80,7 +79,7 @@ def render(
     if fmt == "json":
         return to_json(m, now)
     console = capture_console(width, height, color=fmt != "text")
-    layout: Layout = dashboard(m, now, stopped=stopped)
+    layout = dashboard(m, now, stopped=stopped)
     if fmt == "svg":
         lines = console.render_lines(layout, console.options.update(height=height))
         return svg_document(lines, width=width, title="runreel", unique_id=SVG_ID)

@@ -1,7 +1,8 @@
 """The terminal loop: render a session at a fixed rate, take keys and signals, stop cleanly.
 
-Interactive (a TTY): rich Live in screen mode; keys read on a thread; the
-terminal is always restored. Otherwise: no cursor movement and no escape
+Interactive (a TTY): the alternate screen, a frame drawn only when its key changed and
+only its changed rows written (``screen``); keys read on a thread; the terminal is
+always restored. Otherwise: no cursor movement and no escape
 sequences, one plain status line every ``interval`` seconds. The cadence is
 measured on the ``clock`` the caller passes (``time.monotonic`` at the CLI).
 """
@@ -14,7 +15,6 @@ from typing import Protocol
 
 import click
 from rich.console import Console, RenderableType
-from rich.live import Live
 
 from recorder.atomic import write_file
 from replay import exitcodes
@@ -23,6 +23,7 @@ from replay.core.metrics import Metrics
 from replay.outputs.formats import Format
 from replay.outputs.snapshot import render
 from replay.sessions.keys import Inputs, keyboard, signals
+from replay.sessions.screen import screen_mode
 
 
 class Session(Protocol):
@@ -66,28 +67,38 @@ def run_interactive(
     with signals(inputs), keyboard(inputs) as has_keys:
         session.keys = has_keys
         session.tick()
-        with Live(
-            session.view(),
-            console=console,
-            screen=True,
-            auto_refresh=False,
-            redirect_stdout=False,
-            redirect_stderr=False,
-        ) as live:
+        with screen_mode(console) as screen:
             next_tick = clock()
             drawn: object = None
+            seen, step = session.metrics.events, period
             while session.reason is None:
                 frame = _frame_key(session, console)
                 if frame is None or frame != drawn:
-                    live.update(session.view(), refresh=True)
+                    screen.paint(session.view())
                     drawn = frame
-                next_tick += period
+                next_tick += step
                 for key in inputs.wait(next_tick - clock()):
                     session.key(key)
                 if session.reason is None:
                     session.tick()
-                if clock() - next_tick > period:
+                events = session.metrics.events
+                step, seen = pace(period, events - seen), events
+                if clock() - next_tick > step:
                     next_tick = clock()  # fell behind: do not try to catch up
+
+
+STREAMING = 500.0  # events/s from which the figures change faster than anyone reads them
+STREAMING_HZ = 7.0  # refreshes per second while events stream: a change shows within 1/7 s
+
+
+def pace(period: float, folded: int) -> float:
+    """Seconds until the next refresh, after a refresh ``period`` that folded ``folded``
+    events: at most ``STREAMING_HZ`` refreshes a second while events stream in (the
+    screen changes at every refresh then, and drawing it is the viewer's main cost).
+    A key is still answered at once: it ends the wait."""
+    if folded < STREAMING * period:
+        return period
+    return max(period, 1.0 / STREAMING_HZ)
 
 
 def _frame_key(session: Session, console: Console) -> object:

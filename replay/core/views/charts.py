@@ -6,13 +6,14 @@ Pure functions of numbers and a width: the same series always draws the same cel
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 
 from replay.core.views.flow import flow
+from replay.core.views.stack import texts_key
 
 _EIGHTHS = " ▁▂▃▄▅▆▇█"
 
@@ -45,17 +46,17 @@ def bar_rows(values: Sequence[float], height: int, top: float) -> list[str]:
     A value above zero shows at least one eighth, so a little activity never looks
     like none.
     """
-    rows = [[" "] * len(values) for _ in range(height)]
-    if top <= 0:
-        return ["".join(r) for r in rows]
-    for c, v in enumerate(values):
-        eighths = round(v / top * height * 8)
-        if v > 0:
-            eighths = max(eighths, 1)
-        for r in range(height):
-            fill = min(max(eighths - 8 * r, 0), 8)
-            rows[height - 1 - r][c] = _EIGHTHS[fill]
-    return ["".join(r) for r in rows]
+    if height <= 0:
+        return []
+    if top <= 0 or not values:
+        return [" " * len(values)] * height
+    columns = []  # each column top first, then the rows read across them
+    for v in values:
+        eighths = min(max(round(v / top * height * 8), 1 if v > 0 else 0), 8 * height)
+        full, part = divmod(eighths, 8)
+        tip = _EIGHTHS[part] if part else ""
+        columns.append(" " * (height - full - len(tip)) + tip + "█" * full)
+    return ["".join(row) for row in zip(*columns, strict=True)]
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,10 @@ class Chart:
     bucket_s: float
     notes: tuple[Text, ...] = ()  # one line under the chart; parts that do not fit are left out
     gutter: int = 10
+
+    def cache_key(self) -> Hashable:
+        fields = (self.label, self.series, self.marks, self.level, self.bucket_s, self.gutter)
+        return (*fields, texts_key(self.notes))
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width = max(options.max_width - self.gutter, 1)

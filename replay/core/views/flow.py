@@ -3,12 +3,14 @@ on the last line there is room for, is left out (the ones that matter most come 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
+
+from replay.core.views.stack import texts_key
 
 SEP = "  ·  "
 
@@ -39,6 +41,9 @@ class Flow:
 
     parts: tuple[Text, ...]
     sep: str = SEP
+
+    def cache_key(self) -> Hashable:
+        return (texts_key(self.parts), self.sep)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         yield from flow(self.parts, options.max_width, options.height, self.sep)

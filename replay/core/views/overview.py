@@ -1,4 +1,4 @@
-"""The dashboard: a pure function from (metrics, now) to a Rich Layout.
+"""The dashboard: a pure function from (metrics, now) to a renderable (a ``Stack`` of panels).
 
 Views read no clock, environment or terminal: spinner frames come from ``now``,
 sizes from the console they are rendered on. Text from the log is untrusted, so
@@ -11,12 +11,11 @@ rows first, and the chart of the run over time takes the rows left over.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.layout import Layout
-from rich.panel import Panel
 from rich.text import Text
 
 from replay.core.metrics import Metrics
@@ -40,6 +39,7 @@ from replay.core.views.panels import (
     took,
     worker_rows,
 )
+from replay.core.views.stack import Beside, Box, Lines, Part, Stack, texts_key
 
 __all__ = [
     "ANIMATION_HZ",
@@ -54,17 +54,17 @@ CHART_MIN, CHART_ROOMY, CHART_MOST = 3, 10, 12  # rows of the chart panel (a spa
 SIDE_BY_SIDE = 100  # columns from which errors and log messages sit side by side
 
 
-def header(m: Metrics, now: float, stopped: str | None) -> Panel:
+def header(m: Metrics, now: float, stopped: str | None) -> Box:
     parts = [
         Text.assemble(("runreel ", "bold"), lit(m.name or "(unnamed run)", "bold white")),
         run_state(m, now, stopped),
         Text.assemble(("elapsed ", "dim"), (hms(m.elapsed(now)), "bold")),
         Text.assemble(("run ", "dim"), lit(m.run or "?", "cyan")),
     ]
-    return Panel(Flow(tuple(parts), "  "), border_style="blue")
+    return Box(Flow(tuple(parts), "  "), border_style="blue")
 
 
-def footer(m: Metrics, now: float, stopped: str | None, extra: Iterable[Text] = ()) -> Panel:
+def footer(m: Metrics, now: float, stopped: str | None, extra: Iterable[Text] = ()) -> Box:
     """Remaining, rate, ETA, events; parts that do not fit are left out whole."""
     remaining = m.remaining
     over = ended(m, stopped)
@@ -87,7 +87,7 @@ def footer(m: Metrics, now: float, stopped: str | None, extra: Iterable[Text] = 
     if unknown:
         parts.append(Text(f"{unknown} events of unknown types skipped", style="yellow"))
     parts.extend(extra)
-    return Panel(Flow(tuple(parts)), border_style="green")
+    return Box(Flow(tuple(parts)), border_style="green")
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,15 @@ class Body:
         width, height = options.max_width, options.height or console.height
         yield self.layout(width, height)
 
-    def layout(self, width: int, height: int) -> Layout:
+    def frame_lines(self, console: Console, options: ConsoleOptions) -> Lines:
+        """What ``console.render_lines`` gives for the body, without its extra pass."""
+        width, height = options.max_width, options.height or console.height
+        body = self.layout(width, height)
+        if isinstance(body, Layout):  # the placeholder, drawn as it always was
+            return console.render_lines(self, options)
+        return body.frame_lines(console, options)
+
+    def layout(self, width: int, height: int) -> Stack | Layout:
         m, now, stopped = self.m, self.now, self.stopped
         inner = max(width - 4, 1)  # inside a panel's border and padding
         status = flow(status_parts(m, now, stopped), inner)
@@ -171,32 +179,26 @@ class Body:
             sections.append(Section("slowest", slow_h, 3, 6, 6))
         bar = outcome_bar(inner, m.total, _outcomes(m))
         panels = {
-            "status": Panel(_Lines((*status, bar)), title="Status", border_style="cyan"),
-            "workers": Panel(_Grid(workers, columns), title=title, border_style="cyan"),
-            "retries": Panel(
-                Head(retries), title=f"Retries ({len(retries)} backing off)", border_style="yellow"
-            ),
-            "chart": Panel(self.chart(), title=self.chart_title(), border_style="green"),
+            "status": Box(_Lines((*status, bar)), "Status", "cyan"),
+            "workers": Box(_Grid(workers, columns), title, "cyan"),
+            "retries": Box(Head(retries), f"Retries ({len(retries)} backing off)", "yellow"),
+            "chart": Box(self.chart(), self.chart_title(), "green"),
             "errors": _errors_panel(m, errors),
-            "log": Panel(Tail(logs), title="Log", border_style="white"),
-            "slowest": Panel(_Grid(slow, slow_cols), title="Slowest tasks", border_style="green"),
+            "log": Box(Tail(logs), "Log", "white"),
+            "slowest": Box(_Grid(slow, slow_cols), "Slowest tasks", "green"),
         }
         parts = []
         for s in sections:
             if s is None or s.name not in rows:
                 continue
             if s.name == "notes":
-                pair = Layout(name="notes", size=rows["notes"])
-                pair.split_row(
-                    Layout(panels["errors"], name="errors"), Layout(panels["log"], name="log")
-                )
-                parts.append(pair)
+                pair = Beside((Part(panels["errors"]), Part(panels["log"])))
+                parts.append(Part(pair, size=rows["notes"]))
             else:
-                parts.append(Layout(panels[s.name], name=s.name, size=rows[s.name]))
-        body = Layout(name="body")
-        if parts:
-            body.split(*parts)
-        return body
+                parts.append(Part(panels[s.name], size=rows[s.name]))
+        if not parts:  # no room for any panel: rich's placeholder, as before
+            return Layout(name="body")
+        return Stack(tuple(parts))
 
     def factor(self) -> int:
         """Buckets drawn as one: enough tasks per bar for its height to mean something."""
@@ -247,9 +249,9 @@ def _outcomes(m: Metrics) -> list[tuple[int, str]]:
     return [(m.succeeded, "green"), (m.failed, "red"), (m.skipped, "yellow")]
 
 
-def _errors_panel(m: Metrics, lines: tuple[Text, ...]) -> Panel:
+def _errors_panel(m: Metrics, lines: tuple[Text, ...]) -> Box:
     title = f"Errors ({m.failed} failed, {m.retries} retried)"
-    return Panel(Tail(lines, "no errors"), title=title, border_style="red")
+    return Box(Tail(lines, "no errors"), title, "red")
 
 
 def _grid_columns(rows: tuple[Text, ...], width: int) -> int:
@@ -267,6 +269,9 @@ class _Lines:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         yield from self.lines
 
+    def cache_key(self) -> Hashable:
+        return texts_key(self.lines)
+
 
 @dataclass(frozen=True)
 class _Grid:
@@ -274,6 +279,9 @@ class _Grid:
 
     rows: tuple[Text, ...]
     columns: int
+
+    def cache_key(self) -> Hashable:
+        return (texts_key(self.rows), self.columns)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         height = max(options.height or 1, 1)
@@ -309,22 +317,20 @@ def dashboard(
     footer_extra: Iterable[Text] = (),
     controls: RenderableType | None = None,
     stopped: str | None = None,
-) -> Layout:
+) -> Stack:
     """The whole dashboard at ``now``; ``controls`` (two rows) sit above the footer.
 
     ``stopped`` is why the view stopped ("quit", "timeout", "sigint", "sigterm",
     "finished"), for its last frame: a run not finished then reads "interrupted".
     """
-    layout = Layout(name="root")
     rows = [
-        Layout(header(m, now, stopped), name="header", size=3),
-        Layout(Body(m, now, stopped), name="body", ratio=1),
-        Layout(footer(m, now, stopped, footer_extra), name="footer", size=3),
+        Part(header(m, now, stopped), size=3),
+        Part(Body(m, now, stopped)),
+        Part(footer(m, now, stopped, footer_extra), size=3),
     ]
     if controls is not None:
-        rows.insert(2, Layout(controls, name="controls", size=2))
-    layout.split(*rows)
-    return layout
+        rows.insert(2, Part(controls, size=2))
+    return Stack(tuple(rows))
 
 
 def frame_key(m: Metrics, now: float) -> tuple[object, ...]:

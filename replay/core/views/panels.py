@@ -7,16 +7,19 @@ that (``rows``) and no taller. Log text enters only through ``lit``.
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.spinner import Spinner
 from rich.text import Text
 
 from recorder.events import INTERRUPTED
-from replay.core.metrics import InFlight, Metrics
+from replay.core.metrics import ErrorEntry, InFlight, LogEntry, Metrics
 from replay.core.outcome import Outcome, outcome_of
 from replay.core.text import hms, lit, short
+from replay.core.views.stack import texts_key
 
 STALL_AFTER = 5.0  # seconds without events before the status says "stalled"
 
@@ -81,6 +84,9 @@ class Tail:
     lines: tuple[Text, ...]
     empty: str = ""
 
+    def cache_key(self) -> Hashable:
+        return (texts_key(self.lines), self.empty)
+
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         height = options.height or len(self.lines) or 1
         lines = self.lines[-height:] if self.lines else (Text(self.empty, style="dim"),)
@@ -93,6 +99,9 @@ class Head:
 
     rows: tuple[Text, ...]
     empty: str = ""
+
+    def cache_key(self) -> Hashable:
+        return (texts_key(self.rows), self.empty)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         height = options.height or len(self.rows) or 1
@@ -242,16 +251,20 @@ def retry_rows(m: Metrics, now: float, stopped: str | None) -> tuple[Text, ...]:
 def error_lines(m: Metrics, last: int) -> tuple[Text, ...]:
     """The newest ``last`` failures and failed attempts, oldest first."""
     start = m.first_t or 0.0
-    return tuple(
-        Text.assemble(
-            (f"{hms(e.t - start)} ", "dim"),
-            ("✖ " if e.final else "↻ ", "red" if e.final else "yellow"),
-            lit(e.task, "bold"),
-            lit(f" on {e.worker}" if e.worker else "", "dim"),
-            ("  ", ""),
-            lit(e.error, "red" if e.final else ""),
-        )
-        for e in list(m.recent_errors)[-last:]
+    return tuple(_error_line(e, start) for e in list(m.recent_errors)[-last:])
+
+
+# An entry's line is the same in every frame: built once (shared, so never mutated:
+# the lists that show them copy each line before cutting it to width).
+@lru_cache(maxsize=1024)
+def _error_line(e: ErrorEntry, start: float) -> Text:
+    return Text.assemble(
+        (f"{hms(e.t - start)} ", "dim"),
+        ("✖ " if e.final else "↻ ", "red" if e.final else "yellow"),
+        lit(e.task, "bold"),
+        lit(f" on {e.worker}" if e.worker else "", "dim"),
+        ("  ", ""),
+        lit(e.error, "red" if e.final else ""),
     )
 
 
@@ -261,10 +274,12 @@ _LOG_STYLES = {"error": "red", "stderr": "yellow", "warning": "yellow", "warn": 
 def log_lines(m: Metrics, last: int) -> tuple[Text, ...]:
     """The newest ``last`` log messages (e.g. the output of a recorded command)."""
     start = m.first_t or 0.0
-    return tuple(
-        Text.assemble((f"{hms(e.t - start)} ", "dim"), lit(e.msg, _LOG_STYLES.get(e.level, "")))
-        for e in list(m.recent_logs)[-last:]
-    )
+    return tuple(_log_line(e, start) for e in list(m.recent_logs)[-last:])
+
+
+@lru_cache(maxsize=1024)
+def _log_line(e: LogEntry, start: float) -> Text:
+    return Text.assemble((f"{hms(e.t - start)} ", "dim"), lit(e.msg, _LOG_STYLES.get(e.level, "")))
 
 
 def took(seconds: float) -> str:

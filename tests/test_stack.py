@@ -1,0 +1,137 @@
+"""Panels stacked straight into lines draw what rich's Layout and Panel draw, segment for
+segment, and a panel's kept lines are never shown for content that changed."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rich.console import Console, Group, RenderableType
+from rich.layout import Layout
+from rich.panel import Panel
+from rich.segment import Segment
+from rich.text import Text
+
+from replay.core.views.panels import Head, Tail
+from replay.core.views.stack import Beside, Box, Part, Stack, forget, render_lines
+from replay.outputs.snapshot import capture_console
+
+STYLES = ["", "bold", "red", "dim", "bold green", "cyan on blue"]
+WORDS = st.text(alphabet="ab cd✔✖↻…世界[]/\t\n", min_size=0, max_size=30)
+
+
+@st.composite
+def texts(draw: st.DrawFn) -> Text:
+    text = Text(
+        no_wrap=draw(st.booleans()),
+        overflow=draw(st.sampled_from(["ellipsis", "fold", "crop"])),
+        justify=draw(st.sampled_from([None, "default", "left", "center", "right"])),
+        end=draw(st.sampled_from(["\n", "\n", ""])),
+    )
+    for _ in range(draw(st.integers(0, 3))):
+        text.append(draw(WORDS), draw(st.sampled_from(STYLES)))
+    return text
+
+
+@st.composite
+def boxes(draw: st.DrawFn) -> tuple[Box, Panel]:
+    lines = tuple(draw(st.lists(texts(), max_size=6)))
+    kind = draw(st.sampled_from(["tail", "head", "group"]))  # a group: Texts as they come
+    content: RenderableType = (
+        Tail(lines, "none yet")
+        if kind == "tail"
+        else Head(lines)
+        if kind == "head"
+        else Group(*lines)
+    )
+    title = draw(
+        st.one_of(st.none(), st.sampled_from(["Status", "Workers (3 busy / 8)", "x" * 90]))
+    )
+    border = draw(st.sampled_from(["cyan", "red", "none"]))
+    return Box(content, title, border), Panel(content, title=title, border_style=border)
+
+
+@st.composite
+def stacks(draw: st.DrawFn) -> tuple[Stack, Layout]:
+    """A stack of boxes (some side by side, one taking the rest) and the Layout twin."""
+    parts, layouts = [], []
+    for i in range(draw(st.integers(1, 4))):
+        size = draw(st.one_of(st.none(), st.integers(1, 9)))
+        if draw(st.booleans()):
+            (left, left_ref), (right, right_ref) = draw(boxes()), draw(boxes())
+            parts.append(Part(Beside((Part(left), Part(right))), size=size))
+            pair = Layout(name=f"pair{i}", size=size)
+            pair.split_row(Layout(left_ref), Layout(right_ref))
+            layouts.append(pair)
+        else:
+            box, ref = draw(boxes())
+            parts.append(Part(box, size=size))
+            layouts.append(Layout(ref, size=size))
+    root = Layout()
+    root.split(*layouts)
+    return Stack(tuple(parts)), root
+
+
+def console(width: int, height: int) -> Console:
+    return capture_console(width, height, color=True)
+
+
+def lines(c: Console, renderable: RenderableType, width: int, height: int) -> list[list[Segment]]:
+    return c.render_lines(renderable, c.options.update_dimensions(width, height))
+
+
+@settings(max_examples=150, deadline=None)
+@given(stacks(), st.integers(1, 130), st.integers(1, 45))
+def test_a_stack_draws_the_segments_of_the_layout_it_replaces(
+    pair: tuple[Stack, Layout], width: int, height: int
+) -> None:
+    stack, layout = pair
+    c = console(width, height)
+    assert lines(c, stack, width, height) == lines(c, layout, width, height)
+    assert render_lines(c, stack, c.options.update_dimensions(width, height)) == lines(
+        c, layout, width, height
+    )
+    printed = []
+    for renderable in (stack, layout):
+        out = console(width, height)
+        out.print(renderable, height=height)
+        printed.append(out.export_text(styles=True))
+    assert printed[0] == printed[1]
+
+
+@settings(max_examples=100, deadline=None)
+@given(boxes(), st.integers(1, 100), st.integers(1, 12))
+def test_a_box_draws_the_segments_of_a_panel(
+    pair: tuple[Box, Panel], width: int, height: int
+) -> None:
+    box, panel = pair
+    c = console(width, height)
+    expected = lines(c, panel, width, height)
+    assert lines(c, box, width, height) == expected
+    assert box.frame_lines(c, c.options.update_dimensions(width, height)) == expected
+
+
+def drawn(box: Box, width: int = 30, height: int = 4) -> str:
+    out = console(width, height)
+    out.print(Stack((Part(box),)), height=height)
+    return out.export_text(styles=True)
+
+
+def test_kept_lines_are_never_drawn_for_changed_content() -> None:
+    forget()
+    first = drawn(Box(Tail((Text("one"),)), "T", "cyan"))
+    assert drawn(Box(Tail((Text("one"),)), "T", "cyan")) == first  # kept: the same bytes
+    for changed in (
+        Box(Tail((Text("two"),)), "T", "cyan"),  # the words
+        Box(Tail((Text("one", style="red"),)), "T", "cyan"),  # only the style
+        Box(Tail((Text.assemble("o", ("ne", "bold")),)), "T", "cyan"),  # a span
+        Box(Tail((Text("one"),)), "U", "cyan"),  # the title
+        Box(Tail((Text("one"),)), "T", "red"),  # the border
+    ):
+        assert drawn(changed) != first, changed
+        forget()
+        assert drawn(changed) == drawn(changed)  # and it draws as it does from nothing
+    assert drawn(Box(Tail((Text("one"),)), "T", "cyan"), width=31) != first  # another size
+    rows = (Text("a"), Text("b"), Text("c"))  # the same rows in another kind of content
+    assert drawn(Box(Head(rows), "T", "cyan")) != drawn(Box(Tail(rows), "T", "cyan"))
+    empty = drawn(Box(Tail((), "none yet"), "T", "cyan"))
+    assert drawn(Box(Tail((), "nothing"), "T", "cyan")) != empty  # what an empty list says
