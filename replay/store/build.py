@@ -279,6 +279,7 @@ class Builder:
     ) -> bool:
         """Write the task's row (and its last attempt's); True when that row is its only
         attempt."""
+        row: tuple[Any, ...]
         if found is None:
             if status == "skipped":  # never started: no attempt
                 row = (task, status, worker, 0, None, t, None, None, None, reason, n)
@@ -353,7 +354,8 @@ class Builder:
         """Write everything, the open tasks as they stand, and mark reopened failures."""
         for task, found in self.open.items():
             f = _opened(found)
-            row = (task, f.state, f.worker, f.attempt, f.first_t, None, None, f.error)
+            row: tuple[Any, ...] = (task, f.state, f.worker, f.attempt, f.first_t, None, None)
+            row += (f.error,)
             row += (f.signature, None, None)
             if f.state == "running" and not f.multi:
                 self._task(row + (f.start_event, None, 1))
