@@ -17,6 +17,7 @@ import sqlite3
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 from recorder.events import Log, Mark, TaskFailed, TaskRetrying, TaskSkipped, TaskStarted
@@ -27,14 +28,17 @@ from replay.core.signature import signature
 FLUSH_ROWS = 50_000
 MEMO = 10_000  # error texts whose signatures are remembered
 
+MAX_PARAMETERS = 999  # in one statement (SQLite before 3.32 allows no more)
+
 _PLAIN = (
     "INSERT OR REPLACE INTO tasks (task, worker, start_t, end_t, duration_s, start_event, "
-    "end_event) VALUES (?,?,?,?,?,?,?)"
+    "end_event)",
+    7,
 )
-_TASK = "INSERT OR REPLACE INTO tasks VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-_ATTEMPT = "INSERT INTO multi_attempts VALUES (?,?,?,?,?,?,?,?,?,?,?)"
-_MARK = "INSERT OR REPLACE INTO marks VALUES (?,?,?)"
-_LOG = "INSERT OR REPLACE INTO logs VALUES (?,?,?,?,?)"
+_TASK = "INSERT OR REPLACE INTO tasks", 14
+_ATTEMPT = "INSERT INTO multi_attempts", 11
+_MARK = "INSERT OR REPLACE INTO marks", 3
+_LOG = "INSERT OR REPLACE INTO logs", 5
 _SIGNATURE = (
     "INSERT INTO signatures VALUES (?,?,?,?,?,?) ON CONFLICT (signature) DO UPDATE SET "
     "failed = failed + excluded.failed, retried = retried + excluded.retried, "
@@ -326,7 +330,7 @@ class Builder:
     def flush(self) -> None:
         """Write the rows made so far (a task's rows in the order they were made)."""
         c = self.conn
-        for sql, rows in (
+        for (head, width), rows in (
             (_PLAIN, self.plain),
             (_TASK, self.tasks),
             (_ATTEMPT, self.attempts),
@@ -334,7 +338,7 @@ class Builder:
             (_LOG, self.logs),
         ):
             if rows:
-                c.executemany(sql, rows)
+                insert(c, head, width, rows)
                 rows.clear()  # in place: ``feed`` holds their ``append``
         self.named.clear()
         self.failed.clear()
@@ -370,3 +374,20 @@ class Builder:
                 (task, end_event),
             )
         self.retried_later = []
+
+
+def insert(conn: sqlite3.Connection, head: str, width: int, rows: list[tuple[Any, ...]]) -> None:
+    """``head VALUES (...)`` for every row, in order, many rows to a statement: binding
+    the same values costs far less per statement than per row."""
+    group = MAX_PARAMETERS // width
+    full = len(rows) - len(rows) % group
+    one = "(" + ",".join("?" * width) + ")"
+    if full:
+        values = ",".join([one] * group)
+        flat = chain.from_iterable
+        conn.executemany(
+            f"{head} VALUES {values}",
+            [tuple(flat(rows[i : i + group])) for i in range(0, full, group)],
+        )
+    if full < len(rows):
+        conn.executemany(f"{head} VALUES {one}", rows[full:])
