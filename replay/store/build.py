@@ -130,14 +130,12 @@ class Builder:
 
     def feed(self, batch: Sequence[Any]) -> None:
         """Fold one batch of events (file order) into rows."""
-        n = self.events
         opened = self.open
         pop = opened.pop
         plain, named = self.plain.append, self.named
         if self.first_t is None and batch:
             self.first_t = batch[0].t
-        for e in batch:
-            n += 1
+        for n, e in enumerate(batch, self.events + 1):
             cls = type(e)
             if cls is TaskStarted:
                 task = e.task
@@ -175,7 +173,7 @@ class Builder:
                 self._ended(e.task, e.worker, e.t, n, f, "skipped", None, None, None, e.reason)
             elif cls is Mark:
                 self.marks.append((n, e.t, e.label))
-        self.events = n
+        self.events += len(batch)
         if len(self.plain) + len(self.tasks) + len(self.attempts) + len(self.logs) >= FLUSH_ROWS:
             self.flush()
 
@@ -322,8 +320,10 @@ class Builder:
         s[0] += failed
         s[1] += retried
         if t is not None:
-            s[2] = t if s[2] is None else min(s[2], t)
-            s[3] = t if s[3] is None else max(s[3], t)
+            if s[2] is None or t < s[2]:
+                s[2] = t
+            if s[3] is None or t > s[3]:
+                s[3] = t
             if s[4] is None:
                 s[4] = error
 
