@@ -12,7 +12,10 @@ fresh process, with its peak memory (VmHWM) and CPU time:
 
 - the index alone (``load_or_build(LOG, persist=True)``), cold;
 - ``runreel index LOG``, cold: the index and the store in one read of the log; what it
-  adds over the index alone is the store's cost (target: at most 50%);
+  adds over the index alone is the store's cost. "Adds at most 50%" is judged on CPU time
+  (user + system of the child): CPU(index + store) / CPU(index alone) <= 1.5, both from
+  this run; the wall-clock ratio is printed too (on a loaded machine it mostly measures
+  waiting for a CPU);
 - the store alone (``replay.store.access.build_to``, its own read of the log): tasks/s;
 - with both warm: ``runreel tasks LOG --status failed --sort duration --limit 20``,
   against ``runreel --help`` for the start-up (target: within 100 ms beyond start-up);
@@ -147,7 +150,10 @@ def report(f: dict[str, Any]) -> list[str]:
         f"runreel index       {f['both_s']:7.1f} s wall {f['both_cpu']:7.1f} s CPU"
         f"  peak {f['both_peak'] / mib:.0f} MiB  (index + store, one read)"
     )
-    print(f"  the store adds {added_cpu:.0%} CPU, {added_wall:.0%} wall to the index build")
+    print(
+        f"  index + store / index alone: {1 + added_cpu:.2f}x CPU, {1 + added_wall:.2f}x wall"
+        f" (the store adds {added_cpu:.0%} CPU, {added_wall:.0%} wall)"
+    )
     print(
         f"store alone         {f['store_s']:7.1f} s wall {f['store_cpu']:7.1f} s CPU"
         f"  peak {f['store_peak'] / mib:.0f} MiB: {f['tasks'] / f['store_s']:,.0f} tasks/s wall,"
