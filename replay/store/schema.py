@@ -86,8 +86,7 @@ CREATE INDEX IF NOT EXISTS multi_attempts_by_signature ON multi_attempts (signat
 
 
 def create(conn: sqlite3.Connection) -> None:
-    """Make the tables of an empty store."""
-    conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # before the first table
+    """Make the tables of an empty store (``PAGE_SIZE`` is set by its opener, first)."""
     conn.executescript(TABLES)
 
 
