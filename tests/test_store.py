@@ -258,3 +258,65 @@ def test_a_read_only_directory_puts_the_store_in_the_cache(
     load_or_build(log, persist=True, store=True)
     assert fresh_store(log, False) == places(log)[1]
     assert sorted(p.name for p in read_only_dir.iterdir()) == ["run.jsonl"], "no leftovers"
+
+
+def test_a_task_run_once_is_one_row_and_the_attempts_view_still_has_every_attempt(
+    tmp_path: Path,
+) -> None:
+    events: list[AnyEvent] = [RunStarted(t=T0, src="s", seq=1, v=1, run="r", name="n")]
+
+    def emit(cls: Any, **fields: Any) -> int:
+        events.append(cls(t=T0 + len(events), src="s", seq=len(events) + 1, **fields))
+        return len(events)  # the event's number
+
+    once = emit(TaskStarted, task="once", worker="w1")
+    once_end = emit(TaskSucceeded, task="once", worker="w1")
+    flaky = emit(TaskStarted, task="flaky", worker="w1")
+    flaky_retry = emit(TaskRetrying, task="flaky", worker="w1", error="E: 1", detail="tb 1")
+    flaky_again = emit(TaskStarted, task="flaky", worker="w2", attempt=2)
+    flaky_end = emit(TaskSucceeded, task="flaky", worker="w2")
+    bad = emit(TaskStarted, task="bad", worker="w2")
+    bad_end = emit(TaskFailed, task="bad", worker="w2", error="E: 2", detail="tb 2")
+    emit(TaskSkipped, task="cached", reason="done before")
+    open_ = emit(TaskStarted, task="open", worker="w1")
+    log = write(tmp_path / "run.jsonl", events)
+    build_to(str(log), str(tmp_path / "s.sqlite"))
+    conn = sqlite3.connect(tmp_path / "s.sqlite")
+    one = dict(conn.execute("SELECT task, one_attempt FROM tasks").fetchall())
+    assert one == {"once": 1, "flaky": 0, "bad": 1, "cached": 0, "open": 1}
+    stored = {t for (t,) in conn.execute("SELECT DISTINCT task FROM multi_attempts")}
+    assert stored == {"flaky"}, "only a task with more than one attempt has attempt rows"
+    got = conn.execute(
+        "SELECT task, attempt, worker, outcome, error, detail, start_event, end_event "
+        "FROM attempts ORDER BY coalesce(start_event, end_event)"
+    ).fetchall()
+    assert got == [
+        ("once", 1, "w1", "succeeded", None, None, once, once_end),
+        ("flaky", 1, "w1", "retried", "E: 1", "tb 1", flaky, flaky_retry),
+        ("flaky", 2, "w2", "succeeded", None, None, flaky_again, flaky_end),
+        ("bad", 1, "w2", "failed", "E: 2", "tb 2", bad, bad_end),
+        ("open", 1, "w1", "running", None, None, open_, None),
+    ]
+
+
+def test_rows_written_early_give_the_same_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Re-runs of failures already written (and a task's rows across writes) come out the
+    same as when everything is written at the end."""
+    from replay.store import build
+
+    log = write(tmp_path / "run.jsonl", story(5, 800))
+    build_to(str(log), str(tmp_path / "late.sqlite"))
+    monkeypatch.setattr(build, "FLUSH_ROWS", 1)
+    monkeypatch.setattr(keep, "READ_CHUNK", 512)  # small batches: a write after each
+    monkeypatch.setattr("replay.store.access.READ_CHUNK", 512)
+    build_to(str(log), str(tmp_path / "early.sqlite"))
+    late, early = dump(str(tmp_path / "late.sqlite")), dump(str(tmp_path / "early.sqlite"))
+    assert early == late
+    conn = sqlite3.connect(tmp_path / "early.sqlite")
+    (moved,) = conn.execute(
+        "SELECT count(*) FROM multi_attempts m JOIN tasks t USING (task) "
+        "WHERE m.outcome = 'retried' AND m.error = t.error AND m.attempt = 1"
+    ).fetchone()
+    assert moved > 0, "the story re-runs failures"

@@ -2,10 +2,13 @@
 
 A task's row is written when it ends (succeeded, failed for good, skipped); tasks still
 open when the log ends are written as running or backoff and read back when the store
-is extended. Rows go in with ``executemany`` every FLUSH_ROWS rows, so memory stays
-flat whatever the log's size. The rules follow the fold (``replay.core.fold``): a task
-that failed for good and starts again (attempt > 1, among the latest REOPENABLE
-failures) was retried after all.
+is extended. Most tasks run once and succeed: they are held as a plain tuple while open
+and written with only the columns that vary (the schema's defaults fill the rest), and
+their one attempt is their ``tasks`` row. Attempts get rows of their own only for tasks
+with more than one (``multi_attempts``). Rows go in with ``executemany`` every
+FLUSH_ROWS rows, so memory stays flat whatever the log's size. The rules follow the fold
+(``replay.core.fold``): a task that failed for good and starts again (attempt > 1, among
+the latest REOPENABLE failures) was retried after all.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import sqlite3
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 from recorder.events import Log, Mark, TaskFailed, TaskRetrying, TaskSkipped, TaskStarted
@@ -21,23 +25,38 @@ from recorder.events import TaskSucceeded as _Succeeded
 from replay.core.metrics import REOPENABLE
 from replay.core.signature import signature
 
-FLUSH_ROWS = 20_000
+FLUSH_ROWS = 50_000
 MEMO = 10_000  # error texts whose signatures are remembered
 
-_TASK = "INSERT OR REPLACE INTO tasks VALUES (?,?,?,?,?,?,?,?,?,?,?)"
-_ATTEMPT = "INSERT INTO attempts VALUES (?,?,?,?,?,?,?,?,?,?,?)"
-_MARK = "INSERT OR REPLACE INTO marks VALUES (?,?,?)"
-_LOG = "INSERT OR REPLACE INTO logs VALUES (?,?,?,?,?)"
+MAX_PARAMETERS = 999  # in one statement (SQLite before 3.32 allows no more)
+
+_PLAIN = (
+    "INSERT OR REPLACE INTO tasks (task, worker, start_t, end_t, duration_s, start_event, "
+    "end_event)",
+    7,
+)
+_TASK = "INSERT OR REPLACE INTO tasks", 14
+_ATTEMPT = "INSERT INTO multi_attempts", 11
+_MARK = "INSERT OR REPLACE INTO marks", 3
+_LOG = "INSERT OR REPLACE INTO logs", 5
 _SIGNATURE = (
     "INSERT INTO signatures VALUES (?,?,?,?,?,?) ON CONFLICT (signature) DO UPDATE SET "
     "failed = failed + excluded.failed, retried = retried + excluded.retried, "
     "first_t = min(first_t, excluded.first_t), last_t = max(last_t, excluded.last_t)"
 )
+# A task that ran once and failed for good starts again: its attempt becomes a retry.
+_SINGLE_RETRIED = (
+    "INSERT INTO multi_attempts SELECT task, attempts, worker, start_t, end_t, 'retried', "
+    "error, detail, signature, start_event, end_event FROM tasks "
+    "WHERE task = ? AND end_event = ? AND one_attempt = 1"
+)
+
+Fresh = tuple[str, float, int]  # an open first attempt: (worker, start_t, start_event)
 
 
 @dataclass(slots=True)
 class Open:
-    """A task that started (or was retried) and has not ended."""
+    """A task that started (or was retried) and has not ended, beyond the plain case."""
 
     worker: str
     attempt: int
@@ -47,6 +66,11 @@ class Open:
     state: str = "running"  # running | backoff
     error: str | None = None
     signature: str | None = None
+    multi: bool = False  # its attempts have rows in multi_attempts
+
+
+def _opened(f: Open | Fresh) -> Open:
+    return Open(f[0], 1, f[1], f[1], f[2]) if isinstance(f, tuple) else f
 
 
 class Builder:
@@ -58,9 +82,15 @@ class Builder:
         self.conn = conn
         self.events = events  # events fed so far (the store's count when extending)
         self.first_t = first_t  # the log's first event time
-        self.open: dict[str, Open] = {}
-        self.reopenable: OrderedDict[str, tuple[float | None, int, str | None]] = OrderedDict()
-        self.tasks: list[tuple[Any, ...]] = []
+        self.open: dict[str, Open | Fresh] = {}
+        # failed for good, latest last: task -> (first_t, end_event, signature, one_attempt)
+        self.reopenable: OrderedDict[str, tuple[float | None, int, str | None, bool]] = (
+            OrderedDict()
+        )
+        self.plain: list[tuple[Any, ...]] = []  # tasks that succeeded at their first attempt
+        self.tasks: list[tuple[Any, ...]] = []  # every other task
+        self.named: set[str] = set()  # the tasks of ``self.tasks``
+        self.failed: dict[str, tuple[Any, ...]] = {}  # one-attempt failures among them
         self.attempts: list[tuple[Any, ...]] = []
         self.marks: list[tuple[Any, ...]] = []
         self.logs: list[tuple[Any, ...]] = []
@@ -73,56 +103,54 @@ class Builder:
     def _load_open(self) -> None:
         """Read back what the last build left open."""
         rows = self.conn.execute(
-            "SELECT t.task, t.worker, t.attempts, t.start_t, t.status, t.error, t.signature, "
-            "a.start_t, a.start_event FROM tasks t LEFT JOIN attempts a "
-            "ON a.task = t.task AND a.outcome = 'running' "
-            "WHERE t.status IN ('running', 'backoff')"
+            "SELECT task, worker, attempts, start_t, status, error, signature, start_event, "
+            "one_attempt FROM tasks WHERE status IN ('running', 'backoff')"
         ).fetchall()
-        for task, worker, attempt, first, state, error, sig, start, event in rows:
-            self.open[task] = Open(worker, attempt, first, start, event, state, error, sig)
-        for task in self.open:
-            self.conn.execute(
-                "DELETE FROM attempts WHERE task = ? AND outcome = 'running'", (task,)
-            )
+        for task, worker, attempt, first, state, error, sig, event, one in rows:
+            start = first
+            if not one:
+                running = self.conn.execute(
+                    "SELECT start_t, start_event FROM multi_attempts "
+                    "WHERE task = ? AND outcome = 'running'",
+                    (task,),
+                ).fetchone()
+                start, event = running if running else (None, None)
+                self.conn.execute(
+                    "DELETE FROM multi_attempts WHERE task = ? AND outcome = 'running'", (task,)
+                )
+            f = Open(worker, attempt, first, start, event, state, error, sig, not one)
+            self.open[task] = f
         latest = self.conn.execute(
-            "SELECT task, start_t, end_event, signature FROM tasks WHERE status = 'failed' "
-            "ORDER BY end_event DESC LIMIT ?",
+            "SELECT task, start_t, end_event, signature, one_attempt FROM tasks "
+            "WHERE status = 'failed' ORDER BY end_event DESC LIMIT ?",
             (REOPENABLE,),
         ).fetchall()
-        for task, first, end_event, sig in reversed(latest):
-            self.reopenable[task] = (first, end_event, sig)
+        for task, first, end_event, sig, one in reversed(latest):
+            self.reopenable[task] = (first, end_event, sig, bool(one))
 
     def feed(self, batch: Sequence[Any]) -> None:
         """Fold one batch of events (file order) into rows."""
-        n = self.events
         opened = self.open
-        get, pop = opened.get, opened.pop
-        tasks, attempts = self.tasks.append, self.attempts.append
+        pop = opened.pop
+        plain, named = self.plain.append, self.named
         if self.first_t is None and batch:
             self.first_t = batch[0].t
-        for e in batch:
-            n += 1
+        for n, e in enumerate(batch, self.events + 1):
             cls = type(e)
             if cls is TaskStarted:
                 task = e.task
-                if e.attempt == 1 and get(task) is None:  # the common case, inline
-                    opened[task] = Open(e.worker, 1, e.t, e.t, n)
+                if e.attempt == 1 and task not in opened:  # the common case, inline
+                    opened[task] = (e.worker, e.t, n)
                 else:
                     self._started(e, n)
             elif cls is _Succeeded:
                 task = e.task
                 f = pop(task, None)
-                if f is not None and f.state == "running":  # the common case, inline
-                    t, worker = e.t, e.worker or f.worker
-                    first = f.first_t
-                    tasks(
-                        (task, "succeeded", worker, f.attempt, first, t)
-                        + (None if first is None else t - first, None, None, None, n)
-                    )
-                    attempts(
-                        (task, f.attempt, worker, f.start_t, t, "succeeded", None, None, None)
-                        + (f.start_event, n)
-                    )
+                if type(f) is tuple:  # the common case, inline
+                    if task in named:  # keep this row after the task's earlier one
+                        self.flush()
+                    t, first = e.t, f[1]
+                    plain((task, e.worker or f[0], first, t, t - first, f[2], n))
                 else:
                     self._ended(task, e.worker, e.t, n, f, "succeeded", None, None, None)
             elif cls is Log:
@@ -131,11 +159,12 @@ class Builder:
                 self._retrying(e, n)
             elif cls is TaskFailed:
                 f = pop(e.task, None)
+                f = None if f is None else _opened(f)
                 sig = self.signature(e.error)
                 self._count(sig, e.t, e.error, failed=1)
-                self._ended(e.task, e.worker, e.t, n, f, "failed", e.error, e.detail, sig)
+                one = self._ended(e.task, e.worker, e.t, n, f, "failed", e.error, e.detail, sig)
                 recent = self.reopenable
-                recent[e.task] = (None if f is None else f.first_t, n, sig)
+                recent[e.task] = (None if f is None else f.first_t, n, sig, one)
                 recent.move_to_end(e.task)
                 if len(recent) > REOPENABLE:
                     recent.popitem(last=False)
@@ -144,8 +173,8 @@ class Builder:
                 self._ended(e.task, e.worker, e.t, n, f, "skipped", None, None, None, e.reason)
             elif cls is Mark:
                 self.marks.append((n, e.t, e.label))
-        self.events = n
-        if len(self.tasks) + len(self.attempts) + len(self.logs) >= FLUSH_ROWS:
+        self.events += len(batch)
+        if len(self.plain) + len(self.tasks) + len(self.attempts) + len(self.logs) >= FLUSH_ROWS:
             self.flush()
 
     def signature(self, error: str) -> str:
@@ -158,18 +187,21 @@ class Builder:
         return sig
 
     def _started(self, e: TaskStarted, n: int) -> None:
-        f = self.open.get(e.task)
-        if f is None:
+        found = self.open.get(e.task)
+        if found is None:
             first: float | None = e.t
+            multi = False
             if e.attempt > 1 and e.task in self.reopenable:
                 # A re-run of a task that failed for good: that failure becomes a retry.
-                was_first, end_event, sig = self.reopenable.pop(e.task)
+                was_first, end_event, sig, one = self.reopenable.pop(e.task)
                 first = was_first if was_first is not None else e.t
-                self.retried_later.append((e.task, end_event))
+                self._retried_later(e.task, end_event, one)
+                multi = True
                 if sig is not None:
                     self._count(sig, None, None, failed=-1, retried=1)
-            self.open[e.task] = Open(e.worker, e.attempt, first, e.t, n)
+            self.open[e.task] = Open(e.worker, e.attempt, first, e.t, n, multi=multi)
             return
+        f = self.open[e.task] = _opened(found)
         if f.state == "running":  # the last attempt never ended: it was restarted
             self._attempt(e.task, f, None, n, "restarted", None, None, None)
         f.worker, f.attempt, f.start_t, f.start_event, f.state = (
@@ -180,10 +212,27 @@ class Builder:
             "running",
         )
 
+    def _retried_later(self, task: str, end_event: int, one: bool) -> None:
+        """The failed attempt that ended at ``end_event`` was retried after all."""
+        if not one:
+            self.retried_later.append((task, end_event))  # its row is in multi_attempts
+            return
+        row = self.failed.pop(task, None)
+        if row is not None and row[10] == end_event:  # not written yet
+            self.attempts.append(
+                (task, row[3], row[2], row[4], row[5], "retried", row[7], row[12], row[8])
+                + (row[11], end_event)
+            )
+        else:
+            self.conn.execute(_SINGLE_RETRIED, (task, end_event))
+
     def _retrying(self, e: TaskRetrying, n: int) -> None:
-        f = self.open.get(e.task)
-        if f is None:
-            f = self.open[e.task] = Open(e.worker, e.attempt, e.t, None, None)
+        found = self.open.get(e.task)
+        if found is None:
+            f = Open(e.worker, e.attempt, e.t, None, None)
+        else:
+            f = _opened(found)
+        self.open[e.task] = f
         sig = self.signature(e.error)
         self._count(sig, e.t, e.error, retried=1)
         f.worker, f.attempt = e.worker, e.attempt
@@ -207,10 +256,15 @@ class Builder:
         detail: str | None,
         sig: str | None,
     ) -> None:
+        f.multi = True
         self.attempts.append(
             (task, f.attempt, f.worker, f.start_t, end_t, outcome, error, detail, sig)
             + (f.start_event, n)
         )
+
+    def _task(self, row: tuple[Any, ...]) -> None:
+        self.tasks.append(row)
+        self.named.add(row[0])
 
     def _ended(
         self,
@@ -218,34 +272,44 @@ class Builder:
         worker: str,
         t: float,
         n: int,
-        f: Open | None,
+        found: Open | Fresh | None,
         status: str,
         error: str | None,
         detail: str | None,
         sig: str | None,
         reason: str | None = None,
-    ) -> None:
-        if f is None:
-            attempts = 0 if status == "skipped" else 1
-            first = None
-            if status != "skipped":
-                self.attempts.append(
-                    (task, 1, worker, None, t, status, error, detail, sig, None, n)
-                )
+    ) -> bool:
+        """Write the task's row (and its last attempt's); True when that row is its only
+        attempt."""
+        row: tuple[Any, ...]
+        if found is None:
+            if status == "skipped":  # never started: no attempt
+                row = (task, status, worker, 0, None, t, None, None, None, reason, n)
+                self._task(row + (None, None, 0))
+                return False
+            row = (task, status, worker, 1, None, t, None, error, sig, reason, n, None, detail, 1)
         else:
-            attempts, first = f.attempt, f.first_t
+            f = _opened(found)
+            first = f.first_t
             worker = worker or f.worker
-            if f.state == "running":
-                f.worker = worker
-                self._attempt(task, f, t, n, status, error, detail, sig)
-            elif status != "skipped":  # it ended without starting again after a retry
-                self.attempts.append(
-                    (task, f.attempt, worker, None, t, status, error, detail, sig, None, n)
-                )
-        duration = None if first is None else t - first
-        self.tasks.append(
-            (task, status, worker, attempts, first, t, duration, error, sig, reason, n)
-        )
+            duration = None if first is None else t - first
+            row = (task, status, worker, f.attempt, first, t, duration, error, sig, reason, n)
+            if f.state == "running" and not f.multi:
+                row += (f.start_event, detail, 1)
+            else:
+                if f.state == "running":
+                    f.worker = worker
+                    self._attempt(task, f, t, n, status, error, detail, sig)
+                elif status != "skipped":  # it ended without starting again after a retry
+                    self.attempts.append(
+                        (task, f.attempt, worker, None, t, status, error, detail, sig, None, n)
+                    )
+                self._task(row + (None, None, 0))
+                return False
+        self._task(row)
+        if status == "failed":
+            self.failed[task] = row
+        return True
 
     def _count(
         self, sig: str, t: float | None, error: str | None, failed: int = 0, retried: int = 0
@@ -256,22 +320,28 @@ class Builder:
         s[0] += failed
         s[1] += retried
         if t is not None:
-            s[2] = t if s[2] is None else min(s[2], t)
-            s[3] = t if s[3] is None else max(s[3], t)
+            if s[2] is None or t < s[2]:
+                s[2] = t
+            if s[3] is None or t > s[3]:
+                s[3] = t
             if s[4] is None:
                 s[4] = error
 
     def flush(self) -> None:
-        """Write the rows made so far."""
+        """Write the rows made so far (a task's rows in the order they were made)."""
         c = self.conn
-        if self.tasks:
-            c.executemany(_TASK, self.tasks)
-        if self.attempts:
-            c.executemany(_ATTEMPT, self.attempts)
-        if self.marks:
-            c.executemany(_MARK, self.marks)
-        if self.logs:
-            c.executemany(_LOG, self.logs)
+        for (head, width), rows in (
+            (_PLAIN, self.plain),
+            (_TASK, self.tasks),
+            (_ATTEMPT, self.attempts),
+            (_MARK, self.marks),
+            (_LOG, self.logs),
+        ):
+            if rows:
+                insert(c, head, width, rows)
+                rows.clear()  # in place: ``feed`` holds their ``append``
+        self.named.clear()
+        self.failed.clear()
         if self.sigs:
             rows = [(k, *v) for k, v in self.sigs.items() if v[2] is not None]
             c.executemany(_SIGNATURE, rows)
@@ -282,21 +352,42 @@ class Builder:
                         "WHERE signature = ?",
                         (v[0], v[1], k),
                     )
-        self.tasks, self.attempts, self.marks, self.logs, self.sigs = [], [], [], [], {}
+            self.sigs = {}
 
     def finish(self) -> None:
         """Write everything, the open tasks as they stand, and mark reopened failures."""
-        for task, f in self.open.items():
+        for task, found in self.open.items():
+            f = _opened(found)
+            row: tuple[Any, ...] = (task, f.state, f.worker, f.attempt, f.first_t, None, None)
+            row += (f.error,)
+            row += (f.signature, None, None)
+            if f.state == "running" and not f.multi:
+                self._task(row + (f.start_event, None, 1))
+                continue
             if f.state == "running":
                 self._attempt(task, f, None, None, "running", None, None, None)
-            self.tasks.append(
-                (task, f.state, f.worker, f.attempt, f.first_t, None, None, f.error)
-                + (f.signature, None, None)
-            )
+            self._task(row + (None, None, 0))
         self.flush()
         for task, end_event in self.retried_later:
             self.conn.execute(
-                "UPDATE attempts SET outcome = 'retried' WHERE task = ? AND end_event = ?",
+                "UPDATE multi_attempts SET outcome = 'retried' WHERE task = ? AND end_event = ?",
                 (task, end_event),
             )
         self.retried_later = []
+
+
+def insert(conn: sqlite3.Connection, head: str, width: int, rows: list[tuple[Any, ...]]) -> None:
+    """``head VALUES (...)`` for every row, in order, many rows to a statement: binding
+    the same values costs far less per statement than per row."""
+    group = MAX_PARAMETERS // width
+    full = len(rows) - len(rows) % group
+    one = "(" + ",".join("?" * width) + ")"
+    if full:
+        values = ",".join([one] * group)
+        flat = chain.from_iterable
+        conn.executemany(
+            f"{head} VALUES {values}",
+            [tuple(flat(rows[i : i + group])) for i in range(0, full, group)],
+        )
+    if full < len(rows):
+        conn.executemany(f"{head} VALUES {one}", rows[full:])

@@ -250,9 +250,11 @@ def new_store(path: str) -> sqlite3.Connection:
     """An empty store at ``path``, open for a first build (no journal: the file is
     renamed into place only when complete), inside a transaction."""
     conn = sqlite3.connect(path, isolation_level=None)
+    # The page size first: a cache size set before it is kept as a number of pages.
+    conn.execute(f"PRAGMA page_size = {schema.PAGE_SIZE}")
     conn.execute("PRAGMA journal_mode = OFF")
     conn.execute("PRAGMA synchronous = OFF")
-    conn.execute("PRAGMA cache_size = -16000")  # KiB
+    conn.execute("PRAGMA cache_size = -8000")  # KiB: a bigger cache costs memory, not time
     schema.create(conn)
     conn.execute("BEGIN")
     return conn
