@@ -35,9 +35,13 @@ class ViewState:
     scroll: int = 0  # first line of the detail view
     typing: str | None = None  # the text typed after "/" while it is being typed
 
-    def row(self, view: str | None = None) -> int:
+    def row(self, view: str | None = None, default: int = 0) -> int:
         """The selected row of ``view`` (the current one by default)."""
-        return dict(self.rows).get(view or self.view, 0)
+        return dict(self.rows).get(view or self.view, default)
+
+    def chosen(self, view: str | None = None) -> int | None:
+        """The row selected in ``view``, None when none was."""
+        return dict(self.rows).get(view or self.view)
 
 
 def show(state: ViewState, view: str) -> ViewState:
@@ -65,13 +69,14 @@ def select(state: ViewState, row: int, count: int | None = None) -> ViewState:
     return replace(state, rows=tuple(sorted(rows.items())))
 
 
-def move(state: ViewState, by: int, count: int | None = None) -> ViewState:
-    """Move the selection of a list, or scroll the detail view, by ``by`` rows."""
+def move(state: ViewState, by: int, count: int | None = None, start: int = 0) -> ViewState:
+    """Move the selection of a list (from ``start`` when none was made), or scroll the
+    detail view, by ``by`` rows."""
     if state.view == "task":
         return replace(state, scroll=max(state.scroll + by, 0))
     if state.view not in LISTS:
         return state
-    return select(state, state.row() + by, count)
+    return select(state, state.row(default=start) + by, count)
 
 
 def open_task(state: ViewState, task: str) -> ViewState:

@@ -17,7 +17,7 @@ from rich.console import RenderableType
 from replay.core import viewstate as vs
 from replay.core.metrics import Metrics
 from replay.core.records import Record
-from replay.core.views.histogram import buckets
+from replay.core.views.histogram import buckets, here
 from replay.core.views.postmortem import page
 from replay.sessions.keymap import Binding
 from replay.store.pages import read
@@ -77,7 +77,12 @@ class Pages:
     # Keys ---------------------------------------------------------------------------
 
     def move(self, by: int, m: Metrics, now: float) -> None:
-        self.state = vs.move(self.state, by, self.rows(m, now))
+        start = here(m, now) if self.state.view == "timeline" else 0
+        self.state = vs.move(self.state, by, self.rows(m, now), start)
+
+    def timeline_row(self, m: Metrics, now: float) -> int:
+        """The timeline's selected row: the one chosen, else the row of now."""
+        return self.state.row("timeline", default=here(m, now))
 
     def to_end(self, last: bool, m: Metrics, now: float) -> None:
         n = self.rows(m, now)

@@ -217,7 +217,8 @@ class ReplaySession:
         """Enter: on the timeline, seek to the selected row; elsewhere, open what is selected."""
         if self.pages.shown == "timeline":
             self.paused = True
-            self.seek_time(bucket_start(self.metrics, self.pages.state.row()))
+            row = self.pages.timeline_row(self.metrics, self.vt)
+            self.seek_time(bucket_start(self.metrics, row))
         else:
             self.pages.enter()
 

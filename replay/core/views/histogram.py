@@ -12,12 +12,18 @@ from rich.text import Text
 
 from replay.core.metrics import Metrics
 from replay.core.text import hms, lit, short
-from replay.core.views.listing import SELECTED, clamp, fit, title, window
+from replay.core.views.listing import MARK, NO_MARK, SELECTED, clamp, fit, title, window
 
 
 def buckets(m: Metrics, now: float) -> int:
     """Rows of the timeline: the series' buckets the run covers up to ``now``."""
     return m.series_used(now) if m.first_t is not None else 0
+
+
+def here(m: Metrics, now: float) -> int:
+    """The row of ``now``: where the timeline's selection starts."""
+    n = buckets(m, now)
+    return min(max(int((now - (m.first_t or now)) / m.series_width), 0), max(n - 1, 0))
 
 
 def bucket_start(m: Metrics, row: int) -> float:
@@ -39,7 +45,7 @@ class Histogram:
     m: Metrics
     now: float
     marks: tuple[tuple[float, str], ...]
-    selected: int
+    selected: int | None  # None: the row of now
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width, height = options.max_width, options.height or console.height
@@ -70,8 +76,8 @@ class Histogram:
             labels.setdefault(min(max(int((t - first_t) / m.series_width), 0), n - 1), []).append(
                 label
             )
-        here = min(max(int((self.now - first_t) / m.series_width), 0), n - 1)
-        sel = clamp(self.selected, n)
+        now_row = here(m, self.now)
+        sel = clamp(now_row if self.selected is None else self.selected, n)
         fits = max(height - 1, 1)
         first = window(sel, n, fits)
         bar_width = max(min(width // 2, width - 40), 8)
@@ -80,12 +86,11 @@ class Histogram:
             full = round(done[i] / top * bar_width)
             red = min(round(bad / top * bar_width) if bad else 0, full) or (1 if bad else 0)
             green = max(full - red, 1 if ok > 0 else 0)
-            when = Text(
-                stamp(i * m.series_width, m.series_width), style=SELECTED if i == sel else ""
-            )
+            when = Text(MARK if i == sel else NO_MARK)
+            when.append(stamp(i * m.series_width, m.series_width))
             row = Text.assemble(
                 when,
-                (" ●" if i == here else "  ", "bold"),
+                (" ●" if i == now_row else "  ", "bold"),
                 " ",
                 ("█" * green, "green"),
                 ("█" * red, "red"),
@@ -96,4 +101,6 @@ class Histogram:
             for label in labels.get(i, ()):
                 row.append("  ◆ ", "magenta")
                 row.append_text(lit(label, "magenta"))
+            if i == sel:
+                row.stylize(SELECTED)
             yield fit(row, width)

@@ -11,7 +11,8 @@ from replay.core.text import hms, lit, short
 from replay.core.views.charts import resample
 
 _EIGHTHS = " ▁▂▃▄▅▆▇█"
-SELECTED = "reverse"
+SELECTED = "on grey23"  # the selected row; "▶" marks it where there is no colour
+MARK, NO_MARK = "▶ ", "  "
 OUTCOME_STYLE = {
     "succeeded": "green",
     "failed": "bold red",

@@ -9,7 +9,7 @@ from rich.text import Text
 
 from replay.core.records import LogLine, Page
 from replay.core.text import hms, lit
-from replay.core.views.listing import SELECTED, clamp, fit, title, window
+from replay.core.views.listing import MARK, NO_MARK, SELECTED, clamp, fit, title, window
 
 LEVEL_STYLE = {
     "debug": "dim",
@@ -66,6 +66,7 @@ class LogView:
             lvl = r.level.lower()
             name = SHORT.get(lvl, r.level.upper()[:5])
             line = Text.assemble(
+                MARK if i == sel else NO_MARK,
                 (hms(r.t - self.first_t), "dim"),
                 " ",
                 lit(name.ljust(5), LEVEL_STYLE.get(lvl, "")),

@@ -72,7 +72,7 @@ def body(state: ViewState, m: Metrics, now: float, record: Record) -> Renderable
     if view == "workers":
         return Workers(record.lanes, state.row(), first, now, record.work)
     if view == "timeline":
-        return Histogram(m, now, record.marks, state.row())
+        return Histogram(m, now, record.marks, state.chosen())
     if view == "log":
         return LogView(record.logs, state.row(), first, state.level, state.search, state.typing)
     raise ValueError(f"no view {view!r}")

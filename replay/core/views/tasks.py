@@ -11,7 +11,16 @@ from rich.text import Text
 
 from replay.core.records import Page, TaskRow
 from replay.core.text import hms, lit, short
-from replay.core.views.listing import OUTCOME_STYLE, SELECTED, clamp, fit, title, window
+from replay.core.views.listing import (
+    MARK,
+    NO_MARK,
+    OUTCOME_STYLE,
+    SELECTED,
+    clamp,
+    fit,
+    title,
+    window,
+)
 
 STATUS_STYLE = OUTCOME_STYLE
 
@@ -71,7 +80,7 @@ class Tasks:
             if running:
                 took = self.now - (r.start_t or self.now)
             table.add_row(
-                lit(r.task),
+                Text.assemble(MARK if i == sel else NO_MARK, lit(r.task)),
                 Text(r.status, style=STATUS_STYLE.get(r.status, "")),
                 lit(r.worker),
                 str(r.attempts),

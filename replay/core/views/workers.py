@@ -15,7 +15,7 @@ from rich.text import Text
 
 from replay.core.records import Lane, Work
 from replay.core.text import lit, plural, short
-from replay.core.views.listing import SELECTED, clamp, fit, title, window, work_lines
+from replay.core.views.listing import MARK, NO_MARK, SELECTED, clamp, fit, title, window, work_lines
 
 _SHADES = " ░▒▓█"
 
@@ -69,7 +69,7 @@ class Workers:
         first = window(sel, len(self.lanes), fits)
         lane_width = max(min(width // 3, 60), 10)
         table = Table(box=box.SIMPLE_HEAD, expand=True, pad_edge=False, show_edge=False)
-        table.add_column("worker", no_wrap=True, overflow="ellipsis", max_width=14)
+        table.add_column("worker", no_wrap=True, overflow="ellipsis", max_width=16)
         table.add_column("across the run", no_wrap=True, width=lane_width)
         table.add_column("busy", justify="right", no_wrap=True)
         table.add_column("att", justify="right", no_wrap=True)
@@ -80,7 +80,7 @@ class Workers:
         for i in range(first, min(first + fits, len(self.lanes))):
             lane = self.lanes[i]
             table.add_row(
-                lit(lane.worker, "cyan"),
+                Text.assemble(MARK if i == sel else NO_MARK, lit(lane.worker, "cyan")),
                 strip(lane, lane_width),
                 f"{min(lane.busy_s / span, 1.0):.0%}",
                 str(lane.attempts),
