@@ -97,7 +97,7 @@ def session_keys(quit_does: str, *bindings: Binding[H]) -> KeyMap[H]:
             Binding(
                 ("esc",),
                 "Esc",
-                "hide the keys; else back: detail to its list, stop typing, clear a filter",
+                "hide the keys; else back (detail, typing, a filter)",
                 _escape,
                 moves=False,
             ),

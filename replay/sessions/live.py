@@ -103,8 +103,7 @@ class LiveSession:
             return
         binding = KEYS.find(key)
         if binding is not None:
-            if binding.moves:
-                self.pages.message = None
+            self.pages.message = None
             binding.act(self, key)
 
     def enter(self) -> None:

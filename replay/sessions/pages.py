@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Protocol, TypeVar
 
 from rich.console import RenderableType
@@ -106,6 +107,8 @@ class Pages:
             self.state = vs.filter_group(self.state, group.signature)
         elif view == "tasks":
             self.detail()
+        else:
+            self.message = "Enter opens a row of failures or tasks, or seeks to a timeline row"
 
     def detail(self) -> None:
         name = self.selected_task()
@@ -144,27 +147,34 @@ _VIEW_KEYS |= {"d": "task", "w": "workers", "i": "timeline", "l": "log"}
 
 
 def _show(s: Viewing, key: str) -> None:
-    if key == "d":
+    if key in ("tab", "backtab"):
+        s.pages.state = vs.cycle(s.pages.state, forward=key == "tab")
+    elif key == "d":
         s.pages.detail()
+    elif s.pages.shown == _VIEW_KEYS[key]:
+        s.pages.message = f"this is the {_VIEW_KEYS[key]} view"
     else:
         s.pages.state = vs.show(s.pages.state, _VIEW_KEYS[key])
 
 
-def _cycle(s: Viewing, key: str) -> None:
-    s.pages.state = vs.cycle(s.pages.state, forward=key == "tab")
+_STEPS = {"up": -1, "k": -1, "down": 1, "j": 1, "pgup": -vs.PAGE, "pgdn": vs.PAGE}
 
 
 def _move(s: Viewing, key: str) -> None:
-    by = {"up": -1, "k": -1, "down": 1, "j": 1, "pgup": -vs.PAGE, "pgdn": vs.PAGE}[key]
-    s.pages.move(by, s.metrics, s.now())
+    if s.pages.shown not in vs.LISTS and s.pages.shown != "task":
+        s.pages.message = "↑/↓ move in the lists of the other views (Tab)"
+    elif s.pages.shown == "task" and key in ("home", "end"):
+        s.pages.move(-(10**9) if key == "home" else 10**9, s.metrics, s.now())
+    elif key in ("home", "end"):
+        s.pages.to_end(key == "end", s.metrics, s.now())
+    else:
+        s.pages.move(_STEPS[key], s.metrics, s.now())
 
 
-def _ends(s: Viewing, key: str) -> None:
-    s.pages.to_end(key == "end", s.metrics, s.now())
-
-
-def _sort_or_level(s: Viewing, key: str) -> None:
-    if key == "s" and s.pages.shown == "tasks":
+def _filter_sort_level(s: Viewing, key: str) -> None:
+    if key == "/":
+        s.pages.slash()
+    elif key == "s" and s.pages.shown == "tasks":
         s.pages.state = vs.next_sort(s.pages.state)
     elif key == "v" and s.pages.shown == "log":
         s.pages.state = vs.next_level(s.pages.state)
@@ -173,36 +183,33 @@ def _sort_or_level(s: Viewing, key: str) -> None:
 
 
 def view_bindings() -> list[Binding[V]]:
-    """The keys of the post-mortem views, the same in live and replay."""
-    return [
+    """The keys of the post-mortem views, the same in live and replay. Only Enter may move
+    a replay (on the timeline), so only it ends a pause at a mark or clears a message."""
+    rows: list[Binding[V]] = [
         Binding(
-            ("tab", "backtab"), "Tab", "next / previous view (Shift-Tab)", _cycle, hint="views"
+            ("tab", "backtab", *_VIEW_KEYS),
+            "Tab/o/f/t/d/w/i/l",
+            "overview failures tasks detail workers timeline log",
+            _show,
+            hint="views",
         ),
-        Binding(("o",), "o", "overview: the dashboard", _show),
-        Binding(("f",), "f", "failures: grouped by signature, with when they happened", _show),
-        Binding(("t",), "t", "tasks: every task; s sorts, / filters", _show),
-        Binding(("d",), "d", "task detail: every attempt, the full error and traceback", _show),
-        Binding(("w",), "w", "workers: a lane per worker across the run", _show),
-        Binding(("i",), "i", "timeline: tasks and failures per time bucket", _show),
-        Binding(("l",), "l", "log: the log messages; v sets the level, / searches", _show),
         Binding(
-            ("up", "down", "k", "j", "pgup", "pgdn"),
-            "↑/↓",
-            "select a row, scroll the detail (also j/k, PgUp/PgDn)",
+            ("up", "down", "k", "j", "pgup", "pgdn", "home", "end"),
+            "↑/↓/PgUp/PgDn",
+            "select a row; scroll a detail (also j/k, Home/End)",
             _move,
         ),
-        Binding(("home", "end"), "Home/End", "first / last row", _ends),
         Binding(
             ("enter",),
             "Enter",
-            "open: a group's tasks, a task's detail; seek to a timeline row",
+            "open a group or a task; seek to the timeline's row",
             lambda s, k: s.enter(),
         ),
         Binding(
-            ("/",),
-            "/",
-            "filter the tasks, search the log (Enter applies)",
-            lambda s, k: s.pages.slash(),
+            ("/", "s", "v"),
+            "//s/v",
+            "filter tasks, search the log; sort tasks; log level",
+            _filter_sort_level,
         ),
-        Binding(("s", "v"), "s/v", "sort the tasks / the log's lowest level", _sort_or_level),
     ]
+    return [replace(b, moves=b.keys == ("enter",)) for b in rows]

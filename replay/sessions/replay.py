@@ -209,8 +209,9 @@ class ReplaySession:
         binding = KEYS.find(key)
         if binding is None:
             return
+        self.pages.message = None
         if binding.moves:
-            self.stopped_at_mark = self.message = self.pages.message = None
+            self.stopped_at_mark = self.message = None
         binding.act(self, key)
 
     def enter(self) -> None:
