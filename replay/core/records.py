@@ -37,7 +37,7 @@ class Group:
     example: str
     tasks: int
     bar: tuple[int, ...]  # failures per BAR bucket of the run
-    latest: str  # the task of its latest failure (what d opens)
+    latest: str  # the task that failed for good with it last, else retried last (d opens it)
 
 
 @dataclass(frozen=True)

@@ -101,7 +101,8 @@ def groups(conn: sqlite3.Connection, start: float, now: float) -> tuple[Group, .
             "SELECT count(DISTINCT task) FROM attempts WHERE signature = ?", (sig,)
         ).fetchone()
         (latest,) = conn.execute(
-            "SELECT task FROM attempts WHERE signature = ? ORDER BY end_event DESC LIMIT 1",
+            "SELECT task FROM attempts WHERE signature = ? "
+            "ORDER BY outcome = 'failed' DESC, end_event DESC LIMIT 1",
             (sig,),
         ).fetchone()
         bar = tuple(bars.get(sig, [0] * BAR))
