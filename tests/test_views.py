@@ -346,3 +346,49 @@ def test_hostile_text_stays_inert_in_every_view() -> None:
             assert bad not in body, (view, repr(bad))
     detail = invoke(["snapshot", fixture("hostile"), "--task", "t6\u202eevil\u202c\u2066iso\u2069"])
     assert detail.exit_code == 3 and "\u202e" not in detail.stdout
+
+
+# Goldens of views: check, --update and the pytest fixture ---------------------------------
+
+
+def test_check_update_writes_view_goldens_and_a_bare_check_finds_them(tmp_path: Path) -> None:
+    log, golden = fixture("postmortem"), tmp_path / "golden"
+    wrote = invoke(["check", log, str(golden), "--at", "end", "--at", "50%", "--view", "tasks"])
+    assert wrote.exit_code == 1  # missing: not yet written
+    wrote = invoke(["check", log, f"{golden}/", "--at", "end", "--view", "failures", "--update"])
+    assert wrote.exit_code == 0, wrote.stdout
+    task = invoke(["check", log, str(golden / "detail.txt"), "--task", "img-0105", "--update"])
+    assert task.exit_code == 0, task.stdout
+    assert sorted(p.name for p in golden.iterdir()) == [
+        "detail.txt",
+        "end.failures.txt",
+        "runreel-golden.json",
+    ]
+    manifest = json.loads((golden / "runreel-golden.json").read_text())
+    assert manifest["end.failures.txt"]["view"] == "failures"
+    assert manifest["detail.txt"]["task"] == "img-0105"
+    expected = invoke(["snapshot", log, "--view", "failures"]).stdout_bytes
+    assert (golden / "end.failures.txt").read_bytes() == expected
+    assert invoke(["check", log, str(golden)]).exit_code == 0  # as the manifest says
+    (golden / "runreel-golden.json").unlink()
+    assert invoke(["check", log, str(golden / "end.failures.txt")]).exit_code == 0  # by name
+    shutil.copy(fixture("busy_run"), tmp_path / "other.jsonl")
+    differs = invoke(["check", str(tmp_path / "other.jsonl"), str(golden / "end.failures.txt")])
+    assert differs.exit_code == 1 and "TimeoutError" in differs.stdout
+    unknown = invoke(["check", log, str(golden / "x.txt"), "--task", "nope", "--update"])
+    assert unknown.exit_code == 64 and "no task 'nope'" in unknown.stderr
+    assert not (golden / "x.txt").exists()
+
+
+def test_the_pytest_fixture_checks_a_view(tmp_path: Path) -> None:
+    from replay.outputs.pytest_golden import GoldenCheck
+
+    shutil.copy(fixture("postmortem"), tmp_path / "run.jsonl")
+    GoldenCheck(update=True, root=tmp_path)("run.jsonl", "g/", at="end", view="workers")
+    assert (tmp_path / "g" / "end.workers.txt").exists()
+    GoldenCheck(update=False, root=tmp_path)("run.jsonl", "g/")
+    with pytest.raises(pytest.fail.Exception, match="missing: .*end.log.txt"):
+        GoldenCheck(update=False, root=tmp_path)("run.jsonl", "g/", at="end", view="log")
+    shutil.copy(fixture("busy_run"), tmp_path / "run.jsonl")
+    with pytest.raises(pytest.fail.Exception, match="different: .*end.workers.txt"):
+        GoldenCheck(update=False, root=tmp_path)("run.jsonl", "g/")
