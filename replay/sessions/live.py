@@ -22,6 +22,7 @@ from replay.sources.follow import FollowSource
 from replay.store.moving import MovingStore
 
 EXTEND_BY = 60.0  # seconds "+" adds when no --timeout was given
+SETTLE = 1.0  # a view's store is read again when events arrive or this many seconds pass
 
 
 class LiveSession:
@@ -168,6 +169,7 @@ class LiveSession:
             self.metrics.events,
             controls=self.bar(),
             stopped=self.reason,
+            settle=SETTLE,
         )
         return with_help(board, "live", KEYS, shown=self.keys and self.help_shown)
 
@@ -186,8 +188,8 @@ class LiveSession:
         """Equal keys draw equal views (see ``views.frame_key``); much cheaper than ``view()``."""
         now = self.now()
         notes = tuple(n.plain for n in self.notes())
-        if self.pages.shown != "overview":  # a view shows times that move with the clock
-            return (self.changes, notes, self.help_shown, self.pages.state, now)
+        if self.pages.shown != "overview":  # a view's times move by the second
+            return (self.changes, notes, self.help_shown, self.pages.state, int(now))
         return (self.changes, notes, self.help_shown, frame_key(self.metrics, now))
 
     def status_line(self) -> str:

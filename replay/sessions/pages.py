@@ -36,10 +36,20 @@ class Pages:
     def shown(self) -> str:
         return self.state.view
 
-    def record(self, conn: Callable[[], sqlite3.Connection], position: int, now: float) -> Record:
-        """The record of the current view at ``position`` and ``now`` (read once for each)."""
+    def record(
+        self,
+        conn: Callable[[], sqlite3.Connection],
+        position: int,
+        now: float,
+        settle: float = 0.0,
+    ) -> Record:
+        """The record of the current view at ``position`` and ``now`` (read once for each;
+        with ``settle``, ``now`` counts in steps of that many seconds: a live view reads
+        the store again when events arrive or a step passes, not at every frame)."""
         if self.state.view == "overview":
             return Record()
+        if settle:
+            now = now // settle * settle
         key = (position, now, self.state)
         if self._read is None or self._read[0] != key:
             self._read = (key, read(conn(), self.state, now))
@@ -57,8 +67,9 @@ class Pages:
         *,
         controls: RenderableType | None,
         stopped: str | None,
+        settle: float = 0.0,
     ) -> RenderableType:
-        record = self.record(conn, position, now)
+        record = self.record(conn, position, now, settle)
         return page(self.state, m, now, record, controls=controls, stopped=stopped)
 
     def rows(self, m: Metrics, now: float) -> int | None:

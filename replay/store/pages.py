@@ -31,6 +31,10 @@ from replay.store.queries import SORTS, first_t, task
 
 WORK = 60  # attempts listed under a worker or a failure group
 WINDOW = 200  # rows read either side of the selection (more than any screen shows)
+# The BAR or STRIP bucket of an attempt's end (NULL: still running, the last bucket) and
+# of its start, computed in SQLite.
+_BUCKET = "coalesce(CAST((end_t - :start) / :span * :n AS INTEGER), :n - 1)"
+_BUCKET_OF_START = "CAST((start_t - :start) / :span * :n AS INTEGER)"
 # A level's rank: names runreel does not know count as info.
 _RANK = (
     "CASE lower(level) WHEN 'debug' THEN 0 WHEN 'warning' THEN 2 WHEN 'warn' THEN 2 "
@@ -87,11 +91,12 @@ def groups(conn: sqlite3.Connection, start: float, now: float) -> tuple[Group, .
     """Every signature with a failure, most failures first, with when they happened."""
     span = max(now - start, 1e-9)
     bars: dict[str, list[int]] = {}
-    for sig, t in conn.execute(
-        "SELECT signature, end_t FROM attempts WHERE signature IS NOT NULL "
-        "AND outcome IN ('failed', 'retried')"
+    for sig, b, n in conn.execute(
+        f"SELECT signature, {_BUCKET}, count(*) FROM attempts WHERE signature IS NOT NULL "
+        "AND outcome IN ('failed', 'retried') GROUP BY 1, 2",
+        {"start": start, "span": span, "n": BAR},
     ):
-        bars.setdefault(sig, [0] * BAR)[_bucket(t, start, span, BAR)] += 1
+        bars.setdefault(sig, [0] * BAR)[min(max(b, 0), BAR - 1)] += n
     out = []
     for sig, failed, retried, first, last, example in conn.execute(
         "SELECT signature, failed, retried, first_t, last_t, example FROM signatures "
@@ -150,46 +155,56 @@ def detail(conn: sqlite3.Connection, name: str | None) -> TaskDetail | None:
 
 
 def lanes(conn: sqlite3.Connection, start: float, now: float) -> tuple[Lane, ...]:
-    """Each worker's attempts and waits, spread over STRIP buckets of the run."""
+    """Each worker's attempts and waits, spread over STRIP buckets of the run.
+
+    SQLite sums the busy time per worker and bucket of start; each sum is then laid
+    from the start of its bucket on (exact for attempts shorter than a bucket, a fair
+    picture for longer ones), so the cost is one scan in C, not a row in Python."""
     span = max(now - start, 1e-9)
     width = span / STRIP
     busy: dict[str, list[float]] = {}
     waits: dict[str, list[float]] = {}
-    figures: dict[str, list[Any]] = {}  # attempts, failed, busy_s, finished_s, finished, error
+    figures: dict[str, list[Any]] = {}
+    params = {"start": start, "span": span, "n": STRIP, "now": now}
 
-    def spread(into: list[float], a: float, b: float) -> None:
-        a, b = max(a, start), min(b, now)
-        i = _bucket(a, start, span, STRIP)
-        while a < b and i < STRIP:
-            edge = start + (i + 1) * width
-            into[i] += (min(b, edge) - a) / width
-            a, i = edge, i + 1
+    def spread(into: list[float], bucket: int, seconds: float) -> None:
+        i = min(max(bucket, 0), STRIP - 1)
+        while seconds > 1e-12 and i < STRIP:
+            room = 1.0 - into[i]
+            take = min(seconds / width, room) if room > 0 else 0.0
+            into[i] += take
+            seconds -= take * width
+            i += 1
 
-    for worker, s, e, outcome, error in conn.execute(
-        "SELECT worker, start_t, end_t, outcome, error FROM attempts ORDER BY worker, "
-        "coalesce(end_event, start_event)"
+    for worker, n, failed, done_s, done in conn.execute(
+        "SELECT worker, count(*), count(error), "
+        "sum(CASE WHEN end_t IS NOT NULL AND start_t IS NOT NULL AND outcome != 'restarted' "
+        "THEN end_t - start_t END), "
+        "count(CASE WHEN end_t IS NOT NULL AND start_t IS NOT NULL AND outcome != 'restarted' "
+        "THEN 1 END) FROM attempts GROUP BY worker"
     ):
-        f = figures.setdefault(worker, [0, 0, 0.0, 0.0, 0, None])
-        lane = busy.setdefault(worker, [0.0] * STRIP)
-        waits.setdefault(worker, [0.0] * STRIP)
-        f[0] += 1
-        if error is not None:
-            f[1] += 1
-            f[5] = error
-        if s is None:
-            continue
-        end = now if e is None else e
-        spread(lane, s, end)
-        f[2] += max(end - s, 0.0)
-        if e is not None and outcome != "restarted":
-            f[3] += e - s
-            f[4] += 1
+        (error,) = conn.execute(
+            "SELECT error FROM attempts WHERE worker = ? AND error IS NOT NULL "
+            "ORDER BY end_event DESC LIMIT 1",
+            (worker,),
+        ).fetchone() or (None,)
+        figures[worker] = [n, failed, 0.0, done_s or 0.0, done, error]
+        busy[worker] = [0.0] * STRIP
+        waits[worker] = [0.0] * STRIP
+    for worker, b, seconds in conn.execute(
+        f"SELECT worker, {_BUCKET_OF_START}, sum(max(coalesce(end_t, :now) - start_t, 0)) "
+        "FROM attempts WHERE start_t IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2",
+        params,
+    ):
+        spread(busy[worker], b, seconds)
+        figures[worker][2] += seconds
     for worker, e, nxt in conn.execute(
         "SELECT a.worker, a.end_t, (SELECT min(b.start_t) FROM attempts b "
         "WHERE b.task = a.task AND b.start_event > a.end_event) "
         "FROM attempts a WHERE a.outcome = 'retried' AND a.end_t IS NOT NULL"
     ):
-        spread(waits.setdefault(worker, [0.0] * STRIP), e, now if nxt is None else nxt)
+        wait = (now if nxt is None else nxt) - e
+        spread(waits.setdefault(worker, [0.0] * STRIP), _bucket(e, start, span, STRIP), wait)
     out = []
     for worker in sorted(figures, key=_natural):
         n, failed, busy_s, done_s, done, error = figures[worker]
@@ -201,8 +216,8 @@ def lanes(conn: sqlite3.Connection, start: float, now: float) -> tuple[Lane, ...
                 busy_s,
                 done_s / done if done else None,
                 error,
-                tuple(min(x, 1.0) for x in busy[worker]),
-                tuple(min(x, 1.0) for x in waits[worker]),
+                tuple(busy[worker]),
+                tuple(waits[worker]),
             )
         )
     return tuple(out)
