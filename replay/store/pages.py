@@ -183,14 +183,15 @@ def lanes(conn: sqlite3.Connection, start: float, now: float) -> tuple[Lane, ...
         "count(CASE WHEN end_t IS NOT NULL AND start_t IS NOT NULL AND outcome != 'restarted' "
         "THEN 1 END) FROM attempts GROUP BY worker"
     ):
-        (error,) = conn.execute(
-            "SELECT error FROM attempts WHERE worker = ? AND error IS NOT NULL "
-            "ORDER BY end_event DESC LIMIT 1",
-            (worker,),
-        ).fetchone() or (None,)
-        figures[worker] = [n, failed, 0.0, done_s or 0.0, done, error]
+        figures[worker] = [n, failed, 0.0, done_s or 0.0, done, None]
         busy[worker] = [0.0] * STRIP
         waits[worker] = [0.0] * STRIP
+    # SQLite gives a bare column the row of the max(): each worker's latest error, one scan.
+    for worker, error, _ in conn.execute(
+        "SELECT worker, error, max(end_event) FROM attempts WHERE error IS NOT NULL "
+        "GROUP BY worker"
+    ):
+        figures[worker][5] = error
     for worker, b, seconds in conn.execute(
         f"SELECT worker, {_BUCKET_OF_START}, sum(max(coalesce(end_t, :now) - start_t, 0)) "
         "FROM attempts WHERE start_t IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2",
