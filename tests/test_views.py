@@ -392,3 +392,20 @@ def test_the_pytest_fixture_checks_a_view(tmp_path: Path) -> None:
     shutil.copy(fixture("busy_run"), tmp_path / "run.jsonl")
     with pytest.raises(pytest.fail.Exception, match="different: .*end.workers.txt"):
         GoldenCheck(update=False, root=tmp_path)("run.jsonl", "g/")
+
+
+def test_views_without_room_for_a_store_say_so_and_keep_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = replay(copy(tmp_path))
+    s.seek_event(100)  # not the end: a temporary store is needed
+
+    def no_room(prefix: str) -> str:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("replay.store.moving.tempfile.mkdtemp", no_room)
+    press(s, "t")
+    text = screen(s)
+    assert "the views cannot read a store" in text and s.reason is None
+    press(s, "o")
+    assert "Status" in screen(s)  # the overview still draws

@@ -167,7 +167,7 @@ class LiveSession:
             self.now(),
             self._store,
             self.metrics.events,
-            controls=self.bar(),
+            controls=self.bar,
             stopped=self.reason,
             settle=SETTLE,
         )

@@ -52,7 +52,12 @@ class Pages:
             now = now // settle * settle
         key = (position, now, self.state)
         if self._read is None or self._read[0] != key:
-            self._read = (key, read(conn(), self.state, now))
+            try:
+                record = read(conn(), self.state, now)
+            except (sqlite3.Error, OSError) as exc:  # no room for a store: say so, go on
+                self.message = f"the views cannot read a store: {exc}"
+                record = Record()
+            self._read = (key, record)
         return self._read[1]
 
     def last(self) -> Record:
@@ -65,12 +70,13 @@ class Pages:
         conn: Callable[[], sqlite3.Connection],
         position: int,
         *,
-        controls: RenderableType | None,
+        controls: Callable[[], RenderableType | None],
         stopped: str | None,
         settle: float = 0.0,
     ) -> RenderableType:
+        """The frame; ``controls`` are made after the read, so they can say what it found."""
         record = self.record(conn, position, now, settle)
-        return page(self.state, m, now, record, controls=controls, stopped=stopped)
+        return page(self.state, m, now, record, controls=controls(), stopped=stopped)
 
     def rows(self, m: Metrics, now: float) -> int | None:
         """How many rows the current list has (None: not known yet)."""

@@ -292,7 +292,7 @@ class ReplaySession:
             self.vt,
             lambda: self.store.at(self.cursor.index, self.cursor.position),
             self.cursor.position,
-            controls=self.controls(),
+            controls=self.controls,
             stopped=self.reason,
         )
         return with_help(board, "replay", KEYS, shown=self.keys and self.help_shown)

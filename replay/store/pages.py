@@ -188,8 +188,7 @@ def lanes(conn: sqlite3.Connection, start: float, now: float) -> tuple[Lane, ...
         waits[worker] = [0.0] * STRIP
     # SQLite gives a bare column the row of the max(): each worker's latest error, one scan.
     for worker, error, _ in conn.execute(
-        "SELECT worker, error, max(end_event) FROM attempts WHERE error IS NOT NULL "
-        "GROUP BY worker"
+        "SELECT worker, error, max(end_event) FROM attempts WHERE error IS NOT NULL GROUP BY worker"
     ):
         figures[worker][5] = error
     for worker, b, seconds in conn.execute(
