@@ -18,7 +18,7 @@ from replay.core.views.overview import frame_key, run_state
 from replay.sessions.keymap import Binding, KeyMap, session_keys, with_help
 from replay.sessions.keys import SIGNALS
 from replay.sessions.pages import Pages, view_bindings
-from replay.sources.follow import FollowSource
+from replay.sources.follow import Follower, FollowSource
 from replay.store.moving import MovingStore
 
 EXTEND_BY = 60.0  # seconds "+" adds when no --timeout was given
@@ -58,8 +58,13 @@ class LiveSession:
         self.pages = Pages()
         # What the post-mortem views read: started when one is first shown (from the file
         # up to what is folded), then fed every event the session folds.
-        path = getattr(follower, "path", None)
-        self.store = MovingStore(path if isinstance(path, str) else None)
+        # A stream has no file to catch up from: its store is fed from the first event.
+        local = isinstance(follower, Follower)
+        self.store = MovingStore(
+            follower.path if local else None, lenient=getattr(follower, "lenient", False)
+        )
+        if not local:
+            self.store.start()
 
     @property
     def deadline(self) -> float | None:

@@ -53,7 +53,9 @@ class ReplaySession:
         self.cursor = cursor
         self.pages = Pages()
         # What the post-mortem views read, moved with the cursor when one is shown.
-        self.store = store if store is not None else MovingStore(cursor.index.log)
+        self.store = (
+            store if store is not None else MovingStore(cursor.index.log, lenient=cursor.lenient)
+        )
         self.max_idle = max_idle
         self.pause_at_marks = pause_at_marks
         self.keys = False
