@@ -97,21 +97,30 @@ def groups(conn: sqlite3.Connection, start: float, now: float) -> tuple[Group, .
         {"start": start, "span": span, "n": BAR},
     ):
         bars.setdefault(sig, [0] * BAR)[min(max(b, 0), BAR - 1)] += n
+    # One scan each: tasks per signature, and its latest task that failed for good (a
+    # bare column takes the row of the max()), else its latest retried one.
+    tasks = dict(
+        conn.execute(
+            "SELECT signature, count(DISTINCT task) FROM attempts "
+            "WHERE signature IS NOT NULL GROUP BY 1"
+        ).fetchall()
+    )
+    latest: dict[str, str] = {}
+    for outcome in ("retried", "failed"):  # failed last: it wins
+        for sig, name, _ in conn.execute(
+            "SELECT signature, task, max(end_event) FROM attempts "
+            "WHERE signature IS NOT NULL AND outcome = ? GROUP BY 1",
+            (outcome,),
+        ):
+            latest[sig] = name
     out = []
     for sig, failed, retried, first, last, example in conn.execute(
         "SELECT signature, failed, retried, first_t, last_t, example FROM signatures "
         "WHERE failed > 0 OR retried > 0 ORDER BY failed DESC, retried DESC, first_t, signature"
     ).fetchall():
-        (n,) = conn.execute(
-            "SELECT count(DISTINCT task) FROM attempts WHERE signature = ?", (sig,)
-        ).fetchone()
-        (latest,) = conn.execute(
-            "SELECT task FROM attempts WHERE signature = ? "
-            "ORDER BY outcome = 'failed' DESC, end_event DESC LIMIT 1",
-            (sig,),
-        ).fetchone()
+        n = tasks.get(sig, 0)
         bar = tuple(bars.get(sig, [0] * BAR))
-        out.append(Group(sig, failed, retried, first, last, example, n, bar, latest))
+        out.append(Group(sig, failed, retried, first, last, example, n, bar, latest.get(sig, "")))
     return tuple(out)
 
 
