@@ -88,7 +88,8 @@ from rich.console import Console
 from replay.sessions.live import LiveSession
 from replay.sources.follow import Follower
 
-source, path, key, rate, seconds = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5])
+source, path, key = sys.argv[1:4]
+rate, seconds = int(sys.argv[4]), float(sys.argv[5])
 lines = open(source, "rb")
 head = b"".join(next(lines) for _ in range(100_000))
 with open(path, "wb") as f:
