@@ -63,13 +63,13 @@ class Tasks:
         fits = max(height - 3, 1)  # the title, the table's head and its rule
         first = window(sel, page.total, fits)
         table = Table(box=box.SIMPLE_HEAD, expand=True, pad_edge=False, show_edge=False)
-        table.add_column("task", no_wrap=True, overflow="ellipsis", ratio=2, min_width=8)
+        table.add_column("task", no_wrap=True, overflow="ellipsis", min_width=8, max_width=32)
         table.add_column("status", no_wrap=True, min_width=9)
         table.add_column("worker", no_wrap=True, overflow="ellipsis", max_width=12)
         table.add_column("att", justify="right", no_wrap=True)
         table.add_column("start", justify="right", no_wrap=True)
         table.add_column("took", justify="right", no_wrap=True)
-        table.add_column("error", no_wrap=True, overflow="ellipsis", ratio=3)
+        table.add_column("error", no_wrap=True, overflow="ellipsis", ratio=1)
         for i in range(first, min(first + fits, page.total)):
             j = i - page.first
             if not 0 <= j < len(page.rows):
