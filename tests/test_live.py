@@ -377,7 +377,12 @@ def test_session_stops_when_the_run_finishes_unless_it_stays(tmp_path: Path) -> 
     stay.keys = True
     stay.tick()
     assert stay.reason is None
-    assert [n.plain for n in stay.notes()] == ["finished", "q quit", "? help"]
+    assert [n.plain for n in stay.notes()] == [
+        "finished",
+        "q quit",
+        "? help",
+        "Tab/o/f/t/d/w/i/l views",
+    ]
     stay.key("q")
     assert stay.reason == "quit"
     no_keys, _, _ = session(log, stay=True)  # --stay without a keyboard cannot wait for q

@@ -30,6 +30,7 @@ VALID = [
     "many_workers",
     "hostile",
     "busy_run",
+    "postmortem",
 ]
 ALL = [*VALID, "torn_tail", "corrupt_middle", "future_version"]
 REQUIRED = {"type", "t", "src", "seq"}

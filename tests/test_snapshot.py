@@ -61,6 +61,31 @@ GOLDEN_CASES: dict[str, tuple[str, list[str]]] = {
         for at in ("50%", "end")
         for w, h in ((80, 24), (120, 40), (200, 60))
     },
+    # The post-mortem views (tests/test_views.py has their behaviour), at two sizes.
+    **{
+        f"postmortem.{view}.{w}x{h}.txt": (
+            "postmortem",
+            ["--view", view, "--width", str(w), "--height", str(h)],
+        )
+        for view in ("failures", "tasks", "workers", "timeline", "log")
+        for w, h in ((80, 24), (120, 40))
+    },
+    **{
+        f"postmortem.task.{w}x{h}.txt": (
+            "postmortem",
+            ["--task", "img-0105", "--width", str(w), "--height", str(h)],
+        )
+        for w, h in ((80, 24), (120, 40))
+    },
+    "postmortem.failures.at-mark-db-failover.txt": (
+        "postmortem",
+        ["--view", "failures", "--at", "mark:db-failover"],
+    ),
+    "postmortem.tasks.at-50pct.txt": ("postmortem", ["--view", "tasks", "--at", "50%"]),
+    **{
+        f"hostile.{view}.txt": ("hostile", ["--view", view])
+        for view in ("failures", "tasks", "workers", "timeline", "log")
+    },
 }
 
 # An imported CI report (jest-junit, 4239 tests, 2 failed): golden -> (at, width, height)
@@ -93,6 +118,11 @@ GOLDEN_EXIT: dict[str, int] = {
     # busy_run: 400 tasks, some failed for good; mid-run incomplete, at the end partial.
     **{f"busy_run.50.{size}.txt": 3 for size in ("80x24", "120x40", "200x60")},
     **{f"busy_run.end.{size}.txt": 2 for size in ("80x24", "120x40", "200x60")},
+    # postmortem: 240 tasks, some failed for good; before its end incomplete.
+    **{name: 2 for name in GOLDEN_CASES if name.startswith("postmortem.") and ".at-" not in name},
+    "postmortem.failures.at-mark-db-failover.txt": 3,
+    "postmortem.tasks.at-50pct.txt": 3,
+    **{name: 3 for name in GOLDEN_CASES if name.startswith("hostile.")},
 }
 
 

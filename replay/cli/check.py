@@ -8,11 +8,12 @@ from recorder.location import Location
 from replay import exitcodes
 from replay.cli.options import HEIGHT, WHEN, WIDTH, lenient_option, log_argument
 from replay.core.text import safe
+from replay.core.viewstate import VIEWS
 from replay.core.when import When
 from replay.index.position import BadPosition
 from replay.outputs.formats import FORMATS, Format
+from replay.outputs.golden import NoSuchTask, result_lines
 from replay.outputs.golden import check as check_golden
-from replay.outputs.golden import result_lines
 from replay.sources import local_file
 
 
@@ -35,6 +36,12 @@ from replay.sources import local_file
     help="Format [default: from GOLDEN's extension, else text].",
 )
 @click.option("--update", is_flag=True, help="Write the goldens instead of comparing.")
+@click.option(
+    "--view",
+    type=click.Choice(VIEWS),
+    help="The view to check [default: as recorded, else from the name, else overview].",
+)
+@click.option("--task", "task", metavar="NAME", help="The task the detail view shows.")
 @lenient_option
 def check(
     log: Location,
@@ -44,6 +51,8 @@ def check(
     height: int | None,
     fmt: Format | None,
     update: bool,
+    view: str | None,
+    task: str | None,
     lenient: bool,
 ) -> int:
     """Render LOG's snapshots and compare them with GOLDEN (a file, or a directory
@@ -62,7 +71,11 @@ def check(
             fmt=fmt,
             update=update,
             lenient=lenient,
+            view=view,
+            task=task,
         )
+    except NoSuchTask as exc:
+        raise click.BadParameter(str(exc), param_hint="--task") from None
     except BadPosition as exc:  # an unknown mark (it lists the log's labels: untrusted
         # text), a time or event past the end
         raise click.BadParameter(safe(str(exc), limit=500), param_hint="'--at'") from None

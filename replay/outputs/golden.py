@@ -10,9 +10,7 @@ options and can say when a difference may come from a newer renderer.
 from __future__ import annotations
 
 import difflib
-import hashlib
 import os
-import re
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from operator import attrgetter
@@ -24,10 +22,17 @@ from recorder.atomic import write_file
 from recorder.errors import LogUnavailable, WriteFailed
 from recorder.location import LogPath
 from replay.core.text import safe
+from replay.core.viewstate import ViewState, open_task, show
 from replay.core.when import END, When, parse_when
 from replay.index.position import fold_at
-from replay.outputs.formats import EXTENSIONS, FORMATS, Format, extension, format_for_path
+from replay.outputs.formats import EXTENSIONS, FORMATS, Format, format_for_path
+from replay.outputs.golden_names import _view_from_name, _when_from_name
+from replay.outputs.golden_names import at_text as at_text  # the names, as before the split
+from replay.outputs.golden_names import file_name as file_name
+from replay.outputs.golden_names import shown_at as shown_at
+from replay.outputs.golden_names import when_of_text as when_of_text
 from replay.outputs.snapshot import render
+from replay.store.pages import record_at
 
 MANIFEST = "runreel-golden.json"
 DEFAULT_WIDTH, DEFAULT_HEIGHT = 100, 30
@@ -54,57 +59,24 @@ def snapshot_of(
     height: int = DEFAULT_HEIGHT,
     fmt: Format = "text",
     lenient: bool = False,
+    view: str = "overview",
+    task: str | None = None,
 ) -> str:
-    """The snapshot of ``log`` at ``at``: the same string ``runreel snapshot`` prints."""
+    """The snapshot of ``log`` at ``at``: the same string ``runreel snapshot`` prints
+    (of ``view``; ``task`` names the task the detail view shows)."""
     when = at if isinstance(at, When) else parse_when(at)
     frame = fold_at(log, when, lenient=lenient)
-    return render(frame.metrics, frame.now, width=width, height=height, fmt=fmt)
+    state = open_task(ViewState(), task) if task is not None else show(ViewState(), view)
+    record = record_at(log, when, state, frame.now, lenient=lenient)
+    if state.view == "task" and record.task is None:
+        raise NoSuchTask(f"no task {safe(task or '', limit=80)!r} in {log} at {at_text(when)}")
+    return render(
+        frame.metrics, frame.now, width=width, height=height, fmt=fmt, view=state, record=record
+    )
 
 
-def _number(x: float) -> str:
-    """``x`` without losing digits (``:g`` keeps six: 1000.125 would become 1000.12)."""
-    text = repr(float(x))
-    return text[:-2] if text.endswith(".0") else text
-
-
-def at_text(when: When) -> str:
-    """``when`` as the manifest records it: exact, and read back by ``when_of_text``."""
-    if when.kind == "seconds":
-        return _number(when.seconds)
-    if when.kind == "percent":
-        return _number(when.seconds) + "%"
-    return str(when)
-
-
-def shown_at(when: When) -> str:
-    """``when`` for a message: exact, and a mark's label made harmless."""
-    text = at_text(when) + ("s" if when.kind == "seconds" else "")
-    return safe(text)
-
-
-def when_of_text(text: str) -> When:
-    """The position a manifest records (a mark label is kept verbatim, spaces and all)."""
-    if text.startswith("mark:") and len(text) > 5:
-        return When("mark", label=text[5:])
-    return parse_when(text)
-
-
-def file_name(when: When, fmt: Format) -> str:
-    """The file name of a point in a golden directory."""
-    if when.kind == "seconds":
-        stem = f"{_number(when.seconds)}s"
-    elif when.kind == "percent":
-        stem = f"{_number(when.seconds)}pct"
-    elif when.kind == "event":
-        stem = f"event-{when.event}"
-    elif when.kind == "mark":
-        clean = re.sub(r"[^A-Za-z0-9._-]", "_", when.label)[:60]
-        if clean != when.label:
-            clean += "-" + hashlib.blake2b(when.label.encode(), digest_size=4).hexdigest()
-        stem = f"mark-{clean}"
-    else:
-        stem = when.kind
-    return stem + extension(fmt)
+class NoSuchTask(ValueError):
+    """The detail view was asked for a task the log does not have at that point."""
 
 
 class Entry(msgspec.Struct, omit_defaults=True):
@@ -114,6 +86,8 @@ class Entry(msgspec.Struct, omit_defaults=True):
     width: int
     height: int
     format: str
+    view: str = ""  # "": the overview
+    task: str = ""  # the detail view's task
     runreel: str = ""
     rich: str = ""
 
@@ -127,6 +101,8 @@ class Point:
     fmt: Format
     width: int
     height: int
+    view: str = "overview"
+    task: str | None = None
 
 
 @dataclass
@@ -173,6 +149,8 @@ def plan(
     width: int | None,
     height: int | None,
     fmt: Format | None,
+    view: str | None = None,
+    task: str | None = None,
 ) -> list[Point]:
     """The points a check compares, from the arguments and what the golden holds.
 
@@ -185,14 +163,22 @@ def plan(
     base = golden if directory_mode else (os.path.dirname(golden) or ".")
     manifest = read_manifest(base)
 
+    chosen = "task" if task is not None else view
+
     def point(when: When, path: str, f: Format) -> Point:
         made = manifest.get(os.path.basename(path))
+        if made is not None:  # the manifest says how it was made, the name only guesses
+            shown = chosen or made.view or "overview"
+        else:
+            shown = chosen or _view_from_name(path) or "overview"
         return Point(
             when,
             path,
             f,
             width or (made.width if made else DEFAULT_WIDTH),
             height or (made.height if made else DEFAULT_HEIGHT),
+            shown,
+            task if task is not None else (made.task or None if made else None),
         )
 
     if not directory_mode:
@@ -203,7 +189,12 @@ def plan(
         return [point(when, golden, f)]
     if ats:
         return [
-            point(w, os.path.join(golden, file_name(w, fmt or "text")), fmt or "text") for w in ats
+            point(
+                w,
+                os.path.join(golden, file_name(w, fmt or "text", chosen or "overview")),
+                fmt or "text",
+            )
+            for w in ats
         ]
     points = []
     try:
@@ -219,7 +210,11 @@ def plan(
         if found is not None and fmt in (None, f):
             points.append(point(found, os.path.join(golden, name), f))
     return points or [
-        point(END, os.path.join(golden, file_name(END, fmt or "text")), fmt or "text")
+        point(
+            END,
+            os.path.join(golden, file_name(END, fmt or "text", chosen or "overview")),
+            fmt or "text",
+        )
     ]
 
 
@@ -244,23 +239,6 @@ def _recorded_format(directory: str, name: str, entry: Entry | None) -> Format |
     )
 
 
-def _when_from_name(name: str) -> When | None:
-    stem = os.path.splitext(name)[0]
-    for pattern, text in (
-        (r"^(start|end)$", r"\1"),
-        (r"^([0-9.]+)s$", r"\1"),
-        (r"^([0-9.]+)pct$", r"\1%"),
-        (r"^event-([0-9]+)$", r"#\1"),
-        (r"^mark-(.+)$", r"mark:\1"),
-    ):
-        if re.match(pattern, stem):
-            try:
-                return parse_when(re.sub(pattern, text, stem))
-            except ValueError:
-                return None
-    return None
-
-
 def check(
     log: LogPath,
     golden: str,
@@ -271,13 +249,27 @@ def check(
     fmt: Format | None = None,
     update: bool = False,
     lenient: bool = False,
+    view: str | None = None,
+    task: str | None = None,
 ) -> list[Result]:
     """Compare (or with ``update``, write) every point; one Result per point."""
-    points = plan(golden, ats or [], width=width, height=height, fmt=fmt)
+    points = plan(golden, ats or [], width=width, height=height, fmt=fmt, view=view, task=task)
     # Every point is rendered before anything is written: a bad log or an unknown
     # mark must not leave an --update half done (files without their manifest).
     rendered = [
-        (p, snapshot_of(log, p.when, width=p.width, height=p.height, fmt=p.fmt, lenient=lenient))
+        (
+            p,
+            snapshot_of(
+                log,
+                p.when,
+                width=p.width,
+                height=p.height,
+                fmt=p.fmt,
+                lenient=lenient,
+                view=p.view,
+                task=p.task,
+            ),
+        )
         for p in points
     ]
     now_versions = versions()
@@ -289,6 +281,8 @@ def check(
         name = os.path.basename(p.path)
         expected = _read_golden(p.path)
         made = Entry(at_text(p.when), p.width, p.height, p.fmt)
+        if p.view != "overview":
+            made.view, made.task = p.view, p.task or ""
         if expected == actual:
             results.append(Result(p, "same"))
             if not update or _same_options(manifest.get(name), made):

@@ -24,7 +24,7 @@ from replay.core.text import safe
 from replay.core.when import When, parse_when
 from replay.index.position import BadPosition
 from replay.outputs.formats import Format
-from replay.outputs.golden import check, shown_at
+from replay.outputs.golden import NoSuchTask, check, shown_at
 
 StrPath = str | os.PathLike[str]
 
@@ -55,6 +55,8 @@ class GoldenCheck:
         width: int | None = None,
         height: int | None = None,
         fmt: Format | None = None,
+        view: str | None = None,
+        task: str | None = None,
     ) -> None:
         ats = [at] if isinstance(at, (str, When)) else list(at)
         # str() drops a trailing separator, which means "a directory" to check().
@@ -72,9 +74,13 @@ class GoldenCheck:
                 height=height,
                 fmt=fmt,
                 update=self.update,
+                view=view,
+                task=task,
             )
         except BadPosition as exc:  # an unknown mark, past the end: nothing to compare
             pytest.fail(f"at: {safe(str(exc), limit=500)}", pytrace=False)
+        except NoSuchTask as exc:
+            pytest.fail(f"task: {exc}", pytrace=False)
         bad = [r for r in results if not r.ok]
         if bad:
             parts = []

@@ -15,7 +15,9 @@ from rich.console import Console
 
 from replay import exitcodes
 from replay.core.metrics import Metrics
-from replay.core.views.overview import dashboard
+from replay.core.records import Record
+from replay.core.views.postmortem import page
+from replay.core.viewstate import ViewState
 from replay.outputs.svg import FONT_STACK, svg_document
 
 if TYPE_CHECKING:  # the registry imports this writer
@@ -73,13 +75,24 @@ def capture_console(width: int, height: int, *, color: bool) -> Console:
 
 
 def render(
-    m: Metrics, now: float, *, width: int, height: int, fmt: Format, stopped: str | None = None
+    m: Metrics,
+    now: float,
+    *,
+    width: int,
+    height: int,
+    fmt: Format,
+    stopped: str | None = None,
+    view: ViewState | None = None,
+    record: Record | None = None,
 ) -> str:
-    """The snapshot document for ``m`` at ``now`` (``stopped``: why a viewer stopped there)."""
+    """The snapshot document for ``m`` at ``now`` (``stopped``: why a viewer stopped there),
+    of the overview or of ``view`` drawn from ``record`` (what the store said for it)."""
+    view = view or ViewState()
+    record = record or Record()
     if fmt == "json":
-        return to_json(m, now)
+        return to_json(m, now, view, record)
     console = capture_console(width, height, color=fmt != "text")
-    layout = dashboard(m, now, stopped=stopped)
+    layout = page(view, m, now, record, stopped=stopped)
     if fmt == "svg":
         lines = console.render_lines(layout, console.options.update(height=height))
         return svg_document(lines, width=width, title="runreel", unique_id=SVG_ID)
@@ -180,9 +193,15 @@ def to_dict(m: Metrics, now: float) -> dict[str, Any]:
     }
 
 
-def to_json(m: Metrics, now: float) -> str:
-    """Stable JSON: sorted keys, two-space indent, trailing newline."""
-    raw = msgspec.json.encode(to_dict(m, now), order="sorted")
+def to_json(
+    m: Metrics, now: float, view: ViewState | None = None, record: Record | None = None
+) -> str:
+    """Stable JSON: sorted keys, two-space indent, trailing newline; a view other than the
+    overview adds what it shows under ``view``."""
+    data = to_dict(m, now)
+    if view is not None and view.view != "overview" and record is not None:
+        data["view"] = {"name": view.view, "state": view, "record": record}
+    raw = msgspec.json.encode(data, order="sorted")
     return msgspec.json.format(raw, indent=2).decode().translate(_JSON_ESCAPES) + "\n"
 
 

@@ -65,6 +65,8 @@ class Helped(Protocol):
     reason: str | None
     help_shown: bool
 
+    def back(self) -> None: ...
+
 
 H = TypeVar("H", bound=Helped)
 
@@ -77,8 +79,11 @@ def _toggle_help(s: Helped, key: str) -> None:
     s.help_shown = not s.help_shown
 
 
-def _close_help(s: Helped, key: str) -> None:
-    s.help_shown = False
+def _escape(s: Helped, key: str) -> None:
+    if s.help_shown:
+        s.help_shown = False
+    else:
+        s.back()
 
 
 def session_keys(quit_does: str, *bindings: Binding[H]) -> KeyMap[H]:
@@ -89,7 +94,13 @@ def session_keys(quit_does: str, *bindings: Binding[H]) -> KeyMap[H]:
             Binding(tuple(STOPS), "q", quit_does, _stop, hint="quit"),
             Binding(("?",), "?", "show or hide the keys", _toggle_help, hint="help", moves=False),
             *bindings,
-            Binding(("esc",), "Esc", "hide the keys", _close_help, moves=False),
+            Binding(
+                ("esc",),
+                "Esc",
+                "hide the keys; else back (detail, typing, a filter)",
+                _escape,
+                moves=False,
+            ),
         ]
     )
 

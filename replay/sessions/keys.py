@@ -23,6 +23,7 @@ SIGINT_KEY = "<sigint>"
 SIGTERM_KEY = "<sigterm>"
 # Inputs that end any session, and the reason each gives (the exit code follows from it).
 STOPS = {"q": "quit", "Q": "quit", SIGINT_KEY: "sigint", SIGTERM_KEY: "sigterm"}
+SIGNALS = (SIGINT_KEY, SIGTERM_KEY)  # these stop a session even while a filter is typed
 
 _ESCAPES = {
     "\x1b[A": "up",
@@ -31,7 +32,16 @@ _ESCAPES = {
     "\x1b[D": "left",
     "\x1b[H": "home",
     "\x1b[F": "end",
+    "\x1b[1~": "home",
+    "\x1b[4~": "end",
+    "\x1bOH": "home",
+    "\x1bOF": "end",
+    "\x1b[5~": "pgup",
+    "\x1b[6~": "pgdn",
+    "\x1b[Z": "backtab",
 }
+# Control keys a view uses, by the byte a terminal in cbreak mode sends.
+_CONTROLS = {"\t": "tab", "\r": "enter", "\n": "enter", "\x7f": "backspace", "\x08": "backspace"}
 
 
 class Inputs:
@@ -83,7 +93,7 @@ def split_keys(data: str) -> list[str]:
                     j += 1
                 i = max(j, i + 1)
                 continue
-            keys.append(data[i])
+            keys.append(_CONTROLS.get(data[i], data[i]))
             i += 1
     return keys
 

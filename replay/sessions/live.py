@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from rich.console import Group, RenderableType
 from rich.text import Text
 
 from recorder.errors import LogUnavailable
+from replay.core import viewstate as vs
 from replay.core.clock import Countdown, LiveClock, Source
 from replay.core.fold import apply_all
 from replay.core.metrics import Metrics
 from replay.core.text import hms
 from replay.core.views.hints import Hints
-from replay.core.views.overview import dashboard, frame_key, run_state
+from replay.core.views.overview import frame_key, run_state
 from replay.sessions.keymap import Binding, KeyMap, session_keys, with_help
-from replay.sources.follow import FollowSource
+from replay.sessions.keys import SIGNALS
+from replay.sessions.pages import Pages, view_bindings
+from replay.sources.follow import Follower, FollowSource
+from replay.store.moving import MovingStore
 
 EXTEND_BY = 60.0  # seconds "+" adds when no --timeout was given
+SETTLE = 1.0  # a view's store is read again when events arrive or this many seconds pass
 
 
 class LiveSession:
@@ -48,6 +55,16 @@ class LiveSession:
         self.live_clock = LiveClock(wall, mono)
         self._caught_up = False
         self.help_shown = False
+        self.pages = Pages()
+        # What the post-mortem views read: started when one is first shown (from the file
+        # up to what is folded), then fed every event the session folds.
+        # A stream has no file to catch up from: its store is fed from the first event.
+        local = isinstance(follower, Follower)
+        self.store = MovingStore(
+            follower.path if local else None, lenient=getattr(follower, "lenient", False)
+        )
+        if not local:
+            self.store.start()
 
     @property
     def deadline(self) -> float | None:
@@ -67,9 +84,13 @@ class LiveSession:
             self.metrics = Metrics()
             self.live_clock.reset()
             self.changes += 1
+            if self.store.started:
+                self.store.start()
         if poll.events:
             apply_all(self.metrics, poll.events)
             self.changes += 1
+            if self.store.started:
+                self.store.feed(poll.events)
             last = self.metrics.last_t
             if self._caught_up and last is not None:
                 self.live_clock.arrived(last)
@@ -81,10 +102,33 @@ class LiveSession:
                 self.reason = "timeout"
 
     def key(self, key: str) -> None:
-        """A key of ``KEYS`` (below): the same rows list the keys in help and the key line."""
+        """A key of ``KEYS`` (below): the same rows list the keys in help and the key line.
+        While a filter is typed, every key but a signal is text for it."""
+        if self.pages.state.typing is not None and key not in SIGNALS:
+            self.pages.type(key)
+            return
         binding = KEYS.find(key)
         if binding is not None:
+            self.pages.message = None
             binding.act(self, key)
+
+    def enter(self) -> None:
+        if self.pages.shown == "timeline":
+            self.pages.message = "a live view cannot seek: replay the log for that"
+        else:
+            self.pages.enter()
+
+    def back(self) -> None:
+        self.pages.state = vs.back(self.pages.state)
+
+    def _store(self) -> sqlite3.Connection:
+        """The views' store, started on first use from the file up to what is folded."""
+        if not self.store.started:
+            conn = self.store.start(self.metrics.events)
+            if self.store.events < self.metrics.events:  # no file to catch up from
+                self.pages.message = "the views show what arrived since they were opened"
+            return conn
+        return self.store.conn
 
     @property
     def done(self) -> bool:
@@ -96,6 +140,8 @@ class LiveSession:
         out: list[Text] = []
         if self.follower.notice:
             out.append(Text(self.follower.notice, style="bold yellow"))
+        if self.pages.message:
+            out.append(Text(self.pages.message, style="bold yellow"))
         left = self.countdown.left()
         if left is not None and not self.done:
             out.append(Text(f"timeout in {hms(left)}", style="bold magenta"))
@@ -106,8 +152,9 @@ class LiveSession:
         return out
 
     def close(self) -> None:
-        """Release the log (also when the loop failed)."""
+        """Release the log and the views' store (also when the loop failed)."""
         self.follower.close()
+        self.store.close()
 
     def check(self) -> None:
         """A log that never appeared leaves nothing to show: an error, unless a signal
@@ -120,7 +167,15 @@ class LiveSession:
         raise LogUnavailable(f"{self.follower.path} never appeared (stopped: {self.reason})")
 
     def view(self) -> RenderableType:
-        board = dashboard(self.metrics, self.now(), controls=self.bar(), stopped=self.reason)
+        board = self.pages.draw(
+            self.metrics,
+            self.now(),
+            self._store,
+            self.metrics.events,
+            controls=self.bar,
+            stopped=self.reason,
+            settle=SETTLE,
+        )
         return with_help(board, "live", KEYS, shown=self.keys and self.help_shown)
 
     def bar(self) -> Group | None:
@@ -138,6 +193,8 @@ class LiveSession:
         """Equal keys draw equal views (see ``views.frame_key``); much cheaper than ``view()``."""
         now = self.now()
         notes = tuple(n.plain for n in self.notes())
+        if self.pages.shown != "overview":  # a view's times move by the second
+            return (self.changes, notes, self.help_shown, self.pages.state, int(now))
         return (self.changes, notes, self.help_shown, frame_key(self.metrics, now))
 
     def status_line(self) -> str:
@@ -186,4 +243,5 @@ KEYS: KeyMap[LiveSession] = session_keys(
         _more_time,
         hint=lambda s: None if s.done else "extend" if _timed(s) else "set timeout",
     ),
+    *view_bindings(),
 )

@@ -14,17 +14,22 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 from recorder.events import Mark
+from replay.core import viewstate as vs
 from replay.core.clock import Source, VirtualClock, skip_idle, step_speed
 from replay.core.metrics import Metrics
 from replay.core.text import hms, safe
 from replay.core.views.hints import Hints
-from replay.core.views.overview import dashboard, run_state
+from replay.core.views.histogram import bucket_start
+from replay.core.views.overview import run_state
 from replay.core.views.timeline import Timeline
 from replay.core.when import When
 from replay.index.cursor import Cursor
 from replay.index.points import PointList
 from replay.index.position import move
 from replay.sessions.keymap import Binding, KeyMap, session_keys, with_help
+from replay.sessions.keys import SIGNALS
+from replay.sessions.pages import Pages, view_bindings
+from replay.store.moving import MovingStore
 
 SPEEDS = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0)
 SEEK_STEP = 5.0
@@ -43,8 +48,14 @@ class ReplaySession:
         max_idle: float | None = None,
         pause_at_marks: bool = False,
         mono: Source,
+        store: MovingStore | None = None,
     ) -> None:
         self.cursor = cursor
+        self.pages = Pages()
+        # What the post-mortem views read, moved with the cursor when one is shown.
+        self.store = (
+            store if store is not None else MovingStore(cursor.index.log, lenient=cursor.lenient)
+        )
         self.max_idle = max_idle
         self.pause_at_marks = pause_at_marks
         self.keys = False
@@ -192,13 +203,30 @@ class ReplaySession:
             self.stopped_at_mark = target.label
 
     def key(self, key: str) -> None:
-        """A key of ``KEYS`` (below): the same rows list the keys in help and the key line."""
+        """A key of ``KEYS`` (below): the same rows list the keys in help and the key line.
+        While a filter is typed, every key but a signal is text for it."""
+        if self.pages.state.typing is not None and key not in SIGNALS:
+            self.pages.type(key)
+            return
         binding = KEYS.find(key)
         if binding is None:
             return
+        self.pages.message = None
         if binding.moves:
             self.stopped_at_mark = self.message = None
         binding.act(self, key)
+
+    def enter(self) -> None:
+        """Enter: on the timeline, seek to the selected row; elsewhere, open what is selected."""
+        if self.pages.shown == "timeline":
+            self.paused = True
+            row = self.pages.timeline_row(self.metrics, self.vt)
+            self.seek_time(bucket_start(self.metrics, row))
+        else:
+            self.pages.enter()
+
+    def back(self) -> None:
+        self.pages.state = vs.back(self.pages.state)
 
     def space(self) -> None:
         if self.paused and self.at_end:  # play it again
@@ -227,7 +255,8 @@ class ReplaySession:
         self.vt = self._start[1]
 
     def close(self) -> None:
-        """Nothing to release: the index is in memory."""
+        """The views' temporary store goes (the index is in memory)."""
+        self.store.close()
 
     def check(self) -> None:
         """A replay always has its log (it was indexed before the session began)."""
@@ -250,7 +279,7 @@ class ReplaySession:
             state = f"playing {speed}" if self.speed > 0 else "instant"
         line = Hints(
             [
-                Text(self.message or "", style="bold yellow"),
+                Text(self.message or self.pages.message or "", style="bold yellow"),
                 Text(state, style="bold magenta"),
                 Text(f"{hms(self.vt - self.first_t)} / {hms(span)}"),
                 Text(f"event {self.cursor.position}/{self.cursor.count}", style="dim"),
@@ -260,7 +289,14 @@ class ReplaySession:
         return Group(Timeline(where, self._mark_cols, self._fail_cols), line)
 
     def view(self) -> RenderableType:
-        board = dashboard(self.metrics, self.vt, controls=self.controls(), stopped=self.reason)
+        board = self.pages.draw(
+            self.metrics,
+            self.vt,
+            lambda: self.store.at(self.cursor.index, self.cursor.position),
+            self.cursor.position,
+            controls=self.controls,
+            stopped=self.reason,
+        )
         return with_help(board, "replay", KEYS, shown=self.keys and self.help_shown)
 
     def frame_key(self) -> tuple[object, ...]:
@@ -275,6 +311,8 @@ class ReplaySession:
             self.stopped_at_mark,
             self.message,
             self.help_shown,
+            self.pages.state,
+            self.pages.message,
         )
 
     def status_line(self) -> str:
@@ -351,4 +389,5 @@ KEYS: KeyMap[ReplaySession] = session_keys(
         lambda s, k: s.to_start() if k == "g" else s.to_end(),
         hint="start/end",
     ),
+    *view_bindings(),
 )

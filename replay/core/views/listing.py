@@ -1,0 +1,103 @@
+"""What the list views share: which rows fit, a selected row, a title line, a bar of counts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+
+from replay.core.records import Work
+from replay.core.text import hms, lit, short
+from replay.core.views.charts import resample
+
+_EIGHTHS = " ▁▂▃▄▅▆▇█"
+SELECTED = "on grey23"  # the selected row; "▶" marks it where there is no colour
+MARK, NO_MARK = "▶ ", "  "
+OUTCOME_STYLE = {
+    "succeeded": "green",
+    "failed": "bold red",
+    "running": "cyan",
+    "backoff": "yellow",
+    "skipped": "dim",
+    "retried": "yellow",
+    "restarted": "magenta",
+}
+
+
+def window(selected: int, total: int, height: int) -> int:
+    """The first row to show so that ``selected`` is on screen, as near the middle as
+    the list allows: a pure function of the three, so a snapshot needs no scroll state."""
+    if total <= height:
+        return 0
+    return max(0, min(selected - height // 2, total - height))
+
+
+def clamp(selected: int, total: int) -> int:
+    return min(max(selected, 0), max(total - 1, 0))
+
+
+def title(*parts: Text | str) -> Text:
+    """A view's first line: what it shows, its order and filter, in dim separators."""
+    line = Text(no_wrap=True, overflow="ellipsis")
+    for i, part in enumerate(p for p in parts if p):
+        if i:
+            line.append(" · ", "dim")
+        line.append_text(part if isinstance(part, Text) else Text(part))
+    return line
+
+
+def spark(values: Sequence[int], width: int, style: str) -> Text:
+    """Counts over time as one row of eighth blocks, the tallest full; none: a dim line."""
+    cols = resample(values, width)
+    top = max(cols, default=0.0)
+    if top <= 0:
+        return Text("·" * width, style="dim")
+    out = Text()
+    for v in cols:
+        if v <= 0:
+            out.append("·", "dim")
+        else:
+            out.append(_EIGHTHS[max(1, round(v / top * 8))], style)
+    return out
+
+
+def fit(text: Text, width: int) -> Text:
+    """One line of ``text``, cut with an ellipsis at ``width`` cells."""
+    line = text.copy()
+    line.no_wrap = True
+    line.truncate(width, overflow="ellipsis", pad=True)
+    return line
+
+
+def work_lines(
+    heading: Text, work: Sequence[Work], first_t: float, now: float, width: int, rows: int
+) -> list[Text]:
+    """Up to ``rows`` lines: a rule with ``heading``, then one line per attempt."""
+    if rows < 2 or not work:
+        return []
+    rule = Text("── ", style="dim")
+    rule.append_text(heading)
+    rule.append(" " + "─" * width, "dim")
+    rule.truncate(width)
+    out = [rule]
+    for w in work[: rows - 1]:
+        start = hms(w.start_t - first_t) if w.start_t is not None else "  ?  "
+        if w.end_t is not None:
+            end, took = hms(w.end_t - first_t), short(w.end_t - (w.start_t or w.end_t))
+        else:
+            end, took = "  …  ", short(now - (w.start_t or now))
+        line = Text.assemble(
+            (f"{start} → {end} ", "dim"),
+            (took.rjust(6), ""),
+            "  ",
+            lit(w.task, "bold"),
+            (f" #{w.attempt}", "dim"),
+            "  ",
+            lit(w.worker, "cyan"),
+            "  ",
+            (w.outcome.ljust(9), OUTCOME_STYLE.get(w.outcome, "")),
+            "  ",
+            lit(w.error or "", "red"),
+        )
+        out.append(fit(line, width))
+    return out

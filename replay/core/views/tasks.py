@@ -1,0 +1,92 @@
+"""The tasks view: every task as of the position, in a table that scrolls, sorts and filters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich import box
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.table import Table
+from rich.text import Text
+
+from replay.core.records import Page, TaskRow
+from replay.core.text import hms, lit, short
+from replay.core.views.listing import (
+    MARK,
+    NO_MARK,
+    OUTCOME_STYLE,
+    SELECTED,
+    clamp,
+    fit,
+    title,
+    window,
+)
+
+STATUS_STYLE = OUTCOME_STYLE
+
+
+@dataclass(frozen=True)
+class Tasks:
+    page: Page[TaskRow]
+    selected: int
+    first_t: float
+    now: float
+    sort: str
+    grep: str
+    group: str | None
+    counts: tuple[tuple[str, int], ...]
+    typing: str | None = None
+
+    def heading(self) -> Text:
+        shown = Text(f"{self.page.total} tasks", style="bold")
+        counts = ", ".join(f"{n} {status}" for status, n in self.counts)
+        if self.typing is not None:
+            filt = Text.assemble(("filter: ", "bold yellow"), lit(self.typing), ("▏", "yellow"))
+        elif self.grep:
+            filt = Text.assemble(
+                ("filter ", "dim"), lit(self.grep, "bold"), (" (Esc clears)", "dim")
+            )
+        else:
+            filt = Text("/ filter", style="dim")
+        group = Text.assemble(("group ", "dim"), lit(self.group, "bold red")) if self.group else ""
+        order = Text.assemble(("sorted by ", "dim"), (self.sort, "bold"), (" (s)", "dim"))
+        return title(shown, group, filt, order, Text(counts, style="dim") if not self.group else "")
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width, height = options.max_width, options.height or console.height
+        yield fit(self.heading(), width)
+        page = self.page
+        if not page.total:
+            yield Text("no tasks" + (" match" if self.grep or self.group else ""), style="dim")
+            return
+        sel = clamp(self.selected, page.total)
+        fits = max(height - 3, 1)  # the title, the table's head and its rule
+        first = window(sel, page.total, fits)
+        table = Table(box=box.SIMPLE_HEAD, expand=True, pad_edge=False, show_edge=False)
+        table.add_column("task", no_wrap=True, overflow="ellipsis", min_width=8, max_width=32)
+        table.add_column("status", no_wrap=True, min_width=9)
+        table.add_column("worker", no_wrap=True, overflow="ellipsis", max_width=12)
+        table.add_column("att", justify="right", no_wrap=True)
+        table.add_column("start", justify="right", no_wrap=True)
+        table.add_column("took", justify="right", no_wrap=True)
+        table.add_column("error", no_wrap=True, overflow="ellipsis", ratio=1)
+        for i in range(first, min(first + fits, page.total)):
+            j = i - page.first
+            if not 0 <= j < len(page.rows):
+                break
+            r = page.rows[j]
+            took = r.duration_s
+            running = took is None and r.start_t is not None and r.end_t is None
+            if running:
+                took = self.now - (r.start_t or self.now)
+            table.add_row(
+                Text.assemble(MARK if i == sel else NO_MARK, lit(r.task)),
+                Text(r.status, style=STATUS_STYLE.get(r.status, "")),
+                lit(r.worker),
+                str(r.attempts),
+                hms(r.start_t - self.first_t) if r.start_t is not None else "",
+                Text((short(took) + ("…" if running else "")) if took is not None else ""),
+                lit(r.error or "", "red"),
+                style=SELECTED if i == sel else None,
+            )
+        yield table

@@ -1,0 +1,97 @@
+"""The workers view: one lane per worker across the run, like htop's meters per core.
+
+The strip shows, per column of time, whether the worker was busy (green, by how much),
+waiting to retry a task it had failed (yellow) or idle (a dim dot).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich import box
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.table import Table
+from rich.text import Text
+
+from replay.core.records import Lane, Work
+from replay.core.text import lit, plural, short
+from replay.core.views.listing import MARK, NO_MARK, SELECTED, clamp, fit, title, window, work_lines
+
+_SHADES = " ░▒▓█"
+
+
+def strip(lane: Lane, width: int) -> Text:
+    """The lane over ``width`` columns: busy shades, waits, idle dots."""
+    n = len(lane.busy)
+    out = Text()
+    for c in range(width):
+        lo, hi = c * n // width, max((c + 1) * n // width, c * n // width + 1)
+        busy = sum(lane.busy[lo:hi]) / (hi - lo)
+        wait = sum(lane.backoff[lo:hi]) / (hi - lo)
+        if busy > 0.02:
+            out.append(_SHADES[max(1, min(4, round(busy * 4)))], "green")
+        elif wait > 0.02:
+            out.append("▒", "yellow")
+        else:
+            out.append("·", "dim")
+    return out
+
+
+@dataclass(frozen=True)
+class Workers:
+    lanes: tuple[Lane, ...]
+    selected: int
+    first_t: float
+    now: float
+    work: tuple[Work, ...] = ()  # the selected worker's latest attempts
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width, height = options.max_width, options.height or console.height
+        head = title(
+            Text(plural(len(self.lanes), "worker"), style="bold"),
+            Text.assemble(
+                ("█", "green"),
+                (" busy  ", "dim"),
+                ("▒", "yellow"),
+                (" backing off  ", "dim"),
+                ("·", "dim"),
+                (" idle", "dim"),
+            ),
+            Text(f"across {short(self.now - self.first_t)}", style="dim"),
+        )
+        yield fit(head, width)
+        if not self.lanes:
+            yield Text("no worker has started a task", style="dim")
+            return
+        sel = clamp(self.selected, len(self.lanes))
+        room = max(height - 3, 1)  # the title, the table's head and its rule
+        fits = min(room if not self.work else max(room * 2 // 3, 1), len(self.lanes))
+        first = window(sel, len(self.lanes), fits)
+        lane_width = max(min(width // 3, 60), 10)
+        table = Table(box=box.SIMPLE_HEAD, expand=True, pad_edge=False, show_edge=False)
+        table.add_column("worker", no_wrap=True, overflow="ellipsis", max_width=16)
+        table.add_column("across the run", no_wrap=True, width=lane_width)
+        table.add_column("busy", justify="right", no_wrap=True)
+        table.add_column("att", justify="right", no_wrap=True)
+        table.add_column("err", justify="right", no_wrap=True)
+        table.add_column("mean", justify="right", no_wrap=True)
+        table.add_column("last error", no_wrap=True, overflow="ellipsis", ratio=1)
+        span = max(self.now - self.first_t, 1e-9)
+        for i in range(first, min(first + fits, len(self.lanes))):
+            lane = self.lanes[i]
+            table.add_row(
+                Text.assemble(MARK if i == sel else NO_MARK, lit(lane.worker, "cyan")),
+                strip(lane, lane_width),
+                f"{min(lane.busy_s / span, 1.0):.0%}",
+                str(lane.attempts),
+                Text(str(lane.failed), style="red" if lane.failed else "dim"),
+                short(lane.mean_s) if lane.mean_s is not None else "",
+                lit(lane.last_error or "", "red"),
+                style=SELECTED if i == sel else None,
+            )
+        yield table
+        lane = self.lanes[sel]
+        heading = Text.assemble(
+            lit(lane.worker, "bold cyan"), (": latest attempts, running first", "bold")
+        )
+        yield from work_lines(heading, self.work, self.first_t, self.now, width, room - fits)

@@ -1,0 +1,232 @@
+"""The post-mortem views inside a session: the view state, its keys and what they read.
+
+Both sessions own a ``Pages``: it holds the view state (``core/viewstate.py``), reads
+the record the view shows from the session's store at the session's position (once per
+position, view state and clock), and turns keys into new view states. The keys are rows
+of the sessions' key tables (``view_bindings``), so help lists them with the others.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Protocol, TypeVar
+
+from rich.console import RenderableType
+
+from replay.core import viewstate as vs
+from replay.core.metrics import Metrics
+from replay.core.records import Record
+from replay.core.views.histogram import buckets, here
+from replay.core.views.postmortem import page
+from replay.sessions.keymap import Binding
+from replay.store.pages import read
+
+
+class Pages:
+    """A session's view state and the record last read for it."""
+
+    def __init__(self) -> None:
+        self.state = vs.ViewState()
+        self.message: str | None = None
+        self._read: tuple[object, Record] | None = None
+
+    @property
+    def shown(self) -> str:
+        return self.state.view
+
+    def record(
+        self,
+        conn: Callable[[], sqlite3.Connection],
+        position: int,
+        now: float,
+        settle: float = 0.0,
+    ) -> Record:
+        """The record of the current view at ``position`` and ``now`` (read once for each;
+        with ``settle``, ``now`` counts in steps of that many seconds: a live view reads
+        the store again when events arrive or a step passes, not at every frame)."""
+        if self.state.view == "overview":
+            return Record()
+        if settle:
+            now = now // settle * settle
+        key = (position, now, self.state)
+        if self._read is None or self._read[0] != key:
+            try:
+                record = read(conn(), self.state, now)
+            except (sqlite3.Error, OSError) as exc:  # no room for a store: say so, go on
+                self.message = f"the views cannot read a store: {exc}"
+                record = Record()
+            self._read = (key, record)
+        return self._read[1]
+
+    def last(self) -> Record:
+        return self._read[1] if self._read is not None else Record()
+
+    def draw(
+        self,
+        m: Metrics,
+        now: float,
+        conn: Callable[[], sqlite3.Connection],
+        position: int,
+        *,
+        controls: Callable[[], RenderableType | None],
+        stopped: str | None,
+        settle: float = 0.0,
+    ) -> RenderableType:
+        """The frame; ``controls`` are made after the read, so they can say what it found."""
+        record = self.record(conn, position, now, settle)
+        return page(self.state, m, now, record, controls=controls(), stopped=stopped)
+
+    def rows(self, m: Metrics, now: float) -> int | None:
+        """How many rows the current list has (None: not known yet)."""
+        r, view = self.last(), self.state.view
+        if view == "timeline":
+            return buckets(m, now)
+        if self._read is None:
+            return None
+        return {
+            "failures": len(r.groups),
+            "tasks": r.tasks.total,
+            "workers": len(r.lanes),
+            "log": r.logs.total,
+        }.get(view)
+
+    # Keys ---------------------------------------------------------------------------
+
+    def move(self, by: int, m: Metrics, now: float) -> None:
+        start = here(m, now) if self.state.view == "timeline" else 0
+        self.state = vs.move(self.state, by, self.rows(m, now), start)
+
+    def timeline_row(self, m: Metrics, now: float) -> int:
+        """The timeline's selected row: the one chosen, else the row of now."""
+        return self.state.row("timeline", default=here(m, now))
+
+    def to_end(self, last: bool, m: Metrics, now: float) -> None:
+        n = self.rows(m, now)
+        self.state = vs.select(self.state, (n or 1) - 1 if last else 0, n)
+
+    def selected_task(self) -> str | None:
+        """The task Enter or d opens: the selected row's, or the group's latest failure."""
+        r, row = self.last(), self.state.row()
+        if self.state.view == "tasks":
+            i = row - r.tasks.first
+            return r.tasks.rows[i].task if 0 <= i < len(r.tasks.rows) else None
+        if self.state.view == "failures" and r.groups:
+            return r.groups[min(row, len(r.groups) - 1)].latest
+        return self.state.task
+
+    def enter(self) -> None:
+        """Enter: a failure group's tasks, a task's detail (a timeline row: the session seeks)."""
+        r, view = self.last(), self.state.view
+        if view == "failures" and r.groups:
+            group = r.groups[min(self.state.row(), len(r.groups) - 1)]
+            self.state = vs.filter_group(self.state, group.signature)
+        elif view == "tasks":
+            self.detail()
+        else:
+            self.message = "Enter opens a row of failures or tasks, or seeks to a timeline row"
+
+    def detail(self) -> None:
+        name = self.selected_task()
+        if name is None:
+            self.message = "no task to show: select one in tasks or failures"
+            return
+        self.state = vs.open_task(self.state, name)
+
+    def type(self, key: str) -> None:
+        self.state = vs.back(self.state) if key == "esc" else vs.typed(self.state, key)
+
+    def slash(self) -> None:
+        if not vs.can_type(self.state):
+            self.message = "/ filters the tasks and the log views"
+            return
+        self.state = vs.start_typing(self.state)
+
+
+class Viewing(Protocol):
+    """What the view keys act on: a session with pages, its metrics and clock."""
+
+    pages: Pages
+    help_shown: bool
+
+    @property
+    def metrics(self) -> Metrics: ...
+
+    def now(self) -> float: ...
+    def enter(self) -> None: ...
+
+
+V = TypeVar("V", bound=Viewing)
+
+_VIEW_KEYS = {key: name for key, name in (("o", "overview"), ("f", "failures"), ("t", "tasks"))}
+_VIEW_KEYS |= {"d": "task", "w": "workers", "i": "timeline", "l": "log"}
+
+
+def _show(s: Viewing, key: str) -> None:
+    if key in ("tab", "backtab"):
+        s.pages.state = vs.cycle(s.pages.state, forward=key == "tab")
+    elif key == "d":
+        s.pages.detail()
+    elif s.pages.shown == _VIEW_KEYS[key]:
+        s.pages.message = f"this is the {_VIEW_KEYS[key]} view"
+    else:
+        s.pages.state = vs.show(s.pages.state, _VIEW_KEYS[key])
+
+
+_STEPS = {"up": -1, "k": -1, "down": 1, "j": 1, "pgup": -vs.PAGE, "pgdn": vs.PAGE}
+
+
+def _move(s: Viewing, key: str) -> None:
+    if s.pages.shown not in vs.LISTS and s.pages.shown != "task":
+        s.pages.message = "↑/↓ move in the lists of the other views (Tab)"
+    elif s.pages.shown == "task" and key in ("home", "end"):
+        s.pages.move(-(10**9) if key == "home" else 10**9, s.metrics, s.now())
+    elif key in ("home", "end"):
+        s.pages.to_end(key == "end", s.metrics, s.now())
+    else:
+        s.pages.move(_STEPS[key], s.metrics, s.now())
+
+
+def _filter_sort_level(s: Viewing, key: str) -> None:
+    if key == "/":
+        s.pages.slash()
+    elif key == "s" and s.pages.shown == "tasks":
+        s.pages.state = vs.next_sort(s.pages.state)
+    elif key == "v" and s.pages.shown == "log":
+        s.pages.state = vs.next_level(s.pages.state)
+    else:
+        s.pages.message = "s sorts the tasks view; v sets the log view's level"
+
+
+def view_bindings() -> list[Binding[V]]:
+    """The keys of the post-mortem views, the same in live and replay. Only Enter may move
+    a replay (on the timeline), so only it ends a pause at a mark or clears a message."""
+    rows: list[Binding[V]] = [
+        Binding(
+            ("tab", "backtab", *_VIEW_KEYS),
+            "Tab/o/f/t/d/w/i/l",
+            "overview failures tasks detail workers timeline log",
+            _show,
+            hint="views",
+        ),
+        Binding(
+            ("up", "down", "k", "j", "pgup", "pgdn", "home", "end"),
+            "↑/↓/PgUp/PgDn",
+            "select a row; scroll a detail (also j/k, Home/End)",
+            _move,
+        ),
+        Binding(
+            ("enter",),
+            "Enter",
+            "open a group or a task; seek to the timeline's row",
+            lambda s, k: s.enter(),
+        ),
+        Binding(
+            ("/", "s", "v"),
+            "//s/v",
+            "filter tasks, search the log; sort tasks; log level",
+            _filter_sort_level,
+        ),
+    ]
+    return [replace(b, moves=b.keys == ("enter",)) for b in rows]

@@ -1,0 +1,137 @@
+"""A store that follows a session's position: what the views of a live or replay session read.
+
+A live session feeds it the events it folds (once a view first needs it, after catching
+up from the file); a replay moves it with its cursor: forward by reading only the events
+in between, backward (or far forward) by building it again up to the new position. At
+the end of a log whose kept store is fresh, a replay reads the kept store and builds
+nothing. The temporary store lives in its own directory, removed on ``close``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from recorder.location import LogPath
+from replay.index.build import READ_CHUNK
+from replay.index.format import Index
+from replay.sources.file import ReadReport, read_batches
+from replay.store import schema
+from replay.store.access import build_to
+from replay.store.build import Builder
+from replay.store.keep import fresh_store, new_store
+from replay.store.queries import open_read_only
+
+FAR = 200_000  # events ahead beyond which building again beats reading them one batch at a time
+
+
+class MovingStore:
+    """A store of a log up to ``events``, moved with a session."""
+
+    def __init__(self, log: LogPath | None, *, lenient: bool = False) -> None:
+        self.log = log
+        self.lenient = lenient
+        self.events = 0
+        self.first_t: float | None = None
+        self._dir: str | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._kept: sqlite3.Connection | None = None
+
+    @property
+    def started(self) -> bool:
+        return self._conn is not None
+
+    def _path(self) -> str:
+        if self._dir is None:
+            self._dir = tempfile.mkdtemp(prefix="runreel-views-")
+        return os.path.join(self._dir, "store.sqlite")
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        if self._dir is not None and os.path.exists(self._path()):
+            os.unlink(self._path())
+
+    def start(self, events: int = 0) -> sqlite3.Connection:
+        """A store of the first ``events`` events of the log (none: an empty store)."""
+        self._drop()
+        path = self._path()
+        if events and self.log is not None:
+            self.events = build_to(self.log, path, lenient=self.lenient, events=events)
+            conn = sqlite3.connect(path, isolation_level=None)
+            conn.execute("PRAGMA synchronous = OFF")
+            row = conn.execute("SELECT value FROM meta WHERE key = 'first_t'").fetchone()
+            self.first_t = None if row is None else float(row[0])
+        else:
+            conn = new_store(path)
+            conn.execute("COMMIT")
+            schema.index(conn)
+            self.events, self.first_t = 0, None
+        self._conn = conn
+        return conn
+
+    def feed(self, batch: Sequence[Any]) -> None:
+        """Add the events that follow the ones the store holds."""
+        if not batch:
+            return
+        conn = self._conn if self._conn is not None else self.start()
+        conn.execute("BEGIN")
+        builder = Builder(conn, self.events, self.first_t)
+        builder.feed(batch)
+        builder.finish()
+        if self.first_t is None and builder.first_t is not None:
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('first_t', ?)", (builder.first_t,))
+        conn.execute("COMMIT")
+        self.events, self.first_t = builder.events, builder.first_t
+
+    def at(self, index: Index, position: int) -> sqlite3.Connection:
+        """The store as of ``position`` in the indexed log (a replay's cursor)."""
+        if position >= index.header.count and self.log is not None:
+            kept = self._kept_store()
+            if kept is not None:
+                return kept
+        if self._conn is None or position < self.events or position - self.events > FAR:
+            return self.start(position)
+        if position > self.events:
+            self.feed(list(_events_between(index, self.events, position, self.lenient)))
+        return self._conn
+
+    def _kept_store(self) -> sqlite3.Connection | None:
+        if self._kept is None and self.log is not None:
+            path = fresh_store(self.log, self.lenient)
+            if path is not None:
+                self._kept = open_read_only(path)
+        return self._kept
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        return self._conn if self._conn is not None else self.start()
+
+    def close(self) -> None:
+        self._drop()
+        if self._kept is not None:
+            self._kept.close()
+            self._kept = None
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
+
+def _events_between(index: Index, after: int, upto: int, lenient: bool) -> Iterator[Any]:
+    """Events ``after + 1`` .. ``upto`` of the indexed log, read from the nearest checkpoint."""
+    cp = index.header.checkpoints[index.at_event(after)]
+    report = ReadReport(index.log, lines=cp.lines, offset=cp.offset)
+    n = cp.events
+    for batch in read_batches(index.log, lenient=lenient, report=report, chunk=READ_CHUNK):
+        lo = max(after - n, 0)
+        hi = min(upto - n, len(batch))
+        if lo < hi:
+            yield from batch[lo:hi]
+        n += len(batch)
+        if n >= upto:
+            return
