@@ -2,6 +2,7 @@
 
 The Recorder stamps each event (time, ``src``, ``seq``), encodes it and hands the line
 to its sink (recorder/sinks/): a file, one ``os.write`` per line, or a Redis stream.
+With ``linger`` it buffers whole lines and writes them in batches (recorder/batch.py).
 """
 
 from __future__ import annotations
@@ -14,17 +15,19 @@ import time
 import traceback
 import uuid
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
-from recorder import codec
+from recorder import batch
+from recorder.codec import TaskFailedPlain, TaskRetryingPlain, encode_struct_into
 from recorder.detail import bounded, traceback_text
 from recorder.errors import WriteFailed
 from recorder.events import (
     FORMAT_VERSION,
     AnyEvent,
+    Event,
     Log,
     Mark,
     Metric,
@@ -43,6 +46,8 @@ from recorder.sinks.file import Durability, FileSink, fsync_every
 from recorder.sinks.redis import RedisSink
 
 ENV_VAR = "RUNREEL_LOG"
+_now = time.time_ns
+BATCH_BYTES = 1 << 16  # a batch is written when it reaches this size, whatever its age
 
 _live: weakref.WeakSet[Recorder] = weakref.WeakSet()
 
@@ -76,12 +81,18 @@ class Recorder:
         run: str | None = None,
         overwrite: bool = False,
         durability: Durability = "never",
+        linger: float | None = None,
+        batch_bytes: int = BATCH_BYTES,
         _attach: bool = False,
     ) -> None:
         self.path = os.fspath(path)
         every = fsync_every(durability)  # a stream's durability is the server's (appendfsync)
-        self._lock = threading.Lock()
-        self._buf = bytearray()
+        self.linger = _linger(linger)
+        limit = operator.index(batch_bytes)
+        if limit < 1:
+            raise ValueError(f"batch_bytes must be 1 or more, not {limit}")
+        self._buf = bytearray()  # the line being written (encoded in place, no allocation)
+        self._forking = 0  # the pid that holds the lock through a fork
         self._closed = False
         self._owner = not _attach
         self._finished = False
@@ -91,9 +102,19 @@ class Recorder:
             self._sink = RedisSink(self.path, start=start, overwrite=overwrite)
         else:
             self._sink = FileSink(self.path, start=start, overwrite=overwrite, every=every)
-        self._write = self._sink.write
+        self._batch: batch.Batch | None = None
+        self._pending = bytearray()  # the open batch (with linger): lines join it inline
+        self._room = limit  # below this size the batch takes a line without a check
+        self._put: Callable[[bytearray], None] = self._sink.write
+        if self.linger is not None:
+            self._batch = batch.Batch(self._sink, self._flush_quietly, self.linger, limit)
+            self._sink = self._batch
+            self._pending = self._batch.pending
+            self._put = self._put_batched
         self._new_identity()
         _live.add(self)
+        if self._batch is not None:
+            batch.watch(self)
         self.run = run or ("" if _attach else uuid.uuid4().hex[:12])
         try:
             if _attach:
@@ -112,58 +133,148 @@ class Recorder:
         path: str | os.PathLike[str] | None = None,
         *,
         durability: Durability = "never",
+        linger: float | None = None,
+        batch_bytes: int = BATCH_BYTES,
     ) -> Recorder:
         """A writer for a run that already exists (e.g. in a worker process)."""
         if path is None:
             path = os.environ.get(ENV_VAR)
             if not path:
                 raise WriteFailed(f"no log given and {ENV_VAR} is not set")
-        return cls(path, durability=durability, _attach=True)
+        return cls(
+            path, durability=durability, linger=linger, batch_bytes=batch_bytes, _attach=True
+        )
 
     def _new_identity(self) -> None:
         self.src = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._seq = 0
-        self._lock = threading.Lock()
+        # An RLock when batching: the signal handler asks whether its thread holds it.
+        self._lock = threading.Lock() if self.linger is None else threading.RLock()
 
     # Writing ------------------------------------------------------------------
 
     def emit(self, event: AnyEvent) -> None:
         """Append a prepared event, stamped with this writer's time, src and seq."""
-        stamp = ("t", "src", "seq")
-        fields = [getattr(event, f) for f in event.__struct_fields__ if f not in stamp]
-        self._append(type(event), *fields)
+        cls: type[Event] = type(event)
+        skip = {"t", "src", "seq"}
+        if isinstance(event, TaskFailed | TaskRetrying) and not event.detail:
+            cls = TaskFailedPlain if isinstance(event, TaskFailed) else TaskRetryingPlain
+            skip.add("detail")  # as codec.encode does: an empty detail is left out
+        self._append(cls, *[getattr(event, f) for f in event.__struct_fields__ if f not in skip])
 
-    def _append(self, cls: type[AnyEvent], *fields: Any) -> None:
-        """Stamp and write one event; ``fields`` are cls's own, in order (t, src, seq come last)."""
+    def _append(self, cls: type[Event], *fields: Any) -> None:
+        """Stamp and write one event; ``fields`` are cls's own, in order (t, src, seq come last).
+
+        task_started(), succeeded() and failed() repeat this body inline: they are most of
+        the events, and a call with ``*fields`` costs as much as the write it leads to.
+        """
         lock = self._lock
         lock.acquire()  # not ``with``: this is the path of every event, and it costs half
         try:
             if self._closed:
-                raise WriteFailed(f"{self.path}: recorder is closed")
-            self._seq += 1
-            buf = self._buf
-            try:
-                # whole microseconds, rounded: round(time.time(), 6) would cost more than the write
-                t = (time.time_ns() + 500) // 1000 / 1e6
-                stamped = cls(*fields, t=t, src=self.src, seq=self._seq)
-                codec.encode_into(stamped, buf)  # resizes buf to the line: no clear() needed
-            except (TypeError, ValueError):  # e.g. a lone surrogate: nothing was written
-                self._seq -= 1
-                raise
-            try:
-                self._write(buf)
-            except Unwritten:  # nothing of it is in the log: the seq is free again
-                self._seq -= 1
-                raise
-            except Broken:
-                self._seq -= 1
-                self._closed = True
-                raise
+                self._refuse()
+            seq = self._seq + 1
+            line = self._buf
+            # whole microseconds: round(time.time(), 6) would cost more than the write
+            t = _now() // 1000 / 1e6
+            # offset 0: the line replaces the last one (TypeError/ValueError: nothing written)
+            encode_struct_into(cls(*fields, t=t, src=self.src, seq=seq), line, 0)
+            line += b"\n"
+            pending = self._pending
+            if pending and len(pending) < self._room:
+                pending += line  # an open batch with room: the flusher writes it
+            else:
+                try:
+                    self._put(line)  # the sink, or a batch to open, write or retry
+                except WriteFailed as exc:
+                    self._write_failed(exc)
+                    raise
+            self._seq = seq
         finally:
             lock.release()
+        if batch.deferred:
+            batch.deliver()
+
+    def _refuse(self) -> NoReturn:
+        raise WriteFailed(f"{self.path}: recorder is closed")
+
+    def _write_failed(self, exc: WriteFailed) -> None:
+        """What a failed write means for the seq (recorder/sinks/__init__.py)."""
+        if isinstance(exc, Broken):
+            self._closed = True  # the seq is free, and no later event can use it
+        elif not isinstance(exc, Unwritten):
+            self._seq += 1  # the line may be in the log: its seq stays used
+
+    def _put_batched(self, line: bytearray) -> None:
+        """The batch's slow path: open it (arm the flusher), or write it, or retry it."""
+        assert self._batch is not None
+        self._batch.write(line)
+        self._room = self._batch.limit  # written: a failure the flusher met is over
+
+    def flush(self) -> None:
+        """Write the buffered events now (with ``linger``; without it there are none)."""
+        with self._lock:
+            if self._batch is not None and not self._closed:
+                try:
+                    self._batch.flush()
+                except Broken:
+                    self._closed = True
+                    raise
+        if batch.deferred:
+            batch.deliver()
+
+    def _flush_quietly(self) -> None:
+        """Flush from the flusher thread, a signal or exit: a failure waits for the next
+        event or close(), which raise it (the batch stays buffered until then)."""
+        with self._lock:
+            if self._batch is not None and not self._closed:
+                try:
+                    self._batch.flush()
+                except Broken:
+                    self._closed = True
+                except WriteFailed:
+                    self._room = 0  # the next event retries the batch first, and raises
+
+    def _hold_for_fork(self) -> None:
+        self._lock.acquire()
+        self._forking = os.getpid()
+        self._flush_quietly()
+
+    def _release_after_fork(self) -> None:
+        if self._forking == os.getpid():
+            self._lock.release()
+        elif self._batch is not None:  # the child: what was buffered is its parent's
+            self._batch.pending.clear()
+            self._batch.failed = None
 
     def task_started(self, task: str, *, worker: str = "", attempt: int = 1) -> None:
-        self._append(TaskStarted, str(task), str(worker), _attempt(attempt))
+        if attempt.__class__ is not int or attempt < 1:
+            attempt = _attempt(attempt)
+        lock = self._lock
+        lock.acquire()  # _append's body, inline (see there)
+        try:
+            if self._closed:
+                self._refuse()
+            seq = self._seq + 1
+            line = self._buf
+            t = _now() // 1000 / 1e6
+            event = TaskStarted(str(task), str(worker), attempt, t=t, src=self.src, seq=seq)
+            encode_struct_into(event, line, 0)
+            line += b"\n"
+            pending = self._pending
+            if pending and len(pending) < self._room:
+                pending += line  # an open batch with room: the flusher writes it
+            else:
+                try:
+                    self._put(line)  # the sink, or a batch to open, write or retry
+                except WriteFailed as exc:
+                    self._write_failed(exc)
+                    raise
+            self._seq = seq
+        finally:
+            lock.release()
+        if batch.deferred:
+            batch.deliver()
 
     def retry(
         self,
@@ -183,22 +294,51 @@ class Recorder:
         pause = _finite(backoff, "backoff")
         if pause < 0:
             raise ValueError(f"backoff must be 0 or more seconds, not {pause!r}")
-        self._append(
-            TaskRetrying,
-            str(task),
-            str(worker),
-            _attempt(attempt),
-            str(error),
-            bounded(str(detail)),
-            pause,
-        )
+        text = bounded(str(detail))
+        if text:
+            self._append(
+                TaskRetrying, str(task), str(worker), _attempt(attempt), str(error), text, pause
+            )
+        else:  # no detail: the line leaves the field out
+            self._append(
+                TaskRetryingPlain, str(task), str(worker), _attempt(attempt), str(error), pause
+            )
 
     def succeeded(self, task: str, *, worker: str = "") -> None:
-        self._append(TaskSucceeded, str(task), str(worker))
+        lock = self._lock
+        lock.acquire()  # _append's body, inline (see there)
+        try:
+            if self._closed:
+                self._refuse()
+            seq = self._seq + 1
+            line = self._buf
+            t = _now() // 1000 / 1e6
+            encode_struct_into(
+                TaskSucceeded(str(task), str(worker), t=t, src=self.src, seq=seq), line, 0
+            )
+            line += b"\n"
+            pending = self._pending
+            if pending and len(pending) < self._room:
+                pending += line  # an open batch with room: the flusher writes it
+            else:
+                try:
+                    self._put(line)  # the sink, or a batch to open, write or retry
+                except WriteFailed as exc:
+                    self._write_failed(exc)
+                    raise
+            self._seq = seq
+        finally:
+            lock.release()
+        if batch.deferred:
+            batch.deliver()
 
     def failed(self, task: str, *, worker: str = "", error: str = "", detail: str = "") -> None:
         """The task failed for good: ``error`` in one line, ``detail`` the full story (bounded)."""
-        self._append(TaskFailed, str(task), str(worker), str(error), bounded(str(detail)))
+        text = bounded(str(detail))
+        if text:
+            self._append(TaskFailed, str(task), str(worker), str(error), text)
+        else:  # no detail: the line leaves the field out
+            self._append(TaskFailedPlain, str(task), str(worker), str(error))
 
     def skip(self, task: str, *, worker: str = "", reason: str = "") -> None:
         self._append(TaskSkipped, str(task), str(worker), str(reason))
@@ -254,12 +394,15 @@ class Recorder:
     # Lifecycle ----------------------------------------------------------------
 
     def close(self) -> None:
-        """Flush to disk (when a durability setting asks for it) and close."""
+        """Write the batch (with ``linger``), flush to disk (when a durability setting
+        asks for it) and close. WriteFailed when the batch could not be written."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
-            self._sink.close()
+            self._sink.close()  # a Batch writes its last batch first
+        if batch.deferred:
+            batch.deliver()
 
     def __enter__(self) -> Recorder:
         return self
@@ -313,6 +456,16 @@ def _count(total: int | None) -> int | None:
     if number < 0:
         raise ValueError(f"total must be 0 or more, not {number}")
     return number
+
+
+def _linger(linger: float | None) -> float | None:
+    """``linger`` as seconds > 0, or None (no batching)."""
+    if linger is None:
+        return None
+    seconds = _finite(linger, "linger")
+    if seconds <= 0:
+        raise ValueError(f"linger must be more than 0 seconds (or None), not {seconds!r}")
+    return seconds
 
 
 def _attempt(attempt: int) -> int:

@@ -1,0 +1,239 @@
+"""Group commit for ``Recorder(..., linger=S)``: when a batch of buffered lines is written.
+
+A batching Recorder keeps whole lines in a buffer and writes them with one ``write()``
+(one pipelined round trip for Redis) when the buffer passes its size limit, when its
+oldest line is ``linger`` seconds old (a ``Flusher`` thread per Recorder), on ``close()``,
+before ``fork()``, at interpreter exit (``atexit``, and multiprocessing's exit of a
+forked child, which skips ``atexit``) and on SIGTERM or SIGINT. A signal handler
+flushes, then hands the signal on to the handler that was there before (a Python
+handler is called, the default action is taken again, an ignored signal stays ignored).
+What a SIGKILL or ``os._exit`` loses is what was buffered: at most one window.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import signal
+import sys
+import threading
+import weakref
+from collections.abc import Callable
+from types import FrameType
+from typing import Any, Protocol
+
+from recorder.errors import WriteFailed
+from recorder.sinks import Broken, Sink, Unwritten
+
+SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+class Batching(Protocol):
+    """What the hooks need of a batching Recorder."""
+
+    @property
+    def _lock(self) -> Any: ...  # an RLock: the signal handler asks whether this thread holds it
+
+    def _flush_quietly(self) -> None: ...
+
+    def _hold_for_fork(self) -> None: ...
+
+    def _release_after_fork(self) -> None: ...
+
+
+_batching: weakref.WeakSet[Any] = weakref.WeakSet()
+_hooked = False
+_previous: dict[int, Any] = {}
+deferred: list[tuple[int, FrameType | None]] = []  # signals that came inside a recorder's lock
+
+
+class Batch:
+    """A sink that gathers whole lines and hands them on in batches (the Recorder's lock
+    guards it, as it guards every sink).
+
+    ``write`` adds a line; the batch goes to the sink when it reaches ``limit`` bytes
+    or ``linger`` seconds after its first line (the Flusher). When the sink fails, the
+    batch stays to be written again first, and the line that brought it over the limit
+    is taken back (Unwritten): the Recorder's caller learns of the failure at once, and
+    no line is lost or written twice.
+    """
+
+    def __init__(self, sink: Sink, flush: Callable[[], None], linger: float, limit: int) -> None:
+        self.sink = sink
+        self.warning = sink.warning
+        self.pending = bytearray()
+        self.failed: WriteFailed | None = None
+        self.limit = limit
+        self._flusher = Flusher(flush, linger)
+
+    def write(self, line: bytearray) -> None:
+        pending = self.pending
+        start = len(pending)
+        pending += line
+        if start + len(line) >= self.limit or self.failed is not None:
+            try:
+                self.flush()
+            except Unwritten:
+                del pending[start:]
+                raise
+            except Broken:
+                raise
+            except WriteFailed as exc:
+                del pending[start:]
+                raise Unwritten(str(exc)) from exc
+        elif not start:
+            self._flusher.arm()
+
+    def flush(self) -> None:
+        """Hand the batch to the sink in one write; on failure it stays for the next try."""
+        pending = self.pending
+        if not pending:
+            self.failed = None
+            return
+        try:
+            self.sink.write(pending)
+        except Broken as exc:
+            lost = pending.count(b"\n")
+            pending.clear()
+            raise Broken(f"{exc}; {lost} buffered events were not written") from exc
+        except WriteFailed as exc:  # the sink took back what it could not write whole
+            self.failed = exc
+            raise
+        pending.clear()
+        self.failed = None
+
+    def close(self) -> None:
+        """Write the last batch, then close the sink (also when that write fails)."""
+        self._flusher.stop()
+        try:
+            self.flush()
+        finally:
+            self.sink.close()
+
+
+class Flusher:
+    """Flushes a Recorder's buffer ``linger`` seconds after the first line of each batch.
+
+    The thread sleeps until ``arm()`` (called under the Recorder's lock by the first
+    line of a batch) and is started again, lazily, in a forked child.
+    """
+
+    def __init__(self, flush: Callable[[], None], linger: float) -> None:
+        self._flush = flush
+        self._linger = linger
+        self._wake = threading.Event()
+        self._stopped = threading.Event()
+        self._pid = 0
+
+    def arm(self) -> None:
+        if self._pid != os.getpid():  # not started yet, or a forked child: no thread here
+            self._pid = os.getpid()
+            self._wake = threading.Event()
+            self._stopped = threading.Event()
+            name = f"runreel-flusher-{self._pid}"
+            threading.Thread(target=self._run, name=name, daemon=True).start()
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._wake.set()
+
+    def _run(self) -> None:
+        wake, stopped = self._wake, self._stopped
+        while True:
+            wake.wait()
+            if stopped.wait(self._linger):
+                return
+            wake.clear()  # before the flush: a line added after it arms again
+            self._flush()
+
+
+def watch(rec: Batching) -> None:
+    """Flush ``rec`` before fork, at exit and on the signals that end the process."""
+    global _hooked
+    _batching.add(rec)
+    if not _hooked:
+        _hooked = True
+        atexit.register(flush_all)
+        os.register_at_fork(
+            before=_before_fork, after_in_parent=_after_fork, after_in_child=_after_fork
+        )
+        _on_multiprocessing_exit()
+    _install_handlers()
+
+
+def flush_all() -> None:
+    for rec in list(_batching):
+        rec._flush_quietly()
+
+
+def _before_fork() -> None:
+    # Flushed, and held through the fork: no line can be added between the flush and the
+    # fork, so a child never inherits (and writes again) a line of its parent.
+    for rec in list(_batching):
+        rec._hold_for_fork()
+
+
+def _after_fork() -> None:
+    for rec in list(_batching):
+        rec._release_after_fork()
+
+
+def _install_handlers() -> None:
+    """Our handler on SIGTERM and SIGINT, once, from the main thread (only it may)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for sig in SIGNALS:
+        current = signal.getsignal(sig)
+        if current is _on_signal or current is None:  # None: a handler Python did not set
+            continue
+        _previous[sig] = current
+        signal.signal(sig, _on_signal)
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    if any(rec._lock._is_owned() for rec in list(_batching)):
+        # This thread was stopped inside a Recorder (its buffer is mid-change): the
+        # Recorder delivers the signal as soon as it lets go of its lock.
+        deferred.append((signum, frame))
+        return
+    flush_all()
+    _pass_on(signum, frame)
+
+
+def deliver() -> None:
+    """Handle the signals deferred while this thread held a Recorder's lock."""
+    while deferred:
+        signum, frame = deferred.pop(0)
+        flush_all()
+        _pass_on(signum, frame)
+
+
+def _pass_on(signum: int, frame: FrameType | None) -> None:
+    previous = _previous.get(signum, signal.SIG_DFL)
+    if callable(previous):
+        previous(signum, frame)
+    elif previous == signal.SIG_DFL:
+        signal.signal(signum, signal.SIG_DFL)  # the default action: end the process by it
+        os.kill(os.getpid(), signum)
+    # SIG_IGN: it stays ignored
+
+
+class _Anchor:
+    """An object for multiprocessing's after-fork registry (it keeps weak references)."""
+
+
+_anchor = _Anchor()
+
+
+def _on_multiprocessing_exit() -> None:
+    """A multiprocessing child ends with ``os._exit``, which skips ``atexit``: flush
+    through multiprocessing's own exit finalizers instead."""
+    if "multiprocessing" not in sys.modules:
+        return
+    import multiprocessing.util as mp_util
+
+    def register(_: object) -> None:
+        mp_util.Finalize(None, flush_all, exitpriority=-100)
+
+    mp_util.register_after_fork(_anchor, register)
