@@ -43,6 +43,7 @@ class Batching(Protocol):
 
 _batching: weakref.WeakSet[Any] = weakref.WeakSet()
 _hooked = False
+_mp_hooked = False
 _previous: dict[int, Any] = {}
 deferred: list[tuple[int, FrameType | None]] = []  # signals that came inside a recorder's lock
 
@@ -158,7 +159,7 @@ def watch(rec: Batching) -> None:
         os.register_at_fork(
             before=_before_fork, after_in_parent=_after_fork, after_in_child=_after_fork
         )
-        _on_multiprocessing_exit()
+    _on_multiprocessing_exit()
     _install_handlers()
 
 
@@ -168,6 +169,7 @@ def flush_all() -> None:
 
 
 def _before_fork() -> None:
+    _on_multiprocessing_exit()  # imported since: its children end with os._exit
     # Flushed, and held through the fork: no line can be added between the flush and the
     # fork, so a child never inherits (and writes again) a line of its parent.
     for rec in list(_batching):
@@ -229,8 +231,10 @@ _anchor = _Anchor()
 def _on_multiprocessing_exit() -> None:
     """A multiprocessing child ends with ``os._exit``, which skips ``atexit``: flush
     through multiprocessing's own exit finalizers instead."""
-    if "multiprocessing" not in sys.modules:
+    global _mp_hooked
+    if _mp_hooked or "multiprocessing" not in sys.modules:
         return
+    _mp_hooked = True
     import multiprocessing.util as mp_util
 
     def register(_: object) -> None:

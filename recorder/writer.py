@@ -104,7 +104,7 @@ class Recorder:
             self._sink = FileSink(self.path, start=start, overwrite=overwrite, every=every)
         self._batch: batch.Batch | None = None
         self._pending = bytearray()  # the open batch (with linger): lines join it inline
-        self._room = limit  # below this size the batch takes a line without a check
+        self._room = limit  # a batch that stays below this size takes a line inline
         self._put: Callable[[bytearray], None] = self._sink.write
         if self.linger is not None:
             self._batch = batch.Batch(self._sink, self._flush_quietly, self.linger, limit)
@@ -181,7 +181,7 @@ class Recorder:
             encode_struct_into(cls(*fields, t=t, src=self.src, seq=seq), line, 0)
             line += b"\n"
             pending = self._pending
-            if pending and len(pending) < self._room:
+            if pending and len(pending) + len(line) < self._room:
                 pending += line  # an open batch with room: the flusher writes it
             else:
                 try:
@@ -262,7 +262,7 @@ class Recorder:
             encode_struct_into(event, line, 0)
             line += b"\n"
             pending = self._pending
-            if pending and len(pending) < self._room:
+            if pending and len(pending) + len(line) < self._room:
                 pending += line  # an open batch with room: the flusher writes it
             else:
                 try:
@@ -318,7 +318,7 @@ class Recorder:
             )
             line += b"\n"
             pending = self._pending
-            if pending and len(pending) < self._room:
+            if pending and len(pending) + len(line) < self._room:
                 pending += line  # an open batch with room: the flusher writes it
             else:
                 try:
