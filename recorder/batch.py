@@ -54,9 +54,8 @@ class Batch:
 
     ``write`` adds a line; the batch goes to the sink when it reaches ``limit`` bytes
     or ``linger`` seconds after its first line (the Flusher). When the sink fails, the
-    batch stays to be written again first, and the line that brought it over the limit
-    is taken back (Unwritten): the Recorder's caller learns of the failure at once, and
-    no line is lost or written twice.
+    batch stays, to be written first at the next try, and the caller whose line was
+    due to go with it gets the error: no line is lost or written twice.
     """
 
     def __init__(self, sink: Sink, flush: Callable[[], None], linger: float, limit: int) -> None:
@@ -74,14 +73,11 @@ class Batch:
         if start + len(line) >= self.limit or self.failed is not None:
             try:
                 self.flush()
-            except Unwritten:
+            except Unwritten:  # nothing was written (a file): this event is refused
                 del pending[start:]
                 raise
-            except Broken:
-                raise
-            except WriteFailed as exc:
-                del pending[start:]
-                raise Unwritten(str(exc)) from exc
+            # Broken: the batch is gone and the Recorder closes. Plain WriteFailed (a
+            # stream): part of the batch may be in, so the line stays, and its seq is used.
         elif not start:
             self._flusher.arm()
 
