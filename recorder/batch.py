@@ -52,10 +52,10 @@ class Batch:
     """A sink that gathers whole lines and hands them on in batches (the Recorder's lock
     guards it, as it guards every sink).
 
-    ``write`` adds a line; the batch goes to the sink when it reaches ``limit`` bytes
-    or ``linger`` seconds after its first line (the Flusher). When the sink fails, the
-    batch stays, to be written first at the next try, and the caller whose line was
-    due to go with it gets the error: no line is lost or written twice.
+    ``write`` adds a line; the batch goes to the sink once it has reached ``limit``
+    bytes (with the next line) or ``linger`` seconds after its first line (the Flusher).
+    When the sink fails, the batch stays, to be written first at the next try, and the
+    next caller gets the error, its line refused: no line is lost or written twice.
     """
 
     def __init__(self, sink: Sink, flush: Callable[[], None], linger: float, limit: int) -> None:
@@ -67,19 +67,21 @@ class Batch:
         self._flusher = Flusher(flush, linger)
 
     def write(self, line: bytearray) -> None:
+        """Add a line; a full batch (or one that failed) is written first, so a batch
+        holds less than ``limit`` bytes plus one line."""
         pending = self.pending
-        start = len(pending)
-        pending += line
-        if start + len(line) >= self.limit or self.failed is not None:
+        if len(pending) >= self.limit or self.failed is not None:
             try:
                 self.flush()
-            except Unwritten:  # nothing was written (a file): this event is refused
-                del pending[start:]
+            except Unwritten:
                 raise
-            # Broken: the batch is gone and the Recorder closes. Plain WriteFailed (a
-            # stream): part of the batch may be in, so the line stays, and its seq is used.
-        elif not start:
+            except Broken:
+                raise
+            except WriteFailed as exc:  # the batch stays (a stream: part may be in); this line
+                raise Unwritten(str(exc)) from exc  # was not added to it: its seq is free
+        if not pending:
             self._flusher.arm()
+        pending += line
 
     def flush(self) -> None:
         """Hand the batch to the sink in one write; on failure it stays for the next try."""

@@ -7,7 +7,6 @@ With ``linger`` it buffers whole lines and writes them in batches (recorder/batc
 
 from __future__ import annotations
 
-import math
 import operator
 import os
 import threading
@@ -21,6 +20,8 @@ from types import TracebackType
 from typing import Any, Literal, NoReturn
 
 from recorder import batch
+from recorder.batch import deliver
+from recorder.checks import attempt_number, count, finite, linger_seconds
 from recorder.codec import TaskFailedPlain, TaskRetryingPlain, encode_struct_into
 from recorder.detail import bounded, traceback_text
 from recorder.errors import WriteFailed
@@ -47,6 +48,7 @@ from recorder.sinks.redis import RedisSink
 
 ENV_VAR = "RUNREEL_LOG"
 _now = time.time_ns
+_deferred = batch.deferred  # the same list: one global load on the path of every event
 BATCH_BYTES = 1 << 16  # a batch is written when it reaches this size, whatever its age
 
 _live: weakref.WeakSet[Recorder] = weakref.WeakSet()
@@ -87,7 +89,7 @@ class Recorder:
     ) -> None:
         self.path = os.fspath(path)
         every = fsync_every(durability)  # a stream's durability is the server's (appendfsync)
-        self.linger = _linger(linger)
+        self.linger = linger_seconds(linger)
         limit = operator.index(batch_bytes)
         if limit < 1:
             raise ValueError(f"batch_bytes must be 1 or more, not {limit}")
@@ -122,7 +124,7 @@ class Recorder:
                     self.log(self._sink.warning, level="warning")
                 return
             meta_ = {str(k): str(v) for k, v in (meta or {}).items()}
-            self._append(RunStarted, FORMAT_VERSION, self.run, str(name), _count(total), meta_)
+            self._append(RunStarted, FORMAT_VERSION, self.run, str(name), count(total), meta_)
         except BaseException:
             self.close()
             raise
@@ -171,37 +173,46 @@ class Recorder:
         lock = self._lock
         lock.acquire()  # not ``with``: this is the path of every event, and it costs half
         try:
-            if self._closed:
-                self._refuse()
             seq = self._seq + 1
-            line = self._buf
-            # whole microseconds: round(time.time(), 6) would cost more than the write
-            t = _now() // 1000 / 1e6
-            # offset 0: the line replaces the last one (TypeError/ValueError: nothing written)
-            encode_struct_into(cls(*fields, t=t, src=self.src, seq=seq), line, 0)
-            line += b"\n"
+            t = _now() // 1000 / 1e6  # whole microseconds (round(t, 6) costs as much as a write)
+            event = cls(*fields, t=t, src=self.src, seq=seq)
             pending = self._pending
-            if pending and len(pending) + len(line) < self._room:
-                pending += line  # an open batch with room: the flusher writes it
-            else:
+            start = len(pending)
+            if start and start < self._room:  # an open batch with room: the line joins it
                 try:
-                    self._put(line)  # the sink, or a batch to open, write or retry
+                    encode_struct_into(event, pending, -1)
+                except (TypeError, ValueError):  # e.g. a lone surrogate: nothing was added
+                    del pending[start:]
+                    raise
+                pending += b"\n"
+            else:  # one line: to the sink, or to a batch to open, write or retry
+                line = self._buf
+                encode_struct_into(event, line, 0)  # offset 0: replaces the last line
+                line += b"\n"
+                try:
+                    self._put(line)
                 except WriteFailed as exc:
                     self._write_failed(exc)
                     raise
             self._seq = seq
         finally:
             lock.release()
-        if batch.deferred:
-            batch.deliver()
+        if _deferred:  # a signal came while the lock was held
+            deliver()
 
-    def _refuse(self) -> NoReturn:
-        raise WriteFailed(f"{self.path}: recorder is closed")
+    def _refuse(self, line: bytearray | None = None) -> NoReturn:
+        raise Unwritten(f"{self.path}: recorder is closed")
+
+    def _stop_writing(self) -> None:
+        """Closed: every later event is refused (the hot path checks nothing else)."""
+        self._closed = True
+        self._put = self._refuse
+        self._room = 0
 
     def _write_failed(self, exc: WriteFailed) -> None:
         """What a failed write means for the seq (recorder/sinks/__init__.py)."""
         if isinstance(exc, Broken):
-            self._closed = True  # the seq is free, and no later event can use it
+            self._stop_writing()  # the seq is free, and no later event can use it
         elif not isinstance(exc, Unwritten):
             self._seq += 1  # the line may be in the log: its seq stays used
 
@@ -218,10 +229,10 @@ class Recorder:
                 try:
                     self._batch.flush()
                 except Broken:
-                    self._closed = True
+                    self._stop_writing()
                     raise
-        if batch.deferred:
-            batch.deliver()
+        if _deferred:
+            deliver()
 
     def _flush_quietly(self) -> None:
         """Flush from the flusher thread, a signal or exit: a failure waits for the next
@@ -231,7 +242,7 @@ class Recorder:
                 try:
                     self._batch.flush()
                 except Broken:
-                    self._closed = True
+                    self._stop_writing()
                 except WriteFailed:
                     self._room = 0  # the next event retries the batch first, and raises
 
@@ -249,32 +260,36 @@ class Recorder:
 
     def task_started(self, task: str, *, worker: str = "", attempt: int = 1) -> None:
         if attempt.__class__ is not int or attempt < 1:
-            attempt = _attempt(attempt)
+            attempt = attempt_number(attempt)
         lock = self._lock
         lock.acquire()  # _append's body, inline (see there)
         try:
-            if self._closed:
-                self._refuse()
             seq = self._seq + 1
-            line = self._buf
-            t = _now() // 1000 / 1e6
+            t = _now() // 1000 / 1e6  # whole microseconds (round(t, 6) costs as much as a write)
             event = TaskStarted(str(task), str(worker), attempt, t=t, src=self.src, seq=seq)
-            encode_struct_into(event, line, 0)
-            line += b"\n"
             pending = self._pending
-            if pending and len(pending) + len(line) < self._room:
-                pending += line  # an open batch with room: the flusher writes it
-            else:
+            start = len(pending)
+            if start and start < self._room:  # an open batch with room: the line joins it
                 try:
-                    self._put(line)  # the sink, or a batch to open, write or retry
+                    encode_struct_into(event, pending, -1)
+                except (TypeError, ValueError):  # e.g. a lone surrogate: nothing was added
+                    del pending[start:]
+                    raise
+                pending += b"\n"
+            else:  # one line: to the sink, or to a batch to open, write or retry
+                line = self._buf
+                encode_struct_into(event, line, 0)  # offset 0: replaces the last line
+                line += b"\n"
+                try:
+                    self._put(line)
                 except WriteFailed as exc:
                     self._write_failed(exc)
                     raise
             self._seq = seq
         finally:
             lock.release()
-        if batch.deferred:
-            batch.deliver()
+        if _deferred:  # a signal came while the lock was held
+            deliver()
 
     def retry(
         self,
@@ -291,46 +306,60 @@ class Recorder:
         ``detail`` is the full story (a traceback, the output), cut in the middle past
         recorder.detail.MAX_DETAIL characters.
         """
-        pause = _finite(backoff, "backoff")
+        pause = finite(backoff, "backoff")
         if pause < 0:
             raise ValueError(f"backoff must be 0 or more seconds, not {pause!r}")
         text = bounded(str(detail))
         if text:
             self._append(
-                TaskRetrying, str(task), str(worker), _attempt(attempt), str(error), text, pause
+                TaskRetrying,
+                str(task),
+                str(worker),
+                attempt_number(attempt),
+                str(error),
+                text,
+                pause,
             )
         else:  # no detail: the line leaves the field out
             self._append(
-                TaskRetryingPlain, str(task), str(worker), _attempt(attempt), str(error), pause
+                TaskRetryingPlain,
+                str(task),
+                str(worker),
+                attempt_number(attempt),
+                str(error),
+                pause,
             )
 
     def succeeded(self, task: str, *, worker: str = "") -> None:
         lock = self._lock
         lock.acquire()  # _append's body, inline (see there)
         try:
-            if self._closed:
-                self._refuse()
             seq = self._seq + 1
-            line = self._buf
-            t = _now() // 1000 / 1e6
-            encode_struct_into(
-                TaskSucceeded(str(task), str(worker), t=t, src=self.src, seq=seq), line, 0
-            )
-            line += b"\n"
+            t = _now() // 1000 / 1e6  # whole microseconds (round(t, 6) costs as much as a write)
+            event = TaskSucceeded(str(task), str(worker), t=t, src=self.src, seq=seq)
             pending = self._pending
-            if pending and len(pending) + len(line) < self._room:
-                pending += line  # an open batch with room: the flusher writes it
-            else:
+            start = len(pending)
+            if start and start < self._room:  # an open batch with room: the line joins it
                 try:
-                    self._put(line)  # the sink, or a batch to open, write or retry
+                    encode_struct_into(event, pending, -1)
+                except (TypeError, ValueError):  # e.g. a lone surrogate: nothing was added
+                    del pending[start:]
+                    raise
+                pending += b"\n"
+            else:  # one line: to the sink, or to a batch to open, write or retry
+                line = self._buf
+                encode_struct_into(event, line, 0)  # offset 0: replaces the last line
+                line += b"\n"
+                try:
+                    self._put(line)
                 except WriteFailed as exc:
                     self._write_failed(exc)
                     raise
             self._seq = seq
         finally:
             lock.release()
-        if batch.deferred:
-            batch.deliver()
+        if _deferred:  # a signal came while the lock was held
+            deliver()
 
     def failed(self, task: str, *, worker: str = "", error: str = "", detail: str = "") -> None:
         """The task failed for good: ``error`` in one line, ``detail`` the full story (bounded)."""
@@ -362,10 +391,10 @@ class Recorder:
         if kind not in ("counter", "gauge"):
             raise ValueError(f"metric kind must be 'counter' or 'gauge', not {kind!r}")
         labels = {str(k): str(v) for k, v in (labels or {}).items()}
-        self._append(Metric, str(name), kind, _finite(value, "metric value"), labels)
+        self._append(Metric, str(name), kind, finite(value, "metric value"), labels)
 
     def set_total(self, total: int | None) -> None:
-        self._append(TotalChanged, _count(total))
+        self._append(TotalChanged, count(total))
 
     def finish(self, status: str = "ok", *, exit_status: int | None = None) -> None:
         """Record the end of the run (once; later calls are ignored)."""
@@ -399,10 +428,10 @@ class Recorder:
         with self._lock:
             if self._closed:
                 return
-            self._closed = True
+            self._stop_writing()
             self._sink.close()  # a Batch writes its last batch first
-        if batch.deferred:
-            batch.deliver()
+        if _deferred:
+            deliver()
 
     def __enter__(self) -> Recorder:
         return self
@@ -438,42 +467,6 @@ def _from_block(exc: BaseException) -> TracebackType | None:
     if tb is not None and tb.tb_frame.f_code is _TASK_CODE:
         return tb.tb_next
     return tb
-
-
-def _finite(value: float, what: str) -> float:
-    """``value`` as a float, refusing NaN and infinities (JSON has no way to write them)."""
-    number = float(value)
-    if not math.isfinite(number):
-        raise ValueError(f"{what} must be a finite number, not {number!r}")
-    return number
-
-
-def _count(total: int | None) -> int | None:
-    """A planned task count as readers take it: None (not known) or a whole number >= 0."""
-    if total is None:
-        return None
-    number = operator.index(total)  # TypeError for 5.0 or "5": the format has integers
-    if number < 0:
-        raise ValueError(f"total must be 0 or more, not {number}")
-    return number
-
-
-def _linger(linger: float | None) -> float | None:
-    """``linger`` as seconds > 0, or None (no batching)."""
-    if linger is None:
-        return None
-    seconds = _finite(linger, "linger")
-    if seconds <= 0:
-        raise ValueError(f"linger must be more than 0 seconds (or None), not {seconds!r}")
-    return seconds
-
-
-def _attempt(attempt: int) -> int:
-    """An attempt number as readers take it: attempts count from 1."""
-    number = operator.index(attempt)
-    if number < 1:
-        raise ValueError(f"attempt must be 1 or more, not {number}")
-    return number
 
 
 def _error_text(exc: BaseException) -> str:
