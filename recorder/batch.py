@@ -73,9 +73,7 @@ class Batch:
         if len(pending) >= self.limit or self.failed is not None:
             try:
                 self.flush()
-            except Unwritten:
-                raise
-            except Broken:
+            except (Unwritten, Broken):
                 raise
             except WriteFailed as exc:  # the batch stays (a stream: part may be in); this line
                 raise Unwritten(str(exc)) from exc  # was not added to it: its seq is free
@@ -180,15 +178,15 @@ def _after_fork() -> None:
 
 
 def _install_handlers() -> None:
-    """Our handler on SIGTERM and SIGINT, once, from the main thread (only it may)."""
-    if threading.current_thread() is not threading.main_thread():
+    """Our handler on SIGTERM and SIGINT, once per process, from the main thread (only it
+    may). Once only: a handler the program sets later, which may call ours, is left alone."""
+    if _previous or threading.current_thread() is not threading.main_thread():
         return
     for sig in SIGNALS:
         current = signal.getsignal(sig)
-        if current is _on_signal or current is None:  # None: a handler Python did not set
-            continue
         _previous[sig] = current
-        signal.signal(sig, _on_signal)
+        if current is not None:  # None: a handler not set from Python; leave it be
+            signal.signal(sig, _on_signal)
 
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:

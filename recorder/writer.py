@@ -167,7 +167,7 @@ class Recorder:
     def _append(self, cls: type[Event], *fields: Any) -> None:
         """Stamp and write one event; ``fields`` are cls's own, in order (t, src, seq come last).
 
-        task_started(), succeeded() and failed() repeat this body inline: they are most of
+        task_started() and succeeded() repeat this body inline: they are most of
         the events, and a call with ``*fields`` costs as much as the write it leads to.
         """
         lock = self._lock
