@@ -26,6 +26,7 @@ from recorder.errors import WriteFailed
 from recorder.sinks import Broken, Sink, Unwritten
 
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
+IDLE = 2.0  # seconds without a batch after which the flusher thread ends
 
 
 class Batching(Protocol):
@@ -64,7 +65,7 @@ class Batch:
         self.pending = bytearray()
         self.failed: WriteFailed | None = None
         self.limit = limit
-        self._flusher = Flusher(flush, linger)
+        self.flusher = Flusher(flush, linger)
 
     def write(self, line: bytearray) -> None:
         """Add a line; a full batch (or one that failed) is written first, so a batch
@@ -78,7 +79,7 @@ class Batch:
             except WriteFailed as exc:  # the batch stays (a stream: part may be in); this line
                 raise Unwritten(str(exc)) from exc  # was not added to it: its seq is free
         if not pending:
-            self._flusher.arm()
+            self.flusher.arm()
         pending += line
 
     def flush(self) -> None:
@@ -101,7 +102,7 @@ class Batch:
 
     def close(self) -> None:
         """Write the last batch, then close the sink (also when that write fails)."""
-        self._flusher.stop()
+        self.flusher.stop()
         try:
             self.flush()
         finally:
@@ -111,35 +112,51 @@ class Batch:
 class Flusher:
     """Flushes a Recorder's buffer ``linger`` seconds after the first line of each batch.
 
-    The thread sleeps until ``arm()`` (called under the Recorder's lock by the first
-    line of a batch) and is started again, lazily, in a forked child.
+    ``arm()`` (called under the Recorder's lock by the first line of a batch) wakes the
+    thread, or starts it: it ends after IDLE seconds without a batch, so an idle process
+    has no thread of runreel's (Python 3.12+ warns when a process with threads forks),
+    and a forked child starts its own.
     """
 
     def __init__(self, flush: Callable[[], None], linger: float) -> None:
         self._flush = flush
         self._linger = linger
+        self._mutex = threading.Lock()  # the thread's exit against arm()
         self._wake = threading.Event()
         self._stopped = threading.Event()
-        self._pid = 0
+        self._running = 0  # the pid whose thread runs (0: none)
 
     def arm(self) -> None:
-        if self._pid != os.getpid():  # not started yet, or a forked child: no thread here
-            self._pid = os.getpid()
-            self._wake = threading.Event()
-            self._stopped = threading.Event()
-            name = f"runreel-flusher-{self._pid}"
-            threading.Thread(target=self._run, name=name, daemon=True).start()
-        self._wake.set()
+        with self._mutex:
+            if self._running != os.getpid():  # none yet, gone idle, or a forked child
+                self._running = os.getpid()
+                self._wake = threading.Event()
+                name = f"runreel-flusher-{self._running}"
+                threading.Thread(
+                    target=self._run, args=(self._wake,), name=name, daemon=True
+                ).start()
+            self._wake.set()
 
     def stop(self) -> None:
         self._stopped.set()
         self._wake.set()
 
-    def _run(self) -> None:
-        wake, stopped = self._wake, self._stopped
+    def forked(self) -> None:
+        """In a forked child: the parent's thread is not here, and its locks may be held."""
+        self._mutex = threading.Lock()
+        self._wake = threading.Event()
+        self._stopped = threading.Event()
+        self._running = 0
+
+    def _run(self, wake: threading.Event) -> None:
         while True:
-            wake.wait()
-            if stopped.wait(self._linger):
+            if not wake.wait(IDLE):
+                with self._mutex:
+                    if not wake.is_set():  # idle: end (the next arm() starts another)
+                        self._running = 0
+                        return
+                continue
+            if self._stopped.wait(self._linger):
                 return
             wake.clear()  # before the flush: a line added after it arms again
             self._flush()

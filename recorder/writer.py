@@ -257,6 +257,7 @@ class Recorder:
         elif self._batch is not None:  # the child: what was buffered is its parent's
             self._batch.pending.clear()
             self._batch.failed = None
+            self._batch.flusher.forked()
 
     def task_started(self, task: str, *, worker: str = "", attempt: int = 1) -> None:
         if attempt.__class__ is not int or attempt < 1:

@@ -16,6 +16,7 @@ import struct
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -103,6 +104,22 @@ def test_an_idle_recorder_writes_its_batch_within_linger(tmp_path: Path) -> None
         TaskStarted,
         TaskSucceeded,
     ]
+
+
+def _flushers() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("runreel-flusher")]
+
+
+def test_the_flusher_thread_ends_when_idle_and_comes_back(tmp_path: Path) -> None:
+    log = tmp_path / "idle.jsonl"
+    rec = Recorder(log, linger=0.01)
+    rec.mark("one")
+    _wait_for(lambda: log.read_bytes().count(b"\n") == 2, "the first batch")
+    _wait_for(lambda: not _flushers(), "the idle flusher to end")
+    rec.mark("two")
+    _wait_for(lambda: log.read_bytes().count(b"\n") == 3, "a batch after the flusher ended")
+    rec.close()
+    _wait_for(lambda: not _flushers(), "the flusher to end at close")
 
 
 def test_flush_and_close_write_the_batch(tmp_path: Path) -> None:
