@@ -10,7 +10,9 @@ Each round runs, one after the other in this process, on the same kind of file:
 - bare: one ``os.write`` per pre-encoded line (lines encoded before the clock starts);
 - floor: building and encoding each event, then one ``os.write``: no lock, clock or seq;
 - Recorder: ``task_started`` + ``succeeded`` pairs through the public API, unbatched;
-- Recorder with ``linger`` (group commit): the same calls, batches of up to 64 KiB.
+- Recorder with ``linger`` (group commit): the same calls, batches of up to 64 KiB;
+- batch floor: building and encoding each event into a 64 KiB batch, one ``os.write``
+  per batch: no lock, clock or seq (what any group commit does at least).
 
 Rates are events per CPU-second of the whole process (the flusher thread included), the
 best round of each; ratios are the median over rounds of each round's own ratio to the
@@ -37,6 +39,7 @@ from recorder.writer import Recorder  # noqa: E402
 
 WORKER = "host07-w3"
 LINGER = 0.05
+LIMIT = 1 << 16  # the Recorder's default batch_bytes
 TARGETS = {"recorder": 0.6, "linger": 1.3}
 
 Case = Callable[[str, int], float]
@@ -93,6 +96,31 @@ def floor(path: str, events: int) -> float:
         os.close(fd)
 
 
+def batch_floor(path: str, events: int) -> float:
+    """CPU seconds to build and encode each event into a batch, one ``os.write`` per
+    64 KiB: what any group commit does at least (no lock, clock or seq)."""
+    ids, src, t = _ids(events), f"{os.getpid()}-bench", time.time()
+    buf = bytearray()
+    fd = _open(path)
+    try:
+        write, encode_into = os.write, codec.encode_struct_into
+        seq = 0
+        c0 = time.process_time()
+        for tid in ids:
+            encode_into(TaskStarted(task=tid, worker=WORKER, t=t, src=src, seq=seq + 1), buf, -1)
+            buf += b"\n"
+            encode_into(TaskSucceeded(task=tid, worker=WORKER, t=t, src=src, seq=seq + 2), buf, -1)
+            buf += b"\n"
+            seq += 2
+            if len(buf) >= LIMIT:
+                write(fd, buf)
+                buf.clear()
+        write(fd, buf)
+        return time.process_time() - c0
+    finally:
+        os.close(fd)
+
+
 def recorder(path: str, events: int, linger: float | None = None) -> float:
     """CPU seconds for ``events`` Recorder calls, close (the last batch) included."""
     ids = _ids(events)
@@ -134,6 +162,7 @@ def run(events: int, rounds: int) -> dict[str, Any]:
         "floor": (floor, 0),
         "recorder": (recorder, 1),
         "linger": (grouped, 1),
+        "batch_floor": (batch_floor, 0),
     }
     times: dict[str, list[float]] = {name: [] for name in cases}
     with tempfile.TemporaryDirectory(prefix="runreel-bench-") as d:
@@ -165,6 +194,7 @@ def table(r: dict[str, Any]) -> str:
         "floor": "floor: build + encode + os.write, no lock/clock/seq",
         "recorder": "Recorder, unbatched (one write per event)",
         "linger": f"Recorder, linger={r['linger_s']} (group commit)",
+        "batch_floor": "batch floor: build + encode, one os.write per 64 KiB",
     }
     out = [
         f"{r['events']:,} events per case, {r['rounds']} rounds, load average "
