@@ -37,6 +37,8 @@ class Batching(Protocol):
 
     def _flush_quietly(self) -> None: ...
 
+    def _unwritten(self) -> str: ...
+
     def _hold_for_fork(self) -> None: ...
 
     def _release_after_fork(self) -> None: ...
@@ -168,7 +170,7 @@ def watch(rec: Batching) -> None:
     _batching.add(rec)
     if not _hooked:
         _hooked = True
-        atexit.register(flush_all)
+        atexit.register(_flush_at_exit)
         os.register_at_fork(
             before=_before_fork, after_in_parent=_after_fork, after_in_child=_after_fork
         )
@@ -179,6 +181,16 @@ def watch(rec: Batching) -> None:
 def flush_all() -> None:
     for rec in list(_batching):
         rec._flush_quietly()
+
+
+def _flush_at_exit() -> None:
+    """flush_all, and a line on stderr for each batch that could not be written: at exit
+    there is no later call to raise the error."""
+    flush_all()
+    for rec in list(_batching):
+        unwritten = rec._unwritten()
+        if unwritten:
+            sys.stderr.write(f"runreel: {unwritten}\n")
 
 
 def _before_fork() -> None:
@@ -251,6 +263,6 @@ def _on_multiprocessing_exit() -> None:
     import multiprocessing.util as mp_util
 
     def register(_: object) -> None:
-        mp_util.Finalize(None, flush_all, exitpriority=-100)
+        mp_util.Finalize(None, _flush_at_exit, exitpriority=-100)
 
     mp_util.register_after_fork(_anchor, register)

@@ -246,6 +246,14 @@ class Recorder:
                 except WriteFailed:
                     self._room = 0  # the next event retries the batch first, and raises
 
+    def _unwritten(self) -> str:
+        """What the batch holds that a failed write left there ("" when nothing)."""
+        b = self._batch
+        if b is None or b.failed is None or not b.pending:
+            return ""
+        lines = b.pending.count(b"\n")
+        return f"{lines} events were not written: {b.failed}"
+
     def _hold_for_fork(self) -> None:
         self._lock.acquire()
         self._forking = os.getpid()

@@ -352,3 +352,33 @@ def kill_trial(directory: Path, seed: int) -> dict[str, int]:
 def test_sigkill_loses_only_the_last_batch(tmp_path: Path) -> None:
     results = [kill_trial(tmp_path, seed) for seed in range(6)]
     assert sum(r["lost"] for r in results) > 0, "no trial had anything buffered"
+
+
+# Failures ---------------------------------------------------------------------------------
+
+
+def test_a_batch_that_cannot_be_written_is_raised_at_the_next_call_and_close() -> None:
+    rec = Recorder.attach("/dev/full", linger=FOREVER, batch_bytes=200)
+    rec.log("a")  # buffered: nothing is written yet
+    with pytest.raises(WriteFailed, match="No space left"):
+        for _ in range(10):  # the batch fills up and its write fails
+            rec.log("b" * 50)
+    with pytest.raises(WriteFailed, match="No space left"):
+        rec.log("c")  # refused while the batch still cannot be written
+    seq = rec._seq
+    with pytest.raises(WriteFailed, match="No space left"):
+        rec.close()
+    assert rec._seq == seq  # the refused events took no seq
+
+
+def test_a_batch_that_cannot_be_written_at_exit_is_reported() -> None:
+    script = (
+        "from recorder import Recorder\n"
+        "rec = Recorder.attach('/dev/full', linger=3600)\n"
+        "for i in range(3):\n    rec.log('x')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120)
+    assert done.returncode == 0
+    assert done.stderr.decode().strip().splitlines() == [
+        "runreel: 3 events were not written: cannot write to /dev/full: No space left on device"
+    ]
