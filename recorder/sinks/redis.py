@@ -128,10 +128,13 @@ class RedisSink:
 
         def once() -> T | bool:
             nonlocal resend
-            if resend and self._landed(data):
+            if (resend or self._unsure) and self._landed(data):
+                self._unsure = False
                 return True
-            resend = True
-            return send(data)
+            resend = self._unsure = True  # until the reply comes: it may land unanswered
+            sent = send(data)
+            self._unsure = False
+            return sent
 
         return self._retrying(once, "write to")
 
