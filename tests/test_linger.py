@@ -331,7 +331,8 @@ def kill_trial(directory: Path, seed: int) -> dict[str, int]:
     limit = rng.choice([512, 4096, 65_536])
     shared = mmap.mmap(-1, 8)
     pid = _child(_killed_writer(log, shared, seed, limit))
-    _wait_for(lambda: os.path.getsize(log) > rng.uniform(1, 2e6), "the writer to grow the log")
+    size = rng.uniform(1, 2e6)  # a random moment, measured in what was written
+    _wait_for(lambda: os.path.getsize(log) > size, "the writer to grow the log")
     os.kill(pid, signal.SIGKILL)
     _reap([pid])
     handed = struct.unpack("q", shared[:8])[0]  # the calls that had returned
