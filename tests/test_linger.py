@@ -331,7 +331,7 @@ def kill_trial(directory: Path, seed: int) -> dict[str, int]:
     limit = rng.choice([512, 4096, 65_536])
     shared = mmap.mmap(-1, 8)
     pid = _child(_killed_writer(log, shared, seed, limit))
-    size = rng.uniform(1, 2e6)  # a random moment, measured in what was written
+    size = os.path.getsize(log) + rng.uniform(1, 2e6)  # a random moment, in bytes written
     _wait_for(lambda: os.path.getsize(log) > size, "the writer to grow the log")
     os.kill(pid, signal.SIGKILL)
     _reap([pid])
