@@ -20,7 +20,7 @@ import threading
 import weakref
 from collections.abc import Callable
 from types import FrameType
-from typing import Any, Protocol
+from typing import Any
 
 from recorder.errors import WriteFailed
 from recorder.sinks import Broken, Sink, Unwritten
@@ -29,19 +29,69 @@ SIGNALS = (signal.SIGTERM, signal.SIGINT)
 IDLE = 2.0  # seconds without a batch after which the flusher thread ends
 
 
-class Batching(Protocol):
-    """What the hooks need of a batching Recorder."""
+class Batching:
+    """The Recorder's side of group commit: flushing from the flusher, a signal, exit and
+    fork (a base class of Recorder; the Recorder sets these attributes)."""
 
-    @property
-    def _lock(self) -> Any: ...  # an RLock: the signal handler asks whether this thread holds it
+    _lock: Any  # an RLock when batching: the signal handler asks whether its thread holds it
+    _batch: Batch | None
+    _closed: bool
+    _room: int
+    _forking: int
 
-    def _flush_quietly(self) -> None: ...
+    def _stop_writing(self) -> None:
+        raise NotImplementedError
 
-    def _unwritten(self) -> str: ...
+    def _put_batched(self, line: bytearray) -> None:
+        """The batch's slow path: open it (arm the flusher), or write it, or retry it."""
+        assert self._batch is not None
+        self._batch.write(line)
+        self._room = self._batch.limit  # written: a failure the flusher met is over
 
-    def _hold_for_fork(self) -> None: ...
+    def flush(self) -> None:
+        """Write the buffered events now (with ``linger``; without it there are none)."""
+        with self._lock:
+            if self._batch is not None and not self._closed:
+                try:
+                    self._batch.flush()
+                except Broken:
+                    self._stop_writing()
+                    raise
+        if deferred:
+            deliver()
 
-    def _release_after_fork(self) -> None: ...
+    def _flush_quietly(self) -> None:
+        """Flush from the flusher thread, a signal or exit: a failure waits for the next
+        event or close(), which raise it (the batch stays buffered until then)."""
+        with self._lock:
+            if self._batch is not None and not self._closed:
+                try:
+                    self._batch.flush()
+                except Broken:
+                    self._stop_writing()
+                except WriteFailed:
+                    self._room = 0  # the next event retries the batch first, and raises
+
+    def _unwritten(self) -> str:
+        """What the batch holds that a failed write left there ("" when nothing)."""
+        b = self._batch
+        if b is None or b.failed is None or not b.pending:
+            return ""
+        lines = b.pending.count(b"\n")
+        return f"{lines} events were not written: {b.failed}"
+
+    def _hold_for_fork(self) -> None:
+        self._lock.acquire()
+        self._forking = os.getpid()
+        self._flush_quietly()
+
+    def _release_after_fork(self) -> None:
+        if self._forking == os.getpid():
+            self._lock.release()
+        elif self._batch is not None:  # the child: what was buffered is its parent's
+            self._batch.pending.clear()
+            self._batch.failed = None
+            self._batch.flusher.forked()
 
 
 _batching: weakref.WeakSet[Any] = weakref.WeakSet()

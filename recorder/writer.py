@@ -63,7 +63,7 @@ def _after_fork() -> None:
 os.register_at_fork(after_in_child=_after_fork)
 
 
-class Recorder:
+class Recorder(batch.Batching):
     """Appends events for one writer (one ``src``) to a runreel log.
 
     Start a run with ``Recorder(path, name=..., total=...)``; attach a worker
@@ -215,57 +215,6 @@ class Recorder:
             self._stop_writing()  # the seq is free, and no later event can use it
         elif not isinstance(exc, Unwritten):
             self._seq += 1  # the line may be in the log: its seq stays used
-
-    def _put_batched(self, line: bytearray) -> None:
-        """The batch's slow path: open it (arm the flusher), or write it, or retry it."""
-        assert self._batch is not None
-        self._batch.write(line)
-        self._room = self._batch.limit  # written: a failure the flusher met is over
-
-    def flush(self) -> None:
-        """Write the buffered events now (with ``linger``; without it there are none)."""
-        with self._lock:
-            if self._batch is not None and not self._closed:
-                try:
-                    self._batch.flush()
-                except Broken:
-                    self._stop_writing()
-                    raise
-        if _deferred:
-            deliver()
-
-    def _flush_quietly(self) -> None:
-        """Flush from the flusher thread, a signal or exit: a failure waits for the next
-        event or close(), which raise it (the batch stays buffered until then)."""
-        with self._lock:
-            if self._batch is not None and not self._closed:
-                try:
-                    self._batch.flush()
-                except Broken:
-                    self._stop_writing()
-                except WriteFailed:
-                    self._room = 0  # the next event retries the batch first, and raises
-
-    def _unwritten(self) -> str:
-        """What the batch holds that a failed write left there ("" when nothing)."""
-        b = self._batch
-        if b is None or b.failed is None or not b.pending:
-            return ""
-        lines = b.pending.count(b"\n")
-        return f"{lines} events were not written: {b.failed}"
-
-    def _hold_for_fork(self) -> None:
-        self._lock.acquire()
-        self._forking = os.getpid()
-        self._flush_quietly()
-
-    def _release_after_fork(self) -> None:
-        if self._forking == os.getpid():
-            self._lock.release()
-        elif self._batch is not None:  # the child: what was buffered is its parent's
-            self._batch.pending.clear()
-            self._batch.failed = None
-            self._batch.flusher.forked()
 
     def task_started(self, task: str, *, worker: str = "", attempt: int = 1) -> None:
         if attempt.__class__ is not int or attempt < 1:
