@@ -12,7 +12,9 @@ persistence: the file side is not fsynced either) and stops it at the end.
 
 - throughput: 8 writer processes append task_started/task_succeeded pairs through
   ``Recorder.attach`` to one log, all at once; events/s is every event over the time
-  from the common start until the last writer is done.
+  from the common start until the last writer is done. Each backend unbatched and with
+  ``linger`` (group commit: a pipeline of XADDs per batch for the stream), beside a bare
+  ``os.write`` per pre-encoded line from 8 processes, measured in the same run.
 - follow latency: a writer process appends events at a steady 200 events/s; a follower
   in this process takes them in, and the latency of one event is the time it was taken
   in minus its ``t`` (same machine, same clock). The file is followed with
@@ -41,13 +43,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from recorder.events import Log  # noqa: E402
+from recorder.codec import encode  # noqa: E402
+from recorder.events import Log, TaskStarted, TaskSucceeded  # noqa: E402
 from recorder.location import parse  # noqa: E402
 from recorder.writer import Recorder  # noqa: E402
 from replay.sources.follow import Follower, FollowSource  # noqa: E402
 from replay.sources.redis import RedisFollower  # noqa: E402
 
 WRITERS = 8
+LINGER = 0.05  # seconds, for the group-commit rows
+BARE = -1.0  # a "linger" that means: no Recorder, a bare os.write per pre-encoded line
 FOLLOW_RATE = 200.0  # events/s while latency is measured
 
 
@@ -111,8 +116,13 @@ def drop(base: str, location: str) -> None:
 # Throughput ----------------------------------------------------------------------
 
 
-def _writer(location: str, pairs: int, name: str, start_at: float, done: Any) -> None:
-    rec = Recorder.attach(location)
+def _writer(
+    location: str, pairs: int, name: str, start_at: float, done: Any, linger: float | None
+) -> None:
+    if linger == BARE:
+        _bare_writer(location, pairs, name, start_at, done)
+        return
+    rec = Recorder.attach(location, linger=linger)
     while time.time() < start_at:
         time.sleep(0.0005)
     for i in range(pairs):
@@ -122,14 +132,34 @@ def _writer(location: str, pairs: int, name: str, start_at: float, done: Any) ->
     done.put(time.time())
 
 
-def throughput(location: str, pairs: int) -> tuple[int, float]:
+def _bare_writer(location: str, pairs: int, name: str, start_at: float, done: Any) -> None:
+    """The baseline: one ``os.write`` per line, the lines encoded before the start."""
+    src, t = f"{os.getpid()}-bare", time.time()
+    lines = []
+    for i in range(pairs):
+        lines.append(
+            encode(TaskStarted(task=f"{name}-{i}", worker=name, t=t, src=src, seq=2 * i + 1))
+        )
+        lines.append(
+            encode(TaskSucceeded(task=f"{name}-{i}", worker=name, t=t, src=src, seq=2 * i + 2))
+        )
+    fd = os.open(location, os.O_WRONLY | os.O_APPEND)
+    while time.time() < start_at:
+        time.sleep(0.0005)
+    for line in lines:
+        os.write(fd, line)
+    os.close(fd)
+    done.put(time.time())
+
+
+def throughput(location: str, pairs: int, linger: float | None = None) -> tuple[int, float]:
     """(events, seconds) for WRITERS processes appending ``pairs`` pairs each."""
     Recorder(location, name="bench", overwrite=True).close()
     ctx = mp.get_context("fork")
     done = ctx.Queue()
     start_at = time.time() + 0.5  # every writer connected and waiting
     procs = [
-        ctx.Process(target=_writer, args=(location, pairs, f"w{i}", start_at, done))
+        ctx.Process(target=_writer, args=(location, pairs, f"w{i}", start_at, done, linger))
         for i in range(WRITERS)
     ]
     for p in procs:
@@ -204,13 +234,29 @@ def main() -> None:
         )
         figures.update(python=platform.python_version(), redis=server_version(base))
         print()
-        print(f"throughput: {WRITERS} processes into one log")
-        print(f"{'backend':<30}{'events':>10}{'seconds':>10}{'events/s':>12}")
+        print(f"throughput: {WRITERS} processes into one log; ratio: to the bare os.write row")
+        print(f"{'backend':<36}{'events':>10}{'seconds':>10}{'events/s':>12}{'ratio':>8}")
+        rows: list[tuple[str, str, float | None]] = [
+            ("bare os.write per line (baseline)", file_log, BARE),
+            ("file (O_APPEND)", file_log, None),
+            (f"file, linger={LINGER}", file_log, LINGER),
+            ("redis stream (XADD)", stream, None),
+            (f"redis stream, linger={LINGER} (pipelined)", stream, LINGER),
+        ]
         try:
-            for name, location in (("file (O_APPEND)", file_log), ("redis stream (XADD)", stream)):
-                n, seconds = throughput(location, pairs)
-                print(f"{name:<30}{n:>10,}{seconds:>10.2f}{n / seconds:>12,.0f}")
-                figures[f"throughput {name}"] = {"events": n, "seconds": seconds}
+            bare_rate = 0.0
+            for name, location, linger in rows:
+                n, seconds = throughput(location, pairs, linger)
+                bare_rate = bare_rate or n / seconds
+                print(
+                    f"{name:<36}{n:>10,}{seconds:>10.2f}{n / seconds:>12,.0f}"
+                    f"{n / seconds / bare_rate:>8.2f}"
+                )
+                figures[f"throughput {name}"] = {
+                    "events": n,
+                    "seconds": seconds,
+                    "ratio_to_bare_write": n / seconds / bare_rate,
+                }
             print()
             rate = f"{FOLLOW_RATE:.0f} events/s"
             print(f"follow latency: one writer at {rate}, {follow_events} events")

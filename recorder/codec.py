@@ -11,9 +11,20 @@ from typing import cast
 
 import msgspec
 
-from recorder.events import FORMAT_VERSION, AnyEvent, Int64, TaskFailed, TaskRetrying, Time
+from recorder.events import (
+    FORMAT_VERSION,
+    AnyEvent,
+    Attempt,
+    Event,
+    Int64,
+    Seconds,
+    TaskFailed,
+    TaskRetrying,
+    Time,
+)
 
 _encoder = msgspec.json.Encoder()
+encode_struct_into = _encoder.encode_into  # the writer's hot path: no checks, no newline
 # An empty ``detail`` is left out of a line: lines stay as they were before the field
 # existed. The key cannot occur inside a string value (msgspec writes ``"`` as ``\"``), and
 # these events have no other fields that could hold it, so the first match is the field.
@@ -72,6 +83,26 @@ def append(event: AnyEvent, buffer: bytearray) -> None:
     if type(event) in _DETAILED and not cast("TaskFailed", event).detail:
         _omit_empty_detail(buffer, start)
     buffer.extend(b"\n")
+
+
+class TaskFailedPlain(Event, tag="task_failed", frozen=True):
+    """A ``task_failed`` without ``detail``: encodes as TaskFailed with an empty one does.
+
+    The Recorder builds these so that its hot path needs no check per event."""
+
+    task: str
+    worker: str = ""
+    error: str = ""
+
+
+class TaskRetryingPlain(Event, tag="task_retrying", frozen=True):
+    """A ``task_retrying`` without ``detail`` (see TaskFailedPlain)."""
+
+    task: str
+    worker: str = ""
+    attempt: Attempt = 1
+    error: str = ""
+    backoff: Seconds = 0.0
 
 
 def _omit_empty_detail(buffer: bytearray, start: int) -> None:

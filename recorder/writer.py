@@ -2,11 +2,11 @@
 
 The Recorder stamps each event (time, ``src``, ``seq``), encodes it and hands the line
 to its sink (recorder/sinks/): a file, one ``os.write`` per line, or a Redis stream.
+With ``linger`` it buffers whole lines and writes them in batches (recorder/batch.py).
 """
 
 from __future__ import annotations
 
-import math
 import operator
 import os
 import threading
@@ -14,17 +14,21 @@ import time
 import traceback
 import uuid
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
-from recorder import codec
+from recorder import batch
+from recorder.batch import deliver
+from recorder.checks import attempt_number, count, finite, linger_seconds
+from recorder.codec import TaskFailedPlain, TaskRetryingPlain, encode_struct_into
 from recorder.detail import bounded, traceback_text
 from recorder.errors import WriteFailed
 from recorder.events import (
     FORMAT_VERSION,
     AnyEvent,
+    Event,
     Log,
     Mark,
     Metric,
@@ -43,6 +47,9 @@ from recorder.sinks.file import Durability, FileSink, fsync_every
 from recorder.sinks.redis import RedisSink
 
 ENV_VAR = "RUNREEL_LOG"
+_now = time.time_ns
+_deferred = batch.deferred  # the same list: one global load on the path of every event
+BATCH_BYTES = 1 << 16  # a batch is written when it reaches this size, whatever its age
 
 _live: weakref.WeakSet[Recorder] = weakref.WeakSet()
 
@@ -56,7 +63,7 @@ def _after_fork() -> None:
 os.register_at_fork(after_in_child=_after_fork)
 
 
-class Recorder:
+class Recorder(batch.Batching):
     """Appends events for one writer (one ``src``) to a runreel log.
 
     Start a run with ``Recorder(path, name=..., total=...)``; attach a worker
@@ -76,12 +83,18 @@ class Recorder:
         run: str | None = None,
         overwrite: bool = False,
         durability: Durability = "never",
+        linger: float | None = None,
+        batch_bytes: int = BATCH_BYTES,
         _attach: bool = False,
     ) -> None:
         self.path = os.fspath(path)
         every = fsync_every(durability)  # a stream's durability is the server's (appendfsync)
-        self._lock = threading.Lock()
-        self._buf = bytearray()
+        self.linger = linger_seconds(linger)
+        limit = operator.index(batch_bytes)
+        if limit < 1:
+            raise ValueError(f"batch_bytes must be 1 or more, not {limit}")
+        self._buf = bytearray()  # the line being written (encoded in place, no allocation)
+        self._forking = 0  # the pid that holds the lock through a fork
         self._closed = False
         self._owner = not _attach
         self._finished = False
@@ -91,9 +104,19 @@ class Recorder:
             self._sink = RedisSink(self.path, start=start, overwrite=overwrite)
         else:
             self._sink = FileSink(self.path, start=start, overwrite=overwrite, every=every)
-        self._write = self._sink.write
+        self._batch: batch.Batch | None = None
+        self._pending = bytearray()  # the open batch (with linger): lines join it inline
+        self._room = limit  # a batch that stays below this size takes a line inline
+        self._put: Callable[[bytearray], None] = self._sink.write
+        if self.linger is not None:
+            self._batch = batch.Batch(self._sink, self._flush_quietly, self.linger, limit)
+            self._sink = self._batch
+            self._pending = self._batch.pending
+            self._put = self._put_batched
         self._new_identity()
         _live.add(self)
+        if self._batch is not None:
+            batch.watch(self)
         self.run = run or ("" if _attach else uuid.uuid4().hex[:12])
         try:
             if _attach:
@@ -101,7 +124,7 @@ class Recorder:
                     self.log(self._sink.warning, level="warning")
                 return
             meta_ = {str(k): str(v) for k, v in (meta or {}).items()}
-            self._append(RunStarted, FORMAT_VERSION, self.run, str(name), _count(total), meta_)
+            self._append(RunStarted, FORMAT_VERSION, self.run, str(name), count(total), meta_)
         except BaseException:
             self.close()
             raise
@@ -112,58 +135,119 @@ class Recorder:
         path: str | os.PathLike[str] | None = None,
         *,
         durability: Durability = "never",
+        linger: float | None = None,
+        batch_bytes: int = BATCH_BYTES,
     ) -> Recorder:
         """A writer for a run that already exists (e.g. in a worker process)."""
         if path is None:
             path = os.environ.get(ENV_VAR)
             if not path:
                 raise WriteFailed(f"no log given and {ENV_VAR} is not set")
-        return cls(path, durability=durability, _attach=True)
+        return cls(
+            path, durability=durability, linger=linger, batch_bytes=batch_bytes, _attach=True
+        )
 
     def _new_identity(self) -> None:
         self.src = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._seq = 0
-        self._lock = threading.Lock()
+        # An RLock when batching: the signal handler asks whether its thread holds it.
+        self._lock = threading.Lock() if self.linger is None else threading.RLock()
 
     # Writing ------------------------------------------------------------------
 
     def emit(self, event: AnyEvent) -> None:
         """Append a prepared event, stamped with this writer's time, src and seq."""
-        stamp = ("t", "src", "seq")
-        fields = [getattr(event, f) for f in event.__struct_fields__ if f not in stamp]
-        self._append(type(event), *fields)
+        cls: type[Event] = type(event)
+        skip = {"t", "src", "seq"}
+        if isinstance(event, TaskFailed | TaskRetrying) and not event.detail:
+            cls = TaskFailedPlain if isinstance(event, TaskFailed) else TaskRetryingPlain
+            skip.add("detail")  # as codec.encode does: an empty detail is left out
+        self._append(cls, *[getattr(event, f) for f in event.__struct_fields__ if f not in skip])
 
-    def _append(self, cls: type[AnyEvent], *fields: Any) -> None:
-        """Stamp and write one event; ``fields`` are cls's own, in order (t, src, seq come last)."""
+    def _append(self, cls: type[Event], *fields: Any) -> None:
+        """Stamp and write one event; ``fields`` are cls's own, in order (t, src, seq come last).
+
+        task_started() and succeeded() repeat this body inline: they are most of
+        the events, and a call with ``*fields`` costs as much as the write it leads to.
+        """
         lock = self._lock
         lock.acquire()  # not ``with``: this is the path of every event, and it costs half
         try:
-            if self._closed:
-                raise WriteFailed(f"{self.path}: recorder is closed")
-            self._seq += 1
-            buf = self._buf
-            try:
-                # whole microseconds, rounded: round(time.time(), 6) would cost more than the write
-                t = (time.time_ns() + 500) // 1000 / 1e6
-                stamped = cls(*fields, t=t, src=self.src, seq=self._seq)
-                codec.encode_into(stamped, buf)  # resizes buf to the line: no clear() needed
-            except (TypeError, ValueError):  # e.g. a lone surrogate: nothing was written
-                self._seq -= 1
-                raise
-            try:
-                self._write(buf)
-            except Unwritten:  # nothing of it is in the log: the seq is free again
-                self._seq -= 1
-                raise
-            except Broken:
-                self._seq -= 1
-                self._closed = True
-                raise
+            seq = self._seq + 1
+            t = _now() // 1000 / 1e6  # whole microseconds (round(t, 6) costs as much as a write)
+            event = cls(*fields, t=t, src=self.src, seq=seq)
+            pending = self._pending
+            start = len(pending)
+            if start and start < self._room:  # an open batch with room: the line joins it
+                try:
+                    encode_struct_into(event, pending, -1)
+                except (TypeError, ValueError):  # e.g. a lone surrogate: nothing was added
+                    del pending[start:]
+                    raise
+                pending += b"\n"
+            else:  # one line: to the sink, or to a batch to open, write or retry
+                line = self._buf
+                encode_struct_into(event, line, 0)  # offset 0: replaces the last line
+                line += b"\n"
+                try:
+                    self._put(line)
+                except WriteFailed as exc:
+                    self._write_failed(exc)
+                    raise
+            self._seq = seq
         finally:
             lock.release()
+        if _deferred:  # a signal came while the lock was held
+            deliver()
+
+    def _refuse(self, line: bytearray | None = None) -> NoReturn:
+        raise Unwritten(f"{self.path}: recorder is closed")
+
+    def _stop_writing(self) -> None:
+        """Closed: every later event is refused (the hot path checks nothing else)."""
+        self._closed = True
+        self._put = self._refuse
+        self._room = 0
+
+    def _write_failed(self, exc: WriteFailed) -> None:
+        """What a failed write means for the seq (recorder/sinks/__init__.py)."""
+        if isinstance(exc, Broken):
+            self._stop_writing()  # the seq is free, and no later event can use it
+        elif not isinstance(exc, Unwritten):
+            self._seq += 1  # the line may be in the log: its seq stays used
 
     def task_started(self, task: str, *, worker: str = "", attempt: int = 1) -> None:
-        self._append(TaskStarted, str(task), str(worker), _attempt(attempt))
+        if attempt.__class__ is not int or attempt < 1:
+            attempt = attempt_number(attempt)
+        lock = self._lock
+        lock.acquire()  # _append's body, inline (see there)
+        try:
+            seq = self._seq + 1
+            t = _now() // 1000 / 1e6  # whole microseconds (round(t, 6) costs as much as a write)
+            event = TaskStarted(str(task), str(worker), attempt, t=t, src=self.src, seq=seq)
+            pending = self._pending
+            start = len(pending)
+            if start and start < self._room:  # an open batch with room: the line joins it
+                try:
+                    encode_struct_into(event, pending, -1)
+                except (TypeError, ValueError):  # e.g. a lone surrogate: nothing was added
+                    del pending[start:]
+                    raise
+                pending += b"\n"
+            else:  # one line: to the sink, or to a batch to open, write or retry
+                line = self._buf
+                encode_struct_into(event, line, 0)  # offset 0: replaces the last line
+                line += b"\n"
+                try:
+                    self._put(line)
+                except WriteFailed as exc:
+                    self._write_failed(exc)
+                    raise
+            self._seq = seq
+        finally:
+            lock.release()
+        if _deferred:  # a signal came while the lock was held
+            deliver()
 
     def retry(
         self,
@@ -180,25 +264,68 @@ class Recorder:
         ``detail`` is the full story (a traceback, the output), cut in the middle past
         recorder.detail.MAX_DETAIL characters.
         """
-        pause = _finite(backoff, "backoff")
+        pause = finite(backoff, "backoff")
         if pause < 0:
             raise ValueError(f"backoff must be 0 or more seconds, not {pause!r}")
-        self._append(
-            TaskRetrying,
-            str(task),
-            str(worker),
-            _attempt(attempt),
-            str(error),
-            bounded(str(detail)),
-            pause,
-        )
+        text = bounded(str(detail))
+        if text:
+            self._append(
+                TaskRetrying,
+                str(task),
+                str(worker),
+                attempt_number(attempt),
+                str(error),
+                text,
+                pause,
+            )
+        else:  # no detail: the line leaves the field out
+            self._append(
+                TaskRetryingPlain,
+                str(task),
+                str(worker),
+                attempt_number(attempt),
+                str(error),
+                pause,
+            )
 
     def succeeded(self, task: str, *, worker: str = "") -> None:
-        self._append(TaskSucceeded, str(task), str(worker))
+        lock = self._lock
+        lock.acquire()  # _append's body, inline (see there)
+        try:
+            seq = self._seq + 1
+            t = _now() // 1000 / 1e6  # whole microseconds (round(t, 6) costs as much as a write)
+            event = TaskSucceeded(str(task), str(worker), t=t, src=self.src, seq=seq)
+            pending = self._pending
+            start = len(pending)
+            if start and start < self._room:  # an open batch with room: the line joins it
+                try:
+                    encode_struct_into(event, pending, -1)
+                except (TypeError, ValueError):  # e.g. a lone surrogate: nothing was added
+                    del pending[start:]
+                    raise
+                pending += b"\n"
+            else:  # one line: to the sink, or to a batch to open, write or retry
+                line = self._buf
+                encode_struct_into(event, line, 0)  # offset 0: replaces the last line
+                line += b"\n"
+                try:
+                    self._put(line)
+                except WriteFailed as exc:
+                    self._write_failed(exc)
+                    raise
+            self._seq = seq
+        finally:
+            lock.release()
+        if _deferred:  # a signal came while the lock was held
+            deliver()
 
     def failed(self, task: str, *, worker: str = "", error: str = "", detail: str = "") -> None:
         """The task failed for good: ``error`` in one line, ``detail`` the full story (bounded)."""
-        self._append(TaskFailed, str(task), str(worker), str(error), bounded(str(detail)))
+        text = bounded(str(detail))
+        if text:
+            self._append(TaskFailed, str(task), str(worker), str(error), text)
+        else:  # no detail: the line leaves the field out
+            self._append(TaskFailedPlain, str(task), str(worker), str(error))
 
     def skip(self, task: str, *, worker: str = "", reason: str = "") -> None:
         self._append(TaskSkipped, str(task), str(worker), str(reason))
@@ -222,10 +349,10 @@ class Recorder:
         if kind not in ("counter", "gauge"):
             raise ValueError(f"metric kind must be 'counter' or 'gauge', not {kind!r}")
         labels = {str(k): str(v) for k, v in (labels or {}).items()}
-        self._append(Metric, str(name), kind, _finite(value, "metric value"), labels)
+        self._append(Metric, str(name), kind, finite(value, "metric value"), labels)
 
     def set_total(self, total: int | None) -> None:
-        self._append(TotalChanged, _count(total))
+        self._append(TotalChanged, count(total))
 
     def finish(self, status: str = "ok", *, exit_status: int | None = None) -> None:
         """Record the end of the run (once; later calls are ignored)."""
@@ -254,12 +381,15 @@ class Recorder:
     # Lifecycle ----------------------------------------------------------------
 
     def close(self) -> None:
-        """Flush to disk (when a durability setting asks for it) and close."""
+        """Write the batch (with ``linger``), flush to disk (when a durability setting
+        asks for it) and close. WriteFailed when the batch could not be written."""
         with self._lock:
             if self._closed:
                 return
-            self._closed = True
-            self._sink.close()
+            self._stop_writing()
+            self._sink.close()  # a Batch writes its last batch first
+        if _deferred:
+            deliver()
 
     def __enter__(self) -> Recorder:
         return self
@@ -295,32 +425,6 @@ def _from_block(exc: BaseException) -> TracebackType | None:
     if tb is not None and tb.tb_frame.f_code is _TASK_CODE:
         return tb.tb_next
     return tb
-
-
-def _finite(value: float, what: str) -> float:
-    """``value`` as a float, refusing NaN and infinities (JSON has no way to write them)."""
-    number = float(value)
-    if not math.isfinite(number):
-        raise ValueError(f"{what} must be a finite number, not {number!r}")
-    return number
-
-
-def _count(total: int | None) -> int | None:
-    """A planned task count as readers take it: None (not known) or a whole number >= 0."""
-    if total is None:
-        return None
-    number = operator.index(total)  # TypeError for 5.0 or "5": the format has integers
-    if number < 0:
-        raise ValueError(f"total must be 0 or more, not {number}")
-    return number
-
-
-def _attempt(attempt: int) -> int:
-    """An attempt number as readers take it: attempts count from 1."""
-    number = operator.index(attempt)
-    if number < 1:
-        raise ValueError(f"attempt must be 1 or more, not {number}")
-    return number
 
 
 def _error_text(exc: BaseException) -> str:

@@ -255,7 +255,8 @@ WRITER = textwrap.dedent(
     from recorder import Recorder
 
     path, k, n, start_at = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
-    rec = Recorder.attach(path)
+    linger = float(sys.argv[5]) if sys.argv[5] != "None" else None
+    rec = Recorder.attach(path, linger=linger, batch_bytes=4096)
     time.sleep(max(0.0, start_at - time.time()))  # start together
     big = "B" * 65_536
     for i in range(n):
@@ -274,14 +275,17 @@ WRITER = textwrap.dedent(
 )
 
 
-def write_with_processes(log: Path, processes: int, per_process: int) -> dict[str, int]:
+def write_with_processes(
+    log: Path, processes: int, per_process: int, linger: float | None = None
+) -> dict[str, int]:
     """``processes`` writer processes x ``per_process`` events; returns events per src."""
     script = log.parent / "writer.py"
     script.write_text(WRITER)
     start_at = time.time() + 1.0 + processes * 0.1  # once every process has imported runreel
     procs = [
         subprocess.Popen(
-            [sys.executable, str(script), str(log), str(k), str(per_process), str(start_at)],
+            [sys.executable, str(script), str(log), str(k), str(per_process), str(start_at)]
+            + [str(linger)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
@@ -295,16 +299,18 @@ def write_with_processes(log: Path, processes: int, per_process: int) -> dict[st
     return srcs
 
 
-def write_with_threads(log: Path, threads: int, per_thread: int) -> dict[str, int]:
+def write_with_threads(
+    log: Path, threads: int, per_thread: int, linger: float | None = None
+) -> dict[str, int]:
     """Each thread its own Recorder, and every thread also shares one: both stay gapless."""
-    shared = Recorder.attach(log)
+    shared = Recorder.attach(log, linger=linger, batch_bytes=4096)
     barrier = threading.Barrier(threads)
     srcs: dict[str, int] = {}
     errors: list[BaseException] = []
 
     def work(k: int) -> None:
         try:
-            with Recorder.attach(log) as rec:
+            with Recorder.attach(log, linger=linger, batch_bytes=4096) as rec:
                 srcs[rec.src] = per_thread
                 barrier.wait()
                 for i in range(per_thread):
@@ -328,12 +334,14 @@ def write_with_threads(log: Path, threads: int, per_thread: int) -> dict[str, in
     return srcs
 
 
-def write_with_asyncio(log: Path, tasks: int, per_task: int, *, yield_every: int = 1) -> dict:
+def write_with_asyncio(
+    log: Path, tasks: int, per_task: int, *, yield_every: int = 1, linger: float | None = None
+) -> dict:
     """Each task its own Recorder plus one shared by all, yielding to the loop as it goes."""
     srcs: dict[str, int] = {}
 
     async def job(k: int, shared: Recorder) -> None:
-        with Recorder.attach(log) as rec:
+        with Recorder.attach(log, linger=linger, batch_bytes=4096) as rec:
             srcs[rec.src] = per_task
             for i in range(per_task):
                 rec.task_started(f"a{k}-{i}", worker=f"task-{k}")
@@ -343,7 +351,7 @@ def write_with_asyncio(log: Path, tasks: int, per_task: int, *, yield_every: int
                     await asyncio.sleep(0)
 
     async def main() -> None:
-        with Recorder.attach(log) as shared:
+        with Recorder.attach(log, linger=linger, batch_bytes=4096) as shared:
             await asyncio.gather(*(job(k, shared) for k in range(tasks)))
             srcs[shared.src] = tasks * len(range(0, per_task, 10))
 
@@ -351,16 +359,18 @@ def write_with_asyncio(log: Path, tasks: int, per_task: int, *, yield_every: int
     return srcs
 
 
-def concurrency_run(tmp_path: Path, mode: str, writers: int, per_writer: int) -> tuple[int, int]:
-    """One stress run; returns (events, bytes) of the log."""
+def concurrency_run(
+    tmp_path: Path, mode: str, writers: int, per_writer: int, linger: float | None = None
+) -> tuple[int, int]:
+    """One stress run (every writer with ``linger``: group commit); returns (events, bytes)."""
     log = tmp_path / f"{mode}.jsonl"
     main = Recorder(log, name=f"stress-{mode}")
     if mode == "processes":
-        expected = write_with_processes(log, writers, per_writer)
+        expected = write_with_processes(log, writers, per_writer, linger)
     elif mode == "threads":
-        expected = write_with_threads(log, writers, per_writer)
+        expected = write_with_threads(log, writers, per_writer, linger)
     else:
-        expected = write_with_asyncio(log, writers, per_writer)
+        expected = write_with_asyncio(log, writers, per_writer, linger=linger)
     main.finish("ok")
     main.close()
     expected[main.src] = 2
@@ -373,10 +383,13 @@ def concurrency_run(tmp_path: Path, mode: str, writers: int, per_writer: int) ->
     return len(events), log.stat().st_size
 
 
+@pytest.mark.parametrize("linger", [None, 0.005], ids=["unbatched", "linger"])
 @pytest.mark.parametrize("mode", ["processes", "threads", "asyncio"])
-def test_many_writers_lose_nothing_and_tear_nothing(tmp_path: Path, mode: str) -> None:
+def test_many_writers_lose_nothing_and_tear_nothing(
+    tmp_path: Path, mode: str, linger: float | None
+) -> None:
     writers, per_writer = (4, 3_000) if mode == "processes" else (8, 2_000)
-    concurrency_run(tmp_path, mode, writers, per_writer)
+    concurrency_run(tmp_path, mode, writers, per_writer, linger)
 
 
 # 2. Crashes -----------------------------------------------------------------------------------
@@ -408,7 +421,12 @@ PADS = [0, 100, 1_000, 5_000, 20_000, 70_000]  # bytes of log text per event
 def _busy_writer(log: Path, seed: int, pads: Sequence[int] = PADS) -> Callable[[], None]:
     def run() -> None:
         rng = random.Random(seed)
-        rec = Recorder.attach(log, durability=rng.choice(["never", "never", "always", 7]))
+        rec = Recorder.attach(
+            log,
+            durability=rng.choice(["never", "never", "always", 7]),
+            linger=rng.choice([None, None, 0.01, 3600]),  # group commit in half the writers
+            batch_bytes=rng.choice([4096, 65_536]),
+        )
         pad = "p" * rng.choice(pads)
         for i in count():
             rec.task_started(f"{seed}-{i}", worker=f"w{seed}")

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from conftest import invoke
+from test_linger import kill_trial
 from test_reliability import (
     CORPUS,
     HAS_RUNREEL,
@@ -59,12 +60,13 @@ def figures(name: str, **values: object) -> None:
 # 1. Concurrency -----------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("linger", [None, 0.005], ids=["unbatched", "linger"])
 @pytest.mark.parametrize("mode", ["processes", "threads", "asyncio"])
-def test_16_writers_x_50k_events(tmp_path: Path, mode: str) -> None:
+def test_16_writers_x_50k_events(tmp_path: Path, mode: str, linger: float | None) -> None:
     began = time.monotonic()
-    events, size = concurrency_run(tmp_path, mode, 16, 50_000)
+    events, size = concurrency_run(tmp_path, mode, 16, 50_000, linger)
     figures(
-        f"concurrency-{mode}",
+        f"concurrency-{mode}" + ("-linger" if linger else ""),
         writers=16,
         per_writer=50_000,
         events=events,
@@ -86,6 +88,15 @@ def test_200_crashes(tmp_path: Path) -> None:
             f.unlink()
         release_memory()
     figures("crashes", trials=200, **totals)
+
+
+def test_100_sigkills_lose_at_most_one_batch(tmp_path: Path) -> None:
+    totals: Counter[str] = Counter()
+    for seed in range(100):
+        totals.update(kill_trial(tmp_path, 9000 + seed))
+        for f in tmp_path.glob("kill-*.jsonl"):
+            f.unlink()
+    figures("sigkill-linger", trials=100, **totals)
 
 
 def test_100_writers_killed_while_others_go_on(tmp_path: Path) -> None:

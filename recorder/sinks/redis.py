@@ -1,4 +1,5 @@
-"""The Recorder's Redis stream sink: one XADD per event, retried through a lost connection.
+"""The Recorder's Redis stream sink: one XADD per event (a pipeline of them per batch with
+``linger``), retried through a lost connection.
 
 The writer stamps ``seq`` before sending, so an event that could not be delivered
 shows to every reader as a seq gap of its writer; the Recorder also raises
@@ -55,6 +56,7 @@ class RedisSink:
         self._first: str | None = ("replace" if overwrite else "create") if start else None
         self._down_since: float | None = None
         self._backoff = FIRST_BACKOFF
+        self._unsure = False  # a batch broke off midway: some of it may have landed
         if not start and not self._retrying(self._stream.exists, "attach to"):
             self.close()
             raise WriteFailed(
@@ -62,7 +64,12 @@ class RedisSink:
             )
 
     def write(self, line: bytes | bytearray) -> None:
-        """Append one encoded line (its newline is not stored); WriteFailed when it could not."""
+        """Append one encoded line (its newline is not stored); WriteFailed when it could not.
+
+        A batch of lines (``linger``) goes in one pipelined round trip, in order."""
+        if line.count(b"\n") > 1:
+            self._write_batch(bytes(line).split(b"\n")[:-1])
+            return
         data = bytes(line[:-1] if line.endswith(b"\n") else line)
         try:
             if self._first is None:
@@ -77,6 +84,41 @@ class RedisSink:
             raise LogExists(str(self.location))
         self._first = None
 
+    def _write_batch(self, lines: list[bytes]) -> None:
+        """XADD every line, pipelined; after a broken connection, the lines that landed
+        (a prefix: a pipeline runs in order) are not sent again."""
+        if self._first is not None:
+            self.write(lines[0] + b"\n")  # the run's first line starts the stream
+            lines = lines[1:]
+        sent = 0
+
+        def once() -> int:
+            nonlocal sent
+            if self._unsure:  # an earlier try broke off: skip what reached the server
+                sent += self._landed_prefix(lines[sent:])
+                self._unsure = False
+            self._unsure = True
+            self._stream.add_many(lines[sent:])
+            self._unsure = False
+            sent = len(lines)
+            return sent
+
+        try:
+            self._retrying(once, "write to")
+        except WriteFailed as exc:
+            raise WriteFailed(
+                f"{exc}; {len(lines) - sent} events of a batch were not delivered yet "
+                "(they stay buffered and go with the next batch)"
+            ) from exc.__cause__
+
+    def _landed_prefix(self, lines: list[bytes]) -> int:
+        """How many of ``lines``, from the first, are among the stream's last entries."""
+        seen = {fields.get(b"line") for _, fields in self._stream.last(max(LOOKBACK, len(lines)))}
+        for i in range(len(lines), 0, -1):
+            if lines[i - 1] in seen:
+                return i
+        return 0
+
     def close(self) -> None:
         self._stream.close()
 
@@ -86,10 +128,13 @@ class RedisSink:
 
         def once() -> T | bool:
             nonlocal resend
-            if resend and self._landed(data):
+            if (resend or self._unsure) and self._landed(data):
+                self._unsure = False
                 return True
-            resend = True
-            return send(data)
+            resend = self._unsure = True  # until the reply comes: it may land unanswered
+            sent = send(data)
+            self._unsure = False
+            return sent
 
         return self._retrying(once, "write to")
 
