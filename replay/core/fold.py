@@ -384,11 +384,14 @@ def apply_all(m: Metrics, events: Iterable[Event | Unknown]) -> Metrics:
     return m
 
 
-def _gap(m: Metrics, src: str, expected: int, got: int) -> None:
+def _gap(m: Metrics, src: str, expected: float, got: int) -> None:
+    if expected == -math.inf:  # a partial fold's first event of a writer it did not know
+        m.first_seen(src, got)  # type: ignore[attr-defined]
+        return
     m.gap_count += 1
     if got > expected:
-        m.lost_events += got - expected
-    m.gaps.append(Gap(src, expected, got))
+        m.lost_events += got - int(expected)
+    m.gaps.append(Gap(src, int(expected), got))
 
 
 def fold(events: Iterable[Event | Unknown], state: Metrics | None = None) -> Metrics:

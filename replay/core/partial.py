@@ -14,6 +14,7 @@ from the true state: the result is always the sequential fold's.
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,14 @@ _NEVER: Any = object()  # a ring second no completion has: the slice's first one
 _ENDS = (TaskSucceeded, TaskFailed, TaskSkipped)
 
 
+class _Seqs(dict[str, Any]):
+    """Writers' last seqs; one the slice has not seen yet reads as -inf, so its first event
+    is noted (``first_seen``) instead of being counted as a gap from seq 0."""
+
+    def get(self, src: str, default: Any = None) -> Any:
+        return super().get(src, -math.inf)
+
+
 class _Resets(list[Any]):
     """The ring's seconds, noting each slot the slice resets (once a second of log time)."""
 
@@ -56,17 +65,16 @@ class Start:
 
     in_flight: list[tuple[str, InFlight]]
     workers: dict[str, WorkerState]
-    srcs: frozenset[str]
 
 
 class PartialMetrics(Metrics):
     """Metrics folded over one slice, with the notes ``merge`` needs to place it."""
 
-    __slots__ = ("start", "handlers", "reruns", "steps", "runs", "candidates", "overflow")
+    __slots__ = ("start", "handlers", "reruns", "steps", "runs", "candidates", "firsts", "overflow")
 
     def __init__(self) -> None:
         super().__init__()
-        self.start = Start([], {}, frozenset())
+        self.start = Start([], {})
         self.handlers: dict[type[Any], Any] = dict(_fold._HANDLERS)
         self.handlers.update(
             {
@@ -82,6 +90,7 @@ class PartialMetrics(Metrics):
         self.steps: dict[tuple[str, tuple[tuple[str, str], ...]], list[float]] = {}
         self.runs: list[tuple[Any, ...]] = []  # ("start", run, name, meta, total) | ("total", n)
         self.candidates: list[tuple[float, str]] = []  # completions that reached ``slowest``
+        self.firsts: list[tuple[str, int, int]] = []  # (src, seq, gaps before it) of new writers
         self.overflow = False  # a note was left out (too many, or a task ended slow twice)
 
     def _slow(self, d: float, task: str) -> None:
@@ -89,6 +98,9 @@ class PartialMetrics(Metrics):
             self.overflow = True  # a re-run replaced its entry: the floor may have moved down
         self._note(self.candidates, (d, task))
         super()._slow(d, task)
+
+    def first_seen(self, src: str, seq: int) -> None:
+        self._note(self.firsts, (src, seq, self.gap_count))
 
     def _note(self, notes: list[Any], note: Any) -> None:
         if len(notes) >= NOTES_LIMIT:
@@ -140,14 +152,15 @@ def _noting_total(m: PartialMetrics, e: TotalChanged) -> None:
     _fold._HANDLERS[TotalChanged](m, e)
 
 
-def warm(window: Iterable[Event | Unknown], t0: float) -> PartialMetrics:
-    """The state a slice starts from: ``window`` (the events just before it) folded, with
-    the run's first event time ``t0``; then every figure the slice adds to is cleared."""
+def warm(window: Iterable[Event | Unknown], t0: float, *, whole: bool = False) -> PartialMetrics:
+    """The state a slice starts from: ``window`` (the events just before it; ``whole``:
+    every one) folded, with the run's first event time ``t0``; then every figure the
+    slice adds to is cleared."""
     events = list(window)
     m = PartialMetrics()
     m.first_t = m.last_t = t0
     seen: set[str] = set()
-    for e in events:  # a worker whose first event here ends a task was most likely running it
+    for e in [] if whole else events:  # a worker that first ends a task was likely running it
         worker = getattr(e, "worker", None)
         if worker is None or worker in seen:
             continue
@@ -158,7 +171,6 @@ def warm(window: Iterable[Event | Unknown], t0: float) -> PartialMetrics:
     m.start = Start(
         [(k, copy.copy(v)) for k, v in m.in_flight.items()],
         {k: copy.copy(v) for k, v in m.workers.items()},
-        frozenset(m._seqs),
     )
     _clear(m)
     return m
@@ -173,6 +185,7 @@ def _clear(m: PartialMetrics) -> None:
     m.in_flight, m.workers, m._seqs, m._failed_recently, m.series_width, m.start = kept
     m.handlers = handlers
     m.first_t = m.last_t = t0
+    m._seqs = _Seqs(m._seqs)
     m.series_busy = [-1] * SERIES  # -1: no event in the bucket (0 tasks in flight is a value)
     m._ring_sec = _Resets([_NEVER] * _RING)
 
@@ -192,8 +205,6 @@ def merge(s: Metrics, p: PartialMetrics) -> Metrics | None:
         ):
             return None
     if any(n not in start.workers and n in s.workers for n in p.workers):
-        return None
-    if any(src not in start.srcs and src in s._seqs for src in p._seqs):
         return None
     out = s.copy()
     if not _failures(out, p.reruns):
@@ -226,14 +237,12 @@ def _envelope(out: Metrics, p: PartialMetrics) -> None:
     out.skipped += p.skipped
     out.retries += p.retries
     out.in_flight = {k: copy.copy(v) for k, v in p.in_flight.items()}
+    _gaps(out, p)
     out._seqs.update(p._seqs)
     out.recent_errors.extend(p.recent_errors)
     out.recent_logs.extend(p.recent_logs)
     out.marks.extend(p.marks)
     out.mark_count += p.mark_count
-    out.gaps.extend(p.gaps)
-    out.gap_count += p.gap_count
-    out.lost_events += p.lost_events
     out.max_duration = max(out.max_duration, p.max_duration)
     out._durations = [a + b for a, b in zip(out._durations, p._durations, strict=True)]
     if p.finished:
@@ -245,6 +254,26 @@ def _envelope(out: Metrics, p: PartialMetrics) -> None:
             out.run_starts += 1
             if out.run_starts == 1:
                 out.run, out.name, out.meta, out.total = note[1], note[2], dict(note[3]), note[4]
+
+
+def _gaps(out: Metrics, p: PartialMetrics) -> None:
+    """The slice's gaps, with those of each writer's first event placed among them now
+    that the writer's last seq before the slice is known."""
+    local = list(p.gaps)
+    index = p.gap_count - len(local)  # the slice's number of the first gap still kept
+    firsts = iter(p.firsts)
+    pending = next(firsts, None)
+    for i in range(index, p.gap_count + 1):
+        while pending is not None and pending[2] <= i:
+            src, seq, _ = pending
+            expected = out._seqs.get(src, 0) + 1
+            if seq != expected:
+                _fold._gap(out, src, expected, seq)
+            pending = next(firsts, None)
+        if i < p.gap_count:
+            out.gaps.append(local[i - index])
+    out.gap_count += p.gap_count
+    out.lost_events += p.lost_events
 
 
 def _failures(out: Metrics, notes: list[tuple[Any, ...]]) -> bool:

@@ -140,7 +140,7 @@ def _fold_range(task: tuple[LogPath, int, int, bool, float, int]) -> _Slice:
             m: Metrics = Metrics()
         else:
             window = line_start(fd, max(before, start - WINDOW_BYTES), start)
-            m = warm(read_quietly(fd, window, start), t0)
+            m = warm(read_quietly(fd, window, start), t0, whole=window == 0)
         try:
             for batch in read_range(fd, path, start, end, lenient=lenient, report=report):
                 apply_all(m, batch)
