@@ -6,7 +6,7 @@ import click
 
 from recorder.location import Location
 from replay import exitcodes
-from replay.cli.options import HEIGHT, WHEN, WIDTH, lenient_option, log_argument
+from replay.cli.options import HEIGHT, WHEN, WIDTH, jobs_option, lenient_option, log_argument
 from replay.core.text import safe
 from replay.core.when import When
 from replay.index.position import BadPosition
@@ -36,6 +36,7 @@ from replay.sources import local_file
 )
 @click.option("--update", is_flag=True, help="Write the goldens instead of comparing.")
 @lenient_option
+@jobs_option
 def check(
     log: Location,
     golden: str,
@@ -45,6 +46,7 @@ def check(
     fmt: Format | None,
     update: bool,
     lenient: bool,
+    jobs: int | None,
 ) -> int:
     """Render LOG's snapshots and compare them with GOLDEN (a file, or a directory
     with one file per point).
@@ -62,6 +64,7 @@ def check(
             fmt=fmt,
             update=update,
             lenient=lenient,
+            jobs=jobs,
         )
     except BadPosition as exc:  # an unknown mark (it lists the log's labels: untrusted
         # text), a time or event past the end

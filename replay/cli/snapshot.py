@@ -13,6 +13,7 @@ from replay.cli.options import (
     OUTPUT_PATH,
     WHEN,
     WIDTH,
+    jobs_option,
     lenient_option,
     log_argument,
     warn,
@@ -46,6 +47,7 @@ from replay.sources import local_file
 )
 @click.option("-o", "--output", type=OUTPUT_PATH, help="Write to FILE instead of stdout ('-').")
 @lenient_option
+@jobs_option
 def snapshot(
     log: Location,
     at: When,
@@ -54,6 +56,7 @@ def snapshot(
     fmt: str | None,
     output: str | None,
     lenient: bool,
+    jobs: int | None,
 ) -> int:
     """Render the dashboard of LOG as it was at WHEN (default: the end).
 
@@ -62,7 +65,7 @@ def snapshot(
     output = None if output == "-" else output
     chosen = fmt or _format_of(output)
     try:
-        frame = fold_at(local_file(log), at or END, lenient=lenient)
+        frame = fold_at(local_file(log), at or END, lenient=lenient, jobs=jobs)
     except BadPosition as exc:  # an unknown mark, a time or event past the end
         raise click.BadParameter(str(exc), param_hint="'--at'") from None
     warn(frame.warnings())

@@ -54,6 +54,16 @@ class _Slice:
     error: tuple[int | None, str] | None = None  # (line in the range, reason)
 
 
+def worth_it(path: LogPath, jobs: int | None) -> bool:
+    """Whether folding ``path`` on ``jobs`` processes (None: every usable core) pays."""
+    if (usable_cores() if jobs is None else jobs) < 2:
+        return False
+    try:
+        return os.stat(path).st_size >= PARALLEL_MIN_BYTES
+    except OSError:
+        return False  # the reader says what is wrong
+
+
 def fold_log(
     path: LogPath, *, jobs: int | None = None, lenient: bool = False
 ) -> tuple[Metrics, ReadReport]:

@@ -91,6 +91,16 @@ def _load_or_build(
     return _build_into_file(log, lenient, grown, until, progress, observe)
 
 
+def stored(log: LogPath, lenient: bool = False) -> Index | None:
+    """A stored index that still serves ``log`` (as it is, or to be extended), if any."""
+    for candidate in (sidecar(log), cache_path(log)):
+        found = read(candidate, log)
+        if found is not None and _usable(found.header, lenient):
+            if _freshness(found, log) != "stale":
+                return found
+    return None
+
+
 def _usable(h: Header, lenient: bool) -> bool:
     """An index read with the other --lenient setting serves when it skipped nothing."""
     return h.lenient == lenient or h.skipped_count == 0

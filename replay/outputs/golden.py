@@ -54,10 +54,11 @@ def snapshot_of(
     height: int = DEFAULT_HEIGHT,
     fmt: Format = "text",
     lenient: bool = False,
+    jobs: int | None = 1,
 ) -> str:
     """The snapshot of ``log`` at ``at``: the same string ``runreel snapshot`` prints."""
     when = at if isinstance(at, When) else parse_when(at)
-    frame = fold_at(log, when, lenient=lenient)
+    frame = fold_at(log, when, lenient=lenient, jobs=jobs)
     return render(frame.metrics, frame.now, width=width, height=height, fmt=fmt)
 
 
@@ -271,13 +272,19 @@ def check(
     fmt: Format | None = None,
     update: bool = False,
     lenient: bool = False,
+    jobs: int | None = 1,
 ) -> list[Result]:
     """Compare (or with ``update``, write) every point; one Result per point."""
     points = plan(golden, ats or [], width=width, height=height, fmt=fmt)
     # Every point is rendered before anything is written: a bad log or an unknown
     # mark must not leave an --update half done (files without their manifest).
     rendered = [
-        (p, snapshot_of(log, p.when, width=p.width, height=p.height, fmt=p.fmt, lenient=lenient))
+        (
+            p,
+            snapshot_of(
+                log, p.when, width=p.width, height=p.height, fmt=p.fmt, lenient=lenient, jobs=jobs
+            ),
+        )
         for p in points
     ]
     now_versions = versions()
