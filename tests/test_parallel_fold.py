@@ -208,3 +208,61 @@ def test_small_logs_and_one_job_fold_in_process(
     monkeypatch.setattr(parallel, "fold_ranges", None)  # calling it would fail
     m, _ = parallel.fold_log(str(path), jobs=jobs)
     assert m.events == 50 and m.run == "r"
+
+
+@pytest.fixture
+def big_enough(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every log is big enough to fold on several processes."""
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_BYTES", 0)
+
+
+def _generated(tmp_path: Path, events: int = 20_000) -> Path:
+    sys.path.insert(0, str(Path(__file__).parent.parent / "bench"))
+    import fold_write  # type: ignore[import-not-found]
+
+    path = tmp_path / "run.jsonl"
+    fold_write.generate(str(path), events)
+    return path
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["stats", "--json"],
+        ["stats"],
+        ["snapshot", "--format", "svg"],
+        ["export", "--format", "openmetrics"],
+    ],
+)
+def test_commands_print_the_same_bytes_with_any_jobs(
+    tmp_path: Path, big_enough: None, args: list[str]
+) -> None:
+    from conftest import invoke
+
+    path = str(_generated(tmp_path))
+    one = invoke([args[0], path, *args[1:], "--jobs", "1"])
+    three = invoke([args[0], path, *args[1:], "--jobs", "3"])
+    assert one.exit_code == three.exit_code and one.exit_code in (1, 2, 3)
+    assert one.stdout_bytes == three.stdout_bytes
+    assert not os.path.exists(path + ".runreel-index")  # the end needs no index
+
+
+def test_a_bad_line_is_named_alike_with_any_jobs(tmp_path: Path, big_enough: None) -> None:
+    from conftest import assert_one_error_line, invoke
+
+    path = _generated(tmp_path)
+    lines = path.read_bytes().splitlines(keepends=True)
+    lines[15_000] = b'{"type": "task_succeeded", "t": oops}\n'
+    path.write_bytes(b"".join(lines))
+    one = invoke(["stats", str(path), "--jobs", "1"])
+    two = invoke(["stats", str(path), "--jobs", "2"])
+    assert one.exit_code == two.exit_code == 65
+    assert one.stderr == two.stderr and ":15001:" in two.stderr
+    assert_one_error_line(two.stderr)
+
+
+def test_jobs_must_be_a_positive_number(tmp_path: Path) -> None:
+    from conftest import invoke
+
+    result = invoke(["stats", str(_generated(tmp_path, 100)), "--jobs", "0"])
+    assert result.exit_code == 64 and "--jobs" in result.stderr

@@ -34,7 +34,7 @@ from recorder.events import (
 from replay.core import fold as _fold
 from replay.core.metrics import _RING, REOPENABLE, SERIES, InFlight, Metrics, WorkerState
 
-NOTES_LIMIT = 100_000  # notes a slice keeps (failures, counter steps, slow tasks) before giving up
+NOTES_LIMIT = 200_000  # notes a range keeps (failures, counter steps...): a few MB at most
 _NEVER: Any = object()  # a ring second no completion has: the slice's first one resets the slot
 _ENDS = (TaskSucceeded, TaskFailed, TaskSkipped)
 
@@ -70,7 +70,17 @@ class Start:
 class PartialMetrics(Metrics):
     """Metrics folded over one slice, with the notes ``merge`` needs to place it."""
 
-    __slots__ = ("start", "handlers", "reruns", "steps", "runs", "candidates", "firsts", "overflow")
+    __slots__ = (
+        "start",
+        "handlers",
+        "reruns",
+        "steps",
+        "runs",
+        "candidates",
+        "firsts",
+        "noted",
+        "overflow",
+    )
 
     def __init__(self) -> None:
         super().__init__()
@@ -91,6 +101,7 @@ class PartialMetrics(Metrics):
         self.runs: list[tuple[Any, ...]] = []  # ("start", run, name, meta, total) | ("total", n)
         self.candidates: list[tuple[float, str]] = []  # completions that reached ``slowest``
         self.firsts: list[tuple[str, int, int]] = []  # (src, seq, gaps before it) of new writers
+        self.noted = 0  # notes taken, all lists together
         self.overflow = False  # a note was left out (too many, or a task ended slow twice)
 
     def _slow(self, d: float, task: str) -> None:
@@ -103,8 +114,9 @@ class PartialMetrics(Metrics):
         self._note(self.firsts, (src, seq, self.gap_count))
 
     def _note(self, notes: list[Any], note: Any) -> None:
-        if len(notes) >= NOTES_LIMIT:
-            self.overflow = True
+        self.noted += 1
+        if self.noted > NOTES_LIMIT:
+            self.overflow = True  # merge will not use the notes: stop keeping them
         else:
             notes.append(note)
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
+from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from recorder.codec import BadLine, decode_line
@@ -38,6 +39,9 @@ def usable_cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - platforms without affinity
         return os.cpu_count() or 1
+
+
+_Task = tuple[LogPath, int, int, bool, float, int]  # path, start, end, lenient, t0, window floor
 
 
 @dataclass
@@ -90,7 +94,7 @@ def fold_ranges(
     ]
     try:
         with ProcessPoolExecutor(min(jobs, len(ranges)), mp_context=_context()) as pool:
-            return _merge_all(path, ranges, pool.map(_fold_range, tasks), lenient)
+            return _merge_all(path, ranges, _in_order(pool, tasks, 2 * jobs), lenient)
     except NoStart:
         return fold_sequential(path, lenient=lenient)
 
@@ -102,6 +106,18 @@ def fold_sequential(path: LogPath, *, lenient: bool = False) -> tuple[Metrics, R
     for batch in read_batches(path, lenient=lenient, report=report):
         apply_all(m, batch)
     return m, report
+
+
+def _in_order(pool: ProcessPoolExecutor, tasks: list[_Task], ahead: int) -> Iterator[_Slice]:
+    """The workers' results in file order, with at most ``ahead`` ranges folded or being
+    folded ahead of the merge: memory does not grow with the number of ranges."""
+    waiting: deque[Future[_Slice]] = deque()
+    for task in tasks:
+        waiting.append(pool.submit(_fold_range, task))
+        if len(waiting) >= ahead:
+            yield waiting.popleft().result()
+    while waiting:
+        yield waiting.popleft().result()
 
 
 def _merge_all(
@@ -141,7 +157,7 @@ def _refold(path: LogPath, m: Metrics, start: int, end: int, lenient: bool) -> M
     return m
 
 
-def _fold_range(task: tuple[LogPath, int, int, bool, float, int]) -> _Slice:
+def _fold_range(task: _Task) -> _Slice:
     path, start, end, lenient, t0, before = task
     report = ReadReport(path, offset=0)
     fd = open_log(path)
