@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import pickle
@@ -172,7 +173,7 @@ def test_a_big_log_merges_every_range_without_folding_again(tmp_path: Path) -> N
     """The guess at each range's start is right on a run like the benchmark's: the
     merge places every partial, none is folded twice."""
     sys.path.insert(0, str(Path(__file__).parent.parent / "bench"))
-    import fold_write  # type: ignore[import-not-found]
+    fold_write = importlib.import_module("fold_write")
 
     path = str(tmp_path / "run.jsonl")
     fold_write.generate(path, 60_000)
@@ -218,7 +219,7 @@ def big_enough(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _generated(tmp_path: Path, events: int = 20_000) -> Path:
     sys.path.insert(0, str(Path(__file__).parent.parent / "bench"))
-    import fold_write  # type: ignore[import-not-found]
+    fold_write = importlib.import_module("fold_write")
 
     path = tmp_path / "run.jsonl"
     fold_write.generate(str(path), events)
