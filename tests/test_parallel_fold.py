@@ -76,7 +76,7 @@ def logs(draw: st.DrawFn, tasks: int = 7) -> list[dict[str, Any]]:
         elif kind == "mark":
             line("mark", label=f"L{len(out)}")
         elif kind in ("counter", "gauge"):
-            value = draw(st.sampled_from([1.0, 2.0, 0.1, 0.2, 1e16, -3.0]))
+            value = draw(st.sampled_from([1.0, 2.0, 0.1, 0.2, 1e16, -3.0, 2.0**52, 0.5]))
             labels = draw(st.sampled_from([{}, {"s": "1"}, {"s": "2", "a": "b"}]))
             line("metric", name="rows", kind=kind, value=value, labels=labels)
         elif kind == "total":

@@ -35,6 +35,7 @@ from replay.core import fold as _fold
 from replay.core.metrics import _RING, REOPENABLE, SERIES, InFlight, Metrics, WorkerState
 
 NOTES_LIMIT = 200_000  # notes a range keeps (failures, counter steps...): a few MB at most
+_EXACT = 2.0**53  # below this, whole numbers are floats and add up without rounding
 _NEVER: Any = object()  # a ring second no completion has: the slice's first one resets the slot
 _ENDS = (TaskSucceeded, TaskFailed, TaskSkipped)
 
@@ -97,7 +98,8 @@ class PartialMetrics(Metrics):
         )
         # failures and re-runs, in order: ("fail", task, worker) or ("rerun", task, found, worker)
         self.reruns: list[tuple[Any, ...]] = []
-        self.steps: dict[tuple[str, tuple[tuple[str, str], ...]], list[float]] = {}
+        # counter steps per series: a float, or [sum, sum of sizes] of whole-number steps
+        self.steps: dict[tuple[str, tuple[tuple[str, str], ...]], list[Any]] = {}
         self.runs: list[tuple[Any, ...]] = []  # ("start", run, name, meta, total) | ("total", n)
         self.candidates: list[tuple[float, str]] = []  # completions that reached ``slowest``
         self.firsts: list[tuple[str, int, int]] = []  # (src, seq, gaps before it) of new writers
@@ -150,7 +152,14 @@ def _noting_failed(m: PartialMetrics, e: TaskFailed) -> None:
 def _noting_metric(m: PartialMetrics, e: Metric) -> None:
     if e.kind != "gauge":
         steps = m.steps.setdefault(_fold.metric_key(e), [])
-        m._note(steps, e.value)
+        v = e.value
+        if not (v.is_integer() and abs(v) < _EXACT):
+            m._note(steps, v)
+        elif steps and type(steps[-1]) is list:  # whole numbers add up exactly: one note
+            steps[-1][0] += int(v)
+            steps[-1][1] += abs(int(v))
+        else:
+            m._note(steps, [int(v), abs(int(v))])
     _fold._HANDLERS[Metric](m, e)
 
 
@@ -230,7 +239,12 @@ def merge(s: Metrics, p: PartialMetrics) -> Metrics | None:
     for key, steps in p.steps.items():
         value = out.counters.get(key, 0.0)
         for step in steps:
-            value = value + step
+            if type(step) is not list:
+                value = value + step
+            elif value.is_integer() and abs(value) + step[1] < _EXACT:
+                value = value + float(step[0])  # every partial sum on the way was exact too
+            else:
+                return None
         out.counters[key] = value
     out.gauges.update(p.gauges)
     for kind, n in p.unknown_events.items():
