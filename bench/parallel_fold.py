@@ -115,33 +115,33 @@ def rounds(log: str, work: str, events: int, jobs: int, repeat: int) -> dict[str
 
 def where_time_goes(log: str, jobs: int) -> dict[str, float]:
     """The parallel fold's phases, one after the other in this process."""
-    t = time.perf_counter()
+    t = time.process_time()
     fd = os.open(log, os.O_RDONLY)
     size = os.fstat(fd).st_size
     ranges = split(fd, size, max(jobs, -(-size // parallel.SLICE_BYTES)))
     t0 = parallel._first_t(fd, size)
     os.close(fd)
     assert t0 is not None
-    split_s = time.perf_counter() - t
+    split_s = time.process_time() - t
     folds, sizes, pickling = [], [], 0.0
     slices = []
     for i, (a, b) in enumerate(ranges):
-        t = time.perf_counter()
+        t = time.process_time()
         got = parallel._fold_range((log, a, b, False, t0, ranges[i - 1][0] if i else 0))
-        folds.append(time.perf_counter() - t)
-        t = time.perf_counter()
+        folds.append(time.process_time() - t)
+        t = time.process_time()
         blob = pickle.dumps(got)
         slices.append(pickle.loads(blob))
-        pickling += time.perf_counter() - t
+        pickling += time.process_time() - t
         sizes.append(len(blob))
-    t = time.perf_counter()
+    t = time.process_time()
     m = slices[0].metrics
     placed = 0
     for got in slices[1:]:
         merged = merge(m, got.metrics)
         placed += merged is not None
         m = merged if merged is not None else m
-    merge_s = time.perf_counter() - t
+    merge_s = time.process_time() - t
     return {
         "split_s": split_s,
         "range_fold_s_each": statistics.mean(folds),
@@ -202,7 +202,7 @@ def main() -> None:
             print(f"runreel --jobs {n} rate / DuckDB rate: {med['vs_duckdb']:.2f} (target >= 0.6)")
         else:
             print("DuckDB: not installed (pip install -e '.[bench]'), skipped")
-        phases = where_time_goes(log, n)
+        phases = where_time_goes(log, n)  # CPU seconds: steadier on a shared machine
         print("where --jobs N spends its time (in this process, one phase after another):")
         print(json.dumps({k: round(v, 4) for k, v in phases.items()}, indent=1))
         for jobs in (n, 1):
@@ -210,8 +210,7 @@ def main() -> None:
             print(f"peak RSS, largest process of stats --jobs {jobs}: {mib:.0f} MiB")
         print(f"load average at end: {os.getloadavg()[0]:.1f}")
     finally:
-        if not args.log:
-            shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)  # the copies (and the log, unless --log)
 
 
 if __name__ == "__main__":
