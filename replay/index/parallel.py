@@ -165,7 +165,8 @@ def _fold_range(task: _Task) -> _Slice:
         if start == 0:
             m: Metrics = Metrics()
         else:
-            window = line_start(fd, max(before, start - WINDOW_BYTES), start)
+            width = min(WINDOW_BYTES, (end - start) // 8)  # at most an eighth more work
+            window = line_start(fd, max(before, start - width), start)
             m = warm(read_quietly(fd, window, start), t0, whole=window == 0)
         try:
             for batch in read_range(fd, path, start, end, lenient=lenient, report=report):
