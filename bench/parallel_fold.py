@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import pickle
+import resource
 import shutil
 import statistics
 import subprocess
@@ -68,13 +69,23 @@ def runreel() -> list[str]:
     return [exe] if exe else [sys.executable, "-c", "from replay.cli import main; main()"]
 
 
+def children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def timed(cmd: list[str]) -> tuple[float, bytes]:
     start = time.perf_counter()
+    cpu = children_cpu()
     done = subprocess.run(cmd, capture_output=True, check=False)
     wall = time.perf_counter() - start
+    CPU[cmd[-1] if cmd[-2] == "--jobs" else "other"] = children_cpu() - cpu
     if done.returncode not in (0, 1, 2, 3):
         raise SystemExit(f"{cmd[:3]} failed ({done.returncode}): {done.stderr.decode()[-500:]}")
     return wall, done.stdout
+
+
+CPU: dict[str, float] = {}  # CPU seconds of the last run's process tree, by its --jobs
 
 
 def fresh_copy(log: str, work: str, n: int) -> str:
@@ -93,7 +104,7 @@ def has_duckdb() -> bool:
 
 def rounds(log: str, work: str, events: int, jobs: int, repeat: int) -> dict[str, Any]:
     out: dict[str, list[float]] = {"jobs1": [], "jobsN": [], "duckdb": [], "speedup": []}
-    out["vs_duckdb"] = []
+    out["vs_duckdb"], out["cpu1"], out["cpuN"] = [], [], []
     for r in range(repeat):
         one = fresh_copy(log, work, 2 * r)
         t1, json1 = timed([*runreel(), "stats", one, "--json", "--jobs", "1"])
@@ -102,6 +113,8 @@ def rounds(log: str, work: str, events: int, jobs: int, repeat: int) -> dict[str
         tn, json_n = timed([*runreel(), "stats", many, "--json", "--jobs", str(jobs)])
         if json1 != json_n:
             raise SystemExit("--jobs 1 and --jobs N printed different JSON")
+        out["cpu1"].append(CPU["1"])
+        out["cpuN"].append(CPU[str(jobs)])
         out["jobs1"].append(t1)
         out["jobsN"].append(tn)
         out["speedup"].append(t1 / tn)
@@ -135,6 +148,9 @@ def where_time_goes(log: str, jobs: int) -> dict[str, float]:
         pickling += time.process_time() - t
         sizes.append(len(blob))
     t = time.process_time()
+    parallel.fold_sequential(log)
+    sequential = time.process_time() - t
+    t = time.process_time()
     m = slices[0].metrics
     placed = 0
     for got in slices[1:]:
@@ -142,7 +158,9 @@ def where_time_goes(log: str, jobs: int) -> dict[str, float]:
         placed += merged is not None
         m = merged if merged is not None else m
     merge_s = time.process_time() - t
+    serial = split_s + pickling + merge_s
     return {
+        "sequential_fold_s": sequential,
         "split_s": split_s,
         "range_fold_s_each": statistics.mean(folds),
         "range_fold_s_sum": sum(folds),
@@ -151,6 +169,8 @@ def where_time_goes(log: str, jobs: int) -> dict[str, float]:
         "merge_s": merge_s,
         "ranges": len(ranges),
         "placed": placed,
+        # what a quiet machine with a core per range would give, start-up aside
+        "speedup_bound": sequential / (max(folds) + serial),
     }
 
 
@@ -192,6 +212,8 @@ def main() -> None:
         for key, label in (("jobs1", "stats --jobs 1"), ("jobsN", f"stats --jobs {n}")):
             print(f"{label}: {med[key]:.2f} s ({events / med[key] / 1e6:.2f}M events/s)")
         print(f"speedup --jobs {n} / --jobs 1: {med['speedup']:.2f}x (target >= 1.7x), same JSON")
+        cpu = f"{med['cpu1']:.2f} s and {med['cpuN']:.2f} s"
+        print(f"CPU time of the whole process tree, --jobs 1 and --jobs {n}: {cpu}")
         if "duckdb" in med:
             import duckdb
 
