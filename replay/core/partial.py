@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -227,7 +228,7 @@ def merge(s: Metrics, p: PartialMetrics) -> Metrics | None:
             return None
     if any(n not in start.workers and n in s.workers for n in p.workers):
         return None
-    out = s.copy()
+    out = copy_of(s)
     if not _failures(out, p.reruns):
         return None
     if not _slowest(out, p.candidates):
@@ -280,6 +281,22 @@ def _envelope(out: Metrics, p: PartialMetrics) -> None:
             out.run_starts += 1
             if out.run_starts == 1:
                 out.run, out.name, out.meta, out.total = note[1], note[2], dict(note[3]), note[4]
+
+
+def copy_of(s: Metrics) -> Metrics:
+    """An independent copy of ``s``, much faster than ``Metrics.copy`` (a deep copy): the
+    records it holds are frozen, or copied here (in-flight tasks and workers)."""
+    out = Metrics.__new__(Metrics)
+    for k in Metrics.__slots__:
+        v = getattr(s, k)
+        if isinstance(v, deque):
+            v = deque(v, maxlen=v.maxlen)
+        elif isinstance(v, (list, dict)):
+            v = type(v)(v)
+        setattr(out, k, v)
+    out.in_flight = {k: copy.copy(v) for k, v in s.in_flight.items()}
+    out.workers = {k: copy.copy(v) for k, v in s.workers.items()}
+    return out
 
 
 def _gaps(out: Metrics, p: PartialMetrics) -> None:
