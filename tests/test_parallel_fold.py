@@ -267,3 +267,71 @@ def test_jobs_must_be_a_positive_number(tmp_path: Path) -> None:
 
     result = invoke(["stats", str(_generated(tmp_path, 100)), "--jobs", "0"])
     assert result.exit_code == 64 and "--jobs" in result.stderr
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(rows=logs(tasks=30), data=st.data())
+def test_an_index_built_on_several_processes_is_the_same_file(
+    rows: list[dict[str, Any]], data: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small reads and checkpoints every few events: many batches and checkpoints per range."""
+    from replay.index import build as build_module
+    from replay.index.build_parallel import build_parallel
+
+    chunk, every = data.draw(st.integers(64, 600)), data.draw(st.integers(1, 12))
+    monkeypatch.setattr(build_module, "READ_CHUNK", chunk)
+    monkeypatch.setattr(build_module, "CHECKPOINT_EVERY", every)
+    lines = _lines(rows)
+    bad = data.draw(st.none() | st.integers(2, max(len(lines), 2)))
+    if bad is not None and bad <= len(lines):
+        lines[bad - 1] = b'{"type": "log", "t": }\n'
+    if data.draw(st.booleans()):
+        lines.append(b'{"type": "mark", "t": 1')
+    path = tmp_path / "run.jsonl"
+    path.write_bytes(b"".join(lines))
+    one, many = tmp_path / "one.idx", tmp_path / "many.idx"
+    jobs = data.draw(st.integers(2, 4))
+    expected = got = None
+    with one.open("w+b") as f1, many.open("w+b") as f2:
+        try:
+            build_module.build(str(path), sink=f1, jobs=1)
+        except LogInvalid as exc:
+            expected = str(exc)
+        try:
+            built = build_parallel(str(path), sink=f2, jobs=jobs, every=every, chunk=chunk)
+        except LogInvalid as exc:
+            built, got = None, str(exc)
+    if built is None and got is None:
+        event("left to build (too few ranges)")
+        return
+    event("parallel")
+    assert got == expected  # the same error, naming the same line
+    if expected is None:
+        assert many.read_bytes() == one.read_bytes()
+
+
+def test_a_cold_index_of_a_big_log_is_built_in_parallel_and_the_same(
+    tmp_path: Path, big_enough: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from replay.index import build as build_module
+    from replay.index.build_parallel import build_parallel as real
+
+    path = str(_generated(tmp_path, 40_000))
+    calls: list[int] = []
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(kwargs["jobs"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(build_module, "build_parallel", counted)
+    one, many = tmp_path / "one.idx", tmp_path / "many.idx"
+    with one.open("w+b") as f1, many.open("w+b") as f2:
+        build_module.build(path, sink=f1, jobs=1)
+        index = build_module.build(path, sink=f2, jobs=3)
+    assert calls == [3]
+    assert many.read_bytes() == one.read_bytes()
+    assert index.header.count == 40_000

@@ -198,6 +198,23 @@ def warm(window: Iterable[Event | Unknown], t0: float, *, whole: bool = False) -
     return m
 
 
+def restart(p: PartialMetrics) -> PartialMetrics:
+    """A partial for the events after those of ``p``, starting from where ``p`` ends (so
+    that ``p`` can be merged now, and the next one after it)."""
+    m = PartialMetrics()
+    m.first_t, m.last_t = p.first_t, p.first_t
+    m.in_flight = {k: copy.copy(v) for k, v in p.in_flight.items()}
+    m.workers = {k: copy.copy(v) for k, v in p.workers.items()}
+    m._seqs, m._failed_recently = dict(p._seqs), dict(p._failed_recently)
+    m.series_width = p.series_width
+    m.start = Start(
+        [(k, copy.copy(v)) for k, v in m.in_flight.items()],
+        {k: copy.copy(v) for k, v in m.workers.items()},
+    )
+    _clear(m)
+    return m
+
+
 def _clear(m: PartialMetrics) -> None:
     """Zero what merge adds to the true state; keep what the slice's events read."""
     t0 = m.first_t

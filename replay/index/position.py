@@ -61,7 +61,7 @@ def fold_at(path: LogPath, when: When, *, lenient: bool = False, jobs: int | Non
     if when.kind == "end" and stored(path, lenient) is None:
         m, report = fold_log(path, jobs=jobs, lenient=lenient)
         return Frame(m, m.last_t if m.last_t is not None else 0.0, report)
-    index = load_or_build(path, lenient=lenient, until=enough_for(when))
+    index = load_or_build(path, lenient=lenient, until=enough_for(when), jobs=jobs)
     cursor = Cursor(index, lenient=lenient)
     now = move(cursor, when)
     return Frame(cursor.metrics, now, index.report())
