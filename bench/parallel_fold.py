@@ -10,7 +10,8 @@ The log is bench/fold_write.py's (fixed seed: 64 workers in 16 writer processes,
 retries, failures, skips, logs, marks, metrics). Each round, cold: a fresh copy of
 the log (so no index from an earlier command serves), then ``runreel stats COPY
 --json --jobs 1`` and ``--jobs N`` as whole processes (wall time, start-up included;
-the two JSON outputs must be the same bytes), then DuckDB in a whole process
+the two JSON outputs must be the same bytes), ``runreel snapshot COPY --at 50%``
+with each (a cold index build: the index is written beside the copy), then DuckDB in a whole process
 computing what a post-mortem asks of the same file: the count per event type, the
 count per worker and outcome, and p50/p95 task durations (each task's first start
 joined with its end). A ratio is the median of the rounds' ratios, each measured
@@ -105,16 +106,25 @@ def has_duckdb() -> bool:
 def rounds(log: str, work: str, events: int, jobs: int, repeat: int) -> dict[str, Any]:
     out: dict[str, list[float]] = {"jobs1": [], "jobsN": [], "duckdb": [], "speedup": []}
     out["vs_duckdb"], out["cpu1"], out["cpuN"] = [], [], []
+    out["index1"], out["indexN"], out["index_speedup"] = [], [], []
     for r in range(repeat):
         one = fresh_copy(log, work, 2 * r)
         t1, json1 = timed([*runreel(), "stats", one, "--json", "--jobs", "1"])
+        out["cpu1"].append(CPU["1"])
         os.unlink(one)
         many = fresh_copy(log, work, 2 * r + 1)
         tn, json_n = timed([*runreel(), "stats", many, "--json", "--jobs", str(jobs)])
+        out["cpuN"].append(CPU[str(jobs)])
         if json1 != json_n:
             raise SystemExit("--jobs 1 and --jobs N printed different JSON")
-        out["cpu1"].append(CPU["1"])
-        out["cpuN"].append(CPU[str(jobs)])
+        for key, jobs_ in (("index1", "1"), ("indexN", str(jobs))):  # a cold index: a seek
+            copy = fresh_copy(log, work, 2 * r + 100)
+            cmd = [*runreel(), "snapshot", copy, "--at", "50%", "--jobs", jobs_]
+            out[key].append(timed(cmd)[0])
+            for leftover in (copy, copy + ".runreel-index"):
+                if os.path.exists(leftover):
+                    os.unlink(leftover)
+        out["index_speedup"].append(out["index1"][-1] / out["indexN"][-1])
         out["jobs1"].append(t1)
         out["jobsN"].append(tn)
         out["speedup"].append(t1 / tn)
@@ -212,6 +222,9 @@ def main() -> None:
         for key, label in (("jobs1", "stats --jobs 1"), ("jobsN", f"stats --jobs {n}")):
             print(f"{label}: {med[key]:.2f} s ({events / med[key] / 1e6:.2f}M events/s)")
         print(f"speedup --jobs {n} / --jobs 1: {med['speedup']:.2f}x (target >= 1.7x), same JSON")
+        index = f"{med['index1']:.2f} s and {med['indexN']:.2f} s"
+        print(f"snapshot --at 50% (a cold index build), --jobs 1 and --jobs {n}: {index}, ")
+        print(f"  speedup {med['index_speedup']:.2f}x")
         cpu = f"{med['cpu1']:.2f} s and {med['cpuN']:.2f} s"
         print(f"CPU time of the whole process tree, --jobs 1 and --jobs {n}: {cpu}")
         if "duckdb" in med:
