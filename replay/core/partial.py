@@ -200,7 +200,7 @@ def warm(window: Iterable[Event | Unknown], t0: float, *, whole: bool = False) -
 
 def restart(p: PartialMetrics) -> PartialMetrics:
     """A partial for the events after those of ``p``, starting from where ``p`` ends (so
-    that ``p`` can be merged now, and the next one after it)."""
+    that ``p`` can be merged now, and the next one after it). ``p`` is done with."""
     m = PartialMetrics()
     m.first_t, m.last_t = p.first_t, p.first_t
     m.in_flight = {k: copy.copy(v) for k, v in p.in_flight.items()}
@@ -212,6 +212,7 @@ def restart(p: PartialMetrics) -> PartialMetrics:
         {k: copy.copy(v) for k, v in m.workers.items()},
     )
     _clear(m)
+    p._failed_recently = {}  # merge replays the notes instead: ``p`` travels lighter
     return m
 
 

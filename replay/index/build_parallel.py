@@ -32,7 +32,7 @@ from replay.core.metrics import Metrics
 from replay.core.partial import PartialMetrics, merge, restart, warm
 from replay.index import checkpoint
 from replay.index.format import INDEX_VERSION, Checkpoint, Header, Index, begin, finish, hashes
-from replay.index.parallel import WINDOW_BYTES, _context, _first_t
+from replay.index.parallel import WINDOW_BYTES, _context, _first_t, in_order
 from replay.index.points import PointList
 from replay.sources.file import Batch, ReadReport, decode_complete, open_log
 from replay.sources.ranges import line_start, read_quietly, read_range
@@ -173,8 +173,10 @@ def build_parallel(
             (log, r, chunk, t0, b, frozenset(d))
             for r, b, d in zip(ranges, befores, due, strict=True)
         ]
-        parts = list(pool.map(_fold, tasks))
-    return _merge(log, st, sink, ranges, parts)
+        # Workers fold at most two ranges each ahead of the merge; each part is let go
+        # once merged, so memory does not grow with the log.
+        parts = in_order(pool, _fold, tasks, 2 * jobs)
+        return _merge(log, st, sink, ranges, parts)
 
 
 def _split(fd: int, size: int, jobs: int, chunk: int) -> list[_Range]:
@@ -193,14 +195,8 @@ def _split(fd: int, size: int, jobs: int, chunk: int) -> list[_Range]:
 
 
 def _merge(
-    log: LogPath, st: os.stat_result, sink: BinaryIO, ranges: list[_Range], parts: list[_Part]
+    log: LogPath, st: os.stat_result, sink: BinaryIO, ranges: list[_Range], parts: Iterator[_Part]
 ) -> Index | None:
-    if not all(p.lines_are_events for p in parts):
-        return None
-    for p, base in zip(parts, _bases(parts), strict=True):
-        if p.error is not None:
-            line, reason = p.error
-            raise LogInvalid(log, None if line is None else base[1] + line, reason)
     begin(sink)
     cps: list[Checkpoint] = []
 
@@ -209,10 +205,19 @@ def _merge(
         sink.write(blob)
         cps.append(msgspec.structs.replace(c, blob_at=at, blob_len=len(blob)))
 
-    add(Checkpoint(0, 0, 0, float("-inf")), zlib.compress(checkpoint.dump(Metrics()), 1))
+    add(Checkpoint(0, 0, 0, float("-inf")), _blob(Metrics()))
     marks, failures = PointList(labelled=True), PointList()
     m: Metrics | None = None
-    for r, p, (events, lines) in zip(ranges, parts, _bases(parts), strict=True):
+    events = lines = 0
+    p = _Part()
+    for r, p in zip(ranges, parts, strict=True):
+        if not p.lines_are_events:  # blank or skipped lines: leave the log to ``build``
+            sink.seek(0)
+            sink.truncate()
+            return None
+        if p.error is not None:
+            line, reason = p.error
+            raise LogInvalid(log, None if line is None else lines + line, reason)
         at = r[0]
         for done, n, k, t, payload in p.cuts:
             if isinstance(payload, bytes):
@@ -232,14 +237,11 @@ def _merge(
             marks.append(events + n, t, label)
         for n, t in p.failures:
             failures.append(events + n, t)
+        events, lines = events + p.events, lines + p.lines
     assert m is not None
-    total_events, total_lines = _bases(parts)[-1]
-    total_events += parts[-1].events
-    total_lines += parts[-1].lines
-    torn = parts[-1].torn
-    offset = parts[-1].offset
+    torn, offset = p.torn, p.offset
     if len(cps) == 1 or cps[-1].offset != offset:
-        add(Checkpoint(m.events, offset, total_lines, _t(m)), _blob(m))
+        add(Checkpoint(m.events, offset, lines, _t(m)), _blob(m))
     head_hash, tail_hash = hashes(log, offset)
     header = Header(
         version=INDEX_VERSION,
@@ -254,7 +256,7 @@ def _merge(
         checkpoints=cps,
         marks=marks.pack(),
         failures=failures.pack(),
-        torn_line=None if torn is None else _bases(parts)[-1][1] + torn[0],
+        torn_line=None if torn is None else lines - p.lines + torn[0],
         torn_bytes=0 if torn is None else torn[1],
         skipped=[],
         skipped_count=0,
@@ -284,14 +286,6 @@ def _blob(m: Metrics) -> bytes:
 
 def _t(m: Metrics) -> float:
     return m.last_t if m.last_t is not None else float("-inf")
-
-
-def _bases(parts: list[_Part]) -> list[tuple[int, int]]:
-    out, events, lines = [], 0, 0
-    for p in parts:
-        out.append((events, lines))
-        events, lines = events + p.events, lines + p.lines
-    return out
 
 
 def _refold(log: LogPath, m: Metrics, start: int, end: int) -> Metrics:

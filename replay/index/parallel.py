@@ -12,9 +12,10 @@ import multiprocessing
 import os
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from recorder.codec import BadLine, decode_line
 from recorder.errors import LogInvalid, LogUnavailable
@@ -25,6 +26,8 @@ from replay.core.partial import PartialMetrics, merge, warm
 from replay.sources.file import MAX_REPORTED, ReadReport, open_log, read_batches
 from replay.sources.ranges import NoStart, line_start, read_quietly, read_range, split
 
+T = TypeVar("T")
+R = TypeVar("R")
 PARALLEL_MIN_BYTES = 16 << 20  # smaller logs fold in-process: workers would cost more
 SLICE_BYTES = 256 << 20  # at most this much per range: a worker's memory does not grow with it
 WINDOW_BYTES = 4 << 20  # folded before a range to guess the state where it starts
@@ -94,7 +97,7 @@ def fold_ranges(
     ]
     try:
         with ProcessPoolExecutor(min(jobs, len(ranges)), mp_context=_context()) as pool:
-            return _merge_all(path, ranges, _in_order(pool, tasks, 2 * jobs), lenient)
+            return _merge_all(path, ranges, in_order(pool, _fold_range, tasks, 2 * jobs), lenient)
     except NoStart:
         return fold_sequential(path, lenient=lenient)
 
@@ -108,12 +111,14 @@ def fold_sequential(path: LogPath, *, lenient: bool = False) -> tuple[Metrics, R
     return m, report
 
 
-def _in_order(pool: ProcessPoolExecutor, tasks: list[_Task], ahead: int) -> Iterator[_Slice]:
+def in_order(
+    pool: ProcessPoolExecutor, fn: Callable[[T], R], tasks: list[T], ahead: int
+) -> Iterator[R]:
     """The workers' results in file order, with at most ``ahead`` ranges folded or being
     folded ahead of the merge: memory does not grow with the number of ranges."""
-    waiting: deque[Future[_Slice]] = deque()
+    waiting: deque[Future[R]] = deque()
     for task in tasks:
-        waiting.append(pool.submit(_fold_range, task))
+        waiting.append(pool.submit(fn, task))
         if len(waiting) >= ahead:
             yield waiting.popleft().result()
     while waiting:
