@@ -151,17 +151,23 @@ def _noting_failed(m: PartialMetrics, e: TaskFailed) -> None:
 
 
 def _noting_metric(m: PartialMetrics, e: Metric) -> None:
-    if e.kind != "gauge":
-        steps = m.steps.setdefault(_fold.metric_key(e), [])
-        v = e.value
-        if not (v.is_integer() and abs(v) < _EXACT):
-            m._note(steps, v)
-        elif steps and type(steps[-1]) is list:  # whole numbers add up exactly: one note
-            steps[-1][0] += int(v)
-            steps[-1][1] += abs(int(v))
-        else:
-            m._note(steps, [int(v), abs(int(v))])
-    _fold._HANDLERS[Metric](m, e)
+    key = _fold.metric_key(e)
+    if e.kind == "gauge":
+        m.gauges[key] = e.value
+        return
+    # A counter: merge adds the steps to the true value (``m.counters`` is not used).
+    steps = m.steps.get(key)
+    if steps is None:
+        steps = m.steps[key] = []
+    v = e.value
+    if not (v.is_integer() and abs(v) < _EXACT):
+        m._note(steps, v)
+    elif steps and type(steps[-1]) is list:  # whole numbers add up exactly: one note
+        run = steps[-1]
+        run[0] += int(v)
+        run[1] += abs(int(v))
+    else:
+        m._note(steps, [int(v), abs(int(v))])
 
 
 def _noting_run(m: PartialMetrics, e: RunStarted) -> None:
