@@ -141,7 +141,7 @@ def where_time_goes(log: str, jobs: int) -> dict[str, float]:
     t = time.process_time()
     fd = os.open(log, os.O_RDONLY)
     size = os.fstat(fd).st_size
-    ranges = split(fd, size, max(jobs, -(-size // parallel.SLICE_BYTES)))
+    ranges = split(fd, size, max(jobs, -(-size // parallel.SLICE_BYTES)), parallel.FIRST_RANGE)
     t0 = parallel._first_t(fd, size)
     os.close(fd)
     assert t0 is not None

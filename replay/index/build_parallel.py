@@ -32,10 +32,10 @@ from replay.core.metrics import Metrics
 from replay.core.partial import PartialMetrics, merge, restart, warm
 from replay.index import checkpoint
 from replay.index.format import INDEX_VERSION, Checkpoint, Header, Index, begin, finish, hashes
-from replay.index.parallel import WINDOW_BYTES, _context, _first_t, in_order
+from replay.index.parallel import FIRST_RANGE, WINDOW_BYTES, _context, _first_t, in_order
 from replay.index.points import PointList
 from replay.sources.file import Batch, ReadReport, decode_complete, open_log
-from replay.sources.ranges import line_start, read_quietly, read_range
+from replay.sources.ranges import cuts, line_start, read_quietly, read_range
 
 _Range = tuple[int, int, int]  # start, the chunk end after it, end
 
@@ -182,8 +182,8 @@ def build_parallel(
 def _split(fd: int, size: int, jobs: int, chunk: int) -> list[_Range]:
     """Ranges that start at batch ends: the last newline of a chunk, plus one."""
     starts: list[tuple[int, int]] = [(0, 0)]
-    for k in range(1, jobs):
-        grid = (size * k // jobs) // chunk * chunk
+    for cut in cuts(size, jobs, FIRST_RANGE)[1:]:
+        grid = cut // chunk * chunk
         if grid <= starts[-1][1]:
             continue
         data = os.pread(fd, chunk, grid - chunk)

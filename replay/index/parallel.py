@@ -30,6 +30,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 PARALLEL_MIN_BYTES = 16 << 20  # smaller logs fold in-process: workers would cost more
 SLICE_BYTES = 256 << 20  # at most this much per range: a worker's memory does not grow with it
+FIRST_RANGE = 1.15  # the first range is this much longer: the others warm up and keep notes
 WINDOW_BYTES = 4 << 20  # folded before a range to guess the state where it starts
 
 
@@ -80,7 +81,8 @@ def fold_log(
     try:
         size = os.fstat(fd).st_size
         t0 = _first_t(fd, size) if jobs > 1 and size >= PARALLEL_MIN_BYTES else None
-        ranges = split(fd, size, max(jobs, -(-size // SLICE_BYTES))) if t0 is not None else []
+        parts = max(jobs, -(-size // SLICE_BYTES))
+        ranges = split(fd, size, parts, FIRST_RANGE) if t0 is not None else []
     finally:
         os.close(fd)
     if t0 is None or len(ranges) < 2:

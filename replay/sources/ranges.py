@@ -37,11 +37,18 @@ def line_start(fd: int, pos: int, size: int) -> int:
     return size
 
 
-def split(fd: int, size: int, parts: int) -> list[tuple[int, int]]:
-    """``parts`` ranges (fewer when lines are long) covering ``[0, size)``, cut at lines."""
-    starts = sorted({line_start(fd, size * k // parts, size) for k in range(parts)} | {0})
+def split(fd: int, size: int, parts: int, first: float = 1.0) -> list[tuple[int, int]]:
+    """``parts`` ranges (fewer when lines are long) covering ``[0, size)``, cut at lines;
+    the first ``first`` times as long as the others (the others cost more per byte)."""
+    starts = sorted({line_start(fd, cut, size) for cut in cuts(size, parts, first)} | {0})
     starts = [s for s in starts if s < size] or [0]
     return list(zip(starts, [*starts[1:], size], strict=True))
+
+
+def cuts(size: int, parts: int, first: float = 1.0) -> list[int]:
+    """Where ``parts`` ranges of ``size`` bytes start, the first ``first`` times as long."""
+    unit = size / (first + parts - 1)
+    return [0] + [min(size, int(unit * (first + k - 1))) for k in range(1, parts)]
 
 
 def read_range(
