@@ -335,3 +335,11 @@ def test_a_cold_index_of_a_big_log_is_built_in_parallel_and_the_same(
     assert calls == [3]
     assert many.read_bytes() == one.read_bytes()
     assert index.header.count == 40_000
+
+
+def test_the_first_range_is_longer_by_the_weight_asked() -> None:
+    from replay.sources.ranges import cuts
+
+    assert cuts(100, 2) == [0, 50]
+    assert cuts(215, 2, 1.15) == [0, 115]  # 115 = 1.15 * 100, then 100
+    assert cuts(430, 4, 1.3) == [0, 130, 230, 330]

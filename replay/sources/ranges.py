@@ -48,7 +48,7 @@ def split(fd: int, size: int, parts: int, first: float = 1.0) -> list[tuple[int,
 def cuts(size: int, parts: int, first: float = 1.0) -> list[int]:
     """Where ``parts`` ranges of ``size`` bytes start, the first ``first`` times as long."""
     unit = size / (first + parts - 1)
-    return [0] + [min(size, int(unit * (first + k - 1))) for k in range(1, parts)]
+    return [0] + [min(size, round(unit * (first + k - 1))) for k in range(1, parts)]
 
 
 def read_range(
