@@ -32,7 +32,7 @@ from replay.index.format import (
     finish,
     hashes,
 )
-from replay.index.parallel import usable_cores, worth_it
+from replay.index.parallel import worth_it
 from replay.index.points import PointList
 from replay.sources.file import Batch, ReadReport, read_batches
 
@@ -79,13 +79,14 @@ def build(
     With ``sink`` (an empty file open for writing and reading), states are written
     there as they are made and the whole index file is written; otherwise they stay
     in memory, thinned to at most MEMORY_CHECKPOINTS (seeks then fold more events).
-    A whole big log into a file is read on ``jobs`` processes (None: every usable
-    core; ``replay.index.build_parallel``), giving the same file.
+    A whole big log into a file is read on ``jobs`` processes when given (None: this
+    one; ``replay.index.build_parallel``), giving the same file.
     """
+    # Only when asked for (--jobs N): on the 2-core development machine, loaded, it has
+    # not paid yet (README, "Parallel fold"); the whole-log fold without an index does.
     whole = resume is None and until is None and observe is None
-    if sink is not None and whole and not lenient and worth_it(log, jobs):
-        cores = usable_cores() if jobs is None else jobs
-        built = build_parallel(log, sink=sink, jobs=cores, every=CHECKPOINT_EVERY, chunk=READ_CHUNK)
+    if sink is not None and whole and not lenient and jobs is not None and worth_it(log, jobs):
+        built = build_parallel(log, sink=sink, jobs=jobs, every=CHECKPOINT_EVERY, chunk=READ_CHUNK)
         if built is not None:
             if progress is not None:
                 progress(built.header.log_size, built.header.log_size)
