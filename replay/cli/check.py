@@ -6,7 +6,7 @@ import click
 
 from recorder.location import Location
 from replay import exitcodes
-from replay.cli.options import HEIGHT, WHEN, WIDTH, lenient_option, log_argument
+from replay.cli.options import HEIGHT, WHEN, WIDTH, jobs_option, lenient_option, log_argument
 from replay.core.text import safe
 from replay.core.viewstate import VIEWS
 from replay.core.when import When
@@ -43,6 +43,7 @@ from replay.sources import local_file
 )
 @click.option("--task", "task", metavar="NAME", help="The task the detail view shows.")
 @lenient_option
+@jobs_option
 def check(
     log: Location,
     golden: str,
@@ -54,6 +55,7 @@ def check(
     view: str | None,
     task: str | None,
     lenient: bool,
+    jobs: int | None,
 ) -> int:
     """Render LOG's snapshots and compare them with GOLDEN (a file, or a directory
     with one file per point).
@@ -73,6 +75,7 @@ def check(
             lenient=lenient,
             view=view,
             task=task,
+            jobs=jobs,
         )
     except NoSuchTask as exc:
         raise click.BadParameter(str(exc), param_hint="--task") from None

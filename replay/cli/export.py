@@ -12,6 +12,7 @@ from replay.cli.options import (
     WHEN,
     WIDTH,
     FloatRange,
+    jobs_option,
     lenient_option,
     log_argument,
     warn,
@@ -62,6 +63,7 @@ from replay.store.access import store_at
     help="asciicast: players shorten pauses longer than this many seconds (idle_time_limit).",
 )
 @lenient_option
+@jobs_option
 def export(
     log: Location,
     fmt: str | None,
@@ -72,6 +74,7 @@ def export(
     fps: float,
     max_idle: float | None,
     lenient: bool,
+    jobs: int | None,
 ) -> int:
     """Export LOG: an asciicast v2 recording of its replay, its metrics as OpenMetrics,
     or its tasks as JUnit XML.
@@ -97,7 +100,7 @@ def export(
         raise click.UsageError("say which format with --format (asciicast, openmetrics or junit)")
     path = local_file(log)
     try:
-        frame = fold_at(path, at or END, lenient=lenient)
+        frame = fold_at(path, at or END, lenient=lenient, jobs=jobs)
     except BadPosition as exc:  # an unknown mark, a time or event past the end
         raise click.BadParameter(str(exc), param_hint="'--at'") from None
     warn(frame.warnings())

@@ -11,6 +11,7 @@ import click
 from recorder.atomic import write_file
 from recorder.location import Location, locate
 from replay.core.when import When, parse_when
+from replay.index.parallel import PARALLEL_MIN_BYTES
 
 F = TypeVar("F", bound=Callable[..., Any])
 __all__ = ["write_file"]
@@ -72,6 +73,19 @@ def lenient_option(f: F) -> F:
         "--lenient",
         is_flag=True,
         help="Skip and count bad lines instead of stopping at the first one.",
+    )(f)
+
+
+def jobs_option(f: F) -> F:
+    return click.option(
+        "--jobs",
+        "-j",
+        type=click.IntRange(min=1),
+        default=None,
+        metavar="N",
+        help="Processes that fold a log with no index yet, each a part of it [default: "
+        f"the usable cores at the end of a log, else 1; logs under {PARALLEL_MIN_BYTES >> 20} "
+        "MB: 1]. The index, when one is built, is the same file with any N.",
     )(f)
 
 

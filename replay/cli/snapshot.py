@@ -13,6 +13,7 @@ from replay.cli.options import (
     OUTPUT_PATH,
     WHEN,
     WIDTH,
+    jobs_option,
     lenient_option,
     log_argument,
     warn,
@@ -55,6 +56,7 @@ from replay.store.pages import record_at
 )
 @click.option("--task", "task", metavar="NAME", help="The task the detail view shows.")
 @lenient_option
+@jobs_option
 def snapshot(
     log: Location,
     at: When,
@@ -65,6 +67,7 @@ def snapshot(
     view: str | None,
     task: str | None,
     lenient: bool,
+    jobs: int | None,
 ) -> int:
     """Render the dashboard of LOG as it was at WHEN (default: the end), or one of its
     post-mortem views (--view; --task NAME: that task's detail).
@@ -76,7 +79,7 @@ def snapshot(
     state = _view_state(view, task)
     path = local_file(log)
     try:
-        frame = fold_at(path, at or END, lenient=lenient)
+        frame = fold_at(path, at or END, lenient=lenient, jobs=jobs)
         record = record_at(path, at or END, state, frame.now, lenient=lenient)
     except BadPosition as exc:  # an unknown mark, a time or event past the end
         raise click.BadParameter(str(exc), param_hint="'--at'") from None

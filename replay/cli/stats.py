@@ -6,7 +6,7 @@ import click
 
 from recorder.location import Location
 from replay import exitcodes
-from replay.cli.options import lenient_option, log_argument, warn
+from replay.cli.options import jobs_option, lenient_option, log_argument, warn
 from replay.core.metrics import Metrics
 from replay.core.outcome import outcome_of
 from replay.core.text import hms, safe
@@ -20,9 +20,10 @@ from replay.sources import local_file
 @log_argument
 @click.option("--json", "as_json", is_flag=True, help="The metrics as JSON (stable key order).")
 @lenient_option
-def stats(log: Location, as_json: bool, lenient: bool) -> int:
+@jobs_option
+def stats(log: Location, as_json: bool, lenient: bool, jobs: int | None) -> int:
     """Print the metrics folded from LOG; exit with the code for its final state."""
-    frame = fold_at(local_file(log), END, lenient=lenient)
+    frame = fold_at(local_file(log), END, lenient=lenient, jobs=jobs)
     warn(frame.warnings())
     m = frame.metrics
     text = to_json(m, frame.now) if as_json else summary(m, frame.now)

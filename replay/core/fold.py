@@ -145,9 +145,14 @@ def _mark(m: Metrics, e: Mark) -> None:
     m.marks.append((e.t, e.label))
 
 
-def _metric(m: Metrics, e: Metric) -> None:
+def metric_key(e: Metric) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """The series a metric event belongs to: its name and its labels in a fixed order."""
     labels = e.labels
-    key = (e.name, tuple(sorted(labels.items()) if len(labels) > 1 else labels.items()))
+    return (e.name, tuple(sorted(labels.items()) if len(labels) > 1 else labels.items()))
+
+
+def _metric(m: Metrics, e: Metric) -> None:
+    key = metric_key(e)
     if e.kind == "gauge":
         m.gauges[key] = e.value
     else:
@@ -220,7 +225,8 @@ def apply_all(m: Metrics, events: Iterable[Event | Unknown]) -> Metrics:
             return m
         m.first_t = last = head.t
         events = itertools.chain((head,), it)
-    handlers = _HANDLERS
+    # A partial fold (replay.core.partial) notes some events on their way: its own table.
+    handlers = _HANDLERS if type(m) is Metrics else m.handlers  # type: ignore[attr-defined]
     seqs = m._seqs
     last_seq = seqs.get
     cursors: dict[str, list[int]] = {}  # src -> [its last seq], written back to seqs at the end
@@ -262,7 +268,7 @@ def apply_all(m: Metrics, events: Iterable[Event | Unknown]) -> Metrics:
                 c[0] = seq
                 task = e.task
                 if e.attempt != 1 or task in in_flight:
-                    _task_started(m, e)  # a retry or a re-run: the rare cases, in one place
+                    handlers[cls](m, e)  # a retry or a re-run: the rare cases, in one place
                     per = 1.0 / m.series_width
                     continue
                 # A first attempt: what _task_started does for it (keep the two in step).
@@ -378,11 +384,14 @@ def apply_all(m: Metrics, events: Iterable[Event | Unknown]) -> Metrics:
     return m
 
 
-def _gap(m: Metrics, src: str, expected: int, got: int) -> None:
+def _gap(m: Metrics, src: str, expected: float, got: int) -> None:
+    if expected == -math.inf:  # a partial fold's first event of a writer it did not know
+        m.first_seen(src, got)  # type: ignore[attr-defined]
+        return
     m.gap_count += 1
     if got > expected:
-        m.lost_events += got - expected
-    m.gaps.append(Gap(src, expected, got))
+        m.lost_events += got - int(expected)
+    m.gaps.append(Gap(src, int(expected), got))
 
 
 def fold(events: Iterable[Event | Unknown], state: Metrics | None = None) -> Metrics:

@@ -21,6 +21,7 @@ from recorder.location import LogPath
 from replay.core.fold import apply_all
 from replay.core.metrics import Metrics
 from replay.index import checkpoint
+from replay.index.build_parallel import build_parallel
 from replay.index.format import (
     INDEX_VERSION,
     Checkpoint,
@@ -31,6 +32,7 @@ from replay.index.format import (
     finish,
     hashes,
 )
+from replay.index.parallel import worth_it
 from replay.index.points import PointList
 from replay.sources.file import Batch, ReadReport, read_batches
 
@@ -70,13 +72,25 @@ def build(
     until: Enough | None = None,
     progress: Progress | None = None,
     observe: Observe | None = None,
+    jobs: int | None = None,
 ) -> Index:
     """Read the log (from where ``resume`` ends, if given) and index it (up to ``until``).
 
     With ``sink`` (an empty file open for writing and reading), states are written
     there as they are made and the whole index file is written; otherwise they stay
     in memory, thinned to at most MEMORY_CHECKPOINTS (seeks then fold more events).
+    A whole big log into a file is read on ``jobs`` processes when given (None: this
+    one; ``replay.index.build_parallel``), giving the same file.
     """
+    # Only when asked for (--jobs N): on the 2-core development machine, loaded, it has
+    # not paid yet (README, "Parallel fold"); the whole-log fold without an index does.
+    whole = resume is None and until is None and observe is None
+    if sink is not None and whole and not lenient and jobs is not None and worth_it(log, jobs):
+        built = build_parallel(log, sink=sink, jobs=jobs, every=CHECKPOINT_EVERY, chunk=READ_CHUNK)
+        if built is not None:
+            if progress is not None:
+                progress(built.header.log_size, built.header.log_size)
+            return built
     every = CHECKPOINT_EVERY
     cps: list[Checkpoint] = []
     blobs: dict[int, bytes] = {}  # by checkpoint ``events``, when kept in memory

@@ -12,7 +12,8 @@ from replay.core.when import When
 from replay.index.build import Enough
 from replay.index.cursor import Cursor
 from replay.index.format import Index
-from replay.index.store import load_or_build
+from replay.index.parallel import fold_log
+from replay.index.store import load_or_build, stored
 from replay.sources.file import ReadReport
 
 
@@ -51,9 +52,16 @@ class Frame:
         return out
 
 
-def fold_at(path: LogPath, when: When, *, lenient: bool = False) -> Frame:
-    """Fold ``path`` up to ``when``; a position past the end raises ``PastTheEnd``."""
-    index = load_or_build(path, lenient=lenient, until=enough_for(when))
+def fold_at(path: LogPath, when: When, *, lenient: bool = False, jobs: int | None = 1) -> Frame:
+    """Fold ``path`` up to ``when``; a position past the end raises ``PastTheEnd``.
+
+    The end of a log with no index yet needs no index: the log is folded in one
+    read, on ``jobs`` processes when it is big enough to pay (None: every usable core).
+    """
+    if when.kind == "end" and stored(path, lenient) is None:
+        m, report = fold_log(path, jobs=jobs, lenient=lenient)
+        return Frame(m, m.last_t if m.last_t is not None else 0.0, report)
+    index = load_or_build(path, lenient=lenient, until=enough_for(when), jobs=jobs)
     cursor = Cursor(index, lenient=lenient)
     now = move(cursor, when)
     return Frame(cursor.metrics, now, index.report())

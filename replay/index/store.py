@@ -42,6 +42,7 @@ def load_or_build(
     until: Enough | None = None,
     progress: Progress | None = None,
     store: bool = False,
+    jobs: int | None = None,
 ) -> Index:
     """The index of ``log``: loaded when still valid, extended when the log grew, else built.
 
@@ -58,7 +59,8 @@ def load_or_build(
     if persist is None:
         persist = os.stat(log).st_size >= PERSIST_MIN_BYTES
     job = job_for(log, lenient, create=store and persist) if until is None else None
-    index = _load_or_build(log, lenient, persist, until, progress, job.observe if job else None)
+    observe = job.observe if job else None
+    index = _load_or_build(log, lenient, persist, until, progress, observe, jobs)
     if job is not None:
         job.finish(index, progress)
     return index
@@ -71,6 +73,7 @@ def _load_or_build(
     until: Enough | None,
     progress: Progress | None,
     observe: Observe | None,
+    jobs: int | None = None,
 ) -> Index:
     if not persist:
         return build(log, lenient=lenient, until=until, progress=progress, observe=observe)
@@ -88,7 +91,17 @@ def _load_or_build(
                 return found  # what is indexed is intact and covers what is needed
             grown = found
             break
-    return _build_into_file(log, lenient, grown, until, progress, observe)
+    return _build_into_file(log, lenient, grown, until, progress, observe, jobs)
+
+
+def stored(log: LogPath, lenient: bool = False) -> Index | None:
+    """A stored index that still serves ``log`` (as it is, or to be extended), if any."""
+    for candidate in (sidecar(log), cache_path(log)):
+        found = read(candidate, log)
+        if found is not None and _usable(found.header, lenient):
+            if _freshness(found, log) != "stale":
+                return found
+    return None
 
 
 def _usable(h: Header, lenient: bool) -> bool:
@@ -103,6 +116,7 @@ def _build_into_file(
     until: Enough | None = None,
     progress: Progress | None = None,
     observe: Observe | None = None,
+    jobs: int | None = None,
 ) -> Index:
     """Build (or extend) the index straight into its file: beside the log, else the cache."""
     for target in (sidecar(log), cache_path(log)):
@@ -114,7 +128,7 @@ def _build_into_file(
             continue
         try:
             with f:
-                index = _build_resuming(log, lenient, grown, f, until, progress, observe)
+                index = _build_resuming(log, lenient, grown, f, until, progress, observe, jobs)
                 fd = os.dup(f.fileno())
         except OSError:  # writing the index failed (disk full...): it stays in memory
             _unlink(tmp)
@@ -133,7 +147,7 @@ def _build_into_file(
     # No place for a named file: an unnamed temporary one still keeps memory small.
     try:
         with tempfile.TemporaryFile() as f:
-            index = _build_resuming(log, lenient, grown, f, until, progress, observe)
+            index = _build_resuming(log, lenient, grown, f, until, progress, observe, jobs)
             fd = os.dup(f.fileno())
     except OSError:
         return _build_resuming(log, lenient, grown, None, until, progress, observe)
@@ -149,6 +163,7 @@ def _build_resuming(
     until: Enough | None,
     progress: Progress | None,
     observe: Observe | None = None,
+    jobs: int | None = None,
 ) -> Index:
     if grown is not None:
         try:
@@ -165,7 +180,9 @@ def _build_resuming(
             if sink is not None:
                 sink.seek(0)
                 sink.truncate()
-    return build(log, lenient=lenient, sink=sink, until=until, progress=progress, observe=observe)
+    return build(
+        log, lenient=lenient, sink=sink, until=until, progress=progress, observe=observe, jobs=jobs
+    )
 
 
 def save(index: Index) -> str | None:

@@ -61,11 +61,12 @@ def snapshot_of(
     lenient: bool = False,
     view: str = "overview",
     task: str | None = None,
+    jobs: int | None = 1,
 ) -> str:
     """The snapshot of ``log`` at ``at``: the same string ``runreel snapshot`` prints
     (of ``view``; ``task`` names the task the detail view shows)."""
     when = at if isinstance(at, When) else parse_when(at)
-    frame = fold_at(log, when, lenient=lenient)
+    frame = fold_at(log, when, lenient=lenient, jobs=jobs)
     state = open_task(ViewState(), task) if task is not None else show(ViewState(), view)
     record = record_at(log, when, state, frame.now, lenient=lenient)
     if state.view == "task" and record.task is None:
@@ -251,6 +252,7 @@ def check(
     lenient: bool = False,
     view: str | None = None,
     task: str | None = None,
+    jobs: int | None = 1,
 ) -> list[Result]:
     """Compare (or with ``update``, write) every point; one Result per point."""
     points = plan(golden, ats or [], width=width, height=height, fmt=fmt, view=view, task=task)
@@ -268,6 +270,7 @@ def check(
                 lenient=lenient,
                 view=p.view,
                 task=p.task,
+                jobs=jobs,
             ),
         )
         for p in points
