@@ -168,7 +168,29 @@ def test_failures_group_by_signature_and_enter_lists_the_group_s_tasks(tmp_path:
     press(s, "esc")
     assert s.pages.state.view == "tasks" and s.pages.state.signature is not None
     press(s, "esc")
-    assert s.pages.state.signature is None
+    assert s.pages.state.view == "failures" and s.pages.state.signature is None
+
+
+def test_esc_from_a_group_s_tasks_goes_back_to_that_group() -> None:
+    state = vs.select(vs.show(vs.ViewState(), "failures"), 2)
+    state = vs.move(vs.filter_group(state, "ConnectionError"), 3, count=16)
+    assert (state.view, state.signature) == ("tasks", "ConnectionError")
+    grepped = vs.typed(vs.typed(vs.start_typing(state), "x"), "enter")
+    assert vs.back(grepped).signature == "ConnectionError"  # Esc drops the filter first
+    state = vs.back(state)
+    assert (state.view, state.signature, state.row()) == ("failures", None, 2)
+
+
+def test_d_in_failures_opens_the_group_s_latest_task_that_failed(tmp_path: Path) -> None:
+    s = replay(copy(tmp_path))
+    press(s, "f", "enter", "esc")
+    screen(s)
+    group = s.pages.last().groups[0]
+    assert s.pages.state.view == "failures" and group.failed
+    press(s, "d")
+    assert s.pages.state.task == group.latest
+    text = screen(s)
+    assert "failed" in text and group.signature.split(":")[0] in text
 
 
 def test_tasks_sort_by_duration_puts_the_slowest_first(tmp_path: Path) -> None:

@@ -91,13 +91,16 @@ def filter_group(state: ViewState, signature: str | None) -> ViewState:
 
 
 def back(state: ViewState) -> ViewState:
-    """Esc: stop typing, else leave the detail view, else drop the tasks' group filter."""
+    """Esc: stop typing, else leave the detail view, else drop the tasks' filter, else
+    leave a failure group's tasks for the failures view (its group still selected)."""
     if state.typing is not None:
         return replace(state, typing=None)
     if state.view == "task":
         return show(state, state.back)
-    if state.view == "tasks" and (state.signature is not None or state.grep):
-        return select(replace(state, signature=None, grep=""), 0)
+    if state.view == "tasks" and state.grep:
+        return select(replace(state, grep=""), 0)
+    if state.view == "tasks" and state.signature is not None:
+        return show(replace(state, signature=None), "failures")
     if state.view == "log" and state.search:
         return select(replace(state, search=""), 0)
     return state
