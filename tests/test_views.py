@@ -129,6 +129,7 @@ def test_view_keys_are_bound_in_both_sessions_and_listed_in_help() -> None:
         text = keys_help(keymap)
         for key in ("Tab/o/f/t/d/w/i/l", "↑/↓/PgUp/PgDn", "Enter", "//s/v", "Esc"):
             assert f"  {key} " in text, (key, text)
+        assert "Shift-Tab" in text  # backtab is bound: help names it
     # replay keeps every key it had
     for key in (" ", "left", "right", ",", ".", "[", "]", "e", "E", "+", "-", "0", "g", "G"):
         assert REPLAY_KEYS.find(key) is not None
@@ -431,3 +432,42 @@ def test_views_without_room_for_a_store_say_so_and_keep_running(
     assert "the views cannot read a store" in text and s.reason is None
     press(s, "o")
     assert "Status" in screen(s)  # the overview still draws
+
+
+# Titles: whole pieces only ---------------------------------------------------------
+
+
+def test_a_title_drops_whole_pieces_never_cuts_one() -> None:
+    from replay.core.views.listing import title
+
+    parts = ("240 tasks", "/ filter", "1 backoff", "5 failed", "7 running", "13 succeeded")
+    for width in range(len(parts[0]), 80):  # (a first piece wider than the line is cut)
+        line = title(width, *parts).plain.rstrip()
+        shown = line.split(" · ")
+        assert shown == list(parts[: len(shown)]), (width, line)
+        assert "…" not in line and len(line) <= width
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_view_titles_keep_their_keys_and_figures_whole(tmp_path: Path, width: int) -> None:
+    s = replay(copy(tmp_path))
+    for at in (0.35, 1.0):
+        s.seek_time(s.first_t + (s.last_t - s.first_t) * at)
+        for key in ("f", "t", "d", "w", "i", "l"):
+            press(s, key)
+            head = screen(s, width, 24).splitlines()[4]
+            assert "…" not in head, (at, key, head)
+            if key == "f":
+                assert "Enter its tasks · d latest failure" in head
+        press(s, "o")
+
+
+def test_the_workers_legend_names_every_glyph_its_lanes_draw(tmp_path: Path) -> None:
+    s = replay(copy(tmp_path))
+    press(s, "w")
+    lines = screen(s, 160, 40).splitlines()
+    legend = lines[4]
+    lanes = {c for line in lines[7:13] for c in line if c in "░▒▓█·╌ "} - {" "}
+    assert len(lanes) >= 4, lanes  # busy shades, waits and idle all appear
+    for glyph in lanes:
+        assert glyph in legend, (glyph, legend)

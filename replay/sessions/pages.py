@@ -206,7 +206,7 @@ def view_bindings() -> list[Binding[V]]:
         Binding(
             ("tab", "backtab", *_VIEW_KEYS),
             "Tab/o/f/t/d/w/i/l",
-            "overview failures tasks detail workers timeline log",
+            "the next view (Shift-Tab: previous), or one by its key",
             _show,
             hint="views",
         ),

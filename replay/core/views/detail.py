@@ -13,7 +13,7 @@ from rich.text import Text
 
 from replay.core.records import Attempt, TaskDetail
 from replay.core.text import hms, lit, plural, safe, short
-from replay.core.views.listing import OUTCOME_STYLE, fit, title
+from replay.core.views.listing import OUTCOME_STYLE, title
 
 STATUS_STYLE = OUTCOME_STYLE
 DETAIL_LIMIT = 20_000  # characters of one traceback shown
@@ -68,12 +68,6 @@ class Detail:
                 missing or f"no task {safe(self.name or '')} at this position", style="yellow"
             )
             return
-        head = title(
-            lit(d.task, "bold"),
-            Text(d.status, style=STATUS_STYLE.get(d.status, "")),
-            plural(len(d.attempts), "attempt"),
-            Text("↑/↓ scroll · Esc back", style="dim"),
-        )
         lines: list[Text] = []
         for a in d.attempts:
             for line in self.attempt_lines(a):
@@ -82,7 +76,14 @@ class Detail:
         body = max(height - 1, 1)
         top = min(self.scroll, max(len(lines) - body, 0))
         shown = lines[top : top + body]
-        if top + body < len(lines):
-            head.append(f" · lines {top + 1}-{top + len(shown)} of {len(lines)}", "dim")
-        yield fit(head, width)
+        more = f"lines {top + 1}-{top + len(shown)} of {len(lines)}"
+        yield title(
+            width,
+            lit(d.task, "bold"),
+            Text(d.status, style=STATUS_STYLE.get(d.status, "")),
+            plural(len(d.attempts), "attempt"),
+            Text("Esc back", style="dim"),
+            Text("↑/↓ scroll", style="dim"),
+            Text(more if top + body < len(lines) else "", style="dim"),
+        )
         yield from shown

@@ -53,12 +53,15 @@ class Failures:
         width, height = options.max_width, options.height or console.height
         failed = sum(g.failed for g in self.groups)
         retried = sum(g.retried for g in self.groups)
-        head = title(
+        yield title(
+            width,
             Text(plural(len(self.groups), "failure group"), style="bold"),
-            f"{failed} failed for good, {retried} retried",
-            Text("↑/↓ select · Enter its tasks · d its latest task", style="dim"),
+            Text("Enter its tasks", style="dim"),
+            Text("d latest failure", style="dim"),
+            f"{failed} failed for good",
+            f"{retried} retried",
+            Text("↑/↓ select", style="dim"),
         )
-        yield fit(head, width)
         if not self.groups:
             yield Text("no failures", style="green")
             return

@@ -32,9 +32,12 @@ class Hints:
     """The pieces that fit ``width`` cells, most important first, each whole or not at all
     (but the first: wider than the whole line, it is cut rather than dropped)."""
 
-    def __init__(self, pieces: Iterable[Text | Hint], separator: str = SEPARATOR) -> None:
+    def __init__(
+        self, pieces: Iterable[Text | Hint], separator: str = SEPARATOR, style: str = ""
+    ) -> None:
         self.pieces = [p.text() if isinstance(p, Hint) else p for p in pieces]
         self.separator = separator
+        self.style = style  # the separator's
 
     def fit(self, width: int) -> Text:
         """As many whole pieces as fit in ``width`` cells, in order."""
@@ -49,7 +52,7 @@ class Hints:
                     piece.truncate(width, overflow="ellipsis")
                     line.append_text(piece)
                 break
-            line.append(gap)
+            line.append(gap, self.style)
             line.append_text(piece)
         return line
 

@@ -50,21 +50,15 @@ class Histogram:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width, height = options.max_width, options.height or console.height
         m, n = self.m, buckets(self.m, self.now)
-        head = title(
+        yield title(
+            width,
             Text("tasks ended per bucket", style="bold"),
-            Text.assemble(
-                ("█", "green"),
-                (" ended  ", "dim"),
-                ("█", "red"),
-                (" failed  ", "dim"),
-                ("◆", "magenta"),
-                (" mark  ", "dim"),
-                ("●", "bold"),
-                (" now", "dim"),
-            ),
+            Text.assemble(("█", "green"), (" ended", "dim")),
+            Text.assemble(("█", "red"), (" failed", "dim")),
+            Text.assemble(("◆", "magenta"), (" mark", "dim")),
+            Text.assemble(("●", "bold"), (" now", "dim")),
             Text(f"{short(m.series_width)} a row · Enter seeks", style="dim"),
         )
-        yield fit(head, width)
         if not n:
             yield Text("no events yet", style="dim")
             return

@@ -9,6 +9,7 @@ from rich.text import Text
 from replay.core.records import Work
 from replay.core.text import hms, lit, short
 from replay.core.views.charts import resample
+from replay.core.views.hints import Hints
 
 _EIGHTHS = " ▁▂▃▄▅▆▇█"
 SELECTED = "on grey23"  # the selected row; "▶" marks it where there is no colour
@@ -36,14 +37,12 @@ def clamp(selected: int, total: int) -> int:
     return min(max(selected, 0), max(total - 1, 0))
 
 
-def title(*parts: Text | str) -> Text:
-    """A view's first line: what it shows, its order and filter, in dim separators."""
-    line = Text(no_wrap=True, overflow="ellipsis")
-    for i, part in enumerate(p for p in parts if p):
-        if i:
-            line.append(" · ", "dim")
-        line.append_text(part if isinstance(part, Text) else Text(part))
-    return line
+def title(width: int, *parts: Text | str) -> Text:
+    """A view's first line, ``width`` cells: what it shows, its order, filter and keys, in
+    dim separators. Parts come most important first; the first that does not fit is
+    dropped whole with the rest (``Hints``), so no figure or key is ever cut."""
+    pieces = [p if isinstance(p, Text) else Text(p) for p in parts if p]
+    return fit(Hints(pieces, " · ", "dim").fit(width), width)
 
 
 def spark(values: Sequence[int], width: int, style: str) -> Text:

@@ -42,12 +42,12 @@ class LogView:
         else:
             find = Text("/ search", style="dim")
         level = "every level" if self.level == "debug" else f"{self.level} and above"
-        head = title(
+        yield title(
+            width,
             Text(f"{self.page.total} log messages", style="bold"),
             Text.assemble((level, "bold"), (" (v)", "dim")),
             find,
         )
-        yield fit(head, width)
         page = self.page
         if not page.total:
             yield Text(

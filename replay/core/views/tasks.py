@@ -17,7 +17,6 @@ from replay.core.views.listing import (
     OUTCOME_STYLE,
     SELECTED,
     clamp,
-    fit,
     title,
     window,
 )
@@ -37,9 +36,9 @@ class Tasks:
     counts: tuple[tuple[str, int], ...]
     typing: str | None = None
 
-    def heading(self) -> Text:
+    def heading(self, width: int) -> Text:
         shown = Text(f"{self.page.total} tasks", style="bold")
-        counts = ", ".join(f"{n} {status}" for status, n in self.counts)
+        counts = [Text(f"{n} {status}", style="dim") for status, n in self.counts]
         if self.typing is not None:
             filt = Text.assemble(("filter: ", "bold yellow"), lit(self.typing), ("▏", "yellow"))
         elif self.grep:
@@ -50,11 +49,11 @@ class Tasks:
             filt = Text("/ filter", style="dim")
         group = Text.assemble(("group ", "dim"), lit(self.group, "bold red")) if self.group else ""
         order = Text.assemble(("sorted by ", "dim"), (self.sort, "bold"), (" (s)", "dim"))
-        return title(shown, group, filt, order, Text(counts, style="dim") if not self.group else "")
+        return title(width, shown, group, filt, order, *(counts if not self.group else ()))
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width, height = options.max_width, options.height or console.height
-        yield fit(self.heading(), width)
+        yield self.heading(width)
         page = self.page
         if not page.total:
             yield Text("no tasks" + (" match" if self.grep or self.group else ""), style="dim")

@@ -1,7 +1,8 @@
 """The workers view: one lane per worker across the run, like htop's meters per core.
 
 The strip shows, per column of time, whether the worker was busy (green, by how much),
-waiting to retry a task it had failed (yellow) or idle (a dim dot).
+waiting to retry a task it had failed (a yellow dash) or idle (a dim dot); the title
+names every glyph it draws.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from rich.text import Text
 
 from replay.core.records import Lane, Work
 from replay.core.text import lit, plural, short
-from replay.core.views.listing import MARK, NO_MARK, SELECTED, clamp, fit, title, window, work_lines
+from replay.core.views.listing import MARK, NO_MARK, SELECTED, clamp, title, window, work_lines
 
-_SHADES = " ░▒▓█"
+_SHADES = " ░▒▓█"  # busy a quarter, half, three quarters, all of a column's time
+BACKOFF = "╌"  # waiting to retry: not a shade, so it reads apart without colour
 
 
 def strip(lane: Lane, width: int) -> Text:
@@ -31,7 +33,7 @@ def strip(lane: Lane, width: int) -> Text:
         if busy > 0.02:
             out.append(_SHADES[max(1, min(4, round(busy * 4)))], "green")
         elif wait > 0.02:
-            out.append("▒", "yellow")
+            out.append(BACKOFF, "yellow")
         else:
             out.append("·", "dim")
     return out
@@ -47,19 +49,14 @@ class Workers:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width, height = options.max_width, options.height or console.height
-        head = title(
+        yield title(
+            width,
             Text(plural(len(self.lanes), "worker"), style="bold"),
-            Text.assemble(
-                ("█", "green"),
-                (" busy  ", "dim"),
-                ("▒", "yellow"),
-                (" backing off  ", "dim"),
-                ("·", "dim"),
-                (" idle", "dim"),
-            ),
+            Text.assemble((_SHADES[1:], "green"), (" busy ¼ to all the time", "dim")),
+            Text.assemble((BACKOFF, "yellow"), (" backing off", "dim")),
+            Text.assemble(("·", "dim"), (" idle", "dim")),
             Text(f"across {short(self.now - self.first_t)}", style="dim"),
         )
-        yield fit(head, width)
         if not self.lanes:
             yield Text("no worker has started a task", style="dim")
             return
