@@ -315,7 +315,9 @@ def test_live_views_follow_the_growing_log(tmp_path: Path) -> None:
     assert first != screen(s)
     state = s.pages.state
     assert s.pages.last() == record_at(str(path), END, state, s.now())
-    press(s, "i", "enter")
+    press(s, "i")
+    assert "Enter seeks" not in screen(s)  # it cannot: it says so only where it does
+    press(s, "enter")
     assert "a live view cannot seek" in screen(s)
     s.close()
     assert not s.store.started
@@ -471,3 +473,36 @@ def test_the_workers_legend_names_every_glyph_its_lanes_draw(tmp_path: Path) -> 
     assert len(lanes) >= 4, lanes  # busy shades, waits and idle all appear
     for glyph in lanes:
         assert glyph in legend, (glyph, legend)
+
+
+def _stamps(text: str) -> tuple[float, list[float]]:
+    """The timeline's row width as its title says, and each row's time in seconds."""
+    import re
+
+    width = re.search(r"· ([\d.]+)s a row", text)
+    assert width, text
+    rows = re.findall(r"^[▶ ] +(\d\d):(\d\d(?:\.\d+)?) ", text, re.M)
+    return float(width.group(1)), [int(mm) * 60 + float(ss) for mm, ss in rows]
+
+
+@pytest.mark.parametrize("at", [0.02, 0.1, 0.35, 1.0])
+def test_the_timeline_s_row_label_is_the_step_between_its_rows(tmp_path: Path, at: float) -> None:
+    s = replay(copy(tmp_path))
+    s.seek_time(s.first_t + (s.last_t - s.first_t) * at)
+    press(s, "i")
+    step, times = _stamps(screen(s, 120, 30))
+    assert len(times) > 5
+    assert all(b - a == pytest.approx(step) for a, b in zip(times, times[1:], strict=False))
+
+
+def test_after_seeking_back_the_timeline_still_reaches_the_end(tmp_path: Path) -> None:
+    s = replay(copy(tmp_path))
+    press(s, "i")
+    assert "Enter seeks" in screen(s)
+    whole = s.pages.rows(s.metrics, s.now())
+    press(s, "home", "enter")  # back to the first row
+    assert s.vt == pytest.approx(s.first_t)
+    screen(s)
+    assert s.pages.rows(s.metrics, s.now()) >= whole  # the rows still cover the run
+    press(s, "end", "enter")  # and the last one can be sought again
+    assert s.vt > s.first_t + (s.last_t - s.first_t) * 0.9

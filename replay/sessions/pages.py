@@ -29,6 +29,8 @@ class Pages:
 
     def __init__(self) -> None:
         self.state = vs.ViewState()
+        self.end: float | None = None  # a replay's end: its timeline covers the whole run
+        self.seeks = False  # whether Enter on the timeline seeks (a replay)
         self.message: str | None = None
         self._read: tuple[object, Record] | None = None
 
@@ -76,13 +78,22 @@ class Pages:
     ) -> RenderableType:
         """The frame; ``controls`` are made after the read, so they can say what it found."""
         record = self.record(conn, position, now, settle)
-        return page(self.state, m, now, record, controls=controls(), stopped=stopped)
+        return page(
+            self.state,
+            m,
+            now,
+            record,
+            controls=controls(),
+            stopped=stopped,
+            end=self.end,
+            seeks=self.seeks,
+        )
 
     def rows(self, m: Metrics, now: float) -> int | None:
         """How many rows the current list has (None: not known yet)."""
         r, view = self.last(), self.state.view
         if view == "timeline":
-            return buckets(m, now)
+            return buckets(m, now, self.end)
         if self._read is None:
             return None
         return {
@@ -95,12 +106,12 @@ class Pages:
     # Keys ---------------------------------------------------------------------------
 
     def move(self, by: int, m: Metrics, now: float) -> None:
-        start = here(m, now) if self.state.view == "timeline" else 0
+        start = here(m, now, self.end) if self.state.view == "timeline" else 0
         self.state = vs.move(self.state, by, self.rows(m, now), start)
 
     def timeline_row(self, m: Metrics, now: float) -> int:
         """The timeline's selected row: the one chosen, else the row of now."""
-        return self.state.row("timeline", default=here(m, now))
+        return self.state.row("timeline", default=here(m, now, self.end))
 
     def to_end(self, last: bool, m: Metrics, now: float) -> None:
         n = self.rows(m, now)

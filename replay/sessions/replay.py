@@ -64,6 +64,7 @@ class ReplaySession:
         self.first_t = h.first_t if h.first_t is not None else 0.0
         self.last_t = h.last_t if h.last_t is not None else self.first_t
         self.stop_t = move(cursor, stop)
+        self.pages.end, self.pages.seeks = self.stop_t, True  # the timeline: the whole run
         self.stop_event = cursor.position
         vt = move(cursor, start)
         if cursor.position > self.stop_event:
@@ -221,7 +222,7 @@ class ReplaySession:
         if self.pages.shown == "timeline":
             self.paused = True
             row = self.pages.timeline_row(self.metrics, self.vt)
-            self.seek_time(bucket_start(self.metrics, row))
+            self.seek_time(bucket_start(self.metrics, row, self.vt, self.stop_t))
         else:
             self.pages.enter()
 

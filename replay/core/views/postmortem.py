@@ -49,8 +49,16 @@ def tabs(state: ViewState) -> Hints:
     return Hints(pieces, separator="  ")
 
 
-def body(state: ViewState, m: Metrics, now: float, record: Record) -> RenderableType:
-    """The view ``state`` names, drawn from ``record``."""
+def body(
+    state: ViewState,
+    m: Metrics,
+    now: float,
+    record: Record,
+    end: float | None = None,
+    seeks: bool = False,
+) -> RenderableType:
+    """The view ``state`` names, drawn from ``record`` (``end``, ``seeks``: a replay's
+    timeline covers the whole run and Enter seeks there)."""
     first = record.first_t if record.first_t is not None else (m.first_t or now)
     view = state.view
     if view == "failures":
@@ -72,7 +80,7 @@ def body(state: ViewState, m: Metrics, now: float, record: Record) -> Renderable
     if view == "workers":
         return Workers(record.lanes, state.row(), first, now, record.work)
     if view == "timeline":
-        return Histogram(m, now, record.marks, state.chosen())
+        return Histogram(m, now, record.marks, state.chosen(), end, seeks)
     if view == "log":
         return LogView(record.logs, state.row(), first, state.level, state.search, state.typing)
     raise ValueError(f"no view {view!r}")
@@ -86,15 +94,17 @@ def page(
     *,
     controls: RenderableType | None = None,
     stopped: str | None = None,
+    end: float | None = None,
+    seeks: bool = False,
 ) -> RenderableType:
-    """The whole screen of ``state``'s view at ``now``."""
+    """The whole screen of ``state``'s view at ``now`` (``end``, ``seeks``: see ``body``)."""
     if state.view == "overview":
         return dashboard(m, now, controls=controls, stopped=stopped)
     layout = Layout(name="root")
     rows = [
         Layout(header(m, now, stopped), name="header", size=3),
         Layout(tabs(state), name="tabs", size=1),
-        Layout(body(state, m, now, record), name="body", ratio=1),
+        Layout(body(state, m, now, record, end, seeks), name="body", ratio=1),
     ]
     if controls is not None:
         rows.append(Layout(controls, name="controls", size=2))
