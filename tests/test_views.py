@@ -105,12 +105,29 @@ def test_typing_a_filter_takes_every_key_until_enter_or_esc() -> None:
     for k in "q0e":
         state = vs.typed(state, k)
     state = vs.typed(state, "backspace")
-    assert state.typing == "q0"
+    assert (state.typing, state.grep, state.row()) == ("q0", "q0", 0)  # applies as typed
     applied = vs.typed(state, "enter")
     assert (applied.grep, applied.typing) == ("q0", None)
     assert vs.back(state).grep == ""  # Esc while typing: nothing applied
     assert vs.back(applied).grep == ""  # Esc again: the filter goes
     assert vs.start_typing(vs.show(vs.ViewState(), "workers")).typing is None
+    again = vs.typed(vs.start_typing(applied), "x")
+    assert again.grep == "q0x" and vs.back(again).grep == "q0"  # Esc: the one before
+
+
+def test_the_tasks_filter_shows_matches_while_typing_with_their_own_counts(
+    tmp_path: Path,
+) -> None:
+    s = replay(copy(tmp_path))
+    press(s, "t", "/", *"decode")
+    text = screen(s)
+    assert "7 tasks" in text and "filter: decode" in text
+    head = text.splitlines()[4]
+    assert "7 failed" in head and "succeeded" not in head, head  # the 7 listed, not all 240
+    rows = [line for line in text.splitlines() if "img-" in line]
+    assert len(rows) == 7 and all("DecodeError" in line for line in rows)
+    press(s, "esc")
+    assert "240 tasks" in screen(s)
 
 
 def test_sort_and_level_cycle_and_reset_the_selection() -> None:

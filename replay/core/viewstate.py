@@ -34,6 +34,7 @@ class ViewState:
     level: str = "debug"
     scroll: int = 0  # first line of the detail view
     typing: str | None = None  # the text typed after "/" while it is being typed
+    kept: str = ""  # the filter before "/" (Esc while typing puts it back)
 
     def row(self, view: str | None = None, default: int = 0) -> int:
         """The selected row of ``view`` (the current one by default)."""
@@ -94,7 +95,7 @@ def back(state: ViewState) -> ViewState:
     """Esc: stop typing, else leave the detail view, else drop the tasks' filter, else
     leave a failure group's tasks for the failures view (its group still selected)."""
     if state.typing is not None:
-        return replace(state, typing=None)
+        return _filtered(replace(state, typing=None), state.kept)
     if state.view == "task":
         return show(state, state.back)
     if state.view == "tasks" and state.grep:
@@ -122,18 +123,28 @@ def can_type(state: ViewState) -> bool:
 def start_typing(state: ViewState) -> ViewState:
     if not can_type(state):
         return state
-    return replace(state, typing=state.grep if state.view == "tasks" else state.search)
+    text = state.grep if state.view == "tasks" else state.search
+    return replace(state, typing=text, kept=text)
+
+
+def _filtered(state: ViewState, text: str) -> ViewState:
+    """The tasks' filter or the log's search set to ``text``, from the first row."""
+    if state.view == "tasks":
+        return select(replace(state, grep=text), 0)
+    return select(replace(state, search=text), 0)
 
 
 def typed(state: ViewState, key: str) -> ViewState:
-    """A key while a filter is typed: text goes in, Backspace takes out, Enter applies."""
+    """A key while a filter is typed: text goes in, Backspace takes out, and the filter
+    applies as it is typed (the list shows the matches); Enter keeps it, Esc (``back``)
+    puts back the one before."""
     text = state.typing or ""
     if key == "enter":
-        if state.view == "tasks":
-            return select(replace(state, typing=None, grep=text), 0)
-        return select(replace(state, typing=None, search=text), 0)
+        return replace(state, typing=None)
     if key == "backspace":
-        return replace(state, typing=text[:-1])
-    if len(key) == 1 and key.isprintable():
-        return replace(state, typing=(text + key)[:80])
-    return state
+        text = text[:-1]
+    elif len(key) == 1 and key.isprintable():
+        text = (text + key)[:80]
+    else:
+        return state
+    return _filtered(replace(state, typing=text), text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from rich import box
@@ -36,11 +37,27 @@ class Tasks:
     counts: tuple[tuple[str, int], ...]
     typing: str | None = None
 
+    def shown_counts(self) -> tuple[tuple[str, int], ...]:
+        """Tasks per status of the set shown: every task's (``counts``), else the
+        filtered set's when the page read holds all of it, else none (never the counts
+        of another set than the one listed)."""
+        if not (self.grep or self.group):
+            return self.counts
+        page = self.page
+        if page.first or len(page.rows) < page.total:
+            return ()
+        return tuple(sorted(Counter(r.status for r in page.rows).items()))
+
     def heading(self, width: int) -> Text:
         shown = Text(f"{self.page.total} tasks", style="bold")
-        counts = [Text(f"{n} {status}", style="dim") for status, n in self.counts]
+        counts = [Text(f"{n} {status}", style="dim") for status, n in self.shown_counts()]
         if self.typing is not None:
-            filt = Text.assemble(("filter: ", "bold yellow"), lit(self.typing), ("▏", "yellow"))
+            filt = Text.assemble(
+                ("filter: ", "bold yellow"),
+                lit(self.typing),
+                ("▏", "yellow"),
+                (" (task id or error; Enter keeps, Esc undoes)", "dim"),
+            )
         elif self.grep:
             filt = Text.assemble(
                 ("filter ", "dim"), lit(self.grep, "bold"), (" (Esc clears)", "dim")
@@ -49,7 +66,7 @@ class Tasks:
             filt = Text("/ filter", style="dim")
         group = Text.assemble(("group ", "dim"), lit(self.group, "bold red")) if self.group else ""
         order = Text.assemble(("sorted by ", "dim"), (self.sort, "bold"), (" (s)", "dim"))
-        return title(width, shown, group, filt, order, *(counts if not self.group else ()))
+        return title(width, shown, group, filt, order, *counts)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width, height = options.max_width, options.height or console.height
