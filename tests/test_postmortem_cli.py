@@ -238,6 +238,20 @@ def test_bad_logs(command: list[str], tmp_path: Path) -> None:
     assert_one_error_line(bad_at.stderr)
 
 
+@pytest.mark.parametrize("command", [["errors"], ["tasks"], ["task", "x"], ["query", "SELECT 1"]])
+@pytest.mark.parametrize("at", ["999", "#99999", "100000s"])
+def test_a_position_past_the_end_is_a_usage_error(command: list[str], at: str) -> None:
+    """As snapshot says it: one line, exit 64, never a traceback."""
+    name, rest = command[0], command[1:]
+    result = invoke([name, fixture("with_retries"), *rest, "--at", at])
+    snap = invoke(["snapshot", fixture("with_retries"), "--at", at])
+    assert result.exit_code == snap.exit_code == exitcodes.USAGE
+    assert_one_error_line(result.stderr)
+    said = result.stderr.split(": error: ", 1)[1].split(" (see ")[0]
+    assert said == snap.stderr.split(": error: ", 1)[1].split(" (see ")[0]
+    assert said.startswith(f"Invalid value for '--at': {at!r} is past the end")
+
+
 def test_hostile_text_stays_harmless() -> None:
     for args in (["errors"], ["tasks"]):
         out = invoke([*args, fixture("hostile")]).stdout
