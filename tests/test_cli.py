@@ -351,3 +351,25 @@ def test_demo_same_seed_same_outcomes(tmp_path: Path) -> None:
     assert kinds == {"task_succeeded", "task_failed"}  # with these rates, both happen
     _, c = _demo(tmp_path, "c.jsonl", "--fail-rate", "0.3", "--retry-rate", "0.4", "--seed", "8")
     assert _outcomes(c) != outcomes
+
+
+def test_demo_replaces_its_own_log_but_no_other(tmp_path: Path) -> None:
+    """Running the demo twice works (the Quickstart does); a log it did not write is kept."""
+    code, log = _demo(tmp_path, "demo.jsonl", "--seed", "3")
+    first = log.read_bytes()
+    code_again, _ = _demo(tmp_path, "demo.jsonl", "--seed", "4")
+    assert code_again in (exitcodes.OK, exitcodes.PARTIAL_FAILURE, exitcodes.TOTAL_FAILURE)
+    assert log.read_bytes() != first  # replaced: a new run
+    other = tmp_path / "nightly.jsonl"
+    for content in (Path(fixture("all_succeeded")).read_bytes(), b"not a log at all\n"):
+        other.write_bytes(content)
+        code, _ = _demo(tmp_path, "nightly.jsonl")
+        assert code == exitcodes.IO_ERROR
+        result = invoke(["demo", "--pace", "0", "--tasks", "2", "-o", str(other)])
+        assert_one_error_line(result.stderr)
+        assert "--force" in result.stderr and result.stdout == ""
+        assert other.read_bytes() == content
+    code, _ = _demo(tmp_path, "nightly.jsonl", "--force")
+    assert code != exitcodes.IO_ERROR
+    assert other.read_bytes() != content
+    assert invoke(["validate", str(other)]).exit_code == 0
