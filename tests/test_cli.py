@@ -281,6 +281,38 @@ def test_stats_text() -> None:
     assert "exit code 2" in out
 
 
+@pytest.mark.parametrize("name", ["seq_gap", "with_retries", "partial_failure"])
+def test_stats_says_percentiles_are_bounds_never_past_the_longest_task(name: str) -> None:
+    """Percentiles are bucket bounds: marked ≤, as on the dashboard, and clamped at the
+    longest task (read here from the log's own starts and ends)."""
+    first: dict[str, float] = {}
+    longest = 0.0
+    for line in Path(fixture(name)).read_text(encoding="utf-8").splitlines():
+        e = json.loads(line)
+        if e["type"] == "task_started":
+            first.setdefault(e["task"], e["t"])
+        elif e["type"] in ("task_succeeded", "task_failed") and e["task"] in first:
+            longest = max(longest, e["t"] - first[e["task"]])
+    time_row = next(
+        r for r in invoke(["stats", fixture(name)]).stdout.splitlines() if r.startswith("time")
+    )
+    bounds = dict(re.findall(r"(p\d+|max) (\S+)", time_row))
+    assert set(bounds) == {"p50", "p95", "p99", "max"}
+    assert float(bounds.pop("max").rstrip("s")) == pytest.approx(longest, rel=1e-3)
+    for said in bounds.values():
+        assert said.startswith("≤")
+        assert float(said[1:].rstrip("s")) <= longest * 1.001
+
+
+def test_stats_state_says_the_runs_word_apart_from_the_outcome() -> None:
+    """A run that said "ok" and a partial failure are not a contradiction once told apart."""
+    out = invoke(["stats", fixture("seq_gap")]).stdout
+    state = next(r for r in out.splitlines() if r.startswith("state"))
+    assert state.split(None, 1)[1] == (
+        'finished, the run reported "ok"; outcome: partial failure, exit code 2'
+    )
+
+
 def test_stats_json() -> None:
     result = invoke(["stats", fixture("with_retries"), "--json"])
     assert result.exit_code == 0
