@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 from conftest import assert_one_error_line, fixture, invoke, run_runreel, run_unprivileged
 
+from recorder import demo as simulation
 from replay import exitcodes
+from replay.core.when import parse_when
 
 COMMANDS = ["snapshot", "stats", "validate"]
 
@@ -405,3 +407,27 @@ def test_demo_replaces_its_own_log_but_no_other(tmp_path: Path) -> None:
     assert code != exitcodes.IO_ERROR
     assert other.read_bytes() != content
     assert invoke(["validate", str(other)]).exit_code == 0
+
+
+def test_the_readmes_times_on_the_demos_log_are_within_its_run() -> None:
+    """The walk-through's `--at` times (and the seconds its SQL adds to first_t) on
+    runreel-demo.jsonl must fall inside the demo's run, which lasts at least its simulated
+    work (attempts and backoffs, from the seed) spread over its workers."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    fail_rate = float(re.search(r"runreel demo --fail-rate (\S+)\b", readme)[1])  # type: ignore[index]
+    plan = simulation.Plan(fail_rate=fail_rate)
+    work = 0.0
+    for i in range(plan.tasks):
+        s = simulation.script(plan, i)
+        work += sum(s.durations)
+        work += sum(simulation.backoff(plan, a) for a in range(1, len(s.durations)))
+    shortest = work / plan.workers
+    times = [
+        parse_when(at).seconds
+        for at in re.findall(r"runreel \w+ runreel-demo\.jsonl[^\n]*--at (\S+)", readme)
+        if parse_when(at).kind == "seconds"
+    ]
+    times += [float(x) for x in re.findall(r"key = 'first_t'\) \+ (\d+)", readme)]
+    assert len(times) >= 2
+    for t in times:
+        assert t is not None and t < shortest
