@@ -256,3 +256,17 @@ def test_hostile_text_stays_harmless() -> None:
     for args in (["errors"], ["tasks"]):
         out = invoke([*args, fixture("hostile")]).stdout
         assert "\x1b" not in out and "\x07" not in out
+
+
+def test_the_readme_says_the_post_mortem_commands_exit_0_when_they_answered() -> None:
+    """They answer a question, not judge the run: exit 0 on a partial failure, as the
+    README's exit-code section says next to its table."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Exit codes", 1)[1].split("| code |", 1)[0]
+    for name in ("errors", "tasks", "task", "query"):
+        assert f"`{name}`" in section
+    assert "exit 0 when they answered" in " ".join(section.split())
+    for args in (["errors"], ["tasks"], ["task", "img-2"], ["query", "SELECT 1"]):
+        result = invoke([args[0], fixture("partial_failure"), *args[1:]])
+        assert result.exit_code == exitcodes.OK, result.stderr
+    assert invoke(["stats", fixture("partial_failure")]).exit_code == exitcodes.PARTIAL_FAILURE
