@@ -241,7 +241,8 @@ def test_output_dash_is_stdout(args: list[str], tmp_path: Path) -> None:
         (["--speed", "1e999"], ["--speed"]),
         (["--speed", "nan"], ["--speed"]),
         (["--speed", "0"], ["--speed", "--instant"]),
-        (["--speed", "-2"], ["--speed"]),
+        (["--speed", "-2"], ["--speed", "more than 0"]),
+        (["--speed", "-1"], ["--speed", "more than 0"]),
         (["--speed", "2", "--instant"], ["--speed", "--instant"]),
         (["--speed", "1", "--instant"], ["--speed", "--instant"]),
     ],
@@ -252,6 +253,7 @@ def test_bad_replay_ranges_and_speeds_are_64(args: list[str], words: list[str]) 
     assert_one_error_line(result.stderr)
     for word in words:
         assert word in result.stderr
+    assert "x>=0" not in result.stderr  # 0 is refused too: never say it is in range
     assert result.stdout == ""
 
 

@@ -270,3 +270,37 @@ def test_the_readme_says_the_post_mortem_commands_exit_0_when_they_answered() ->
         result = invoke([args[0], fixture("partial_failure"), *args[1:]])
         assert result.exit_code == exitcodes.OK, result.stderr
     assert invoke(["stats", fixture("partial_failure")]).exit_code == exitcodes.PARTIAL_FAILURE
+
+
+def test_counts_of_one_read_as_english() -> None:
+    """`1 attempt`, `(1 row)`: counted by the log's own events and rows, not typed."""
+    attempts: dict[str, int] = {}
+    for line in Path(fixture("with_retries")).read_text(encoding="utf-8").splitlines():
+        e = json.loads(line)
+        if e["type"] == "task_started":
+            attempts[e["task"]] = attempts.get(e["task"], 0) + 1
+    for task, n in attempts.items():
+        head = invoke(["task", fixture("with_retries"), task]).stdout.splitlines()[0]
+        assert head.endswith(f", {n} attempt" if n == 1 else f", {n} attempts")
+    assert 1 in attempts.values() and any(n > 1 for n in attempts.values())
+    for limit, said in ((1, "(1 row)"), (2, "(2 rows)")):
+        out = invoke(["query", fixture("with_retries"), f"SELECT task FROM tasks LIMIT {limit}"])
+        assert out.stdout.endswith(f"\n{said}\n")
+
+
+@pytest.mark.parametrize("sql", ["", "   ", ";", "/* nothing */"])
+def test_a_query_that_asks_nothing_is_a_usage_error(sql: str) -> None:
+    result = invoke(["query", fixture("with_retries"), sql])
+    assert result.exit_code == exitcodes.USAGE
+    assert_one_error_line(result.stderr)
+    assert result.stdout == ""
+
+
+def test_tasks_limit_0_is_a_usage_error() -> None:
+    """--limit 0 would print "no tasks" about a log full of them."""
+    result = invoke(["tasks", fixture("with_retries"), "--limit", "0"])
+    assert result.exit_code == exitcodes.USAGE
+    assert_one_error_line(result.stderr)
+    assert "--limit" in result.stderr
+    one = invoke(["tasks", fixture("with_retries"), "--limit", "1", "--json"])
+    assert len(json.loads(one.stdout)) == 1
