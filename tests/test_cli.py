@@ -403,6 +403,8 @@ def test_demo_replaces_its_own_log_but_no_other(tmp_path: Path) -> None:
         assert_one_error_line(result.stderr)
         assert "--force" in result.stderr and result.stdout == ""
         assert other.read_bytes() == content
+    refused = invoke(["demo", "--pace", "0", "--tasks", "2", "-o", f"{tmp_path / 'runs'}{os.sep}"])
+    assert refused.exit_code == exitcodes.USAGE and not (tmp_path / "runs").exists()
     code, _ = _demo(tmp_path, "nightly.jsonl", "--force")
     assert code != exitcodes.IO_ERROR
     assert other.read_bytes() != content

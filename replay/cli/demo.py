@@ -9,7 +9,7 @@ import click
 from recorder import demo as simulation
 from recorder.errors import WriteFailed
 from recorder.writer import Recorder
-from replay.cli.options import FloatRange
+from replay.cli.options import FloatRange, OutputPath
 from replay.cli.viewer import ViewerOptions, viewer_options, watch
 from replay.sessions.keymap import keys_help
 from replay.sessions.live import KEYS
@@ -47,7 +47,7 @@ RATE = FloatRange(0.0, 1.0)
     "-o",
     "--output",
     "log",
-    type=click.Path(dir_okay=False, path_type=str),
+    type=OutputPath(),
     default="runreel-demo.jsonl",
     show_default=True,
     help="The log to write (a log an earlier demo wrote is replaced).",
