@@ -6,6 +6,8 @@ Outcomes come from the seed alone (one random stream per task), so a given
 
 from __future__ import annotations
 
+import json
+import os
 import queue
 import random
 import threading
@@ -20,6 +22,34 @@ ERRORS = (
     "HTTPError: 503 Service Unavailable",
 )
 MAX_ATTEMPTS = 3
+NAME = "demo"  # the run's name, which tells a demo log from any other
+META = ("seed", "workers")  # the keys of its meta, in order
+
+
+def replaceable(path: str) -> bool:
+    """Whether the demo may write over ``path``: nothing there, an empty file, or a log an
+    earlier demo wrote (its first event says so). Anything else may be someone's only
+    copy of a run, so the demo leaves it alone unless told to replace it."""
+    try:
+        if os.path.getsize(path) == 0:
+            return True
+        with open(path, "rb") as f:
+            first = f.readline(65536)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False  # unreadable: not known to be a demo log
+    try:
+        event = json.loads(first)
+    except ValueError:
+        return False
+    return (
+        isinstance(event, dict)
+        and event.get("type") == "run_started"
+        and event.get("name") == NAME
+        and isinstance(event.get("meta"), dict)
+        and tuple(event["meta"]) == META
+    )
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 from conftest import assert_one_error_line, fixture, invoke, run_runreel, run_unprivileged
 
+from recorder import demo as simulation
 from replay import exitcodes
+from replay.core.when import parse_when
 
 COMMANDS = ["snapshot", "stats", "validate"]
 
@@ -281,6 +283,38 @@ def test_stats_text() -> None:
     assert "exit code 2" in out
 
 
+@pytest.mark.parametrize("name", ["seq_gap", "with_retries", "partial_failure"])
+def test_stats_says_percentiles_are_bounds_never_past_the_longest_task(name: str) -> None:
+    """Percentiles are bucket bounds: marked ≤, as on the dashboard, and clamped at the
+    longest task (read here from the log's own starts and ends)."""
+    first: dict[str, float] = {}
+    longest = 0.0
+    for line in Path(fixture(name)).read_text(encoding="utf-8").splitlines():
+        e = json.loads(line)
+        if e["type"] == "task_started":
+            first.setdefault(e["task"], e["t"])
+        elif e["type"] in ("task_succeeded", "task_failed") and e["task"] in first:
+            longest = max(longest, e["t"] - first[e["task"]])
+    time_row = next(
+        r for r in invoke(["stats", fixture(name)]).stdout.splitlines() if r.startswith("time")
+    )
+    bounds = dict(re.findall(r"(p\d+|max) (\S+)", time_row))
+    assert set(bounds) == {"p50", "p95", "p99", "max"}
+    assert float(bounds.pop("max").rstrip("s")) == pytest.approx(longest, rel=1e-3)
+    for said in bounds.values():
+        assert said.startswith("≤")
+        assert float(said[1:].rstrip("s")) <= longest * 1.001
+
+
+def test_stats_state_says_the_runs_word_apart_from_the_outcome() -> None:
+    """A run that said "ok" and a partial failure are not a contradiction once told apart."""
+    out = invoke(["stats", fixture("seq_gap")]).stdout
+    state = next(r for r in out.splitlines() if r.startswith("state"))
+    assert state.split(None, 1)[1] == (
+        'finished, the run reported "ok"; outcome: partial failure, exit code 2'
+    )
+
+
 def test_stats_json() -> None:
     result = invoke(["stats", fixture("with_retries"), "--json"])
     assert result.exit_code == 0
@@ -351,3 +385,51 @@ def test_demo_same_seed_same_outcomes(tmp_path: Path) -> None:
     assert kinds == {"task_succeeded", "task_failed"}  # with these rates, both happen
     _, c = _demo(tmp_path, "c.jsonl", "--fail-rate", "0.3", "--retry-rate", "0.4", "--seed", "8")
     assert _outcomes(c) != outcomes
+
+
+def test_demo_replaces_its_own_log_but_no_other(tmp_path: Path) -> None:
+    """Running the demo twice works (the Quickstart does); a log it did not write is kept."""
+    code, log = _demo(tmp_path, "demo.jsonl", "--seed", "3")
+    first = log.read_bytes()
+    code_again, _ = _demo(tmp_path, "demo.jsonl", "--seed", "4")
+    assert code_again in (exitcodes.OK, exitcodes.PARTIAL_FAILURE, exitcodes.TOTAL_FAILURE)
+    assert log.read_bytes() != first  # replaced: a new run
+    other = tmp_path / "nightly.jsonl"
+    for content in (Path(fixture("all_succeeded")).read_bytes(), b"not a log at all\n"):
+        other.write_bytes(content)
+        code, _ = _demo(tmp_path, "nightly.jsonl")
+        assert code == exitcodes.IO_ERROR
+        result = invoke(["demo", "--pace", "0", "--tasks", "2", "-o", str(other)])
+        assert_one_error_line(result.stderr)
+        assert "--force" in result.stderr and result.stdout == ""
+        assert other.read_bytes() == content
+    refused = invoke(["demo", "--pace", "0", "--tasks", "2", "-o", f"{tmp_path / 'runs'}{os.sep}"])
+    assert refused.exit_code == exitcodes.USAGE and not (tmp_path / "runs").exists()
+    code, _ = _demo(tmp_path, "nightly.jsonl", "--force")
+    assert code != exitcodes.IO_ERROR
+    assert other.read_bytes() != content
+    assert invoke(["validate", str(other)]).exit_code == 0
+
+
+def test_the_readmes_times_on_the_demos_log_are_within_its_run() -> None:
+    """The walk-through's `--at` times (and the seconds its SQL adds to first_t) on
+    runreel-demo.jsonl must fall inside the demo's run, which lasts at least its simulated
+    work (attempts and backoffs, from the seed) spread over its workers."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    fail_rate = float(re.search(r"runreel demo --fail-rate (\S+)\b", readme)[1])  # type: ignore[index]
+    plan = simulation.Plan(fail_rate=fail_rate)
+    work = 0.0
+    for i in range(plan.tasks):
+        s = simulation.script(plan, i)
+        work += sum(s.durations)
+        work += sum(simulation.backoff(plan, a) for a in range(1, len(s.durations)))
+    shortest = work / plan.workers
+    times = [
+        parse_when(at).seconds
+        for at in re.findall(r"runreel \w+ runreel-demo\.jsonl[^\n]*--at (\S+)", readme)
+        if parse_when(at).kind == "seconds"
+    ]
+    times += [float(x) for x in re.findall(r"key = 'first_t'\) \+ (\d+)", readme)]
+    assert len(times) >= 2
+    for t in times:
+        assert t is not None and t < shortest

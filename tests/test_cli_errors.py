@@ -156,9 +156,56 @@ def test_snapshot_writes_any_name_in_the_format_given(tmp_path: Path) -> None:
     result = invoke(["snapshot", fixture(LOG), "-o", str(out), "--format", "svg"])
     assert result.exit_code == exitcodes.OK
     assert out.read_text(encoding="utf-8").startswith("<svg")
-    plain = tmp_path / "snapshot"  # no extension at all: text, as without -o
-    assert invoke(["snapshot", fixture(LOG), "-o", str(plain)]).exit_code == exitcodes.OK
+    plain = tmp_path / "snapshot"  # no extension at all: the format given
+    args = ["snapshot", fixture(LOG), "-o", str(plain), "--format", "text"]
+    assert invoke(args).exit_code == exitcodes.OK
     assert plain.read_bytes() == invoke(["snapshot", fixture(LOG)]).stdout_bytes
+
+
+def test_snapshot_refuses_a_name_without_an_extension(tmp_path: Path) -> None:
+    """The README: a name that names no format is refused (unless --format says it)."""
+    out = tmp_path / "out"
+    result = invoke(["snapshot", fixture(LOG), "-o", str(out)])
+    assert result.exit_code == exitcodes.USAGE
+    assert_one_error_line(result.stderr)
+    assert "no extension" in result.stderr and "--format" in result.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "command", [["snapshot"], ["snapshot", "--format", "text"], ["export", "--format", "junit"]]
+)
+def test_an_output_named_like_a_directory_is_refused(command: list[str], tmp_path: Path) -> None:
+    """-o somedir.d/ names a directory, existing or not: never a file named somedir.d."""
+    for out in (tmp_path / "somedir.d", tmp_path / "missing" / "somedir.d"):
+        args = [command[0], fixture(LOG), *command[1:], "-o", f"{out}{os.sep}"]
+        result = invoke(args)
+        assert result.exit_code == exitcodes.USAGE, result.stderr
+        assert_one_error_line(result.stderr)
+        assert "names a directory" in result.stderr
+        assert list(tmp_path.iterdir()) == []
+
+
+def test_snapshot_into_a_missing_directory_is_74(tmp_path: Path) -> None:
+    out = tmp_path / "missing" / "snap.txt"
+    result = invoke(["snapshot", fixture(LOG), "-o", str(out)])
+    assert result.exit_code == exitcodes.IO_ERROR
+    assert_one_error_line(result.stderr)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["live", "replay"])
+def test_a_snapshot_into_a_missing_directory_is_refused_up_front(
+    command: str, tmp_path: Path
+) -> None:
+    """--snapshot's directory is checked before the view starts, not when the run ends."""
+    out = tmp_path / "missing" / "final.svg"
+    args = [command, fixture(LOG), "--snapshot", str(out)]
+    result = invoke([*args, "--instant"] if command == "replay" else [*args, "--timeout", "1"])
+    assert result.exit_code == exitcodes.IO_ERROR
+    assert_one_error_line(result.stderr)
+    assert "no directory" in result.stderr
+    assert result.stdout == ""
 
 
 @pytest.mark.parametrize(
@@ -194,7 +241,8 @@ def test_output_dash_is_stdout(args: list[str], tmp_path: Path) -> None:
         (["--speed", "1e999"], ["--speed"]),
         (["--speed", "nan"], ["--speed"]),
         (["--speed", "0"], ["--speed", "--instant"]),
-        (["--speed", "-2"], ["--speed"]),
+        (["--speed", "-2"], ["--speed", "more than 0"]),
+        (["--speed", "-1"], ["--speed", "more than 0"]),
         (["--speed", "2", "--instant"], ["--speed", "--instant"]),
         (["--speed", "1", "--instant"], ["--speed", "--instant"]),
     ],
@@ -205,6 +253,7 @@ def test_bad_replay_ranges_and_speeds_are_64(args: list[str], words: list[str]) 
     assert_one_error_line(result.stderr)
     for word in words:
         assert word in result.stderr
+    assert "x>=0" not in result.stderr  # 0 is refused too: never say it is in range
     assert result.stdout == ""
 
 

@@ -238,7 +238,69 @@ def test_bad_logs(command: list[str], tmp_path: Path) -> None:
     assert_one_error_line(bad_at.stderr)
 
 
+@pytest.mark.parametrize("command", [["errors"], ["tasks"], ["task", "x"], ["query", "SELECT 1"]])
+@pytest.mark.parametrize("at", ["999", "#99999", "100000s"])
+def test_a_position_past_the_end_is_a_usage_error(command: list[str], at: str) -> None:
+    """As snapshot says it: one line, exit 64, never a traceback."""
+    name, rest = command[0], command[1:]
+    result = invoke([name, fixture("with_retries"), *rest, "--at", at])
+    snap = invoke(["snapshot", fixture("with_retries"), "--at", at])
+    assert result.exit_code == snap.exit_code == exitcodes.USAGE
+    assert_one_error_line(result.stderr)
+    said = result.stderr.split(": error: ", 1)[1].split(" (see ")[0]
+    assert said == snap.stderr.split(": error: ", 1)[1].split(" (see ")[0]
+    assert said.startswith(f"Invalid value for '--at': {at!r} is past the end")
+
+
 def test_hostile_text_stays_harmless() -> None:
     for args in (["errors"], ["tasks"]):
         out = invoke([*args, fixture("hostile")]).stdout
         assert "\x1b" not in out and "\x07" not in out
+
+
+def test_the_readme_says_the_post_mortem_commands_exit_0_when_they_answered() -> None:
+    """They answer a question, not judge the run: exit 0 on a partial failure, as the
+    README's exit-code section says next to its table."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Exit codes", 1)[1].split("| code |", 1)[0]
+    for name in ("errors", "tasks", "task", "query"):
+        assert f"`{name}`" in section
+    assert "exit 0 when they answered" in " ".join(section.split())
+    for args in (["errors"], ["tasks"], ["task", "img-2"], ["query", "SELECT 1"]):
+        result = invoke([args[0], fixture("partial_failure"), *args[1:]])
+        assert result.exit_code == exitcodes.OK, result.stderr
+    assert invoke(["stats", fixture("partial_failure")]).exit_code == exitcodes.PARTIAL_FAILURE
+
+
+def test_counts_of_one_read_as_english() -> None:
+    """`1 attempt`, `(1 row)`: counted by the log's own events and rows, not typed."""
+    attempts: dict[str, int] = {}
+    for line in Path(fixture("with_retries")).read_text(encoding="utf-8").splitlines():
+        e = json.loads(line)
+        if e["type"] == "task_started":
+            attempts[e["task"]] = attempts.get(e["task"], 0) + 1
+    for task, n in attempts.items():
+        head = invoke(["task", fixture("with_retries"), task]).stdout.splitlines()[0]
+        assert head.endswith(f", {n} attempt" if n == 1 else f", {n} attempts")
+    assert 1 in attempts.values() and any(n > 1 for n in attempts.values())
+    for limit, said in ((1, "(1 row)"), (2, "(2 rows)")):
+        out = invoke(["query", fixture("with_retries"), f"SELECT task FROM tasks LIMIT {limit}"])
+        assert out.stdout.endswith(f"\n{said}\n")
+
+
+@pytest.mark.parametrize("sql", ["", "   ", ";", "/* nothing */"])
+def test_a_query_that_asks_nothing_is_a_usage_error(sql: str) -> None:
+    result = invoke(["query", fixture("with_retries"), sql])
+    assert result.exit_code == exitcodes.USAGE
+    assert_one_error_line(result.stderr)
+    assert result.stdout == ""
+
+
+def test_tasks_limit_0_is_a_usage_error() -> None:
+    """--limit 0 would print "no tasks" about a log full of them."""
+    result = invoke(["tasks", fixture("with_retries"), "--limit", "0"])
+    assert result.exit_code == exitcodes.USAGE
+    assert_one_error_line(result.stderr)
+    assert "--limit" in result.stderr
+    one = invoke(["tasks", fixture("with_retries"), "--limit", "1", "--json"])
+    assert len(json.loads(one.stdout)) == 1

@@ -91,3 +91,11 @@ def test_the_largest_field_values_are_taken(text: str, seconds: float) -> None:
 @pytest.mark.parametrize(("text", "pct"), [("0%", 0.0), ("100%", 100.0), ("99.5%", 99.5)])
 def test_percentages_at_their_bounds(text: str, pct: float) -> None:
     assert parse_when(text) == When("percent", seconds=pct)
+
+
+@pytest.mark.parametrize("text", ["50 %", "fifty%", "%", "5 0%"])
+def test_a_percentage_that_is_no_number_says_so(text: str) -> None:
+    """Not "between 0% and 100%", which 50 is."""
+    with pytest.raises(ValueError) as info:
+        parse_when(text)
+    assert "between" not in str(info.value) and "a number then %" in str(info.value)

@@ -7,8 +7,9 @@ import threading
 import click
 
 from recorder import demo as simulation
+from recorder.errors import WriteFailed
 from recorder.writer import Recorder
-from replay.cli.options import FloatRange
+from replay.cli.options import FloatRange, OutputPath
 from replay.cli.viewer import ViewerOptions, viewer_options, watch
 from replay.sessions.keymap import keys_help
 from replay.sessions.live import KEYS
@@ -46,11 +47,12 @@ RATE = FloatRange(0.0, 1.0)
     "-o",
     "--output",
     "log",
-    type=click.Path(dir_okay=False, path_type=str),
+    type=OutputPath(),
     default="runreel-demo.jsonl",
     show_default=True,
-    help="The log to write (replaced if it exists).",
+    help="The log to write (a log an earlier demo wrote is replaced).",
 )
+@click.option("--force", is_flag=True, help="Replace LOG even if it is not a demo's log.")
 @viewer_options()
 def demo(
     tasks: int,
@@ -60,15 +62,20 @@ def demo(
     seed: int,
     pace: float,
     log: str,
+    force: bool,
     viewer: ViewerOptions,
 ) -> int:
     """Run simulated workers that record to LOG while the live dashboard follows it.
 
     Exits like every viewer: 0 all succeeded, 1 none did, 2 some failed, 3 stopped early.
     """
+    if not force and not simulation.replaceable(log):
+        raise WriteFailed(
+            f"{log} holds something other than a demo's log; pass --force to replace it"
+        )
     plan = simulation.Plan(tasks, workers, fail_rate, retry_rate, seed, pace)
-    meta = {"seed": str(seed), "workers": str(workers)}
-    with Recorder(log, name="demo", total=tasks, overwrite=True, meta=meta) as rec:
+    meta = dict(zip(simulation.META, (str(seed), str(workers)), strict=True))
+    with Recorder(log, name=simulation.NAME, total=tasks, overwrite=True, meta=meta) as rec:
         stop = threading.Event()
 
         def work() -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
 
 from recorder.atomic import write_file
+from recorder.errors import WriteFailed
 from recorder.location import Location, locate
 from replay.core.when import When, parse_when
 from replay.index.parallel import PARALLEL_MIN_BYTES
@@ -64,8 +66,31 @@ READ_PATH = click.Path(dir_okay=True, readable=False, path_type=str)
 # its local copy (replay.sources.local_file) or follows it (replay.sources.follower).
 log_argument = click.argument("log", type=READ_PATH, callback=_locate)
 
+
+class OutputPath(click.Path):
+    """A file runreel writes. A name ending in a separator names a directory, even one
+    that does not exist yet: writing a file named like it would surprise (a usage error)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(dir_okay=False, readable=False, path_type=str, **kwargs)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        text = str(value)
+        if text.endswith(("/", os.sep)):
+            self.fail(f"{text!r} names a directory; name the file to write", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 # A file runreel writes; "-" is stdout, as INPUT "-" of import is stdin.
-OUTPUT_PATH = click.Path(dir_okay=False, readable=False, allow_dash=True, path_type=str)
+OUTPUT_PATH = OutputPath(allow_dash=True)
+
+
+def need_directory(path: str) -> None:
+    """Refuse, before any work, a file whose directory is missing (an I/O error, 74, as
+    writing it would be): a long live view must not find out only when it ends."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise WriteFailed(f"cannot write {path}: no directory {folder}")
 
 
 def lenient_option(f: F) -> F:

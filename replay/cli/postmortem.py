@@ -15,7 +15,7 @@ from recorder.location import Location
 from replay.cli.options import WHEN, warn
 from replay.core.text import hms, short
 from replay.core.when import When
-from replay.index.position import NoSuchMark
+from replay.index.position import BadPosition
 from replay.sources import local_file
 from replay.store.access import Answer, store_at
 
@@ -46,8 +46,8 @@ def answering(log: Location, at: When, lenient: bool) -> Iterator[Answer]:
         with store_at(local_file(log), at, lenient=lenient) as answer:
             warn(answer.warnings)
             yield answer
-    except NoSuchMark as exc:
-        raise click.BadParameter(str(exc), param_hint="--at") from None
+    except BadPosition as exc:  # an unknown mark, a time or event past the end
+        raise click.BadParameter(str(exc), param_hint="'--at'") from None
 
 
 def echo_json(value: Any) -> None:

@@ -13,7 +13,7 @@ import click
 from recorder.location import Location
 from replay.cli.options import lenient_option, log_argument
 from replay.cli.postmortem import answering, at_option, echo_text
-from replay.core.text import safe
+from replay.core.text import plural, safe
 from replay.core.when import When
 from replay.store.queries import BadQuery, run_sql
 
@@ -33,9 +33,13 @@ def query(log: Location, sql: str, as_json: bool, as_csv: bool, at: When, lenien
     """
     if as_json and as_csv:
         raise click.UsageError("--json and --csv exclude each other")
+    if not sql.strip():
+        raise click.UsageError("SQL: no statement given")
     with answering(log, at, lenient) as answer:
         try:
             columns, rows = run_sql(answer.conn, sql)
+            if not columns:  # a comment, a lone ";": exit 0 with nothing would mislead
+                raise BadQuery("the statement answers nothing; ask with SELECT, WITH or EXPLAIN")
             if as_json:
                 _json(columns, rows)
             elif as_csv:
@@ -76,4 +80,4 @@ def _table(columns: list[str], rows: list[tuple[Any, ...]]) -> str:
     cells += [["NULL" if v is None else safe(str(_plain(v)), limit=200) for v in r] for r in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
-    return "\n".join(lines) + f"\n({len(rows)} rows)\n"
+    return "\n".join(lines) + f"\n({plural(len(rows), 'row')})\n"

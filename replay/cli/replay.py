@@ -22,7 +22,7 @@ from replay.sources import local_file
 @log_argument
 @click.option(
     "--speed",
-    type=FloatRange(min=0, finite=True),
+    type=FloatRange(finite=True),  # 0 and below: refused below, with a hint
     default=1.0,
     show_default=True,
     help="Times real speed; more than 0.",
@@ -63,9 +63,10 @@ def replay(
     snapshot --at; one the run does not have (past its end, an unknown mark) is a
     usage error.
     """
-    if speed == 0:  # what --instant was once spelled: say so
+    if speed <= 0:  # 0 is what --instant was once spelled: say so
         raise click.BadParameter(
-            "0 is no speed; --instant plays as fast as possible", param_hint="--speed"
+            f"{speed:g} is no speed: a speed is more than 0 (--instant plays as fast as possible)",
+            param_hint="--speed",
         )
     ctx = click.get_current_context()
     if instant and ctx.get_parameter_source("speed") is not ParameterSource.DEFAULT:

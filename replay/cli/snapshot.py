@@ -45,7 +45,7 @@ from replay.store.pages import record_at
     "fmt",
     type=click.Choice(FORMATS),
     default=None,
-    help="Output format [default: from -o's extension, else text].",
+    help="Output format [default: from -o's extension; text on stdout].",
 )
 @click.option("-o", "--output", type=OUTPUT_PATH, help="Write to FILE instead of stdout ('-').")
 @click.option(
@@ -115,15 +115,15 @@ def _view_state(view: str | None, task: str | None) -> ViewState:
 
 
 def _format_of(output: str | None) -> Format:
-    """The format -o's extension names (text without one), refusing one that names none:
-    writing text into snap.pdf would only be found out when the file is opened."""
+    """The format -o's extension names (text to stdout), refusing a name that names none:
+    writing text into snap.pdf or snap would only be found out when the file is opened."""
     if output is None:
         return "text"
     ext = os.path.splitext(output)[1].lower()
-    if ext and ext not in EXTENSIONS:
+    if ext not in EXTENSIONS:
+        said = f"{ext} is no snapshot format" if ext else "no extension names its format"
         raise click.BadParameter(
-            f"{output!r}: {ext} is no snapshot format; name the file "
-            f"{' '.join(sorted(EXTENSIONS))} or pass --format",
+            f"{output!r}: {said}; name the file {' '.join(sorted(EXTENSIONS))} or pass --format",
             param_hint="-o",
         )
     return format_for_path(output)

@@ -35,13 +35,12 @@ def summary(m: Metrics, now: float) -> str:
     """A few aligned lines; log text made safe for the terminal."""
     outcome = outcome_of(m)
     code = exitcodes.for_outcome(outcome)
-    finished = f"finished ({safe(m.status)})" if m.finished else "not finished"
-    state = f"{finished}, exit code {code}: {outcome.value}"
-    pcts = "  ".join(
-        f"p{int(q * 100)} {'-' if v is None else f'{v:.3g}s'}"
-        for q in (0.5, 0.95, 0.99)
-        for v in [m.duration_percentile(q)]
-    )
+    # The run's own word on how it ended, then ours: "ok" can still be a partial failure.
+    finished = f'finished, the run reported "{safe(m.status)}"' if m.finished else "not finished"
+    state = f"{finished}; outcome: {outcome.value}, exit code {code}"
+    pcts = "  ".join(f"p{int(q * 100)} {_bound(m, q)}" for q in (0.5, 0.95, 0.99))
+    if m.duration_percentile(0.5) is not None:
+        pcts += f"  max {m.max_duration:.3g}s"
     unknown = sum(m.unknown_events.values())
     rows = [
         ("run", f"{safe(m.run)}  {safe(m.name)}"),
@@ -62,3 +61,10 @@ def summary(m: Metrics, now: float) -> str:
         ("marks", str(m.mark_count)),
     ]
     return "".join(f"{k:<8} {v}\n" for k, v in rows)
+
+
+def _bound(m: Metrics, q: float) -> str:
+    """A percentile as what it is, the upper bound of its bucket (as the dashboard says
+    it), never past the longest task."""
+    v = m.duration_percentile(q)
+    return "-" if v is None else f"≤{min(v, m.max_duration):.3g}s"

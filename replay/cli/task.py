@@ -9,7 +9,7 @@ import click
 from recorder.location import Location
 from replay.cli.options import lenient_option, log_argument
 from replay.cli.postmortem import answering, at_option, echo_json, echo_text, json_option, when
-from replay.core.text import safe
+from replay.core.text import plural, safe
 from replay.core.when import When
 from replay.store import queries
 
@@ -38,7 +38,7 @@ def task(log: Location, name: str, as_json: bool, at: When, lenient: bool) -> in
 
 
 def text(t: dict[str, Any], first: float | None) -> str:
-    out = [f"{safe(t['task'])}: {t['status']}, {len(t['attempts'])} attempts"]
+    out = [f"{safe(t['task'])}: {t['status']}, {plural(len(t['attempts']), 'attempt')}"]
     for a in t["attempts"]:
         out.append("")
         out.append(f"attempt {a['attempt']} on {safe(a['worker'])}: {a['outcome']}")

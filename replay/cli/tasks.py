@@ -34,7 +34,7 @@ from replay.store import queries
     show_default=True,
     help="start, end: earliest first; duration, attempts: most first.",
 )
-@click.option("--limit", type=click.IntRange(min=0), help="At most N tasks.")
+@click.option("--limit", type=click.IntRange(min=1), help="At most N tasks (1 or more).")
 @json_option
 @at_option
 @lenient_option

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 
-from replay.cli.options import FloatRange
+from replay.cli.options import FloatRange, OutputPath, need_directory
 from replay.outputs.formats import EXTENSIONS, Format, format_for_path
 from replay.sessions.live import LiveSession
 from replay.sessions.loop import Session, finish, is_interactive, run_interactive, run_plain
@@ -48,6 +48,8 @@ def check_snapshot_path(
         raise click.BadParameter(
             f"{value!r}: the format comes from the extension: {', '.join(sorted(EXTENSIONS))}"
         )
+    if value is not None:
+        need_directory(value)
     return value
 
 
@@ -70,7 +72,7 @@ def viewer_options(*, replay: bool = False) -> Callable[[F], F]:
     )
     snapshot = click.option(
         "--snapshot",
-        type=click.Path(dir_okay=False, path_type=str),
+        type=OutputPath(),
         callback=check_snapshot_path,
         help=snapshot_help,
     )

@@ -72,7 +72,9 @@ def _parse(text: str) -> When:
             raise ValueError(f"{text!r}: an event number is #N with N >= 1")
         return When("event", event=int(s[1:]))
     if s.endswith("%"):
-        pct = float(s[:-1]) if _NUMBER.match(s[:-1]) else math.nan  # as _seconds: ASCII only
+        if not _NUMBER.match(s[:-1]):  # as _seconds: ASCII only; "50 %" is no number
+            raise ValueError(f"{text!r}: a percentage is a number then %, e.g. 50%")
+        pct = float(s[:-1])
         if not 0 <= pct <= 100:
             raise ValueError(f"{text!r}: a percentage is between 0% and 100%")
         return When("percent", seconds=pct)
