@@ -1,9 +1,10 @@
 """The terminal loop: render a session at a fixed rate, take keys and signals, stop cleanly.
 
-Interactive (a TTY): the alternate screen, a frame drawn only when its key changed and
-only its changed rows written (``screen``); keys read on a thread; the terminal is
-always restored. Otherwise: no cursor movement and no escape
-sequences, one plain status line every ``interval`` seconds. The cadence is
+Interactive (a TTY): rich's ``Live`` owns the alternate screen; it refreshes only when
+the loop hands it a new frame, and the loop does that only when the frame's key changed
+(no refresh thread: a frame that would draw the same is neither rendered nor written);
+keys read on a thread; the terminal is always restored. Otherwise: no cursor movement and
+no escape sequences, one plain status line every ``interval`` seconds. The cadence is
 measured on the ``clock`` the caller passes (``time.monotonic`` at the CLI).
 """
 
@@ -15,6 +16,7 @@ from typing import Protocol
 
 import click
 from rich.console import Console, RenderableType
+from rich.live import Live
 
 from recorder.atomic import write_file
 from replay import exitcodes
@@ -23,7 +25,6 @@ from replay.core.metrics import Metrics
 from replay.outputs.formats import Format
 from replay.outputs.snapshot import render
 from replay.sessions.keys import Inputs, keyboard, signals
-from replay.sessions.screen import screen_mode
 
 
 class Session(Protocol):
@@ -67,14 +68,14 @@ def run_interactive(
     with signals(inputs), keyboard(inputs) as has_keys:
         session.keys = has_keys
         session.tick()
-        with screen_mode(console) as screen:
+        with live_screen(console) as live:
             next_tick = clock()
             drawn: object = None
             seen, step = session.metrics.events, period
             while session.reason is None:
                 frame = _frame_key(session, console)
                 if frame is None or frame != drawn:
-                    screen.paint(session.view())
+                    live.update(session.view(), refresh=True)
                     drawn = frame
                 next_tick += step
                 for key in inputs.wait(next_tick - clock()):
@@ -85,6 +86,20 @@ def run_interactive(
                 step, seen = pace(period, events - seen), events
                 if clock() - next_tick > step:
                     next_tick = clock()  # fell behind: do not try to catch up
+
+
+def live_screen(console: Console) -> Live:
+    """rich's ``Live`` on the alternate screen, refreshed only by ``update(..., refresh=True)``:
+    no refresh thread redrawing frames that did not change, and stdout/stderr left alone
+    (nothing else prints while it runs; a redirect would wrap them for nothing)."""
+    return Live(
+        console=console,
+        screen=True,
+        auto_refresh=False,
+        redirect_stdout=False,
+        redirect_stderr=False,
+        vertical_overflow="crop",
+    )
 
 
 STREAMING = 500.0  # events/s from which the figures change faster than anyone reads them
