@@ -11,7 +11,8 @@ the figure is the median CPU time per frame, drawn from nothing (the panels' kep
 forgotten before each frame). "a run going on" draws busy_run at 60 positions one after
 the other, from 40% to 60% of the run, as a live viewer does: each through rich's ``Live``
 on a terminal console (``loop.live_screen``; the new dashboard keeps unchanged panels'
-lines from frame to frame). The dashboard before issue 13 is kept in
+lines from frame to frame); "not written" renders the same frames into lines only, so the
+difference is what Live's writing costs. The dashboard before issue 13 is kept in
 ``bench/old/overview_before_13.py`` and measured in the same run, so the ratio is fair on
 a shared machine. Logs: ``fixtures/busy_run.jsonl`` (400 tasks, 8 workers, retries,
 failures, log messages) mid-run and at the end, and ``fixtures/many_workers.jsonl``.
@@ -64,8 +65,9 @@ def per_frame(draw: Callable[..., Any], m: Any, now: float, frames: int) -> floa
     return statistics.median(times)
 
 
-def going_on(draw: Callable[..., Any], frames: list[Any]) -> float:
-    """Median CPU seconds per frame of a run drawn position after position on a terminal."""
+def going_on(draw: Callable[..., Any], frames: list[Any], *, write: bool = True) -> float:
+    """Median CPU seconds per frame of a run drawn position after position on a terminal
+    (``write=False``: only rendered into lines, what ``Live`` adds to that left out)."""
     console = Console(
         file=io.StringIO(),
         width=120,
@@ -81,7 +83,10 @@ def going_on(draw: Callable[..., Any], frames: list[Any]) -> float:
     with live_screen(console) as live:
         for f in frames:
             start = time.process_time()
-            live.update(draw(f.metrics, f.now), refresh=True)
+            if write:
+                live.update(draw(f.metrics, f.now), refresh=True)
+            else:
+                console.render_lines(draw(f.metrics, f.now), console.options)
             times.append(time.process_time() - start)
     return statistics.median(times)
 
@@ -101,9 +106,10 @@ def main() -> int:
         print(f"{name + ' @ ' + at:28} {new_ms:8.2f} {old_ms:8.2f} {new_ms / old_ms:7.2f}")
     log = str(ROOT / "fixtures" / "busy_run.jsonl")
     frames = [fold_at(log, parse_when(f"{40 + i / 3:.2f}%")) for i in range(60)]
-    new_ms = going_on(dashboard, frames) * 1000
-    old_ms = going_on(old, frames) * 1000
-    print(f"{'a run going on (busy_run)':28} {new_ms:8.2f} {old_ms:8.2f} {new_ms / old_ms:7.2f}")
+    for label, write in (("a run going on (busy_run)", True), ("  the same, not written", False)):
+        new_ms = going_on(dashboard, frames, write=write) * 1000
+        old_ms = going_on(old, frames, write=write) * 1000
+        print(f"{label:28} {new_ms:8.2f} {old_ms:8.2f} {new_ms / old_ms:7.2f}")
     return 0
 
 

@@ -1,6 +1,6 @@
-"""The live screen: rich's Live shows each frame as the console prints it, the loop hands
-it a frame only when the frame's key changed, the terminal is always restored, and the
-refresh slows down only while events stream in."""
+"""The live screen: rich's Live shows each frame as the console prints it, writing only the
+rows that changed; the loop hands it a frame only when the frame's key changed, the
+terminal is always restored, and the refresh slows down only while events stream in."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import re
 import pyte
 import pytest
 from conftest import fixture
-from rich.console import Console, RenderableType
+from rich.console import Console, Group, RenderableType
 from rich.text import Text
 
 from replay.core.metrics import Metrics
@@ -67,8 +67,7 @@ def test_each_frame_on_the_terminal_is_what_the_console_prints() -> None:
         for frame in frames:
             board = dashboard(frame.metrics, frame.now)
             live.update(board, refresh=True)
-            # Live writes "\n" between rows; a tty turns it into "\r\n", pyte does not.
-            assert shown(out.getvalue().replace("\n", "\r\n")) == printed(board)
+            assert shown(out.getvalue()) == printed(board)
 
 
 class Scripted:
@@ -131,7 +130,7 @@ class Jumps:
 
 def frames_written(written: str) -> list[int]:
     """The frames Live wrote, in order (each is written whole, from the top)."""
-    return [int(n) for n in re.findall(r"\x1b\[Hframe (\d+) ", written)]
+    return [int(n) for n in re.findall(r"\x1b\[1;1Hframe (\d+) ", written)]
 
 
 def test_a_frame_is_rendered_and_written_only_when_its_key_changed() -> None:
@@ -142,6 +141,25 @@ def test_a_frame_is_rendered_and_written_only_when_its_key_changed() -> None:
     run_interactive(session, console, refresh_hz=10.0, clock=Jumps())
     assert frames_written(out.getvalue()) == [1, 3, 5, 6, 8]
     assert session.views == 5  # a frame whose key did not change is not even rendered
+
+
+def rows(*lines: str) -> Group:
+    return Group(*(Text(line, style="bold" if i % 2 else "") for i, line in enumerate(lines)))
+
+
+def test_only_rows_that_changed_are_written_again() -> None:
+    console, out = terminal(40, 5)
+    with live_screen(console) as live:
+        assert live.paint() == 5  # the first frame (empty): every row
+        live.update(rows("one", "two", "three"))
+        assert live.paint() == 3
+        start = len(out.getvalue())
+        assert live.paint() == 0
+        assert len(out.getvalue()) == start  # nothing at all written
+        live.update(rows("one", "TWO", "three"), refresh=True)
+        assert re.findall(r"\x1b\[(\d+);1H", out.getvalue()[start:]) == ["2"]
+        written = out.getvalue()
+    assert shown(written, 40, 5)[:3] == printed(rows("one", "TWO", "three"), 40, 5)[:3]
 
 
 def test_a_new_terminal_size_redraws_an_unchanged_frame() -> None:
@@ -156,7 +174,7 @@ def test_a_new_terminal_size_redraws_an_unchanged_frame() -> None:
     session = Resized(["a", "a", "a", "a"])
     run_interactive(session, console, refresh_hz=10.0, clock=Jumps())
     assert frames_written(out.getvalue()) == [1, 2]
-    assert shown(out.getvalue().replace("\n", "\r\n"), 30, 4)[0].startswith("f")
+    assert out.getvalue().count("\x1b[H\x1b[2J") == 2  # cleared at each new size
 
 
 def test_the_terminal_is_restored_even_after_an_error() -> None:

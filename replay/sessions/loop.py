@@ -1,11 +1,12 @@
 """The terminal loop: render a session at a fixed rate, take keys and signals, stop cleanly.
 
-Interactive (a TTY): rich's ``Live`` owns the alternate screen; it refreshes only when
-the loop hands it a new frame, and the loop does that only when the frame's key changed
-(no refresh thread: a frame that would draw the same is neither rendered nor written);
-keys read on a thread; the terminal is always restored. Otherwise: no cursor movement and
-no escape sequences, one plain status line every ``interval`` seconds. The cadence is
-measured on the ``clock`` the caller passes (``time.monotonic`` at the CLI).
+Interactive (a TTY): rich's ``Live`` owns the alternate screen (``screen.RowLive``: it
+writes only the rows that changed); it refreshes only when the loop hands it a new frame,
+and the loop does that only when the frame's key changed (no refresh thread: a frame that
+would draw the same is neither rendered nor written); keys are read on a thread; the
+terminal is always restored. Otherwise: no cursor movement and no escape sequences, one
+plain status line every ``interval`` seconds. The cadence is measured on the ``clock``
+the caller passes (``time.monotonic`` at the CLI).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from typing import Protocol
 
 import click
 from rich.console import Console, RenderableType
-from rich.live import Live
 
 from recorder.atomic import write_file
 from replay import exitcodes
@@ -25,6 +25,7 @@ from replay.core.metrics import Metrics
 from replay.outputs.formats import Format
 from replay.outputs.snapshot import render
 from replay.sessions.keys import Inputs, keyboard, signals
+from replay.sessions.screen import RowLive
 
 
 class Session(Protocol):
@@ -88,18 +89,10 @@ def run_interactive(
                     next_tick = clock()  # fell behind: do not try to catch up
 
 
-def live_screen(console: Console) -> Live:
+def live_screen(console: Console) -> RowLive:
     """rich's ``Live`` on the alternate screen, refreshed only by ``update(..., refresh=True)``:
-    no refresh thread redrawing frames that did not change, and stdout/stderr left alone
-    (nothing else prints while it runs; a redirect would wrap them for nothing)."""
-    return Live(
-        console=console,
-        screen=True,
-        auto_refresh=False,
-        redirect_stdout=False,
-        redirect_stderr=False,
-        vertical_overflow="crop",
-    )
+    no refresh thread redrawing frames that did not change, stdout/stderr left alone."""
+    return RowLive(console)
 
 
 STREAMING = 500.0  # events/s from which the figures change faster than anyone reads them
