@@ -6,11 +6,13 @@ Run from the repository root (not a test; every figure comes from this run):
     python bench/live_latency.py --quick    # about 30 seconds, fewer samples, shorter windows
     python bench/live_latency.py --json out.json   # also write the figures as JSON ("-": stdout)
     python bench/live_latency.py --quick --baseline ../old   # old and new viewer in one run
+    python bench/live_latency.py --baseline ../old --baseline ../main   # several baselines
 
-``--baseline DIR`` measures every state a second time with the viewer's code taken from
-DIR (a checkout of an older commit, e.g. ``git worktree add ../old 43e6d2a``, put first on
-``PYTHONPATH`` for the viewer only), alternating old and new ``--rounds`` times, and prints
-each figure beside the baseline's and their ratio.
+``--baseline DIR`` measures every state again with the viewer's code taken from DIR (a
+checkout of an older commit, e.g. ``git worktree add ../old 43e6d2a``, put first on
+``PYTHONPATH`` for the viewer only); it can be given more than once. The viewers take
+turns ``--rounds`` times (the order reversed every other round, so drift hits all), and
+each figure is printed beside every baseline's, with the ratios.
 
 The installed ``runreel live`` (the console script next to ``sys.executable``) runs in a
 real pseudo-terminal (pexpect) at ``--refresh 10``; everything it writes is fed to a pyte
@@ -395,25 +397,29 @@ COMPARED: list[tuple[str, Any]] = [
 ]
 
 
-def compare(new: list[dict[str, Any]], old: list[dict[str, Any]]) -> str:
-    """Each figure per round, old then new, and the ratio of the medians (new / old)."""
-    rows = [("figure", "baseline", "now", "now / baseline")]
+def compare(new: list[dict[str, Any]], old: dict[str, list[dict[str, Any]]]) -> str:
+    """Each figure per round for every baseline, then for now, and the ratios of the
+    medians (now / baseline)."""
+    names = list(old)
+    rows = [("figure", *names, "now", *(f"now / {n}" for n in names))]
     for label, read in COMPARED:
-        olds = [read(r) for r in old]
+        olds = [[read(r) for r in old[n]] for n in names]
         news = [read(r) for r in new]
-        if None in olds or None in news:
+        if None in news or any(None in o for o in olds):
             continue
-        o, n = statistics.median(olds), statistics.median(news)
-        ratio = f"{n / o:.2f}" if o else "-"
+        mid = statistics.median(news)
+        ratios = [
+            f"{mid / statistics.median(o):.2f}" if statistics.median(o) else "-" for o in olds
+        ]
         rows.append(
             (
                 label,
-                " / ".join(f"{v:.2f}" for v in olds),
+                *(" / ".join(f"{v:.2f}" for v in o) for o in olds),
                 " / ".join(f"{v:.2f}" for v in news),
-                ratio,
+                *ratios,
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join(
         "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
         for row in rows
@@ -509,27 +515,45 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--rows", type=int, default=30)
     p.add_argument("--quick", action="store_true", help="40 samples, 4 s windows")
     p.add_argument("--json", nargs="?", const="-", metavar="FILE", help="also write JSON")
-    p.add_argument("--baseline", metavar="DIR", help="also measure the viewer code in DIR")
+    p.add_argument(
+        "--baseline",
+        metavar="DIR",
+        action="append",
+        default=[],
+        help="also measure the viewer code in DIR (repeatable)",
+    )
     p.add_argument("--rounds", type=int, default=1, help="old/new rounds with --baseline (1)")
     args = p.parse_args(argv)
     args.after_activity = not args.quick
     if args.quick:
         args.samples, args.idle, args.window = 40, 4.0, 4.0
     if args.baseline:
-        code = str(Path(args.baseline).resolve())
-        if not (Path(code) / "replay" / "__init__.py").is_file():
-            raise SystemExit(f"--baseline {args.baseline}: no replay/ package there")
+        codes: dict[str, str] = {}
+        for b in args.baseline:
+            codes[b] = str(Path(b).resolve())
+            if not (Path(codes[b]) / "replay" / "__init__.py").is_file():
+                raise SystemExit(f"--baseline {b}: no replay/ package there")
         new: list[dict[str, Any]] = []
-        old: list[dict[str, Any]] = []
-        for i in range(args.rounds):  # alternate which goes first, so drift hits both
-            for which in ("old", "new") if i % 2 == 0 else ("new", "old"):
-                (old if which == "old" else new).append(run(args, code if which == "old" else None))
-        result: dict[str, Any] = {"machine": machine(args), "baseline": args.baseline}
+        old: dict[str, list[dict[str, Any]]] = {b: [] for b in codes}
+        turns: list[str | None] = [*codes, None]  # None: this checkout
+        for i in range(args.rounds):  # reverse the order every other round: drift hits all
+            for which in turns if i % 2 == 0 else turns[::-1]:
+                if which is None:
+                    new.append(run(args))
+                else:
+                    old[which].append(run(args, codes[which]))
+        result: dict[str, Any] = {"machine": machine(args), "baselines": list(codes)}
         result["new"], result["old"] = new, old
-        print(f"runreel live, old ({args.baseline}) and new, {args.rounds} round(s) each")
+        print(f"runreel live, {', '.join(codes)} and now, {args.rounds} round(s) each")
         print(table(new[-1]))
         print()
         print(compare(new, old))
+        loads = [
+            r["machine"]["loadavg_1min"] for r in [*new, *(x for o in old.values() for x in o)]
+        ]
+        print(
+            f"\nload average (1 min) at each viewer's start: {min(loads):.1f} to {max(loads):.1f}"
+        )
         r = result
     else:
         r = run(args)

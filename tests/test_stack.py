@@ -1,5 +1,5 @@
-"""Panels stacked straight into lines draw what rich's Layout and Panel draw, segment for
-segment, and a panel's kept lines are never shown for content that changed."""
+"""A Box draws what rich's Panel draws, segment for segment, alone and in the regions of a
+rich Layout, and a panel's kept lines are never shown for content that changed."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from rich.segment import Segment
 from rich.text import Text
 
 from replay.core.views.panels import Head, Tail
-from replay.core.views.stack import Beside, Box, Part, Stack, forget, render_lines
+from replay.core.views.stack import Box, forget
 from replay.outputs.snapshot import capture_console
 
 STYLES = ["", "bold", "red", "dim", "bold green", "cyan on blue"]
@@ -51,24 +51,27 @@ def boxes(draw: st.DrawFn) -> tuple[Box, Panel]:
 
 
 @st.composite
-def stacks(draw: st.DrawFn) -> tuple[Stack, Layout]:
-    """A stack of boxes (some side by side, one taking the rest) and the Layout twin."""
-    parts, layouts = [], []
+def layouts(draw: st.DrawFn) -> tuple[Layout, Layout]:
+    """A Layout of boxes in rows (some side by side, one taking the rest), and its twin
+    with rich's own panels."""
+    rows, twins = [], []
     for i in range(draw(st.integers(1, 4))):
         size = draw(st.one_of(st.none(), st.integers(1, 9)))
+        row, twin = Layout(name=f"row{i}", size=size), Layout(name=f"row{i}", size=size)
         if draw(st.booleans()):
             (left, left_ref), (right, right_ref) = draw(boxes()), draw(boxes())
-            parts.append(Part(Beside((Part(left), Part(right))), size=size))
-            pair = Layout(name=f"pair{i}", size=size)
-            pair.split_row(Layout(left_ref), Layout(right_ref))
-            layouts.append(pair)
+            row.split_row(Layout(left), Layout(right))
+            twin.split_row(Layout(left_ref), Layout(right_ref))
         else:
             box, ref = draw(boxes())
-            parts.append(Part(box, size=size))
-            layouts.append(Layout(ref, size=size))
-    root = Layout()
-    root.split(*layouts)
-    return Stack(tuple(parts)), root
+            row.update(box)
+            twin.update(ref)
+        rows.append(row)
+        twins.append(twin)
+    root, twin_root = Layout(), Layout()
+    root.split_column(*rows)
+    twin_root.split_column(*twins)
+    return root, twin_root
 
 
 def console(width: int, height: int) -> Console:
@@ -80,18 +83,15 @@ def lines(c: Console, renderable: RenderableType, width: int, height: int) -> li
 
 
 @settings(max_examples=150, deadline=None)
-@given(stacks(), st.integers(1, 130), st.integers(1, 45))
-def test_a_stack_draws_the_segments_of_the_layout_it_replaces(
-    pair: tuple[Stack, Layout], width: int, height: int
+@given(layouts(), st.integers(1, 130), st.integers(1, 45))
+def test_a_layout_of_boxes_draws_the_segments_of_a_layout_of_panels(
+    pair: tuple[Layout, Layout], width: int, height: int
 ) -> None:
-    stack, layout = pair
+    boxed, panelled = pair
     c = console(width, height)
-    assert lines(c, stack, width, height) == lines(c, layout, width, height)
-    assert render_lines(c, stack, c.options.update_dimensions(width, height)) == lines(
-        c, layout, width, height
-    )
+    assert lines(c, boxed, width, height) == lines(c, panelled, width, height)
     printed = []
-    for renderable in (stack, layout):
+    for renderable in pair:
         out = console(width, height)
         out.print(renderable, height=height)
         printed.append(out.export_text(styles=True))
@@ -108,11 +108,13 @@ def test_a_box_draws_the_segments_of_a_panel(
     expected = lines(c, panel, width, height)
     assert lines(c, box, width, height) == expected
     assert box.frame_lines(c, c.options.update_dimensions(width, height)) == expected
+    free = c.options.update_width(width)  # no height given: as tall as the panel is
+    assert c.render_lines(box, free) == c.render_lines(panel, free)
 
 
 def drawn(box: Box, width: int = 30, height: int = 4) -> str:
     out = console(width, height)
-    out.print(Stack((Part(box),)), height=height)
+    out.print(Layout(box), height=height)
     return out.export_text(styles=True)
 
 

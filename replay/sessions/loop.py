@@ -1,10 +1,12 @@
 """The terminal loop: render a session at a fixed rate, take keys and signals, stop cleanly.
 
-Interactive (a TTY): the alternate screen, a frame drawn only when its key changed and
-only its changed rows written (``screen``); keys read on a thread; the terminal is
-always restored. Otherwise: no cursor movement and no escape
-sequences, one plain status line every ``interval`` seconds. The cadence is
-measured on the ``clock`` the caller passes (``time.monotonic`` at the CLI).
+Interactive (a TTY): rich's ``Live`` owns the alternate screen (``screen.RowLive``: it
+writes only the rows that changed); it refreshes only when the loop hands it a new frame,
+and the loop does that only when the frame's key changed (no refresh thread: a frame that
+would draw the same is neither rendered nor written); keys are read on a thread; the
+terminal is always restored. Otherwise: no cursor movement and no escape sequences, one
+plain status line every ``interval`` seconds. The cadence is measured on the ``clock``
+the caller passes (``time.monotonic`` at the CLI).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from replay.core.metrics import Metrics
 from replay.outputs.formats import Format
 from replay.outputs.snapshot import render
 from replay.sessions.keys import Inputs, keyboard, signals
-from replay.sessions.screen import screen_mode
+from replay.sessions.screen import RowLive
 
 
 class Session(Protocol):
@@ -67,14 +69,14 @@ def run_interactive(
     with signals(inputs), keyboard(inputs) as has_keys:
         session.keys = has_keys
         session.tick()
-        with screen_mode(console) as screen:
+        with live_screen(console) as live:
             next_tick = clock()
             drawn: object = None
             seen, step = session.metrics.events, period
             while session.reason is None:
                 frame = _frame_key(session, console)
                 if frame is None or frame != drawn:
-                    screen.paint(session.view())
+                    live.update(session.view(), refresh=True)
                     drawn = frame
                 next_tick += step
                 for key in inputs.wait(next_tick - clock()):
@@ -85,6 +87,12 @@ def run_interactive(
                 step, seen = pace(period, events - seen), events
                 if clock() - next_tick > step:
                     next_tick = clock()  # fell behind: do not try to catch up
+
+
+def live_screen(console: Console) -> RowLive:
+    """rich's ``Live`` on the alternate screen, refreshed only by ``update(..., refresh=True)``:
+    no refresh thread redrawing frames that did not change, stdout/stderr left alone."""
+    return RowLive(console)
 
 
 STREAMING = 500.0  # events/s from which the figures change faster than anyone reads them

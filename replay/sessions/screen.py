@@ -1,37 +1,51 @@
-"""The terminal in screen mode: each frame drawn whole, only its changed rows written.
+"""rich's ``Live`` on the alternate screen, writing only the rows that changed.
 
-rich's ``Live`` re-splits a whole frame into lines twice more on its way out and writes
-every row at every refresh. Here a frame is rendered into lines once, compared row by
-row with the frame on the screen, and only the rows that differ are written (each after
-a cursor move to its start): a clock that ticks rewrites one row, not the screen.
+``Live`` writes the whole frame at each refresh, after three more passes over its lines
+(its ``Screen``, its ``LiveRender`` and the console's crop). Measured with
+``bench/live_latency.py`` (README, "Live viewer"), that took the viewer over its budgets:
+about 1.5x the CPU while animating and in the 10 s after the last event, 10 ms more
+latency, and the 150 ms latency target missed while 10,000 events/s stream. So this
+subclass overrides only how a frame reaches the terminal: rendered into lines once, at
+the terminal's size, compared row by row with the frame on the screen, and only the rows
+that differ written, each after a cursor move. Everything else (the alternate screen,
+the hidden cursor, the lock, restoring the terminal on stop) is ``Live``'s own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from rich.console import COLOR_SYSTEMS, Console, RenderableType
+from rich.console import COLOR_SYSTEMS, Console
+from rich.live import Live
 from rich.segment import Segment
-
-from replay.core.views.stack import Lines, render_lines
 
 CLEAR = "\x1b[H\x1b[2J"  # home, then erase the screen (a new size redraws every row)
 
 
-class Screen:
-    """What is on the terminal, and how to bring it to the next frame."""
+class RowLive(Live):
+    """A ``Live`` refreshed only when told to (no thread), whose refresh writes changed rows."""
 
     def __init__(self, console: Console) -> None:
-        self.console = console
-        self.rows: Lines = []
+        super().__init__(
+            console=console,
+            screen=True,
+            auto_refresh=False,
+            redirect_stdout=False,  # nothing else prints while it runs
+            redirect_stderr=False,
+        )
+        self.rows: list[list[Segment]] = []
         self.shape: tuple[int, int] | None = None
 
-    def paint(self, renderable: RenderableType) -> int:
-        """Bring the screen to ``renderable`` at the terminal's size; rows written."""
+    def refresh(self) -> None:
+        if not self._alt_screen:  # not on a terminal's alternate screen: Live decides
+            super().refresh()
+            return
+        with self._lock:
+            self.paint()
+
+    def paint(self) -> int:
+        """Bring the screen to the current renderable at the terminal's size; rows written."""
         c = self.console
         width, height = c.size
-        lines = render_lines(c, renderable, c.options.update_dimensions(width, height))
+        lines = c.render_lines(self.get_renderable(), c.options.update_dimensions(width, height))
         lines = Segment.set_shape(lines, width, height)
         out: list[str] = []
         if (width, height) != self.shape:
@@ -64,16 +78,3 @@ class Screen:
             for text, style, control in line
             if not control
         )
-
-
-@contextmanager
-def screen_mode(console: Console) -> Iterator[Screen]:
-    """The alternate screen without a cursor while the block runs; always restored."""
-    alternate = console.set_alt_screen(True)
-    console.show_cursor(False)
-    try:
-        yield Screen(console)
-    finally:
-        console.show_cursor(True)
-        if alternate:
-            console.set_alt_screen(False)

@@ -1,12 +1,16 @@
-"""The dashboard: a pure function from (metrics, now) to a renderable (a ``Stack`` of panels).
+"""The dashboard: a pure function from (metrics, now) to a rich ``Layout`` of panels.
 
 Views read no clock, environment or terminal: spinner frames come from ``now``,
 sizes from the console they are rendered on. Text from the log is untrusted, so
 it only ever enters ``Text`` objects, never markup, after ``safe()``.
 
-The body is laid out when it is drawn, from what each panel holds and the size it is
-given: a panel is as tall as its content, the sections that matter most get their
-rows first, and the chart of the run over time takes the rows left over.
+The layout's regions are the header, the body, the key controls (when a session has
+them) and the footer. The body is split into its own ``Layout`` when it is drawn, from
+what each panel holds and the size it is given: a panel is as tall as its content, the
+sections that matter most get their rows first, and the chart of the run over time takes
+the rows left over. Each region holds a ``Box`` (``stack.py``), whose lines are kept
+while its content is unchanged, so a Layout redrawn several times a second only places
+them.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from replay.core.views.panels import (
     took,
     worker_rows,
 )
-from replay.core.views.stack import Beside, Box, Lines, Part, Stack, texts_key
+from replay.core.views.stack import Box, texts_key
 
 __all__ = [
     "ANIMATION_HZ",
@@ -135,15 +139,9 @@ class Body:
         width, height = options.max_width, options.height or console.height
         yield self.layout(width, height)
 
-    def frame_lines(self, console: Console, options: ConsoleOptions) -> Lines:
-        """What ``console.render_lines`` gives for the body, without its extra pass."""
-        width, height = options.max_width, options.height or console.height
-        body = self.layout(width, height)
-        if isinstance(body, Layout):  # the placeholder, drawn as it always was
-            return console.render_lines(self, options)
-        return body.frame_lines(console, options)
-
-    def layout(self, width: int, height: int) -> Stack | Layout:
+    def layout(self, width: int, height: int) -> Layout:
+        """The body's regions at ``width`` x ``height``: one row of panels per section
+        (errors and the log side by side when both fit)."""
         m, now, stopped = self.m, self.now, self.stopped
         inner = max(width - 4, 1)  # inside a panel's border and padding
         status = flow(status_parts(m, now, stopped), inner)
@@ -187,18 +185,22 @@ class Body:
             "log": Box(Tail(logs), "Log", "white"),
             "slowest": Box(_Grid(slow, slow_cols), "Slowest tasks", "green"),
         }
-        parts = []
+        regions = []
         for s in sections:
             if s is None or s.name not in rows:
                 continue
+            region = Layout(name=s.name, size=rows[s.name])
             if s.name == "notes":
-                pair = Beside((Part(panels["errors"]), Part(panels["log"])))
-                parts.append(Part(pair, size=rows["notes"]))
+                region.split_row(
+                    Layout(panels["errors"], name="errors"), Layout(panels["log"], name="log")
+                )
             else:
-                parts.append(Part(panels[s.name], size=rows[s.name]))
-        if not parts:  # no room for any panel: rich's placeholder, as before
-            return Layout(name="body")
-        return Stack(tuple(parts))
+                region.update(panels[s.name])
+            regions.append(region)
+        body = Layout(name="body")
+        if regions:  # else no room for any panel: rich's placeholder, as before
+            body.split_column(*regions)
+        return body
 
     def factor(self) -> int:
         """Buckets drawn as one: enough tasks per bar for its height to mean something."""
@@ -317,20 +319,23 @@ def dashboard(
     footer_extra: Iterable[Text] = (),
     controls: RenderableType | None = None,
     stopped: str | None = None,
-) -> Stack:
-    """The whole dashboard at ``now``; ``controls`` (two rows) sit above the footer.
+) -> Layout:
+    """The whole dashboard at ``now``: a Layout of the header, the body, ``controls``
+    (two rows, when given) and the footer.
 
     ``stopped`` is why the view stopped ("quit", "timeout", "sigint", "sigterm",
     "finished"), for its last frame: a run not finished then reads "interrupted".
     """
-    rows = [
-        Part(header(m, now, stopped), size=3),
-        Part(Body(m, now, stopped)),
-        Part(footer(m, now, stopped, footer_extra), size=3),
+    regions = [
+        Layout(header(m, now, stopped), name="header", size=3),
+        Layout(Body(m, now, stopped), name="body"),
+        Layout(footer(m, now, stopped, footer_extra), name="footer", size=3),
     ]
     if controls is not None:
-        rows.insert(2, Part(controls, size=2))
-    return Stack(tuple(rows))
+        regions.insert(2, Layout(controls, name="controls", size=2))
+    board = Layout(name="dashboard")
+    board.split_column(*regions)
+    return board
 
 
 def frame_key(m: Metrics, now: float) -> tuple[object, ...]:

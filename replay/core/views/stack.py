@@ -1,16 +1,12 @@
-"""Panels stacked in rows, drawn straight into lines: what rich's Layout and Panel draw,
-for a fraction of the cost.
+"""Panels drawn straight into lines: the segments of a rich ``Panel``, for a fraction of
+the cost, so that a rich ``Layout`` of them only places a few regions.
 
-A rich ``Layout`` of ``Panel``s re-splits and re-measures every line at each level of
-nesting (layout, panel, padding, content): most of a dashboard frame's time. Here each
-panel's content is rendered into lines once, and the borders, padding and neighbours are
-joined to them as segments. The segments are the ones rich would produce, one for one,
+A ``Panel`` re-splits and re-measures every line at each level of nesting (panel,
+padding, content): most of a dashboard frame's time once the frame is redrawn several
+times a second. A ``Box`` renders its content into lines once and joins the border and
+padding to them as segments. The segments are the ones rich would produce, one for one,
 so every output (text, ANSI, SVG, HTML) stays byte-identical; ``tests/test_stack.py``
-checks that against rich's own Layout and Panel.
-
-Any renderable can be a part; ``Box``, ``Beside`` and ``Stack`` offer ``frame_lines()``
-(the same lines ``console.render_lines`` would give them, without the extra pass), and a
-view that wants the fast path for its own parts can do the same.
+checks that against rich's own Panel, alone and in a Layout.
 
 A box whose content offers ``cache_key()`` (a value that is equal exactly when the content
 draws the same) reuses the content's lines from an earlier frame: in a live view most
@@ -22,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 
-from rich._ratio import ratio_resolve
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.panel import Panel
@@ -31,15 +26,6 @@ from rich.style import Style
 from rich.text import Text
 
 Lines = list[list[Segment]]
-
-
-def render_lines(console: Console, part: RenderableType, options: ConsoleOptions) -> Lines:
-    """``console.render_lines(part, options)``, without the extra pass when ``part`` can
-    give its lines itself (a ``frame_lines`` method)."""
-    frame_lines = getattr(type(part), "frame_lines", None)
-    if frame_lines is not None:
-        return frame_lines(part, console, options)  # type: ignore[no-any-return]
-    return console.render_lines(part, options)
 
 
 def text_key(text: Text) -> Hashable:
@@ -60,76 +46,6 @@ def texts_key(texts: Iterable[Text]) -> tuple[Hashable, ...]:
     return tuple(map(text_key, texts))
 
 
-@dataclass
-class Part:
-    """One row of a ``Stack``: a fixed ``size`` in rows, or a share (``ratio``) of the rest.
-
-    The fields are the ones rich's ``ratio_resolve`` reads, with a Layout's defaults.
-    """
-
-    renderable: RenderableType
-    size: int | None = None
-    ratio: int = 1
-    minimum_size: int = 1
-
-
-@dataclass(frozen=True)
-class Stack:
-    """Parts one under the other, as a rich ``Layout`` split into rows draws them."""
-
-    parts: tuple[Part, ...]
-
-    def rows(self, console: Console, options: ConsoleOptions) -> Lines:
-        """The rows as ``Layout`` yields them: a row no part reaches is empty."""
-        width = options.max_width or console.width
-        height = options.height or console.height
-        sized = options.update_dimensions(width, height)
-        out: Lines = [[] for _ in range(height)]
-        y = 0
-        for part, rows in zip(self.parts, ratio_resolve(height, self.parts), strict=True):
-            lines = render_lines(console, part.renderable, sized.update_dimensions(width, rows))
-            for row, line in zip(out[y : y + rows], lines, strict=False):
-                row.extend(line)
-            y += rows
-        return out
-
-    def frame_lines(self, console: Console, options: ConsoleOptions) -> Lines:
-        width, adjust = options.max_width, Segment.adjust_line_length
-        return [adjust(row, width) for row in self.rows(console, options)]  # as render_lines
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        new_line = Segment.line()
-        for row in self.rows(console, options):
-            yield from row
-            yield new_line
-
-
-@dataclass(frozen=True)
-class Beside:
-    """Parts side by side, each given a share (``ratio``) of the width."""
-
-    parts: tuple[Part, ...]
-
-    def frame_lines(self, console: Console, options: ConsoleOptions) -> Lines:
-        width, height = options.max_width, options.height
-        if height is None:  # a free height: rich's own pass decides the lines
-            return console.render_lines(self, options)
-        out: Lines = [[] for _ in range(height)]
-        for part, cols in zip(self.parts, ratio_resolve(width, self.parts), strict=True):
-            lines = render_lines(console, part.renderable, options.update_dimensions(cols, height))
-            for row, line in zip(out, lines, strict=False):
-                row.extend(line)
-        adjust = Segment.adjust_line_length
-        return [adjust(row, width) for row in out]
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        new_line = Segment.line()
-        sized = options.update_dimensions(options.max_width, options.height or console.height)
-        for row in self.frame_lines(console, sized):
-            yield from row
-            yield new_line
-
-
 @dataclass(frozen=True)
 class Box:
     """A rich ``Panel`` (rounded, expanded, padding 0 1, a title): the same segments."""
@@ -142,6 +58,7 @@ class Box:
         return Panel(self.content, title=self.title, border_style=self.border_style)
 
     def frame_lines(self, console: Console, options: ConsoleOptions) -> Lines:
+        """The lines ``console.render_lines(self.panel(), options)`` gives."""
         width, height = options.max_width, options.height
         if height is None or height < 2 or width < 5:  # the rare shapes: rich decides
             return console.render_lines(self.panel(), options)
@@ -157,7 +74,14 @@ class Box:
         return [list(top), *([start, left, *line, right, end] for line in content), list(bottom)]
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield from console.render(self.panel(), options)  # at this height, as a Layout would
+        """In a ``Layout`` region (a height given): the kept lines, ready to be placed."""
+        if options.height is None:  # a free height: the panel decides how tall it is
+            yield from console.render(self.panel(), options)
+            return
+        new_line = Segment.line()
+        for line in self.frame_lines(console, options):
+            yield from line
+            yield new_line
 
 
 _CONTENT: dict[Hashable, Lines] = {}
