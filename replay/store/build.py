@@ -24,6 +24,7 @@ from recorder.events import Log, Mark, TaskFailed, TaskRetrying, TaskSkipped, Ta
 from recorder.events import TaskSucceeded as _Succeeded
 from replay.core.metrics import REOPENABLE
 from replay.core.signature import signature
+from replay.store.summary import Summary
 
 FLUSH_ROWS = 50_000
 MEMO = 10_000  # error texts whose signatures are remembered
@@ -40,7 +41,8 @@ _ATTEMPT = "INSERT INTO multi_attempts", 11
 _MARK = "INSERT OR REPLACE INTO marks", 3
 _LOG = "INSERT OR REPLACE INTO logs", 5
 _SIGNATURE = (
-    "INSERT INTO signatures VALUES (?,?,?,?,?,?) ON CONFLICT (signature) DO UPDATE SET "
+    "INSERT INTO signatures (signature, failed, retried, first_t, last_t, example) "
+    "VALUES (?,?,?,?,?,?) ON CONFLICT (signature) DO UPDATE SET "
     "failed = failed + excluded.failed, retried = retried + excluded.retried, "
     "first_t = min(first_t, excluded.first_t), last_t = max(last_t, excluded.last_t)"
 )
@@ -87,6 +89,7 @@ class Builder:
         self.reopenable: OrderedDict[str, tuple[float | None, int, str | None, bool]] = (
             OrderedDict()
         )
+        self.summary = Summary(conn)
         self.plain: list[tuple[Any, ...]] = []  # tasks that succeeded at their first attempt
         self.tasks: list[tuple[Any, ...]] = []  # every other task
         self.named: set[str] = set()  # the tasks of ``self.tasks``
@@ -133,13 +136,19 @@ class Builder:
         opened = self.open
         pop = opened.pop
         plain, named = self.plain.append, self.named
+        closed, pending, db_open = self.summary.closed, self.summary.pending, self.summary.db_open
         if self.first_t is None and batch:
             self.first_t = batch[0].t
         for n, e in enumerate(batch, self.events + 1):
             cls = type(e)
             if cls is TaskStarted:
                 task = e.task
-                if e.attempt == 1 and task not in opened:  # the common case, inline
+                if (  # the common case, inline
+                    e.attempt == 1
+                    and task not in opened
+                    and task not in pending
+                    and task not in db_open
+                ):
                     opened[task] = (e.worker, e.t, n)
                 else:
                     self._started(e, n)
@@ -150,7 +159,9 @@ class Builder:
                     if task in named:  # keep this row after the task's earlier one
                         self.flush()
                     t, first = e.t, f[1]
-                    plain((task, e.worker or f[0], first, t, t - first, f[2], n))
+                    worker = e.worker or f[0]
+                    plain((task, worker, first, t, t - first, f[2], n))
+                    closed(worker, first, t, None)
                 else:
                     self._ended(task, e.worker, e.t, n, f, "succeeded", None, None, None)
             elif cls is Log:
@@ -162,6 +173,7 @@ class Builder:
                 f = None if f is None else _opened(f)
                 sig = self.signature(e.error)
                 self._count(sig, e.t, e.error, failed=1)
+                self.summary.failure(sig, e.task, e.t)
                 one = self._ended(e.task, e.worker, e.t, n, f, "failed", e.error, e.detail, sig)
                 recent = self.reopenable
                 recent[e.task] = (None if f is None else f.first_t, n, sig, one)
@@ -187,6 +199,7 @@ class Builder:
         return sig
 
     def _started(self, e: TaskStarted, n: int) -> None:
+        self.summary.started(e.task, e.t)
         found = self.open.get(e.task)
         if found is None:
             first: float | None = e.t
@@ -204,6 +217,7 @@ class Builder:
         f = self.open[e.task] = _opened(found)
         if f.state == "running":  # the last attempt never ended: it was restarted
             self._attempt(e.task, f, None, n, "restarted", None, None, None)
+            self.summary.closed(f.worker, f.start_t, None, None)
         f.worker, f.attempt, f.start_t, f.start_event, f.state = (
             e.worker,
             e.attempt,
@@ -235,8 +249,11 @@ class Builder:
         self.open[e.task] = f
         sig = self.signature(e.error)
         self._count(sig, e.t, e.error, retried=1)
+        self.summary.failure(sig, e.task, e.t)
         f.worker, f.attempt = e.worker, e.attempt
         self._attempt(e.task, f, e.t, n, "retried", e.error, e.detail, sig)
+        self.summary.closed(e.worker, f.start_t, e.t, e.error)
+        self.summary.retried(e.task, e.worker, e.t)
         f.state, f.error, f.signature, f.start_t, f.start_event = (
             "backoff",
             e.error,
@@ -288,6 +305,7 @@ class Builder:
                 self._task(row + (None, None, 0))
                 return False
             row = (task, status, worker, 1, None, t, None, error, sig, reason, n, None, detail, 1)
+            self.summary.closed(worker, None, t, error)
         else:
             f = _opened(found)
             first = f.first_t
@@ -296,14 +314,17 @@ class Builder:
             row = (task, status, worker, f.attempt, first, t, duration, error, sig, reason, n)
             if f.state == "running" and not f.multi:
                 row += (f.start_event, detail, 1)
+                self.summary.closed(worker, first, t, error)
             else:
                 if f.state == "running":
                     f.worker = worker
                     self._attempt(task, f, t, n, status, error, detail, sig)
+                    self.summary.closed(worker, f.start_t, t, error)
                 elif status != "skipped":  # it ended without starting again after a retry
                     self.attempts.append(
                         (task, f.attempt, worker, None, t, status, error, detail, sig, None, n)
                     )
+                    self.summary.closed(worker, None, t, error)
                 self._task(row + (None, None, 0))
                 return False
         self._task(row)
@@ -353,6 +374,7 @@ class Builder:
                         (v[0], v[1], k),
                     )
             self.sigs = {}
+        self.summary.flush()
 
     def finish(self) -> None:
         """Write everything, the open tasks as they stand, and mark reopened failures."""

@@ -1,0 +1,139 @@
+"""Running totals the post-mortem views read instead of scanning every attempt.
+
+The Builder reports each attempt once it is final (``closed``), each failure
+(``failure``) and each retry (``retried``) and start (``started``), whose gap is a wait; this
+keeps per-worker and per-signature figures, and rows of running sums, so that a view
+reads a few rows per worker or signature however long the run. Rows whose figures
+depend on the view's clock (attempts still running, waits not over) are not counted
+here: the views read those few from ``tasks``/``multi_attempts`` directly.
+
+A running sum (``busy.cum``, ``failure_times.k``) answers "how much before time T" with
+one index seek as long as its rows arrive in time order, which a worker running one
+task at a time and a log in time order give; ``ordered`` = 0 says they did not, and the
+views then sum the rows instead (same answer, slower).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+_WORKER = (
+    "INSERT INTO workers VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (worker) DO UPDATE SET "
+    "attempts = excluded.attempts, failed = excluded.failed, done = excluded.done, "
+    "done_s = excluded.done_s, busy_s = excluded.busy_s, "
+    "error = coalesce(excluded.error, error), last_start = excluded.last_start, "
+    "ordered = excluded.ordered"
+)
+_SIG_TASKS = "INSERT OR IGNORE INTO signature_tasks VALUES (?, ?)"
+
+
+class Summary:
+    """The figures of the workers and signatures a build touches, written at ``flush``."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        # worker -> [attempts, failed, done, done_s, busy_s, error, last_start, ordered]
+        self.workers: dict[str, list[Any]] = {}
+        # signature -> [failures, last_t, ordered]
+        self.ranks: dict[str, list[Any]] = {}
+        self.busy: list[tuple[Any, ...]] = []
+        self.times: list[tuple[Any, ...]] = []
+        self.waits: list[tuple[Any, ...]] = []
+        self.pending: dict[str, list[tuple[str, float]]] = {}  # task -> its retries waiting
+        # tasks with waits written as not over (read back when a store is extended)
+        self.db_open = {
+            t for (t,) in conn.execute("SELECT DISTINCT task FROM waits WHERE wait IS NULL")
+        }
+        self.sig_tasks: dict[str, set[str]] = {}
+
+    def _worker(self, worker: str) -> list[Any]:
+        w = self.workers.get(worker)
+        if w is None:
+            row = self.conn.execute(
+                "SELECT attempts, failed, done, done_s, busy_s, NULL, last_start, ordered "
+                "FROM workers WHERE worker = ?",
+                (worker,),
+            ).fetchone()
+            w = self.workers[worker] = list(row) if row else [0, 0, 0, 0.0, 0.0, None, None, 1]
+        return w
+
+    def closed(
+        self, worker: str, start_t: float | None, end_t: float | None, error: str | None
+    ) -> None:
+        """An attempt that is final (``end_t`` None: restarted, its busy time runs on)."""
+        w = self.workers.get(worker) or self._worker(worker)
+        w[0] += 1
+        if error is not None:
+            w[1] += 1
+            w[5] = error
+        if start_t is not None and end_t is not None:
+            w[2] += 1
+            w[3] += end_t - start_t
+            s = end_t - start_t if end_t > start_t else 0.0
+            w[4] += s
+            if w[6] is not None and start_t < w[6]:
+                w[7] = 0
+            w[6] = start_t
+            self.busy.append((worker, start_t, w[2], s, w[4]))
+
+    def failure(self, sig: str, task: str, t: float) -> None:
+        """A failed or retried attempt of ``task`` with ``sig``, ended at ``t``."""
+        r = self.ranks.get(sig)
+        if r is None:
+            row = self.conn.execute(
+                "SELECT failed + retried, last_t, ordered FROM signatures WHERE signature = ?",
+                (sig,),
+            ).fetchone()
+            r = self.ranks[sig] = list(row) if row else [0, None, 1]
+        r[0] += 1
+        if r[1] is not None and t < r[1]:
+            r[2] = 0
+        if r[1] is None or t > r[1]:
+            r[1] = t
+        self.times.append((sig, t, r[0]))
+        self.sig_tasks.setdefault(sig, set()).add(task)
+
+    def retried(self, task: str, worker: str, end_t: float) -> None:
+        """A retry of ``task`` by ``worker`` ended at ``end_t``: it waits for the next start."""
+        self.pending.setdefault(task, []).append((worker, end_t))
+
+    def started(self, task: str, t: float) -> None:
+        """``task`` started at ``t``: the waits of its earlier retries are over."""
+        waits = self.pending.pop(task, None)
+        if waits:
+            self.waits += [(task, w, end, t - end) for w, end in waits]
+        if task in self.db_open:
+            self.db_open.discard(task)
+            self.conn.execute(
+                "UPDATE waits SET wait = ? - end_t WHERE task = ? AND wait IS NULL", (t, task)
+            )
+
+    def flush(self) -> None:
+        c = self.conn
+        if self.busy:
+            c.executemany("INSERT INTO busy VALUES (?,?,?,?,?)", self.busy)
+            self.busy.clear()
+        if self.times:
+            c.executemany("INSERT INTO failure_times VALUES (?,?,?)", self.times)
+            self.times.clear()
+        for task, waits in self.pending.items():
+            self.waits += [(task, w, end, None) for w, end in waits]
+            self.db_open.add(task)
+        self.pending.clear()
+        if self.waits:
+            c.executemany("INSERT INTO waits VALUES (?,?,?,?)", self.waits)
+            self.waits.clear()
+        if self.workers:
+            c.executemany(_WORKER, [(k, *v) for k, v in self.workers.items()])
+            for w in self.workers.values():
+                w[5] = None  # written: ``coalesce`` keeps it
+        for sig, tasks in self.sig_tasks.items():
+            before = c.total_changes
+            c.executemany(_SIG_TASKS, [(sig, t) for t in tasks])
+            added = c.total_changes - before
+            c.execute(
+                "UPDATE signatures SET tasks = tasks + ?, ordered = ? WHERE signature = ?",
+                (added, self.ranks[sig][2], sig),
+            )
+        self.sig_tasks.clear()
