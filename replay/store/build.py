@@ -85,10 +85,9 @@ class Builder:
         self.events = events  # events fed so far (the store's count when extending)
         self.first_t = first_t  # the log's first event time
         self.open: dict[str, Open | Fresh] = {}
-        # failed for good, latest last: task -> (first_t, end_event, signature, one_attempt)
-        self.reopenable: OrderedDict[str, tuple[float | None, int, str | None, bool]] = (
-            OrderedDict()
-        )
+        # failed for good, latest last: task -> (first_t, end_event, signature, one_attempt,
+        # worker, end_t)
+        self.reopenable: OrderedDict[str, tuple[Any, ...]] = OrderedDict()
         self.summary = Summary(conn)
         self.plain: list[tuple[Any, ...]] = []  # tasks that succeeded at their first attempt
         self.tasks: list[tuple[Any, ...]] = []  # every other task
@@ -124,12 +123,12 @@ class Builder:
             f = Open(worker, attempt, first, start, event, state, error, sig, not one)
             self.open[task] = f
         latest = self.conn.execute(
-            "SELECT task, start_t, end_event, signature, one_attempt FROM tasks "
+            "SELECT task, start_t, end_event, signature, one_attempt, worker, end_t FROM tasks "
             "WHERE status = 'failed' ORDER BY end_event DESC LIMIT ?",
             (REOPENABLE,),
         ).fetchall()
-        for task, first, end_event, sig, one in reversed(latest):
-            self.reopenable[task] = (first, end_event, sig, bool(one))
+        for task, first, end_event, sig, one, worker, end_t in reversed(latest):
+            self.reopenable[task] = (first, end_event, sig, bool(one), worker, end_t)
 
     def feed(self, batch: Sequence[Any]) -> None:
         """Fold one batch of events (file order) into rows."""
@@ -176,7 +175,8 @@ class Builder:
                 self.summary.failure(sig, e.task, e.t)
                 one = self._ended(e.task, e.worker, e.t, n, f, "failed", e.error, e.detail, sig)
                 recent = self.reopenable
-                recent[e.task] = (None if f is None else f.first_t, n, sig, one)
+                first = None if f is None else f.first_t
+                recent[e.task] = (first, n, sig, one, e.worker or (f.worker if f else ""), e.t)
                 recent.move_to_end(e.task)
                 if len(recent) > REOPENABLE:
                     recent.popitem(last=False)
@@ -206,7 +206,8 @@ class Builder:
             multi = False
             if e.attempt > 1 and e.task in self.reopenable:
                 # A re-run of a task that failed for good: that failure becomes a retry.
-                was_first, end_event, sig, one = self.reopenable.pop(e.task)
+                was_first, end_event, sig, one, worker, end_t = self.reopenable.pop(e.task)
+                self.summary.waits.append((e.task, worker, end_t, e.t - end_t))
                 first = was_first if was_first is not None else e.t
                 self._retried_later(e.task, end_event, one)
                 multi = True
