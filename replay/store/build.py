@@ -175,8 +175,8 @@ class Builder:
                 self.summary.failure(sig, e.task, e.t)
                 one = self._ended(e.task, e.worker, e.t, n, f, "failed", e.error, e.detail, sig)
                 recent = self.reopenable
-                first = None if f is None else f.first_t
-                recent[e.task] = (first, n, sig, one, e.worker or (f.worker if f else ""), e.t)
+                began = None if f is None else f.first_t
+                recent[e.task] = (began, n, sig, one, e.worker or (f.worker if f else ""), e.t)
                 recent.move_to_end(e.task)
                 if len(recent) > REOPENABLE:
                     recent.popitem(last=False)
