@@ -52,7 +52,9 @@ def read(conn: sqlite3.Connection, state: ViewState, now: float) -> Record:
         chosen = found[min(state.row(), len(found) - 1)].signature if found else None
         return Record(first_t=t0, groups=found, work=work(conn, "signature", chosen))
     if view == "tasks":
-        return Record(first_t=t0, tasks=tasks(conn, state), counts=counts(conn))
+        found_counts = counts(conn)
+        total = sum(n for _, n in found_counts)
+        return Record(first_t=t0, tasks=tasks(conn, state, total), counts=found_counts)
     if view == "task":
         return Record(first_t=t0, task=detail(conn, state.task))
     if view == "workers":
@@ -162,10 +164,13 @@ def _where(state: ViewState) -> tuple[str, list[Any]]:
     return (" WHERE " + " AND ".join(where) if where else ""), args
 
 
-def tasks(conn: sqlite3.Connection, state: ViewState) -> Page[TaskRow]:
-    """The tasks around the selected row, in the chosen order and filter."""
+def tasks(conn: sqlite3.Connection, state: ViewState, every: int | None = None) -> Page[TaskRow]:
+    """The tasks around the selected row, in the chosen order and filter (``every``: the
+    count of all tasks, when known; an index over each order makes a page a few seeks)."""
     where, args = _where(state)
-    (total,) = conn.execute(f"SELECT count(*) FROM tasks{where}", args).fetchone()
+    total = every
+    if where or total is None:
+        (total,) = conn.execute(f"SELECT count(*) FROM tasks{where}", args).fetchone()
     first = max(min(state.row("tasks"), max(total - 1, 0)) - WINDOW, 0)
     rows = conn.execute(
         f"SELECT {_TASK_COLUMNS} FROM tasks{where} ORDER BY {SORTS[state.sort]} "
