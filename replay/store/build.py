@@ -17,19 +17,16 @@ import sqlite3
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import chain
 from typing import Any
 
 from recorder.events import Log, Mark, TaskFailed, TaskRetrying, TaskSkipped, TaskStarted
 from recorder.events import TaskSucceeded as _Succeeded
 from replay.core.metrics import REOPENABLE
 from replay.core.signature import signature
-from replay.store.summary import Summary
+from replay.store.summary import Summary, insert
 
 FLUSH_ROWS = 50_000
 MEMO = 10_000  # error texts whose signatures are remembered
-
-MAX_PARAMETERS = 999  # in one statement (SQLite before 3.32 allows no more)
 
 _PLAIN = (
     "INSERT OR REPLACE INTO tasks (task, worker, start_t, end_t, duration_s, start_event, "
@@ -397,20 +394,3 @@ class Builder:
                 (task, end_event),
             )
         self.retried_later = []
-
-
-def insert(conn: sqlite3.Connection, head: str, width: int, rows: list[tuple[Any, ...]]) -> None:
-    """``head VALUES (...)`` for every row, in order, many rows to a statement: binding
-    the same values costs far less per statement than per row."""
-    group = MAX_PARAMETERS // width
-    full = len(rows) - len(rows) % group
-    one = "(" + ",".join("?" * width) + ")"
-    if full:
-        values = ",".join([one] * group)
-        flat = chain.from_iterable
-        conn.executemany(
-            f"{head} VALUES {values}",
-            [tuple(flat(rows[i : i + group])) for i in range(0, full, group)],
-        )
-    if full < len(rows):
-        conn.executemany(f"{head} VALUES {one}", rows[full:])

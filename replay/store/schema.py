@@ -73,8 +73,7 @@ CREATE TABLE signatures (
 CREATE TABLE signature_tasks (signature TEXT, task TEXT, PRIMARY KEY (signature, task))
     WITHOUT ROWID;
 -- Every failed or retried attempt's end; k counts them per signature (a running count).
-CREATE TABLE failure_times (signature TEXT, t REAL, k INTEGER, PRIMARY KEY (signature, t, k))
-    WITHOUT ROWID;
+CREATE TABLE failure_times (signature TEXT NOT NULL, t REAL NOT NULL, k INTEGER NOT NULL);
 CREATE TABLE workers (         -- per worker, over its attempts that are over
     worker TEXT PRIMARY KEY,
     attempts INTEGER NOT NULL, -- ended or restarted (running ones: see tasks/multi_attempts)
@@ -86,9 +85,9 @@ CREATE TABLE workers (         -- per worker, over its attempts that are over
     last_start REAL,           -- the latest start among ``done``
     ordered INTEGER NOT NULL   -- 1: its busy rows came in order of start
 ) WITHOUT ROWID;
--- The ``done`` attempts of each worker: s seconds busy, cum its running total.
-CREATE TABLE busy (worker TEXT, start_t REAL, k INTEGER, s REAL, cum REAL,
-    PRIMARY KEY (worker, start_t, k)) WITHOUT ROWID;
+-- The ``done`` attempts of each worker, in the order they ended: cum is the running total
+-- of their busy seconds.
+CREATE TABLE busy (worker TEXT NOT NULL, start_t REAL NOT NULL, cum REAL NOT NULL);
 -- A retry's wait for the next start (wait NULL: none started, it lasts until now).
 CREATE TABLE waits (task TEXT NOT NULL, worker TEXT NOT NULL, end_t REAL NOT NULL, wait REAL);
 CREATE INDEX waits_open ON waits (task) WHERE wait IS NULL;
@@ -108,9 +107,8 @@ CREATE INDEX IF NOT EXISTS multi_attempts_by_task ON multi_attempts (task, start
 CREATE INDEX IF NOT EXISTS multi_attempts_by_signature ON multi_attempts (signature, end_event)
     WHERE signature IS NOT NULL;
 CREATE INDEX IF NOT EXISTS tasks_by_start ON tasks (start_t IS NULL, start_t, task);
-CREATE INDEX IF NOT EXISTS tasks_by_end ON tasks (end_t IS NULL, end_t, task);
-CREATE INDEX IF NOT EXISTS tasks_by_duration ON tasks (duration_s DESC, task);
-CREATE INDEX IF NOT EXISTS tasks_by_attempts ON tasks (attempts DESC, task);
+CREATE INDEX IF NOT EXISTS busy_by_worker ON busy (worker, start_t, cum);
+CREATE INDEX IF NOT EXISTS failure_times_by_signature ON failure_times (signature, t, k);
 CREATE INDEX IF NOT EXISTS tasks_by_worker ON tasks (worker, end_event) WHERE one_attempt = 1;
 CREATE INDEX IF NOT EXISTS multi_attempts_by_worker ON multi_attempts (worker, end_event);
 CREATE INDEX IF NOT EXISTS multi_attempts_open ON multi_attempts (worker) WHERE end_t IS NULL;

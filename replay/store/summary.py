@@ -16,7 +16,10 @@ views then sum the rows instead (same answer, slower).
 from __future__ import annotations
 
 import sqlite3
+from itertools import chain
 from typing import Any
+
+MAX_PARAMETERS = 999  # in one statement (SQLite before 3.32 allows no more)
 
 _WORKER = (
     "INSERT INTO workers VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (worker) DO UPDATE SET "
@@ -75,7 +78,7 @@ class Summary:
             if w[6] is not None and start_t < w[6]:
                 w[7] = 0
             w[6] = start_t
-            self.busy.append((worker, start_t, w[2], s, w[4]))
+            self.busy.append((worker, start_t, w[4]))
 
     def failure(self, sig: str, task: str, t: float) -> None:
         """A failed or retried attempt of ``task`` with ``sig``, ended at ``t``."""
@@ -112,17 +115,17 @@ class Summary:
     def flush(self) -> None:
         c = self.conn
         if self.busy:
-            c.executemany("INSERT INTO busy VALUES (?,?,?,?,?)", self.busy)
+            insert(c, "INSERT INTO busy", 3, self.busy)
             self.busy.clear()
         if self.times:
-            c.executemany("INSERT INTO failure_times VALUES (?,?,?)", self.times)
+            insert(c, "INSERT INTO failure_times", 3, self.times)
             self.times.clear()
         for task, waits in self.pending.items():
             self.waits += [(task, w, end, None) for w, end in waits]
             self.db_open.add(task)
         self.pending.clear()
         if self.waits:
-            c.executemany("INSERT INTO waits VALUES (?,?,?,?)", self.waits)
+            insert(c, "INSERT INTO waits", 4, self.waits)
             self.waits.clear()
         if self.workers:
             c.executemany(_WORKER, [(k, *v) for k, v in self.workers.items()])
@@ -137,3 +140,20 @@ class Summary:
                 (added, self.ranks[sig][2], sig),
             )
         self.sig_tasks.clear()
+
+
+def insert(conn: sqlite3.Connection, head: str, width: int, rows: list[tuple[Any, ...]]) -> None:
+    """``head VALUES (...)`` for every row, in order, many rows to a statement: binding
+    the same values costs far less per statement than per row."""
+    group = MAX_PARAMETERS // width
+    full = len(rows) - len(rows) % group
+    one = "(" + ",".join("?" * width) + ")"
+    if full:
+        values = ",".join([one] * group)
+        flat = chain.from_iterable
+        conn.executemany(
+            f"{head} VALUES {values}",
+            [tuple(flat(rows[i : i + group])) for i in range(0, full, group)],
+        )
+    if full < len(rows):
+        conn.executemany(f"{head} VALUES {one}", rows[full:])

@@ -49,12 +49,16 @@ def bucket_sums(
     ``busy``: seconds by start (running total ``cum``); ``failure_times``: failures by
     end (running count ``k``)."""
     n = len(bounds) + 1
-    time, running, each = ("start_t", "cum", "s") if table == "busy" else ("t", "k", "1")
+    time, running = ("start_t", "cum") if table == "busy" else ("t", "k")
     if not ordered:
         out = [0.0] * n
+        # Each row's own share: its running total less the one before it.
+        rows = (
+            f"SELECT {time}, {running} - coalesce(lag({running}) OVER (ORDER BY rowid), 0) "
+            f"AS s FROM {table} WHERE {key} = :v"
+        )
         for b, s in conn.execute(
-            f"SELECT {_RAW.format(time=time)}, sum({each}) FROM {table} WHERE {key} = :v "
-            "GROUP BY 1",
+            f"SELECT {_RAW.format(time=time)}, sum(s) FROM ({rows}) GROUP BY 1",
             {"start": start, "span": span, "n": n, "v": value},
         ):
             out[min(max(b, 0), n - 1)] += s
@@ -64,7 +68,7 @@ def bucket_sums(
         0.0 if c is None else c
         for (_, c) in conn.execute(
             f"WITH b(i, x) AS (VALUES {values}) SELECT i, (SELECT {running} FROM {table} "
-            f"WHERE {key} = ? AND {time} < b.x ORDER BY {time} DESC, k DESC LIMIT 1) "
+            f"WHERE {key} = ? AND {time} < b.x ORDER BY {time} DESC, {running} DESC LIMIT 1) "
             "FROM b ORDER BY i",
             [v for i, x in enumerate(bounds) for v in (i, x)] + [value],
         )
