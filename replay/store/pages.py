@@ -203,19 +203,9 @@ def lanes(conn: sqlite3.Connection, start: float, now: float) -> tuple[Lane, ...
     span = max(now - start, 1e-9)
     width = span / STRIP
     bounds = thresholds(start, span, STRIP)
-    busy: dict[str, list[float]] = {}
-    waits: dict[str, list[float]] = {}
     figures: dict[str, list[Any]] = {}
     sums: dict[str, list[float]] = {}
-
-    def spread(into: list[float], bucket: int, seconds: float) -> None:
-        i = min(max(bucket, 0), STRIP - 1)
-        while seconds > 1e-12 and i < STRIP:
-            room = 1.0 - into[i]
-            take = min(seconds / width, room) if room > 0 else 0.0
-            into[i] += take
-            seconds -= take * width
-            i += 1
+    waits: dict[str, list[float]] = {}
 
     for worker, n, failed, done, done_s, busy_s, error, ordered in conn.execute(
         "SELECT worker, attempts, failed, done, done_s, busy_s, error, ordered FROM workers"
@@ -243,16 +233,13 @@ def lanes(conn: sqlite3.Connection, start: float, now: float) -> tuple[Lane, ...
             seconds = max(now - start_t, 0.0)
             f[2] += seconds
             sums.setdefault(worker, [0.0] * STRIP)[_bucket(start_t, start, span, STRIP)] += seconds
-    for worker, per_bucket in sums.items():
-        busy[worker] = [0.0] * STRIP
-        for b, seconds in enumerate(per_bucket):
-            spread(busy[worker], b, seconds)
     for worker, b, seconds in conn.execute(
         f"SELECT worker, {_BUCKET_OF_END}, sum(max(coalesce(wait, :now - end_t), 0)) "
         "FROM waits GROUP BY 1, 2 ORDER BY 1, 2",
         {"start": start, "span": span, "n": STRIP, "now": now},
     ):
-        spread(waits.setdefault(worker, [0.0] * STRIP), b, seconds)
+        waits.setdefault(worker, [0.0] * STRIP)[min(max(b, 0), STRIP - 1)] += seconds
+    empty = (0.0,) * STRIP
     out = []
     for worker in sorted(figures, key=_natural):
         n, failed, busy_s, done_s, done, error = figures[worker]
@@ -264,10 +251,23 @@ def lanes(conn: sqlite3.Connection, start: float, now: float) -> tuple[Lane, ...
                 busy_s,
                 done_s / done if done else None,
                 error,
-                tuple(busy.get(worker, [0.0] * STRIP)),
-                tuple(waits.get(worker, [0.0] * STRIP)),
+                _fill(sums[worker], width) if worker in sums else empty,
+                _fill(waits[worker], width) if worker in waits else empty,
             )
         )
+    return tuple(out)
+
+
+def _fill(seconds: list[float], width: float) -> tuple[float, ...]:
+    """Each bucket's seconds laid from that bucket on, a bucket holding at most ``width``
+    (as a share of it): what is left over moves on to the next bucket."""
+    out = []
+    carry = 0.0
+    for s in seconds:
+        carry += s
+        take = min(carry / width, 1.0) if carry > 1e-12 else 0.0
+        out.append(take)
+        carry -= take * width
     return tuple(out)
 
 
