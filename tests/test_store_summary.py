@@ -9,6 +9,7 @@ import random
 import sqlite3
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,7 +24,7 @@ from recorder.events import (
 )
 from replay.core.records import BAR, STRIP, Group, Lane, Work
 from replay.core.viewstate import ViewState
-from replay.store import pages
+from replay.store import pages, summary
 from replay.store.moving import MovingStore
 from replay.store.pages import WORK, _natural
 
@@ -325,3 +326,25 @@ def test_a_worker_whose_attempts_overlap_is_summed_row_by_row() -> None:
         agree(conn)
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_waits_set_aside_when_one_holds_up_a_queue_give_the_same_answer(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker's waits join its running total in order; one that holds up more than
+    QUEUE others is set aside as a loose row, with the same answer."""
+    monkeypatch.setattr(summary, "QUEUE", 1)
+    events = run(seed, 300, 0.0)
+    whole, fed = MovingStore(None), MovingStore(None)
+    try:
+        whole.feed(events)
+        (loose,) = whole.conn.execute("SELECT count(*) FROM waits_loose").fetchone()
+        assert loose
+        agree(whole.conn)
+        for at in range(0, len(events), 97):
+            fed.feed(events[at : at + 97])
+        agree(fed.conn)
+    finally:
+        whole.close()
+        fed.close()

@@ -204,7 +204,7 @@ class Builder:
             if e.attempt > 1 and e.task in self.reopenable:
                 # A re-run of a task that failed for good: that failure becomes a retry.
                 was_first, end_event, sig, one, worker, end_t = self.reopenable.pop(e.task)
-                self.summary.waits.append((e.task, worker, end_t, e.t - end_t))
+                self.summary.reopened(e.task, worker, end_t, e.t)
                 first = was_first if was_first is not None else e.t
                 self._retried_later(e.task, end_event, one)
                 multi = True
@@ -306,6 +306,8 @@ class Builder:
             self.summary.closed(worker, None, t, error)
         else:
             f = _opened(found)
+            if f.state == "backoff":
+                self.summary.abandoned(task)
             first = f.first_t
             worker = worker or f.worker
             duration = None if first is None else t - first
@@ -376,6 +378,7 @@ class Builder:
 
     def finish(self) -> None:
         """Write everything, the open tasks as they stand, and mark reopened failures."""
+        self.summary.settle()
         for task, found in self.open.items():
             f = _opened(found)
             row: tuple[Any, ...] = (task, f.state, f.worker, f.attempt, f.first_t, None, None)

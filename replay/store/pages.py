@@ -207,21 +207,37 @@ def lanes(conn: sqlite3.Connection, start: float, now: float) -> tuple[Lane, ...
     sums: dict[str, list[float]] = {}
     waits: dict[str, list[float]] = {}
 
-    for worker, n, failed, done, done_s, busy_s, error, ordered in conn.execute(
-        "SELECT worker, attempts, failed, done, done_s, busy_s, error, ordered FROM workers"
+    for (
+        worker,
+        n,
+        failed,
+        done,
+        done_s,
+        busy_s,
+        error,
+        ordered,
+        waits_s,
+        waits_ordered,
+    ) in conn.execute(
+        "SELECT worker, attempts, failed, done, done_s, busy_s, error, ordered, waits_s, "
+        "waits_ordered FROM workers"
     ).fetchall():
         figures[worker] = [n, failed, busy_s, done_s, done, error]
-        sums[worker] = bucket_sums(
-            conn,
-            "busy",
-            "worker",
-            worker,
-            ordered=bool(ordered),
-            total=busy_s,
-            bounds=bounds,
-            start=start,
-            span=span,
-        )
+        for into, table, total, order in (
+            (sums, "busy", busy_s, ordered),
+            (waits, "waits", waits_s, waits_ordered),
+        ):
+            into[worker] = bucket_sums(
+                conn,
+                table,
+                "worker",
+                worker,
+                ordered=bool(order),
+                total=total,
+                bounds=bounds,
+                start=start,
+                span=span,
+            )
     for worker, start_t, running in conn.execute(
         "SELECT worker, start_t, 1 FROM tasks WHERE status = 'running' AND one_attempt = 1 "
         "UNION ALL SELECT worker, start_t, outcome = 'running' FROM multi_attempts "
@@ -235,7 +251,7 @@ def lanes(conn: sqlite3.Connection, start: float, now: float) -> tuple[Lane, ...
             sums.setdefault(worker, [0.0] * STRIP)[_bucket(start_t, start, span, STRIP)] += seconds
     for worker, b, seconds in conn.execute(
         f"SELECT worker, {_BUCKET_OF_END}, sum(max(coalesce(wait, :now - end_t), 0)) "
-        "FROM waits GROUP BY 1, 2 ORDER BY 1, 2",
+        "FROM waits_loose GROUP BY 1, 2",
         {"start": start, "span": span, "n": STRIP, "now": now},
     ):
         waits.setdefault(worker, [0.0] * STRIP)[min(max(b, 0), STRIP - 1)] += seconds

@@ -83,14 +83,22 @@ CREATE TABLE workers (         -- per worker, over its attempts that are over
     busy_s REAL NOT NULL,      -- the same, each at least 0
     error TEXT,                -- the latest error
     last_start REAL,           -- the latest start among ``done``
-    ordered INTEGER NOT NULL   -- 1: its busy rows came in order of start
+    ordered INTEGER NOT NULL,  -- 1: its busy rows came in order of start
+    waits_s REAL NOT NULL,     -- the running total of its ``waits`` rows
+    waits_last REAL,           -- the latest end_t among them
+    waits_ordered INTEGER NOT NULL -- 1: its waits rows came in order of end_t
 ) WITHOUT ROWID;
 -- The ``done`` attempts of each worker, in the order they ended: cum is the running total
 -- of their busy seconds.
 CREATE TABLE busy (worker TEXT NOT NULL, start_t REAL NOT NULL, cum REAL NOT NULL);
--- A retry's wait for the next start (wait NULL: none started, it lasts until now).
-CREATE TABLE waits (task TEXT NOT NULL, worker TEXT NOT NULL, end_t REAL NOT NULL, wait REAL);
-CREATE INDEX waits_open ON waits (task) WHERE wait IS NULL;
+-- The waits of retries for the task's next start, once over, in the order the retries
+-- happened: cum is the worker's running total of their seconds.
+CREATE TABLE waits (worker TEXT NOT NULL, end_t REAL NOT NULL, cum REAL NOT NULL);
+-- Waits summed one by one: not over when a build ended (wait NULL: it lasts until now,
+-- or until the task starts again), or a failure turned into a retry.
+CREATE TABLE waits_loose (task TEXT NOT NULL, worker TEXT NOT NULL, end_t REAL NOT NULL,
+    wait REAL);
+CREATE INDEX waits_loose_open ON waits_loose (task) WHERE wait IS NULL;
 CREATE TABLE marks (event INTEGER PRIMARY KEY, t REAL NOT NULL, label TEXT NOT NULL);
 CREATE TABLE logs (
     event INTEGER PRIMARY KEY, t REAL NOT NULL, level TEXT NOT NULL, msg TEXT NOT NULL,
@@ -108,6 +116,7 @@ CREATE INDEX IF NOT EXISTS multi_attempts_by_signature ON multi_attempts (signat
     WHERE signature IS NOT NULL;
 CREATE INDEX IF NOT EXISTS tasks_by_start ON tasks (start_t IS NULL, start_t, task);
 CREATE INDEX IF NOT EXISTS busy_by_worker ON busy (worker, start_t, cum);
+CREATE INDEX IF NOT EXISTS waits_by_worker ON waits (worker, end_t, cum);
 CREATE INDEX IF NOT EXISTS failure_times_by_signature ON failure_times (signature, t, k);
 CREATE INDEX IF NOT EXISTS tasks_by_worker ON tasks (worker, end_event) WHERE one_attempt = 1;
 CREATE INDEX IF NOT EXISTS multi_attempts_by_worker ON multi_attempts (worker, end_event);

@@ -16,18 +16,22 @@ views then sum the rows instead (same answer, slower).
 from __future__ import annotations
 
 import sqlite3
+from collections import deque
 from itertools import chain
 from typing import Any
 
 MAX_PARAMETERS = 999  # in one statement (SQLite before 3.32 allows no more)
 
 _WORKER = (
-    "INSERT INTO workers VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (worker) DO UPDATE SET "
+    "INSERT INTO workers VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (worker) DO UPDATE SET "
     "attempts = excluded.attempts, failed = excluded.failed, done = excluded.done, "
     "done_s = excluded.done_s, busy_s = excluded.busy_s, "
     "error = coalesce(excluded.error, error), last_start = excluded.last_start, "
-    "ordered = excluded.ordered"
+    "ordered = excluded.ordered, waits_s = excluded.waits_s, "
+    "waits_last = excluded.waits_last, waits_ordered = excluded.waits_ordered"
 )
+QUEUE = 1_000  # a worker's retries held behind one whose wait is not over, at most
+WAITING, OVER, GONE = 0, 1, 2  # a queued wait: not over, over, set aside as a loose row
 _SIG_TASKS = "INSERT OR IGNORE INTO signature_tasks VALUES (?, ?)"
 
 
@@ -36,17 +40,22 @@ class Summary:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
-        # worker -> [attempts, failed, done, done_s, busy_s, error, last_start, ordered]
+        # worker -> [attempts, failed, done, done_s, busy_s, error, last_start, ordered,
+        #            waits_s, waits_last, waits_ordered]
         self.workers: dict[str, list[Any]] = {}
         # signature -> [failures, last_t, ordered]
         self.ranks: dict[str, list[Any]] = {}
         self.busy: list[tuple[Any, ...]] = []
         self.times: list[tuple[Any, ...]] = []
-        self.waits: list[tuple[Any, ...]] = []
-        self.pending: dict[str, list[tuple[str, float]]] = {}  # task -> its retries waiting
-        # tasks with waits written as not over (read back when a store is extended)
+        self.waits: list[tuple[Any, ...]] = []  # rows of ``waits``: (worker, end_t, cum)
+        self.loose: list[tuple[Any, ...]] = []  # rows of ``waits_loose``
+        # Each worker's retries in the order they happened, [task, worker, end_t, wait,
+        # state]: a wait joins the running total once those before it are over.
+        self.queues: dict[str, deque[list[Any]]] = {}
+        self.pending: dict[str, list[list[Any]]] = {}  # task -> its queued waits not over
+        # tasks with loose waits not over (read back when a store is extended)
         self.db_open = {
-            t for (t,) in conn.execute("SELECT DISTINCT task FROM waits WHERE wait IS NULL")
+            t for (t,) in conn.execute("SELECT DISTINCT task FROM waits_loose WHERE wait IS NULL")
         }
         self.sig_tasks: dict[str, set[str]] = {}
 
@@ -54,11 +63,12 @@ class Summary:
         w = self.workers.get(worker)
         if w is None:
             row = self.conn.execute(
-                "SELECT attempts, failed, done, done_s, busy_s, NULL, last_start, ordered "
-                "FROM workers WHERE worker = ?",
+                "SELECT attempts, failed, done, done_s, busy_s, NULL, last_start, ordered, "
+                "waits_s, waits_last, waits_ordered FROM workers WHERE worker = ?",
                 (worker,),
             ).fetchone()
-            w = self.workers[worker] = list(row) if row else [0, 0, 0, 0.0, 0.0, None, None, 1]
+            fresh = [0, 0, 0, 0.0, 0.0, None, None, 1, 0.0, None, 1]
+            w = self.workers[worker] = list(row) if row else fresh
         return w
 
     def closed(
@@ -99,18 +109,82 @@ class Summary:
 
     def retried(self, task: str, worker: str, end_t: float) -> None:
         """A retry of ``task`` by ``worker`` ended at ``end_t``: it waits for the next start."""
-        self.pending.setdefault(task, []).append((worker, end_t))
+        entry = [task, worker, end_t, None, WAITING]
+        q = self.queues.get(worker)
+        if q is None:
+            q = self.queues[worker] = deque()
+        q.append(entry)
+        self.pending.setdefault(task, []).append(entry)
+        if len(q) > QUEUE:  # one wait holds up too many: set it aside
+            self._aside(q[0])
+            self._drain(worker)
 
     def started(self, task: str, t: float) -> None:
         """``task`` started at ``t``: the waits of its earlier retries are over."""
-        waits = self.pending.pop(task, None)
-        if waits:
-            self.waits += [(task, w, end, t - end) for w, end in waits]
+        entries = self.pending.pop(task, None)
+        if entries:
+            for en in entries:
+                en[3], en[4] = t - en[2], OVER
+            for worker in {en[1] for en in entries}:
+                self._drain(worker)
         if task in self.db_open:
             self.db_open.discard(task)
+            if self.loose:  # its loose rows may not be written yet
+                insert(self.conn, "INSERT INTO waits_loose", 4, self.loose)
+                self.loose.clear()
             self.conn.execute(
-                "UPDATE waits SET wait = ? - end_t WHERE task = ? AND wait IS NULL", (t, task)
+                "UPDATE waits_loose SET wait = ? - end_t WHERE task = ? AND wait IS NULL",
+                (t, task),
             )
+
+    def abandoned(self, task: str) -> None:
+        """``task`` ended without starting again: its waits last until the view's clock."""
+        entries = self.pending.pop(task, None) or []
+        for en in entries:
+            self._aside(en)
+        for worker in {en[1] for en in entries}:
+            self._drain(worker)
+
+    def reopened(self, task: str, worker: str, end_t: float, t: float) -> None:
+        """A failure at ``end_t`` turned into a retry when ``task`` started again at ``t``."""
+        self.loose.append((task, worker, end_t, t - end_t))
+
+    def _aside(self, en: list[Any]) -> None:
+        """A wait not over, written as a loose row (the views sum those one by one)."""
+        task = en[0]
+        en[4] = GONE
+        self.loose.append((task, en[1], en[2], None))
+        self.db_open.add(task)
+        left = self.pending.get(task)
+        if left and en in left:
+            left.remove(en)
+            if not left:
+                del self.pending[task]
+
+    def _drain(self, worker: str) -> None:
+        """Add the waits at the head of ``worker``'s queue that are over to its total."""
+        q = self.queues[worker]
+        w = self.workers.get(worker) or self._worker(worker)
+        while q and q[0][4] != WAITING:
+            _, _, end_t, wait, state = q.popleft()
+            if state == OVER:
+                w[8] += wait if wait > 0 else 0.0
+                if w[9] is not None and end_t < w[9]:
+                    w[10] = 0
+                w[9] = end_t
+                self.waits.append((worker, end_t, w[8]))
+
+    def settle(self) -> None:
+        """At the end of a build: the queued waits become loose rows (read back as such)."""
+        for q in self.queues.values():
+            for task, worker, end_t, wait, state in q:
+                if state == OVER:
+                    self.loose.append((task, worker, end_t, wait))
+                elif state == WAITING:
+                    self.loose.append((task, worker, end_t, None))
+                    self.db_open.add(task)
+        self.queues.clear()
+        self.pending.clear()
 
     def flush(self) -> None:
         c = self.conn
@@ -120,13 +194,12 @@ class Summary:
         if self.times:
             insert(c, "INSERT INTO failure_times", 3, self.times)
             self.times.clear()
-        for task, waits in self.pending.items():
-            self.waits += [(task, w, end, None) for w, end in waits]
-            self.db_open.add(task)
-        self.pending.clear()
         if self.waits:
-            insert(c, "INSERT INTO waits", 4, self.waits)
+            insert(c, "INSERT INTO waits", 3, self.waits)
             self.waits.clear()
+        if self.loose:
+            insert(c, "INSERT INTO waits_loose", 4, self.loose)
+            self.loose.clear()
         if self.workers:
             c.executemany(_WORKER, [(k, *v) for k, v in self.workers.items()])
             for w in self.workers.values():

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import sqlite3
 
+_COLUMNS = {"busy": ("start_t", "cum"), "waits": ("end_t", "cum"), "failure_times": ("t", "k")}
 _RAW = "CAST(({time} - :start) / :span * :n AS INTEGER)"
 
 
@@ -46,10 +47,10 @@ def bucket_sums(
 ) -> list[float]:
     """The sum of each of the n buckets of ``table``'s rows for ``key`` = ``value``.
 
-    ``busy``: seconds by start (running total ``cum``); ``failure_times``: failures by
-    end (running count ``k``)."""
+    ``busy``: seconds by start (running total ``cum``); ``waits``: seconds by the end
+    of the retry; ``failure_times``: failures by end (running count ``k``)."""
     n = len(bounds) + 1
-    time, running = ("start_t", "cum") if table == "busy" else ("t", "k")
+    time, running = _COLUMNS[table]
     if not ordered:
         out = [0.0] * n
         # Each row's own share: its running total less the one before it.
