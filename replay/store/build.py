@@ -17,18 +17,16 @@ import sqlite3
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import chain
 from typing import Any
 
 from recorder.events import Log, Mark, TaskFailed, TaskRetrying, TaskSkipped, TaskStarted
 from recorder.events import TaskSucceeded as _Succeeded
 from replay.core.metrics import REOPENABLE
 from replay.core.signature import signature
+from replay.store.summary import Summary, insert
 
 FLUSH_ROWS = 50_000
 MEMO = 10_000  # error texts whose signatures are remembered
-
-MAX_PARAMETERS = 999  # in one statement (SQLite before 3.32 allows no more)
 
 _PLAIN = (
     "INSERT OR REPLACE INTO tasks (task, worker, start_t, end_t, duration_s, start_event, "
@@ -40,7 +38,8 @@ _ATTEMPT = "INSERT INTO multi_attempts", 11
 _MARK = "INSERT OR REPLACE INTO marks", 3
 _LOG = "INSERT OR REPLACE INTO logs", 5
 _SIGNATURE = (
-    "INSERT INTO signatures VALUES (?,?,?,?,?,?) ON CONFLICT (signature) DO UPDATE SET "
+    "INSERT INTO signatures (signature, failed, retried, first_t, last_t, example) "
+    "VALUES (?,?,?,?,?,?) ON CONFLICT (signature) DO UPDATE SET "
     "failed = failed + excluded.failed, retried = retried + excluded.retried, "
     "first_t = min(first_t, excluded.first_t), last_t = max(last_t, excluded.last_t)"
 )
@@ -83,10 +82,10 @@ class Builder:
         self.events = events  # events fed so far (the store's count when extending)
         self.first_t = first_t  # the log's first event time
         self.open: dict[str, Open | Fresh] = {}
-        # failed for good, latest last: task -> (first_t, end_event, signature, one_attempt)
-        self.reopenable: OrderedDict[str, tuple[float | None, int, str | None, bool]] = (
-            OrderedDict()
-        )
+        # failed for good, latest last: task -> (first_t, end_event, signature, one_attempt,
+        # worker, end_t)
+        self.reopenable: OrderedDict[str, tuple[Any, ...]] = OrderedDict()
+        self.summary = Summary(conn)
         self.plain: list[tuple[Any, ...]] = []  # tasks that succeeded at their first attempt
         self.tasks: list[tuple[Any, ...]] = []  # every other task
         self.named: set[str] = set()  # the tasks of ``self.tasks``
@@ -121,25 +120,31 @@ class Builder:
             f = Open(worker, attempt, first, start, event, state, error, sig, not one)
             self.open[task] = f
         latest = self.conn.execute(
-            "SELECT task, start_t, end_event, signature, one_attempt FROM tasks "
+            "SELECT task, start_t, end_event, signature, one_attempt, worker, end_t FROM tasks "
             "WHERE status = 'failed' ORDER BY end_event DESC LIMIT ?",
             (REOPENABLE,),
         ).fetchall()
-        for task, first, end_event, sig, one in reversed(latest):
-            self.reopenable[task] = (first, end_event, sig, bool(one))
+        for task, first, end_event, sig, one, worker, end_t in reversed(latest):
+            self.reopenable[task] = (first, end_event, sig, bool(one), worker, end_t)
 
     def feed(self, batch: Sequence[Any]) -> None:
         """Fold one batch of events (file order) into rows."""
         opened = self.open
         pop = opened.pop
         plain, named = self.plain.append, self.named
+        closed, pending, db_open = self.summary.closed, self.summary.pending, self.summary.db_open
         if self.first_t is None and batch:
             self.first_t = batch[0].t
         for n, e in enumerate(batch, self.events + 1):
             cls = type(e)
             if cls is TaskStarted:
                 task = e.task
-                if e.attempt == 1 and task not in opened:  # the common case, inline
+                if (  # the common case, inline
+                    e.attempt == 1
+                    and task not in opened
+                    and task not in pending
+                    and task not in db_open
+                ):
                     opened[task] = (e.worker, e.t, n)
                 else:
                     self._started(e, n)
@@ -150,7 +155,9 @@ class Builder:
                     if task in named:  # keep this row after the task's earlier one
                         self.flush()
                     t, first = e.t, f[1]
-                    plain((task, e.worker or f[0], first, t, t - first, f[2], n))
+                    worker = e.worker or f[0]
+                    plain((task, worker, first, t, t - first, f[2], n))
+                    closed(worker, first, t, None)
                 else:
                     self._ended(task, e.worker, e.t, n, f, "succeeded", None, None, None)
             elif cls is Log:
@@ -162,9 +169,11 @@ class Builder:
                 f = None if f is None else _opened(f)
                 sig = self.signature(e.error)
                 self._count(sig, e.t, e.error, failed=1)
+                self.summary.failure(sig, e.task, e.t)
                 one = self._ended(e.task, e.worker, e.t, n, f, "failed", e.error, e.detail, sig)
                 recent = self.reopenable
-                recent[e.task] = (None if f is None else f.first_t, n, sig, one)
+                began = None if f is None else f.first_t
+                recent[e.task] = (began, n, sig, one, e.worker or (f.worker if f else ""), e.t)
                 recent.move_to_end(e.task)
                 if len(recent) > REOPENABLE:
                     recent.popitem(last=False)
@@ -187,13 +196,15 @@ class Builder:
         return sig
 
     def _started(self, e: TaskStarted, n: int) -> None:
+        self.summary.started(e.task, e.t)
         found = self.open.get(e.task)
         if found is None:
             first: float | None = e.t
             multi = False
             if e.attempt > 1 and e.task in self.reopenable:
                 # A re-run of a task that failed for good: that failure becomes a retry.
-                was_first, end_event, sig, one = self.reopenable.pop(e.task)
+                was_first, end_event, sig, one, worker, end_t = self.reopenable.pop(e.task)
+                self.summary.reopened(e.task, worker, end_t, e.t)
                 first = was_first if was_first is not None else e.t
                 self._retried_later(e.task, end_event, one)
                 multi = True
@@ -204,6 +215,7 @@ class Builder:
         f = self.open[e.task] = _opened(found)
         if f.state == "running":  # the last attempt never ended: it was restarted
             self._attempt(e.task, f, None, n, "restarted", None, None, None)
+            self.summary.closed(f.worker, f.start_t, None, None)
         f.worker, f.attempt, f.start_t, f.start_event, f.state = (
             e.worker,
             e.attempt,
@@ -235,8 +247,11 @@ class Builder:
         self.open[e.task] = f
         sig = self.signature(e.error)
         self._count(sig, e.t, e.error, retried=1)
+        self.summary.failure(sig, e.task, e.t)
         f.worker, f.attempt = e.worker, e.attempt
         self._attempt(e.task, f, e.t, n, "retried", e.error, e.detail, sig)
+        self.summary.closed(e.worker, f.start_t, e.t, e.error)
+        self.summary.retried(e.task, e.worker, e.t)
         f.state, f.error, f.signature, f.start_t, f.start_event = (
             "backoff",
             e.error,
@@ -288,22 +303,28 @@ class Builder:
                 self._task(row + (None, None, 0))
                 return False
             row = (task, status, worker, 1, None, t, None, error, sig, reason, n, None, detail, 1)
+            self.summary.closed(worker, None, t, error)
         else:
             f = _opened(found)
+            if f.state == "backoff":
+                self.summary.abandoned(task)
             first = f.first_t
             worker = worker or f.worker
             duration = None if first is None else t - first
             row = (task, status, worker, f.attempt, first, t, duration, error, sig, reason, n)
             if f.state == "running" and not f.multi:
                 row += (f.start_event, detail, 1)
+                self.summary.closed(worker, first, t, error)
             else:
                 if f.state == "running":
                     f.worker = worker
                     self._attempt(task, f, t, n, status, error, detail, sig)
+                    self.summary.closed(worker, f.start_t, t, error)
                 elif status != "skipped":  # it ended without starting again after a retry
                     self.attempts.append(
                         (task, f.attempt, worker, None, t, status, error, detail, sig, None, n)
                     )
+                    self.summary.closed(worker, None, t, error)
                 self._task(row + (None, None, 0))
                 return False
         self._task(row)
@@ -353,9 +374,11 @@ class Builder:
                         (v[0], v[1], k),
                     )
             self.sigs = {}
+        self.summary.flush()
 
     def finish(self) -> None:
         """Write everything, the open tasks as they stand, and mark reopened failures."""
+        self.summary.settle()
         for task, found in self.open.items():
             f = _opened(found)
             row: tuple[Any, ...] = (task, f.state, f.worker, f.attempt, f.first_t, None, None)
@@ -374,20 +397,3 @@ class Builder:
                 (task, end_event),
             )
         self.retried_later = []
-
-
-def insert(conn: sqlite3.Connection, head: str, width: int, rows: list[tuple[Any, ...]]) -> None:
-    """``head VALUES (...)`` for every row, in order, many rows to a statement: binding
-    the same values costs far less per statement than per row."""
-    group = MAX_PARAMETERS // width
-    full = len(rows) - len(rows) % group
-    one = "(" + ",".join("?" * width) + ")"
-    if full:
-        values = ",".join([one] * group)
-        flat = chain.from_iterable
-        conn.executemany(
-            f"{head} VALUES {values}",
-            [tuple(flat(rows[i : i + group])) for i in range(0, full, group)],
-        )
-    if full < len(rows):
-        conn.executemany(f"{head} VALUES {one}", rows[full:])

@@ -28,13 +28,12 @@ from replay.core.viewstate import LEVELS, ViewState
 from replay.core.when import When
 from replay.store.access import store_at
 from replay.store.queries import SORTS, first_t, task
+from replay.store.sums import bucket_sums, thresholds
 
 WORK = 60  # attempts listed under a worker or a failure group
 WINDOW = 200  # rows read either side of the selection (more than any screen shows)
-# The BAR or STRIP bucket of an attempt's end (NULL: still running, the last bucket) and
-# of its start, computed in SQLite.
-_BUCKET = "coalesce(CAST((end_t - :start) / :span * :n AS INTEGER), :n - 1)"
-_BUCKET_OF_START = "CAST((start_t - :start) / :span * :n AS INTEGER)"
+# The STRIP bucket of a wait's start (its retry's end), computed in SQLite.
+_BUCKET_OF_END = "CAST((end_t - :start) / :span * :n AS INTEGER)"
 # A level's rank: names runreel does not know count as info.
 _RANK = (
     "CASE lower(level) WHEN 'debug' THEN 0 WHEN 'warning' THEN 2 WHEN 'warn' THEN 2 "
@@ -53,7 +52,9 @@ def read(conn: sqlite3.Connection, state: ViewState, now: float) -> Record:
         chosen = found[min(state.row(), len(found) - 1)].signature if found else None
         return Record(first_t=t0, groups=found, work=work(conn, "signature", chosen))
     if view == "tasks":
-        return Record(first_t=t0, tasks=tasks(conn, state), counts=counts(conn))
+        found_counts = counts(conn)
+        total = sum(n for _, n in found_counts)
+        return Record(first_t=t0, tasks=tasks(conn, state, total), counts=found_counts)
     if view == "task":
         return Record(first_t=t0, task=detail(conn, state.task))
     if view == "workers":
@@ -68,17 +69,34 @@ def read(conn: sqlite3.Connection, state: ViewState, now: float) -> Record:
 
 
 def work(conn: sqlite3.Connection, column: str, value: str | None) -> tuple[Work, ...]:
-    """The latest attempts of one worker or one signature, latest first."""
+    """The latest attempts of one worker or one signature, latest first (running ones
+    first): a few index seeks into each table the ``attempts`` view reads."""
     if value is None:
         return ()
-    only_failures = " AND outcome IN ('failed', 'retried')" if column == "signature" else ""
-    rows = conn.execute(
-        "SELECT task, attempt, worker, start_t, end_t, outcome, error FROM attempts "
-        f"WHERE {column} = ?{only_failures} "
-        f"ORDER BY end_event IS NULL DESC, coalesce(end_event, start_event) DESC LIMIT {WORK}",
-        (value,),
-    ).fetchall()
-    return tuple(Work(*r) for r in rows)
+    failures = column == "signature"
+    parts = (
+        "SELECT task, attempts, worker, start_t, end_t, status, error, start_event, end_event "
+        "FROM tasks WHERE one_attempt = 1"
+        + (" AND signature IS NOT NULL AND status = 'failed'" if failures else ""),
+        "SELECT task, attempt, worker, start_t, end_t, outcome, error, start_event, end_event "
+        "FROM multi_attempts WHERE 1"
+        + (" AND signature IS NOT NULL AND outcome IN ('failed', 'retried')" if failures else ""),
+    )
+    running: list[Any] = []
+    ended: list[Any] = []
+    for part in parts:
+        if not failures:
+            running += conn.execute(
+                f"{part} AND {column} = ? AND end_event IS NULL", (value,)
+            ).fetchall()
+        ended += conn.execute(
+            f"{part} AND {column} = ? AND end_event IS NOT NULL "
+            f"ORDER BY end_event DESC LIMIT {WORK}",
+            (value,),
+        ).fetchall()
+    running.sort(key=lambda r: -1 if r[7] is None else r[7], reverse=True)
+    ended.sort(key=lambda r: r[8], reverse=True)
+    return tuple(Work(*r[:7]) for r in (running + ended)[:WORK])
 
 
 def _bucket(t: float | None, start: float, span: float, n: int) -> int:
@@ -87,47 +105,56 @@ def _bucket(t: float | None, start: float, span: float, n: int) -> int:
     return min(max(int((t - start) / span * n), 0), n - 1)
 
 
-def groups(conn: sqlite3.Connection, start: float, now: float) -> tuple[Group, ...]:
-    """Every signature with a failure, most failures first, with when they happened."""
-    span = max(now - start, 1e-9)
-    bars: dict[str, list[int]] = {}
-    for sig, b, n in conn.execute(
-        f"SELECT signature, {_BUCKET}, count(*) FROM attempts WHERE signature IS NOT NULL "
-        "AND outcome IN ('failed', 'retried') GROUP BY 1, 2",
-        {"start": start, "span": span, "n": BAR},
+def _latest(conn: sqlite3.Connection, sig: str) -> str:
+    """The signature's latest task that failed for good, else its latest retried one."""
+    found = []
+    for sql in (
+        "SELECT end_event, task FROM tasks WHERE signature = ? AND one_attempt = 1 "
+        "AND status = 'failed' ORDER BY end_event DESC LIMIT 1",
+        "SELECT end_event, task FROM multi_attempts WHERE signature = ? "
+        "AND outcome = 'failed' ORDER BY end_event DESC LIMIT 1",
     ):
-        bars.setdefault(sig, [0] * BAR)[min(max(b, 0), BAR - 1)] += n
-    # One scan each: tasks per signature, and its latest task that failed for good (a
-    # bare column takes the row of the max()), else its latest retried one.
-    tasks = dict(
-        conn.execute(
-            "SELECT signature, count(DISTINCT task) FROM attempts "
-            "WHERE signature IS NOT NULL GROUP BY 1"
+        found += conn.execute(sql, (sig,)).fetchall()
+    if not found:
+        found = conn.execute(
+            "SELECT end_event, task FROM multi_attempts WHERE signature = ? "
+            "AND outcome = 'retried' ORDER BY end_event DESC LIMIT 1",
+            (sig,),
         ).fetchall()
-    )
-    latest: dict[str, str] = {}
-    for outcome in ("retried", "failed"):  # failed last: it wins
-        for sig, name, _ in conn.execute(
-            "SELECT signature, task, max(end_event) FROM attempts "
-            "WHERE signature IS NOT NULL AND outcome = ? GROUP BY 1",
-            (outcome,),
-        ):
-            latest[sig] = name
+    return max(found)[1] if found else ""
+
+
+def groups(conn: sqlite3.Connection, start: float, now: float) -> tuple[Group, ...]:
+    """Every signature with a failure, most failures first, with when they happened:
+    read from the signatures' running totals, a few seeks each."""
+    span = max(now - start, 1e-9)
+    bounds = thresholds(start, span, BAR)
     out = []
-    for sig, failed, retried, first, last, example in conn.execute(
-        "SELECT signature, failed, retried, first_t, last_t, example FROM signatures "
-        "WHERE failed > 0 OR retried > 0 ORDER BY failed DESC, retried DESC, first_t, signature"
+    for sig, failed, retried, first, last, example, n, ordered in conn.execute(
+        "SELECT signature, failed, retried, first_t, last_t, example, tasks, ordered "
+        "FROM signatures WHERE failed > 0 OR retried > 0 "
+        "ORDER BY failed DESC, retried DESC, first_t, signature"
     ).fetchall():
-        n = tasks.get(sig, 0)
-        bar = tuple(bars.get(sig, [0] * BAR))
-        out.append(Group(sig, failed, retried, first, last, example, n, bar, latest.get(sig, "")))
+        sums = bucket_sums(
+            conn,
+            "failure_times",
+            "signature",
+            sig,
+            ordered=bool(ordered),
+            total=failed + retried,
+            bounds=bounds,
+            start=start,
+            span=span,
+        )
+        bar = tuple(int(x) for x in sums)
+        out.append(Group(sig, failed, retried, first, last, example, n, bar, _latest(conn, sig)))
     return tuple(out)
 
 
 def _where(state: ViewState) -> tuple[str, list[Any]]:
     where, args = [], []
     if state.signature is not None:
-        where.append("task IN (SELECT task FROM attempts WHERE signature = ?)")
+        where.append("task IN (SELECT task FROM signature_tasks WHERE signature = ?)")
         args.append(state.signature)
     if state.grep:
         where.append(
@@ -137,10 +164,13 @@ def _where(state: ViewState) -> tuple[str, list[Any]]:
     return (" WHERE " + " AND ".join(where) if where else ""), args
 
 
-def tasks(conn: sqlite3.Connection, state: ViewState) -> Page[TaskRow]:
-    """The tasks around the selected row, in the chosen order and filter."""
+def tasks(conn: sqlite3.Connection, state: ViewState, every: int | None = None) -> Page[TaskRow]:
+    """The tasks around the selected row, in the chosen order and filter (``every``: the
+    count of all tasks, when known; an index over each order makes a page a few seeks)."""
     where, args = _where(state)
-    (total,) = conn.execute(f"SELECT count(*) FROM tasks{where}", args).fetchone()
+    total = every
+    if where or total is None:
+        (total,) = conn.execute(f"SELECT count(*) FROM tasks{where}", args).fetchone()
     first = max(min(state.row("tasks"), max(total - 1, 0)) - WINDOW, 0)
     rows = conn.execute(
         f"SELECT {_TASK_COLUMNS} FROM tasks{where} ORDER BY {SORTS[state.sort]} "
@@ -166,54 +196,66 @@ def detail(conn: sqlite3.Connection, name: str | None) -> TaskDetail | None:
 def lanes(conn: sqlite3.Connection, start: float, now: float) -> tuple[Lane, ...]:
     """Each worker's attempts and waits, spread over STRIP buckets of the run.
 
-    SQLite sums the busy time per worker and bucket of start; each sum is then laid
-    from the start of its bucket on (exact for attempts shorter than a bucket, a fair
-    picture for longer ones), so the cost is one scan in C, not a row in Python."""
+    Figures and busy time come from the workers' running totals (a few seeks each) and
+    the few attempts still running; the busy seconds of each bucket of start are laid
+    from the start of their bucket on (exact for attempts shorter than a bucket, a fair
+    picture for longer ones); waits the same from the end of their retry."""
     span = max(now - start, 1e-9)
     width = span / STRIP
-    busy: dict[str, list[float]] = {}
-    waits: dict[str, list[float]] = {}
+    bounds = thresholds(start, span, STRIP)
     figures: dict[str, list[Any]] = {}
-    params = {"start": start, "span": span, "n": STRIP, "now": now}
+    sums: dict[str, list[float]] = {}
+    waits: dict[str, list[float]] = {}
 
-    def spread(into: list[float], bucket: int, seconds: float) -> None:
-        i = min(max(bucket, 0), STRIP - 1)
-        while seconds > 1e-12 and i < STRIP:
-            room = 1.0 - into[i]
-            take = min(seconds / width, room) if room > 0 else 0.0
-            into[i] += take
-            seconds -= take * width
-            i += 1
-
-    for worker, n, failed, done_s, done in conn.execute(
-        "SELECT worker, count(*), count(error), "
-        "sum(CASE WHEN end_t IS NOT NULL AND start_t IS NOT NULL AND outcome != 'restarted' "
-        "THEN end_t - start_t END), "
-        "count(CASE WHEN end_t IS NOT NULL AND start_t IS NOT NULL AND outcome != 'restarted' "
-        "THEN 1 END) FROM attempts GROUP BY worker"
-    ):
-        figures[worker] = [n, failed, 0.0, done_s or 0.0, done, None]
-        busy[worker] = [0.0] * STRIP
-        waits[worker] = [0.0] * STRIP
-    # SQLite gives a bare column the row of the max(): each worker's latest error, one scan.
-    for worker, error, _ in conn.execute(
-        "SELECT worker, error, max(end_event) FROM attempts WHERE error IS NOT NULL GROUP BY worker"
-    ):
-        figures[worker][5] = error
+    for (
+        worker,
+        n,
+        failed,
+        done,
+        done_s,
+        busy_s,
+        error,
+        ordered,
+        waits_s,
+        waits_ordered,
+    ) in conn.execute(
+        "SELECT worker, attempts, failed, done, done_s, busy_s, error, ordered, waits_s, "
+        "waits_ordered FROM workers"
+    ).fetchall():
+        figures[worker] = [n, failed, busy_s, done_s, done, error]
+        for into, table, total, order in (
+            (sums, "busy", busy_s, ordered),
+            (waits, "waits", waits_s, waits_ordered),
+        ):
+            into[worker] = bucket_sums(
+                conn,
+                table,
+                "worker",
+                worker,
+                ordered=bool(order),
+                total=total,
+                bounds=bounds,
+                start=start,
+                span=span,
+            )
+    for worker, start_t, running in conn.execute(
+        "SELECT worker, start_t, 1 FROM tasks WHERE status = 'running' AND one_attempt = 1 "
+        "UNION ALL SELECT worker, start_t, outcome = 'running' FROM multi_attempts "
+        "WHERE end_t IS NULL"
+    ).fetchall():
+        f = figures.setdefault(worker, [0, 0, 0.0, 0.0, 0, None])
+        f[0] += running
+        if start_t is not None:
+            seconds = max(now - start_t, 0.0)
+            f[2] += seconds
+            sums.setdefault(worker, [0.0] * STRIP)[_bucket(start_t, start, span, STRIP)] += seconds
     for worker, b, seconds in conn.execute(
-        f"SELECT worker, {_BUCKET_OF_START}, sum(max(coalesce(end_t, :now) - start_t, 0)) "
-        "FROM attempts WHERE start_t IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2",
-        params,
+        f"SELECT worker, {_BUCKET_OF_END}, sum(max(coalesce(wait, :now - end_t), 0)) "
+        "FROM waits_loose GROUP BY 1, 2",
+        {"start": start, "span": span, "n": STRIP, "now": now},
     ):
-        spread(busy[worker], b, seconds)
-        figures[worker][2] += seconds
-    for worker, e, nxt in conn.execute(
-        "SELECT a.worker, a.end_t, (SELECT min(b.start_t) FROM attempts b "
-        "WHERE b.task = a.task AND b.start_event > a.end_event) "
-        "FROM attempts a WHERE a.outcome = 'retried' AND a.end_t IS NOT NULL"
-    ):
-        wait = (now if nxt is None else nxt) - e
-        spread(waits.setdefault(worker, [0.0] * STRIP), _bucket(e, start, span, STRIP), wait)
+        waits.setdefault(worker, [0.0] * STRIP)[min(max(b, 0), STRIP - 1)] += seconds
+    empty = (0.0,) * STRIP
     out = []
     for worker in sorted(figures, key=_natural):
         n, failed, busy_s, done_s, done, error = figures[worker]
@@ -225,10 +267,23 @@ def lanes(conn: sqlite3.Connection, start: float, now: float) -> tuple[Lane, ...
                 busy_s,
                 done_s / done if done else None,
                 error,
-                tuple(busy[worker]),
-                tuple(waits[worker]),
+                _fill(sums[worker], width) if worker in sums else empty,
+                _fill(waits[worker], width) if worker in waits else empty,
             )
         )
+    return tuple(out)
+
+
+def _fill(seconds: list[float], width: float) -> tuple[float, ...]:
+    """Each bucket's seconds laid from that bucket on, a bucket holding at most ``width``
+    (as a share of it): what is left over moves on to the next bucket."""
+    out = []
+    carry = 0.0
+    for s in seconds:
+        carry += s
+        take = min(carry / width, 1.0) if carry > 1e-12 else 0.0
+        out.append(take)
+        carry -= take * width
     return tuple(out)
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 PAGE_SIZE = 32768  # fewer, larger pages: a faster bulk load, still quick to query
 
 TABLES = """
@@ -66,8 +66,39 @@ CREATE TABLE signatures (
     retried INTEGER NOT NULL,  -- attempts that failed with it and were retried
     first_t REAL NOT NULL,
     last_t REAL NOT NULL,
-    example TEXT NOT NULL      -- the first full error text seen with it
+    example TEXT NOT NULL,     -- the first full error text seen with it
+    tasks INTEGER NOT NULL DEFAULT 0,  -- tasks with an attempt that failed with it
+    ordered INTEGER NOT NULL DEFAULT 1 -- 1: its failure_times came in time order
 );
+CREATE TABLE signature_tasks (signature TEXT, task TEXT, PRIMARY KEY (signature, task))
+    WITHOUT ROWID;
+-- Every failed or retried attempt's end; k counts them per signature (a running count).
+CREATE TABLE failure_times (signature TEXT NOT NULL, t REAL NOT NULL, k INTEGER NOT NULL);
+CREATE TABLE workers (         -- per worker, over its attempts that are over
+    worker TEXT PRIMARY KEY,
+    attempts INTEGER NOT NULL, -- ended or restarted (running ones: see tasks/multi_attempts)
+    failed INTEGER NOT NULL,   -- with an error
+    done INTEGER NOT NULL,     -- with a start and an end
+    done_s REAL NOT NULL,      -- their total end_t - start_t
+    busy_s REAL NOT NULL,      -- the same, each at least 0
+    error TEXT,                -- the latest error
+    last_start REAL,           -- the latest start among ``done``
+    ordered INTEGER NOT NULL,  -- 1: its busy rows came in order of start
+    waits_s REAL NOT NULL,     -- the running total of its ``waits`` rows
+    waits_last REAL,           -- the latest end_t among them
+    waits_ordered INTEGER NOT NULL -- 1: its waits rows came in order of end_t
+) WITHOUT ROWID;
+-- The ``done`` attempts of each worker, in the order they ended: cum is the running total
+-- of their busy seconds.
+CREATE TABLE busy (worker TEXT NOT NULL, start_t REAL NOT NULL, cum REAL NOT NULL);
+-- The waits of retries for the task's next start, once over, in the order the retries
+-- happened: cum is the worker's running total of their seconds.
+CREATE TABLE waits (worker TEXT NOT NULL, end_t REAL NOT NULL, cum REAL NOT NULL);
+-- Waits summed one by one: not over when a build ended (wait NULL: it lasts until now,
+-- or until the task starts again), or a failure turned into a retry.
+CREATE TABLE waits_loose (task TEXT NOT NULL, worker TEXT NOT NULL, end_t REAL NOT NULL,
+    wait REAL);
+CREATE INDEX waits_loose_open ON waits_loose (task) WHERE wait IS NULL;
 CREATE TABLE marks (event INTEGER PRIMARY KEY, t REAL NOT NULL, label TEXT NOT NULL);
 CREATE TABLE logs (
     event INTEGER PRIMARY KEY, t REAL NOT NULL, level TEXT NOT NULL, msg TEXT NOT NULL,
@@ -78,10 +109,20 @@ CREATE TABLE logs (
 # Made once the rows are in (faster than keeping them up to date during a first build).
 INDEXES = """
 CREATE INDEX IF NOT EXISTS tasks_by_status ON tasks (status, duration_s);
-CREATE INDEX IF NOT EXISTS tasks_by_signature ON tasks (signature) WHERE signature IS NOT NULL;
-CREATE INDEX IF NOT EXISTS multi_attempts_by_task ON multi_attempts (task, start_event);
-CREATE INDEX IF NOT EXISTS multi_attempts_by_signature ON multi_attempts (signature)
+CREATE INDEX IF NOT EXISTS tasks_by_signature ON tasks (signature, end_event)
     WHERE signature IS NOT NULL;
+CREATE INDEX IF NOT EXISTS multi_attempts_by_task ON multi_attempts (task, start_event);
+CREATE INDEX IF NOT EXISTS multi_attempts_by_signature ON multi_attempts (signature, end_event)
+    WHERE signature IS NOT NULL;
+CREATE INDEX IF NOT EXISTS tasks_by_start ON tasks (start_t IS NULL, start_t, task);
+CREATE INDEX IF NOT EXISTS busy_by_worker ON busy (worker, start_t, cum);
+CREATE INDEX IF NOT EXISTS waits_by_worker ON waits (worker, end_t, cum);
+CREATE INDEX IF NOT EXISTS failure_times_by_signature ON failure_times (signature, t, k);
+CREATE INDEX IF NOT EXISTS tasks_by_worker ON tasks (worker, end_event) WHERE one_attempt = 1;
+CREATE INDEX IF NOT EXISTS multi_attempts_by_worker ON multi_attempts (worker, end_event);
+CREATE INDEX IF NOT EXISTS multi_attempts_open ON multi_attempts (worker) WHERE end_t IS NULL;
+CREATE INDEX IF NOT EXISTS multi_attempts_retried ON multi_attempts (task)
+    WHERE outcome = 'retried';
 """
 
 
