@@ -208,6 +208,11 @@ def worker_rows(m: Metrics, now: float, stopped: str | None) -> tuple[str, tuple
         if w.task is not None:
             row.append("  ")
             row.append_text(lit(w.task))
+            # The time in this attempt; a retried task says which attempt, so the
+            # durations line (timed from the first attempt) does not contradict it.
+            f = m.in_flight.get(w.task)
+            if f is not None and f.attempt > 1:
+                row.append(f"  try {f.attempt}", style="yellow")
             row.append(f"  {short(now - w.since)}", style="dim")
             if over:
                 row.append("  unfinished", style="magenta")
@@ -305,7 +310,8 @@ def duration_parts(m: Metrics, now: float, stopped: str | None) -> list[Text]:
             )
         )
     # Start times, not ticking durations: a stalled view then has nothing to redraw.
-    word = "unfinished, since" if ended(m, stopped) else "in flight longest, since"
+    # Timed from the first attempt's start (backoffs included), and labelled so.
+    word = "unfinished, first try" if ended(m, stopped) else "in flight longest, first try"
     start = m.first_t or 0.0
     for i, f in enumerate(sorted(m.in_flight.values(), key=_longest_key)):
         part = Text.assemble((f"{word} " if i == 0 else "", "dim"), (hms(f.started - start), ""))
