@@ -18,7 +18,7 @@ from rich.text import Text
 from recorder.events import INTERRUPTED
 from replay.core.metrics import ErrorEntry, InFlight, LogEntry, Metrics
 from replay.core.outcome import Outcome, outcome_of
-from replay.core.text import hms, lit, short
+from replay.core.text import hms, lit, short, worker_name
 from replay.core.views.stack import texts_key
 
 STALL_AFTER = 5.0  # seconds without events before the status says "stalled"
@@ -204,7 +204,7 @@ def worker_rows(m: Metrics, now: float, stopped: str | None) -> tuple[str, tuple
             icon = Text("↻ ", style="magenta" if over else "yellow")
         else:
             icon = Text("· ", style="dim")
-        row = Text.assemble(icon, lit(name or "(main)", "bold"))
+        row = Text.assemble(icon, Text(worker_name(name), style="bold"))
         if w.task is not None:
             row.append("  ")
             row.append_text(lit(w.task))
@@ -267,7 +267,7 @@ def _error_line(e: ErrorEntry, start: float) -> Text:
         (f"{hms(e.t - start)} ", "dim"),
         ("✖ " if e.final else "↻ ", "red" if e.final else "yellow"),
         lit(e.task, "bold"),
-        lit(f" on {e.worker}" if e.worker else "", "dim"),
+        (f" on {worker_name(e.worker)}", "dim"),
         ("  ", ""),
         lit(e.error, "red" if e.final else ""),
     )
