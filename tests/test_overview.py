@@ -83,7 +83,9 @@ def test_the_two_in_flight_times_name_what_they_measure() -> None:
     from the current one: a retried task says which attempt, the line says "first try"."""
     frame = fold_at(fixture("busy_run"), parse_when("50%"))
     text = render(frame.metrics, frame.now, width=120, height=50, fmt="text")
-    retried = [f for f in frame.metrics.in_flight.values() if f.attempt > 1 and f.state == "running"]
+    retried = [
+        f for f in frame.metrics.in_flight.values() if f.attempt > 1 and f.state == "running"
+    ]
     assert retried  # the story has a retried task running at 50%
     assert "in flight longest, first try" in text
     for f in retried:

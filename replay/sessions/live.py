@@ -15,6 +15,7 @@ from replay.core.metrics import Metrics
 from replay.core.text import hms
 from replay.core.views.hints import Hints
 from replay.core.views.overview import frame_key, run_state
+from replay.core.views.panels import elapsed, eta_text
 from replay.sessions.keymap import Binding, KeyMap, session_keys, with_help
 from replay.sessions.keys import SIGNALS
 from replay.sessions.pages import Pages, view_bindings
@@ -22,6 +23,7 @@ from replay.sources.follow import Follower, FollowSource
 from replay.store.moving import MovingStore
 
 EXTEND_BY = 60.0  # seconds "+" adds when no --timeout was given
+CATCH_UP_POLLS = 1000  # reads of the log at most, to fold what it holds when the view stops
 SETTLE = 1.0  # a view's store is read again when events arrive or this many seconds pass
 
 
@@ -54,6 +56,7 @@ class LiveSession:
         # stay in the writer's time.
         self.live_clock = LiveClock(wall, mono)
         self._caught_up = False
+        self._more = True
         self.help_shown = False
         self.pages = Pages()
         # What the post-mortem views read: started when one is first shown (from the file
@@ -94,12 +97,22 @@ class LiveSession:
             last = self.metrics.last_t
             if self._caught_up and last is not None:
                 self.live_clock.arrived(last)
+        self._more = poll.more
         self._caught_up = self._caught_up or not poll.more
         if self.reason is None:
             if self.metrics.finished and not (self.stay and self.keys):
                 self.reason = "finished"
             elif self.countdown.expired():
                 self.reason = "timeout"
+
+    def catch_up(self, polls: int = CATCH_UP_POLLS) -> None:
+        """When the view stops: fold what the log already holds, so the last frame counts
+        every event written up to the stop (a bounded number of reads: a writer that
+        outpaces them does not keep the viewer from ending)."""
+        for _ in range(polls):
+            self.tick()
+            if not self._more:
+                return
 
     def key(self, key: str) -> None:
         """A key of ``KEYS`` (below): the same rows list the keys in help and the key line.
@@ -206,9 +219,9 @@ class LiveSession:
                 return f"runreel: waiting for {self.follower.path}"
             return f"runreel: {notice}"
         state = run_state(m, now, self.reason).plain  # as the header says; made safe by lit()
-        eta = "done" if m.finished else hms(m.eta(now))
+        eta = eta_text(m, now, self.reason)  # as the footer says
         line = (
-            f"runreel: {hms(m.elapsed(now))} {state} {m.status_text} "
+            f"runreel: {elapsed(m, now)} {state} {m.status_text} "
             f"in flight {len(m.in_flight)} retries {m.retries} "
             f"rate {m.rate(now):.1f}/s ETA {eta}"
         )

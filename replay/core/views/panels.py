@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from functools import lru_cache
 
 from rich.console import Console, ConsoleOptions, RenderResult
@@ -30,6 +31,10 @@ _FRAMES: list[str] = list(Spinner("dots").frames)
 ANIMATION_HZ = 5
 
 STOP_WORDS = {"quit": "q", "timeout": "timeout", "sigint": "SIGINT", "sigterm": "SIGTERM"}
+LOG_END = "end"  # a replay played its log to the end: nothing runs past the last event
+# Past a day without events, "stalled for 26778h" says more about the clocks than the run
+# (the writer's and the viewer's need not agree): the stall is dated by its last event.
+STALE_AFTER = 86400.0
 
 
 # Time and animation -------------------------------------------------------------
@@ -49,8 +54,54 @@ def interrupted(m: Metrics, stopped: str | None) -> bool:
 
 
 def ended(m: Metrics, stopped: str | None) -> bool:
-    """Nothing will change any more: the run finished, or the view stopped."""
-    return m.finished or interrupted(m, stopped)
+    """Nothing will change any more: the run finished, the view stopped, or a replay
+    reached the end of its log."""
+    return m.finished or interrupted(m, stopped) or stopped == LOG_END
+
+
+def log_ended(m: Metrics, stopped: str | None) -> bool:
+    """A replay reached the end of a log whose run never finished in it."""
+    return not m.finished and stopped == LOG_END
+
+
+def stale(m: Metrics, now: float) -> bool:
+    """No event for more than STALE_AFTER seconds (a log nobody writes any more)."""
+    return not m.finished and m.last_t is not None and now - m.last_t >= STALE_AFTER
+
+
+def stall(m: Metrics, now: float) -> str:
+    """How long no event came: "for 12s", or "since <UTC time of the last event>" once
+    that is past a day (an elapsed time of years reads as a broken clock)."""
+    last = m.last_t or 0.0
+    if now - last >= STALE_AFTER:
+        when = datetime.fromtimestamp(last, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        return f"since {when}"
+    return f"for {short(now - last)}"
+
+
+def elapsed(m: Metrics, now: float) -> str:
+    """The header's elapsed time; a stale run's is measured to its last event."""
+    if stale(m, now):
+        return f"{hms(m.elapsed(m.last_t or now))} to its last event"
+    return hms(m.elapsed(now))
+
+
+def eta_text(m: Metrics, now: float, stopped: str | None) -> str:
+    """The ETA as the footer and the status line both say it: "done" only when nothing
+    is left; an estimate only while the run can still go on (labelled when the view
+    stopped); never "00:00" while tasks remain."""
+    left = bool(m.remaining) or bool(m.in_flight)
+    if m.finished:
+        if m.status == INTERRUPTED and m.remaining != 0:
+            return "none: interrupted"
+        return "none: ended with tasks left" if left else "done"
+    if m.remaining == 0:
+        return "done"
+    if stopped == LOG_END:
+        return "none: the log ends here"
+    eta = m.eta(now)
+    estimate = "--:--" if eta is None else hms(math.ceil(eta))
+    return f"{estimate} at the stop" if stopped in STOP_WORDS and eta is not None else estimate
 
 
 def moving(m: Metrics, now: float, stopped: str | None = None) -> bool:
@@ -131,11 +182,12 @@ def run_state(m: Metrics, now: float, stopped: str | None = None) -> Text:
         outcome = outcome_of(m)
         label = f"finished: {outcome.value}{exit_status}"
         return lit(label, "bold green" if outcome is Outcome.SUCCEEDED else "bold red")
+    if log_ended(m, stopped):
+        return Text("unfinished: the log ends here", style="bold magenta")
     if m.last_t is None:
         return Text("waiting for events", style="yellow")
-    idle = now - m.last_t
-    if idle >= STALL_AFTER:
-        return Text(f"stalled for {short(idle)}", style="bold yellow")
+    if now - m.last_t >= STALL_AFTER:
+        return Text(f"stalled {stall(m, now)}", style="bold yellow")
     return Text("running", style="bold cyan")
 
 
@@ -146,10 +198,12 @@ def status_lead(m: Metrics, now: float, stopped: str | None) -> Text:
     if m.finished:
         ok = outcome_of(m) is Outcome.SUCCEEDED
         return Text("✔ Done" if ok else "✖ Done", style="bold green" if ok else "bold red")
+    if log_ended(m, stopped):
+        return Text("■ Log ends", style="bold magenta")
     if m.last_t is None:
         return Text("… Waiting", style="yellow")
     if now - m.last_t >= STALL_AFTER:
-        return Text(f"⏸ Stalled for {short(now - m.last_t)}", style="bold yellow")
+        return Text(f"⏸ Stalled {stall(m, now)}", style="bold yellow")
     return Text(f"{spinner_frame(now)} Processing", style="bold yellow")
 
 
