@@ -252,7 +252,7 @@ KEYS: KeyMap[LiveSession] = session_keys(
     Binding(
         ("+", "="),
         "+",
-        f"extend the timeout by its length (no timeout: set one of {EXTEND_BY:g} s)",
+        f"extend by --timeout s ({EXTEND_BY:g} s if none given); after c, start a new one",
         _more_time,
         hint=lambda s: None if s.done else "extend" if _timed(s) else "set timeout",
     ),
