@@ -62,11 +62,14 @@ def run_command(
     as_task: str | None = None,
     echo: bool = False,
     return_status: bool = False,
+    stopper: Stopper | None = None,
 ) -> Ended:
     """Run ``command`` recording into ``rec`` (which writes ``log``) while ``view()`` runs;
     how it ended. ``view`` returns its own code (130 and 143: stopped by a signal);
     ``echo`` copies the command's output to ours as well; ``return_status`` makes the
-    command's status the exit code."""
+    command's status the exit code. ``stopper``, when given, is armed while the command
+    runs: calling it stops the command (and waits for its end to be recorded), so a
+    view can draw its last frame with every event of the run."""
     if as_task is not None:
         rec.task_started(as_task, worker=COMMAND_WORKER)
     env = {**os.environ, ENV_VAR: log if is_url(log) else os.path.abspath(log)}
@@ -90,7 +93,7 @@ def run_command(
             rec.finish("failed", exit_status=status)
             raise CannotRun(reason, status) from None
         pass_on.attach(child)
-        code, interrupted = _supervise(child, rec, as_task, view, echo, pass_on)
+        code, interrupted = _supervise(child, rec, as_task, view, echo, pass_on, stopper)
         status = shell_status(child.returncode or 0)
         return Ended(status, interrupted, exit_code(status, code, pass_on.received, return_status))
 
@@ -120,6 +123,7 @@ def _supervise(
     view: Callable[[], int],
     echo: bool,
     pass_on: _PassOn,
+    stopper: Stopper | None = None,
 ) -> tuple[int, bool]:
     """Record the running command's output while ``view()`` runs; the view's code, and
     whether runreel stopped the command (the view ended first, or a signal came)."""
@@ -146,6 +150,14 @@ def _supervise(
 
     waiter = threading.Thread(target=wait_child, daemon=True)
     waiter.start()
+
+    def stop(sig: int = signal.SIGINT) -> None:
+        stopping.set()
+        _stop(child, pumps, sig)
+        waiter.join()
+
+    if stopper is not None:
+        stopper.arm(stop)
     code = SIGTERM_EXIT  # if the view itself fails, the command is terminated
     try:
         code = view()
@@ -154,6 +166,21 @@ def _supervise(
         _stop(child, pumps, signal.SIGTERM if code == SIGTERM_EXIT else signal.SIGINT)
         waiter.join()
     return code, bool(interrupted and interrupted[0])
+
+
+class Stopper:
+    """Stops the recorded command from inside its view: armed by ``run_command`` while
+    the command runs; a call before that, or after it, does nothing."""
+
+    def __init__(self) -> None:
+        self._stop: Callable[[int], None] | None = None
+
+    def arm(self, stop: Callable[[int], None]) -> None:
+        self._stop = stop
+
+    def __call__(self, sig: int = signal.SIGINT) -> None:
+        if self._stop is not None:
+            self._stop(sig)
 
 
 class _PassOn:

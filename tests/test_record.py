@@ -9,6 +9,7 @@ run as interrupted.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -369,3 +370,23 @@ def test_ctrl_c_in_a_terminal_interrupts_the_command(tmp_path: Path) -> None:
         assert events(tmp_path / "rec.jsonl")[-1]["status"] == "interrupted"
     finally:
         s.close()
+
+
+def test_the_last_frame_of_a_stopped_record_counts_every_event_and_agrees_with_itself(
+    tmp_path: Path,
+) -> None:
+    """SIGTERM stops the view: the command is stopped before the last frame, so that frame
+    counts every event of the log (its end included) and its ETA is the status line's."""
+    script = "import sys, time; print('ready', flush=True); time.sleep(60)"
+    proc = record(tmp_path, sys.executable, "-c", script)
+    wait_for_line(proc, b"ready\n")
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=DEADLINE)
+    evs = events(tmp_path / "rec.jsonl")
+    assert evs[-1]["type"] == "run_finished" and evs[-1]["status"] == "interrupted"
+    text = out.decode()
+    assert f"Events {len(evs)}" in text, text
+    status = [ln for ln in text.splitlines() if ln.startswith("runreel: ") and "stopped:" in ln]
+    footer = re.search(r"ETA (.+?)(?:  ·|\s+│)", text)
+    assert status and footer, text
+    assert f"ETA {footer.group(1)}" in status[-1], (footer.group(1), status[-1])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 
 from rich.console import Group, RenderableType
 from rich.text import Text
@@ -58,6 +59,8 @@ class LiveSession:
         self._caught_up = False
         self._more = True
         self.help_shown = False
+        # Called with the stop reason when the view stops, before its last frame.
+        self.on_stop: Callable[[str | None], None] | None = None
         self.pages = Pages()
         # What the post-mortem views read: started when one is first shown (from the file
         # up to what is folded), then fed every event the session folds.
@@ -109,6 +112,8 @@ class LiveSession:
         """When the view stops: fold what the log already holds, so the last frame counts
         every event written up to the stop (a bounded number of reads: a writer that
         outpaces them does not keep the viewer from ending)."""
+        if self.on_stop is not None and self.reason != "finished":
+            self.on_stop(self.reason)  # e.g. record stops its command: its end is logged
         for _ in range(polls):
             self.tick()
             if not self._more:
