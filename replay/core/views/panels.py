@@ -100,7 +100,7 @@ def eta_text(m: Metrics, now: float, stopped: str | None) -> str:
     if stopped == LOG_END:
         return "none: the log ends here"
     eta = m.eta(now)
-    estimate = "--:--" if eta is None else hms(math.ceil(eta))
+    estimate = "--:--" if eta is None else hms(max(eta, 1.0))  # under a second reads 00:01, not 00:00
     return f"{estimate} at the stop" if stopped in STOP_WORDS and eta is not None else estimate
 
 
@@ -262,11 +262,6 @@ def worker_rows(m: Metrics, now: float, stopped: str | None) -> tuple[str, tuple
         if w.task is not None:
             row.append("  ")
             row.append_text(lit(w.task))
-            # The time in this attempt; a retried task says which attempt, so the
-            # durations line (timed from the first attempt) does not contradict it.
-            f = m.in_flight.get(w.task)
-            if f is not None and f.attempt > 1:
-                row.append(f"  try {f.attempt}", style="yellow")
             row.append(f"  {short(now - w.since)}", style="dim")
             if over:
                 row.append("  unfinished", style="magenta")
@@ -365,13 +360,15 @@ def duration_parts(m: Metrics, now: float, stopped: str | None) -> list[Text]:
         )
     # Start times, not ticking durations: a stalled view then has nothing to redraw.
     # Timed from the first attempt's start (backoffs included), and labelled so.
-    word = "unfinished, first try" if ended(m, stopped) else "in flight longest, first try"
+    word = "unfinished from 1st try" if ended(m, stopped) else "in flight from 1st try"
     start = m.first_t or 0.0
     for i, f in enumerate(sorted(m.in_flight.values(), key=_longest_key)):
         part = Text.assemble((f"{word} " if i == 0 else "", "dim"), (hms(f.started - start), ""))
         part.append_text(Text.assemble(" ", lit(f.task, "bold")))
         if f.state == "backoff":
             part.append(" ↻", "yellow")
+        elif f.attempt > 1:  # the workers panel times this try, not the first
+            part.append(f" (try {f.attempt})", "yellow")
         parts.append(part)
     return parts
 
