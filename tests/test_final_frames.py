@@ -93,3 +93,13 @@ def test_the_last_live_frame_counts_every_event_written_up_to_the_stop(tmp_path:
     assert s.metrics.events == 4 and s.reason == "quit"
     frame = render(s.metrics, s.now(), width=100, height=30, fmt="text", stopped=s.reason)
     assert "Events 4" in frame
+
+
+def test_utc_dates_agree_with_the_calendar() -> None:
+    from datetime import datetime, timezone
+
+    from replay.core.views.panels import utc
+
+    for t in (0.0, 951782400.0, 1700000026.5, 4102444800.0, 1709164800.0, 1234567890.0):
+        expected = datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        assert utc(t) == expected

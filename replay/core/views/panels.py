@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from functools import lru_cache
 
 from rich.console import Console, ConsoleOptions, RenderResult
@@ -74,9 +73,25 @@ def stall(m: Metrics, now: float) -> str:
     that is past a day (an elapsed time of years reads as a broken clock)."""
     last = m.last_t or 0.0
     if now - last >= STALE_AFTER:
-        when = datetime.fromtimestamp(last, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-        return f"since {when}"
+        return f"since {utc(last)}"
     return f"for {short(now - last)}"
+
+
+def utc(t: float) -> str:
+    """An epoch time as ``YYYY-MM-DD HH:MM:SS UTC`` (civil from days, pure arithmetic:
+    the core reads no clock and imports no datetime)."""
+    days, rem = divmod(int(t), 86400)
+    hour, rem = divmod(rem, 3600)
+    minute, second = divmod(rem, 60)
+    z = days + 719468
+    era, doe = divmod(z, 146097)
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    day = doy - (153 * mp + 2) // 5 + 1
+    month = mp + 3 if mp < 10 else mp - 9
+    year = yoe + era * 400 + (month <= 2)
+    return f"{year:04d}-{month:02d}-{day:02d} {hour:02d}:{minute:02d}:{second:02d} UTC"
 
 
 def elapsed(m: Metrics, now: float) -> str:
@@ -100,7 +115,9 @@ def eta_text(m: Metrics, now: float, stopped: str | None) -> str:
     if stopped == LOG_END:
         return "none: the log ends here"
     eta = m.eta(now)
-    estimate = "--:--" if eta is None else hms(max(eta, 1.0))  # under a second reads 00:01, not 00:00
+    estimate = (
+        "--:--" if eta is None else hms(max(eta, 1.0))
+    )  # under a second reads 00:01, not 00:00
     return f"{estimate} at the stop" if stopped in STOP_WORDS and eta is not None else estimate
 
 
