@@ -31,6 +31,7 @@ from recorder.writer import ENV_VAR, Recorder
 COMMAND_WORKER = "command"  # the worker of the --as-task task
 SIGINT_EXIT = 128 + signal.SIGINT  # what a shell reports for a death by the signal
 SIGTERM_EXIT = 128 + signal.SIGTERM
+OUTPUT = "output"  # the level of a line the command wrote (stdout and stderr are one pipe)
 
 
 @dataclass(frozen=True)
@@ -61,11 +62,14 @@ def run_command(
     as_task: str | None = None,
     echo: bool = False,
     return_status: bool = False,
+    stopper: Stopper | None = None,
 ) -> Ended:
     """Run ``command`` recording into ``rec`` (which writes ``log``) while ``view()`` runs;
     how it ended. ``view`` returns its own code (130 and 143: stopped by a signal);
     ``echo`` copies the command's output to ours as well; ``return_status`` makes the
-    command's status the exit code."""
+    command's status the exit code. ``stopper``, when given, is armed while the command
+    runs: calling it stops the command (and waits for its end to be recorded), so a
+    view can draw its last frame with every event of the run."""
     if as_task is not None:
         rec.task_started(as_task, worker=COMMAND_WORKER)
     env = {**os.environ, ENV_VAR: log if is_url(log) else os.path.abspath(log)}
@@ -77,7 +81,7 @@ def run_command(
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
+                stderr=subprocess.STDOUT,  # one pipe: lines recorded in the order written
                 start_new_session=True,
             )
         except OSError as exc:
@@ -89,7 +93,7 @@ def run_command(
             rec.finish("failed", exit_status=status)
             raise CannotRun(reason, status) from None
         pass_on.attach(child)
-        code, interrupted = _supervise(child, rec, as_task, view, echo, pass_on)
+        code, interrupted = _supervise(child, rec, as_task, view, echo, pass_on, stopper)
         status = shell_status(child.returncode or 0)
         return Ended(status, interrupted, exit_code(status, code, pass_on.received, return_status))
 
@@ -119,13 +123,11 @@ def _supervise(
     view: Callable[[], int],
     echo: bool,
     pass_on: _PassOn,
+    stopper: Stopper | None = None,
 ) -> tuple[int, bool]:
     """Record the running command's output while ``view()`` runs; the view's code, and
     whether runreel stopped the command (the view ended first, or a signal came)."""
-    pumps = [
-        threading.Thread(target=_pump, args=(child.stdout, rec, "stdout", echo), daemon=True),
-        threading.Thread(target=_pump, args=(child.stderr, rec, "stderr", echo), daemon=True),
-    ]
+    pumps = [threading.Thread(target=_pump, args=(child.stdout, rec, echo), daemon=True)]
     for p in pumps:
         p.start()
     stopping = threading.Event()  # set before runreel stops the command
@@ -148,6 +150,14 @@ def _supervise(
 
     waiter = threading.Thread(target=wait_child, daemon=True)
     waiter.start()
+
+    def stop(sig: int = signal.SIGINT) -> None:
+        stopping.set()
+        _stop(child, pumps, sig)
+        waiter.join()
+
+    if stopper is not None:
+        stopper.arm(stop)
     code = SIGTERM_EXIT  # if the view itself fails, the command is terminated
     try:
         code = view()
@@ -156,6 +166,21 @@ def _supervise(
         _stop(child, pumps, signal.SIGTERM if code == SIGTERM_EXIT else signal.SIGINT)
         waiter.join()
     return code, bool(interrupted and interrupted[0])
+
+
+class Stopper:
+    """Stops the recorded command from inside its view: armed by ``run_command`` while
+    the command runs; a call before that, or after it, does nothing."""
+
+    def __init__(self) -> None:
+        self._stop: Callable[[int], None] | None = None
+
+    def arm(self, stop: Callable[[int], None]) -> None:
+        self._stop = stop
+
+    def __call__(self, sig: int = signal.SIGINT) -> None:
+        if self._stop is not None:
+            self._stop(sig)
 
 
 class _PassOn:
@@ -225,13 +250,22 @@ def _stop(
             pass
 
 
-def _pump(stream: IO[bytes] | None, rec: Recorder, level: str, echo: bool) -> None:
-    """Each line the child writes becomes a log event (and is echoed when asked to)."""
+def _pump(stream: IO[bytes] | None, rec: Recorder, echo: bool) -> None:
+    """Each line the child writes becomes a log event (and is echoed when asked to).
+
+    stdout and stderr share one pipe, so lines are recorded in the order the command
+    wrote them, as a terminal shows them (two pipes read apart raced: a stderr line
+    written after a stdout line was often recorded first). The price: a line does not say
+    which stream it came from (its level is ``output``). The order is the order of the
+    writes: a command that buffers its stdout when it is not a terminal (Python, C
+    stdio) writes it late, after stderr lines it printed later; run it unbuffered
+    (``python -u``, ``stdbuf -oL``) to see them as printed.
+    """
     if stream is None:
         return
-    out = sys.stdout.buffer if level == "stdout" else sys.stderr.buffer
+    out = sys.stdout.buffer
     for raw in iter(stream.readline, b""):
-        rec.log(raw.rstrip(b"\r\n").decode("utf-8", "replace"), level=level)
+        rec.log(raw.rstrip(b"\r\n").decode("utf-8", "replace"), level=OUTPUT)
         if echo:
             try:
                 out.write(raw)

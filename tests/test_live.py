@@ -34,7 +34,7 @@ from replay.cli import cli
 from replay.core.metrics import Metrics
 from replay.core.views.overview import ANIMATION_HZ, STALL_AFTER, dashboard, frame_key
 from replay.sessions.keys import SIGINT_KEY, SIGTERM_KEY, Inputs, split_keys
-from replay.sessions.live import EXTEND_BY, LiveSession
+from replay.sessions.live import EXTEND_BY, KEYS, LiveSession
 from replay.sessions.loop import finish, is_interactive, run_plain
 from replay.sources.follow import Follower
 
@@ -405,7 +405,8 @@ def test_status_line_is_plain_and_honest(tmp_path: Path) -> None:
     append(log, ev(RunFinished, 4, T0 + 9, status="failed"))
     s.tick()
     line = s.status_line()
-    assert "finished: total failure (1 - 1 / 4)" in line and "ETA done" in line
+    assert "finished: total failure (1 - 1 / 4)" in line
+    assert "ETA none: ended with tasks left" in line  # as the footer says: 3 never ran
     assert "\x1b" not in line
 
 
@@ -677,3 +678,18 @@ def test_live_cli_times_out_when_the_log_never_appears(tmp_path: Path) -> None:
 def test_live_cli_rejects_an_unknown_snapshot_extension(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["live", "x.jsonl", "--snapshot", "out.png"])
     assert result.exit_code == exitcodes.USAGE
+
+
+def test_the_help_of_plus_says_what_it_does_after_c(tmp_path: Path) -> None:
+    """--timeout 600, c, +: a timeout of 600 s again, and the help says so (review item 8)."""
+    log = tmp_path / "s.jsonl"
+    log.write_bytes(started())
+    s, _, mono = session(log, timeout=600.0)
+    s.key("c")
+    s.key("+")
+    assert s.deadline == pytest.approx(mono() + 600.0)
+    binding = KEYS.find("+")
+    assert binding is not None
+    said = binding.does
+    assert "extend by --timeout s" in said and "after c, start a new one" in said, said
+    assert f"({EXTEND_BY:g} s if none given)" in said

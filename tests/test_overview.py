@@ -78,6 +78,20 @@ def test_busy_and_running_agree_or_name_the_difference() -> None:
     assert running.groups() == workers.groups()[:2]
 
 
+def test_the_two_in_flight_times_name_what_they_measure() -> None:
+    """The durations line times a task from its first attempt, the workers panel from
+    the current one: the line says "1st try" and which try a retried task is on."""
+    frame = fold_at(fixture("busy_run"), parse_when("50%"))
+    text = render(frame.metrics, frame.now, width=200, height=60, fmt="text")
+    retried = [
+        f for f in frame.metrics.in_flight.values() if f.attempt > 1 and f.state == "running"
+    ]
+    assert retried  # the story has a retried task running at 50%
+    assert "in flight from 1st try" in text
+    for f in retried:
+        assert f"{f.task} (try {f.attempt})" in text, f.task
+
+
 # Honest end states ---------------------------------------------------------------------
 
 

@@ -304,3 +304,26 @@ def test_tasks_limit_0_is_a_usage_error() -> None:
     assert "--limit" in result.stderr
     one = invoke(["tasks", fixture("with_retries"), "--limit", "1", "--json"])
     assert len(json.loads(one.stdout)) == 1
+
+
+def test_an_empty_worker_name_reads_main_everywhere_and_stays_raw_in_json(tmp_path: Path) -> None:
+    """A run without workers (pytest without xdist) has worker "": every text view
+    draws it "(main)", as the overview does; JSON keeps the raw value."""
+    events = [
+        RunStarted(t=1000.0, src="s", seq=1, v=1, run="r"),
+        TaskStarted(t=1000.0, src="s", seq=2, task="t1", worker=""),
+        TaskFailed(t=1001.0, src="s", seq=3, task="t1", worker="", error="KeyError: 'x'"),
+    ]
+    log = tmp_path / "run.jsonl"
+    log.write_bytes(codec.encode_all(events))  # type: ignore[arg-type]
+    task = invoke(["task", str(log), "t1"])
+    assert "attempt 1 on (main): failed" in task.stdout, task.stdout
+    errors = invoke(["errors", str(log)])
+    assert "  workers (main)\n" in errors.stdout, errors.stdout
+    tasks = invoke(["tasks", str(log)]).stdout.splitlines()
+    header, row = tasks[0], tasks[1]
+    assert row[header.index("WORKER") :].startswith("(main)"), tasks
+    snap = invoke(["snapshot", str(log), "--width", "100", "--height", "30"]).stdout
+    assert "(main)" in snap and "on (main)" in snap
+    assert answer("errors", str(log))[0]["workers"] == [""]  # type: ignore[index]
+    assert answer("task", str(log), "t1")["attempts"][0]["worker"] == ""  # type: ignore[index]

@@ -205,7 +205,7 @@ def test_plays_to_the_end_and_stops_there(log: Path, speed: float) -> None:
 def test_instant_goes_straight_to_the_stop(log: Path) -> None:
     s, clock = session(log, speed=0, keys=False, stop=parse_when("#7"))
     s.tick()
-    assert s.reason == "end" and s.cursor.position == 7
+    assert s.reason == "--to" and s.cursor.position == 7  # stopped at --to, not the log's end
     assert drawn(s) == snapshot_cli(log, "#7")
 
 
@@ -420,12 +420,12 @@ def test_from_and_to_bound_the_replay(log: Path) -> None:
     s, clock = session(log, start=parse_when("mark:warm"), stop=parse_when("#8"), keys=False)
     assert s.cursor.position == 4 and s.now() == T0 + 2
     s.key("G")
-    assert s.reason == "end" and s.cursor.position == 8
+    assert s.reason == "--to" and s.cursor.position == 8
     assert drawn(s) == snapshot_cli(log, "#8")
     late, _ = session(log, start=parse_when("90%"), stop=parse_when("10%"), keys=False)
     assert late.cursor.position == 6 and late.now() == T0 + 4
     late.tick()
-    assert late.reason == "end"
+    assert late.reason == "--to"
 
 
 def test_a_stop_time_between_events_is_played_up_to(log: Path) -> None:
@@ -433,7 +433,7 @@ def test_a_stop_time_between_events_is_played_up_to(log: Path) -> None:
     play(s, clock, 10)
     assert s.cursor.position == 9 and s.reason is None, "the clock still runs to 20 s"
     play(s, clock, 10.5)
-    assert s.reason == "end" and s.now() == T0 + 20
+    assert s.reason == "--to" and s.now() == T0 + 20
     assert drawn(s) == snapshot_cli(log, "20s")
     for key in ("right", "9", "G", "e"):
         s.key(key)

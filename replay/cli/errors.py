@@ -9,7 +9,7 @@ import click
 from recorder.location import Location
 from replay.cli.options import lenient_option, log_argument
 from replay.cli.postmortem import answering, at_option, echo_json, echo_text, json_option, when
-from replay.core.text import safe
+from replay.core.text import safe, worker_name
 from replay.core.when import When
 from replay.store import queries
 
@@ -46,7 +46,7 @@ def text(groups: list[dict[str, Any]], first: float | None) -> str:
         out.append(f"{g['failed']} failed, {g['retried']} retried   {safe(g['signature'])}")
         out.append(f"  first  {when(g['first_t'], first)}")
         out.append(f"  last   {when(g['last_t'], first)}")
-        out.append(f"  workers {', '.join(safe(w) for w in g['workers'])}")
+        out.append(f"  workers {', '.join(worker_name(w) for w in g['workers'])}")
         tasks = g["tasks"]
         if tasks:
             more = f" and {len(tasks) - SHOWN_TASKS} more" if len(tasks) > SHOWN_TASKS else ""

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import signal
+
 import click
 
-from recorder.command import CannotRun, Ended, run_command
+from recorder.command import CannotRun, Ended, Stopper, run_command
 from recorder.errors import LogExists, WriteFailed
 from recorder.location import locate
 from recorder.writer import Recorder
 from replay import exitcodes
-from replay.cli.viewer import ViewerOptions, follow_block, viewer_options, watch
+from replay.cli.viewer import MONO, WALL, ViewerOptions, follow_block, run_session, viewer_options
 from replay.sessions.keymap import keys_help
-from replay.sessions.live import KEYS
+from replay.sessions.live import KEYS, LiveSession
 from replay.sessions.loop import is_interactive
 from replay.sources import follower as follower_for
 
@@ -78,16 +80,28 @@ def record(
     """
     line = " ".join(command)
     total = 1 if as_task is not None else None
+    stopper = Stopper()
+
+    def view() -> int:
+        follower = follower_for(locate(log), block=follow_block(viewer))
+        session = LiveSession(
+            follower, wall=WALL, mono=MONO, timeout=viewer.timeout, stay=viewer.stay
+        )
+        # The command is stopped before the last frame, so that frame shows how it ended.
+        session.on_stop = lambda why: stopper(signal.SIGTERM if why == "sigterm" else signal.SIGINT)
+        return run_session(session, viewer)
+
     with _start(log, name or line, force, {"command": line}, total) as rec:
         try:
             ended = run_command(
                 command,
                 rec,
                 log,
-                view=lambda: watch(follower_for(locate(log), block=follow_block(viewer)), viewer),
+                view=view,
                 as_task=as_task,
                 echo=not is_interactive(),
                 return_status=return_status,
+                stopper=stopper,
             )
         except CannotRun as exc:
             click.echo(f"runreel: error: {exc.reason}", err=True)

@@ -9,7 +9,7 @@ import click
 from recorder.location import Location
 from replay.cli.options import lenient_option, log_argument
 from replay.cli.postmortem import answering, at_option, echo_json, echo_text, json_option, when
-from replay.core.text import plural, safe
+from replay.core.text import plural, safe, worker_name
 from replay.core.when import When
 from replay.store import queries
 
@@ -41,7 +41,7 @@ def text(t: dict[str, Any], first: float | None) -> str:
     out = [f"{safe(t['task'])}: {t['status']}, {plural(len(t['attempts']), 'attempt')}"]
     for a in t["attempts"]:
         out.append("")
-        out.append(f"attempt {a['attempt']} on {safe(a['worker'])}: {a['outcome']}")
+        out.append(f"attempt {a['attempt']} on {worker_name(a['worker'])}: {a['outcome']}")
         out.append(f"  started  {when(a['start_t'], first)}")
         out.append(f"  ended    {when(a['end_t'], first)}")
         if a["error"]:

@@ -17,7 +17,7 @@ from replay.cli.postmortem import (
     seconds,
     when,
 )
-from replay.core.text import safe
+from replay.core.text import safe, worker_name
 from replay.core.when import When
 from replay.store import queries
 
@@ -71,7 +71,7 @@ def text(rows: list[dict[str, Any]], first: float | None) -> str:
             (
                 safe(r["task"], limit=60),
                 r["status"],
-                safe(r["worker"], limit=30),
+                worker_name(r["worker"], limit=30),
                 str(r["attempts"]),
                 when(r["start_t"], first),
                 seconds(r["duration_s"]),

@@ -33,6 +33,15 @@ def safe(value: str, *, one_line: bool = True, limit: int = MAX_FIELD) -> str:
     return value.translate(_CONTROLS_ONE_LINE if one_line else _CONTROLS)
 
 
+MAIN_WORKER = "(main)"
+
+
+def worker_name(name: str, *, limit: int = MAX_FIELD) -> str:
+    """A worker's name for people. The empty name (a run without workers, e.g. pytest
+    without xdist) reads ``(main)`` in every view and command; JSON keeps the raw value."""
+    return safe(name, limit=limit) if name else MAIN_WORKER
+
+
 def lit(value: str, style: str = "", **kwargs: object) -> Text:
     """A Text holding log text literally (never parsed as markup)."""
     return Text(safe(value), style=style, **kwargs)  # type: ignore[arg-type]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 
 from rich.console import Group, RenderableType
 from rich.text import Text
@@ -15,6 +16,7 @@ from replay.core.metrics import Metrics
 from replay.core.text import hms
 from replay.core.views.hints import Hints
 from replay.core.views.overview import frame_key, run_state
+from replay.core.views.panels import elapsed, eta_text
 from replay.sessions.keymap import Binding, KeyMap, session_keys, with_help
 from replay.sessions.keys import SIGNALS
 from replay.sessions.pages import Pages, view_bindings
@@ -22,6 +24,7 @@ from replay.sources.follow import Follower, FollowSource
 from replay.store.moving import MovingStore
 
 EXTEND_BY = 60.0  # seconds "+" adds when no --timeout was given
+CATCH_UP_POLLS = 1000  # reads of the log at most, to fold what it holds when the view stops
 SETTLE = 1.0  # a view's store is read again when events arrive or this many seconds pass
 
 
@@ -54,7 +57,10 @@ class LiveSession:
         # stay in the writer's time.
         self.live_clock = LiveClock(wall, mono)
         self._caught_up = False
+        self._more = True
         self.help_shown = False
+        # Called with the stop reason when the view stops, before its last frame.
+        self.on_stop: Callable[[str | None], None] | None = None
         self.pages = Pages()
         # What the post-mortem views read: started when one is first shown (from the file
         # up to what is folded), then fed every event the session folds.
@@ -94,12 +100,24 @@ class LiveSession:
             last = self.metrics.last_t
             if self._caught_up and last is not None:
                 self.live_clock.arrived(last)
+        self._more = poll.more
         self._caught_up = self._caught_up or not poll.more
         if self.reason is None:
             if self.metrics.finished and not (self.stay and self.keys):
                 self.reason = "finished"
             elif self.countdown.expired():
                 self.reason = "timeout"
+
+    def catch_up(self, polls: int = CATCH_UP_POLLS) -> None:
+        """When the view stops: fold what the log already holds, so the last frame counts
+        every event written up to the stop (a bounded number of reads: a writer that
+        outpaces them does not keep the viewer from ending)."""
+        if self.on_stop is not None and self.reason != "finished":
+            self.on_stop(self.reason)  # e.g. record stops its command: its end is logged
+        for _ in range(polls):
+            self.tick()
+            if not self._more:
+                return
 
     def key(self, key: str) -> None:
         """A key of ``KEYS`` (below): the same rows list the keys in help and the key line.
@@ -206,9 +224,9 @@ class LiveSession:
                 return f"runreel: waiting for {self.follower.path}"
             return f"runreel: {notice}"
         state = run_state(m, now, self.reason).plain  # as the header says; made safe by lit()
-        eta = "done" if m.finished else hms(m.eta(now))
+        eta = eta_text(m, now, self.reason)  # as the footer says
         line = (
-            f"runreel: {hms(m.elapsed(now))} {state} {m.status_text} "
+            f"runreel: {elapsed(m, now)} {state} {m.status_text} "
             f"in flight {len(m.in_flight)} retries {m.retries} "
             f"rate {m.rate(now):.1f}/s ETA {eta}"
         )
@@ -239,7 +257,7 @@ KEYS: KeyMap[LiveSession] = session_keys(
     Binding(
         ("+", "="),
         "+",
-        f"extend the timeout by its length (no timeout: set one of {EXTEND_BY:g} s)",
+        f"extend by --timeout s ({EXTEND_BY:g} s if none given); after c, start a new one",
         _more_time,
         hint=lambda s: None if s.done else "extend" if _timed(s) else "set timeout",
     ),

@@ -87,6 +87,7 @@ def run_interactive(
                 step, seen = pace(period, events - seen), events
                 if clock() - next_tick > step:
                     next_tick = clock()  # fell behind: do not try to catch up
+    _catch_up(session)
 
 
 def live_screen(console: Console) -> RowLive:
@@ -138,6 +139,16 @@ def run_plain(session: Session, *, interval: float, clock: Source, poll: float =
                 session.key(key)
             if session.reason is None:
                 session.tick()
+    _catch_up(session)
+
+
+def _catch_up(session: Session) -> None:
+    """A live session folds what its log holds when the view stops (its ``catch_up``),
+    so the last frame counts every event written up to the stop. A replay has none: it
+    stops at its position."""
+    catch_up = getattr(session, "catch_up", None)
+    if catch_up is not None:
+        catch_up()
 
 
 def finish(

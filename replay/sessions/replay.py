@@ -165,8 +165,8 @@ class ReplaySession:
         self.vt = self.stop_t
         if self.keys:
             self.paused = True  # stay on the last frame until q
-        else:
-            self.reason = "end"
+        else:  # "end": the log's own end (nothing runs past it); "to": the --to mark
+            self.reason = "end" if self.stop_event >= self.cursor.count else "--to"
 
     def to_end(self) -> None:
         """The end of what is replayed (--to)."""

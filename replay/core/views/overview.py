@@ -23,7 +23,7 @@ from rich.layout import Layout
 from rich.text import Text
 
 from replay.core.metrics import Metrics
-from replay.core.text import hms, lit, short
+from replay.core.text import lit, short
 from replay.core.views.charts import Chart, outcome_bar
 from replay.core.views.flow import Flow, flow
 from replay.core.views.panels import (
@@ -32,8 +32,9 @@ from replay.core.views.panels import (
     Head,
     Tail,
     duration_parts,
-    ended,
+    elapsed,
     error_lines,
+    eta_text,
     log_lines,
     moving,
     retry_rows,
@@ -62,7 +63,7 @@ def header(m: Metrics, now: float, stopped: str | None) -> Box:
     parts = [
         Text.assemble(("runreel ", "bold"), lit(m.name or "(unnamed run)", "bold white")),
         run_state(m, now, stopped),
-        Text.assemble(("elapsed ", "dim"), (hms(m.elapsed(now)), "bold")),
+        Text.assemble(("elapsed ", "dim"), (elapsed(m, now), "bold")),
         Text.assemble(("run ", "dim"), lit(m.run or "?", "cyan")),
     ]
     return Box(Flow(tuple(parts), "  "), border_style="blue")
@@ -71,14 +72,9 @@ def header(m: Metrics, now: float, stopped: str | None) -> Box:
 def footer(m: Metrics, now: float, stopped: str | None, extra: Iterable[Text] = ()) -> Box:
     """Remaining, rate, ETA, events; parts that do not fit are left out whole."""
     remaining = m.remaining
-    over = ended(m, stopped)
     left = "?" if remaining is None else str(remaining)
-    if over and remaining:
-        eta = Text.assemble(("ETA ", "dim"), ("none: ended with tasks left", "magenta"))
-    elif remaining == 0:
-        eta = Text.assemble(("ETA ", "dim"), ("done", "bold"))
-    else:
-        eta = Text.assemble(("ETA ", "dim"), (hms(m.eta(now)), "bold"))
+    said = eta_text(m, now, stopped)
+    eta = Text.assemble(("ETA ", "dim"), (said, "magenta" if said.startswith("none") else "bold"))
     parts = [
         Text.assemble(("Remaining ", "dim"), (left, "bold")),
         Text.assemble(("Rate ", "dim"), (f"{m.rate(now):.1f}/s", "bold")),
@@ -345,7 +341,7 @@ def frame_key(m: Metrics, now: float) -> tuple[object, ...]:
     live loop can skip re-rendering an unchanged screen. Keep it in step with the
     panels above (tests/test_live.py checks equal keys give equal frames).
     """
-    key: list[object] = [hms(m.elapsed(now)), run_state(m, now).plain, m.series_used(now)]
+    key: list[object] = [elapsed(m, now), run_state(m, now).plain, m.series_used(now)]
     if not m.finished and m.last_t is not None:
         idle = now - m.last_t
         key.append(short(idle) if idle >= STALL_AFTER else spinner_frame(now))
@@ -360,5 +356,5 @@ def frame_key(m: Metrics, now: float) -> tuple[object, ...]:
             left = f.retry_at - now
             key.append(short(left) if left > 0 else None)
     key.append(f"{m.rate(now):.1f}")
-    key.append(None if m.finished else hms(m.eta(now)))
+    key.append(eta_text(m, now, None))
     return tuple(key)

@@ -18,7 +18,7 @@ from rich.text import Text
 from recorder.events import INTERRUPTED
 from replay.core.metrics import ErrorEntry, InFlight, LogEntry, Metrics
 from replay.core.outcome import Outcome, outcome_of
-from replay.core.text import hms, lit, short
+from replay.core.text import hms, lit, short, worker_name
 from replay.core.views.stack import texts_key
 
 STALL_AFTER = 5.0  # seconds without events before the status says "stalled"
@@ -30,6 +30,10 @@ _FRAMES: list[str] = list(Spinner("dots").frames)
 ANIMATION_HZ = 5
 
 STOP_WORDS = {"quit": "q", "timeout": "timeout", "sigint": "SIGINT", "sigterm": "SIGTERM"}
+LOG_END = "end"  # a replay played its log to the end: nothing runs past the last event
+# Past a day without events, "stalled for 26778h" says more about the clocks than the run
+# (the writer's and the viewer's need not agree): the stall is dated by its last event.
+STALE_AFTER = 86400.0
 
 
 # Time and animation -------------------------------------------------------------
@@ -49,8 +53,72 @@ def interrupted(m: Metrics, stopped: str | None) -> bool:
 
 
 def ended(m: Metrics, stopped: str | None) -> bool:
-    """Nothing will change any more: the run finished, or the view stopped."""
-    return m.finished or interrupted(m, stopped)
+    """Nothing will change any more: the run finished, the view stopped, or a replay
+    reached the end of its log."""
+    return m.finished or interrupted(m, stopped) or stopped == LOG_END
+
+
+def log_ended(m: Metrics, stopped: str | None) -> bool:
+    """A replay reached the end of a log whose run never finished in it."""
+    return not m.finished and stopped == LOG_END
+
+
+def stale(m: Metrics, now: float) -> bool:
+    """No event for more than STALE_AFTER seconds (a log nobody writes any more)."""
+    return not m.finished and m.last_t is not None and now - m.last_t >= STALE_AFTER
+
+
+def stall(m: Metrics, now: float) -> str:
+    """How long no event came: "for 12s", or "since <UTC time of the last event>" once
+    that is past a day (an elapsed time of years reads as a broken clock)."""
+    last = m.last_t or 0.0
+    if now - last >= STALE_AFTER:
+        return f"since {utc(last)}"
+    return f"for {short(now - last)}"
+
+
+def utc(t: float) -> str:
+    """An epoch time as ``YYYY-MM-DD HH:MM:SS UTC`` (civil from days, pure arithmetic:
+    the core reads no clock and imports no datetime)."""
+    days, rem = divmod(int(t), 86400)
+    hour, rem = divmod(rem, 3600)
+    minute, second = divmod(rem, 60)
+    z = days + 719468
+    era, doe = divmod(z, 146097)
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    day = doy - (153 * mp + 2) // 5 + 1
+    month = mp + 3 if mp < 10 else mp - 9
+    year = yoe + era * 400 + (month <= 2)
+    return f"{year:04d}-{month:02d}-{day:02d} {hour:02d}:{minute:02d}:{second:02d} UTC"
+
+
+def elapsed(m: Metrics, now: float) -> str:
+    """The header's elapsed time; a stale run's is measured to its last event."""
+    if stale(m, now):
+        return f"{hms(m.elapsed(m.last_t or now))} to its last event"
+    return hms(m.elapsed(now))
+
+
+def eta_text(m: Metrics, now: float, stopped: str | None) -> str:
+    """The ETA as the footer and the status line both say it: "done" only when nothing
+    is left; an estimate only while the run can still go on (labelled when the view
+    stopped); never "00:00" while tasks remain."""
+    left = bool(m.remaining) or bool(m.in_flight)
+    if m.finished:
+        if m.status == INTERRUPTED and m.remaining != 0:
+            return "none: interrupted"
+        return "none: ended with tasks left" if left else "done"
+    if m.remaining == 0:
+        return "done"
+    if stopped == LOG_END:
+        return "none: the log ends here"
+    eta = m.eta(now)
+    estimate = (
+        "--:--" if eta is None else hms(max(eta, 1.0))
+    )  # under a second reads 00:01, not 00:00
+    return f"{estimate} at the stop" if stopped in STOP_WORDS and eta is not None else estimate
 
 
 def moving(m: Metrics, now: float, stopped: str | None = None) -> bool:
@@ -131,11 +199,12 @@ def run_state(m: Metrics, now: float, stopped: str | None = None) -> Text:
         outcome = outcome_of(m)
         label = f"finished: {outcome.value}{exit_status}"
         return lit(label, "bold green" if outcome is Outcome.SUCCEEDED else "bold red")
+    if log_ended(m, stopped):
+        return Text("unfinished: the log ends here", style="bold magenta")
     if m.last_t is None:
         return Text("waiting for events", style="yellow")
-    idle = now - m.last_t
-    if idle >= STALL_AFTER:
-        return Text(f"stalled for {short(idle)}", style="bold yellow")
+    if now - m.last_t >= STALL_AFTER:
+        return Text(f"stalled {stall(m, now)}", style="bold yellow")
     return Text("running", style="bold cyan")
 
 
@@ -146,10 +215,12 @@ def status_lead(m: Metrics, now: float, stopped: str | None) -> Text:
     if m.finished:
         ok = outcome_of(m) is Outcome.SUCCEEDED
         return Text("✔ Done" if ok else "✖ Done", style="bold green" if ok else "bold red")
+    if log_ended(m, stopped):
+        return Text("■ Log ends", style="bold magenta")
     if m.last_t is None:
         return Text("… Waiting", style="yellow")
     if now - m.last_t >= STALL_AFTER:
-        return Text(f"⏸ Stalled for {short(now - m.last_t)}", style="bold yellow")
+        return Text(f"⏸ Stalled {stall(m, now)}", style="bold yellow")
     return Text(f"{spinner_frame(now)} Processing", style="bold yellow")
 
 
@@ -204,7 +275,7 @@ def worker_rows(m: Metrics, now: float, stopped: str | None) -> tuple[str, tuple
             icon = Text("↻ ", style="magenta" if over else "yellow")
         else:
             icon = Text("· ", style="dim")
-        row = Text.assemble(icon, lit(name or "(main)", "bold"))
+        row = Text.assemble(icon, Text(worker_name(name), style="bold"))
         if w.task is not None:
             row.append("  ")
             row.append_text(lit(w.task))
@@ -262,7 +333,7 @@ def _error_line(e: ErrorEntry, start: float) -> Text:
         (f"{hms(e.t - start)} ", "dim"),
         ("✖ " if e.final else "↻ ", "red" if e.final else "yellow"),
         lit(e.task, "bold"),
-        lit(f" on {e.worker}" if e.worker else "", "dim"),
+        (f" on {worker_name(e.worker)}", "dim"),
         ("  ", ""),
         lit(e.error, "red" if e.final else ""),
     )
@@ -305,13 +376,16 @@ def duration_parts(m: Metrics, now: float, stopped: str | None) -> list[Text]:
             )
         )
     # Start times, not ticking durations: a stalled view then has nothing to redraw.
-    word = "unfinished, since" if ended(m, stopped) else "in flight longest, since"
+    # Timed from the first attempt's start (backoffs included), and labelled so.
+    word = "unfinished from 1st try" if ended(m, stopped) else "in flight from 1st try"
     start = m.first_t or 0.0
     for i, f in enumerate(sorted(m.in_flight.values(), key=_longest_key)):
         part = Text.assemble((f"{word} " if i == 0 else "", "dim"), (hms(f.started - start), ""))
         part.append_text(Text.assemble(" ", lit(f.task, "bold")))
         if f.state == "backoff":
             part.append(" ↻", "yellow")
+        elif f.attempt > 1:  # the workers panel times this try, not the first
+            part.append(f" (try {f.attempt})", "yellow")
         parts.append(part)
     return parts
 
