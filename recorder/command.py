@@ -31,7 +31,6 @@ from recorder.writer import ENV_VAR, Recorder
 COMMAND_WORKER = "command"  # the worker of the --as-task task
 SIGINT_EXIT = 128 + signal.SIGINT  # what a shell reports for a death by the signal
 SIGTERM_EXIT = 128 + signal.SIGTERM
-OUTPUT = "output"  # the level of a line the command wrote (stdout and stderr are one pipe)
 
 
 @dataclass(frozen=True)
@@ -81,7 +80,7 @@ def run_command(
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,  # one pipe: lines recorded in the order written
+                stderr=subprocess.PIPE,
                 start_new_session=True,
             )
         except OSError as exc:
@@ -127,7 +126,10 @@ def _supervise(
 ) -> tuple[int, bool]:
     """Record the running command's output while ``view()`` runs; the view's code, and
     whether runreel stopped the command (the view ended first, or a signal came)."""
-    pumps = [threading.Thread(target=_pump, args=(child.stdout, rec, echo), daemon=True)]
+    pumps = [
+        threading.Thread(target=_pump, args=(child.stdout, rec, "stdout", echo), daemon=True),
+        threading.Thread(target=_pump, args=(child.stderr, rec, "stderr", echo), daemon=True),
+    ]
     for p in pumps:
         p.start()
     stopping = threading.Event()  # set before runreel stops the command
@@ -250,22 +252,13 @@ def _stop(
             pass
 
 
-def _pump(stream: IO[bytes] | None, rec: Recorder, echo: bool) -> None:
-    """Each line the child writes becomes a log event (and is echoed when asked to).
-
-    stdout and stderr share one pipe, so lines are recorded in the order the command
-    wrote them, as a terminal shows them (two pipes read apart raced: a stderr line
-    written after a stdout line was often recorded first). The price: a line does not say
-    which stream it came from (its level is ``output``). The order is the order of the
-    writes: a command that buffers its stdout when it is not a terminal (Python, C
-    stdio) writes it late, after stderr lines it printed later; run it unbuffered
-    (``python -u``, ``stdbuf -oL``) to see them as printed.
-    """
+def _pump(stream: IO[bytes] | None, rec: Recorder, level: str, echo: bool) -> None:
+    """Each line the child writes becomes a log event (and is echoed when asked to)."""
     if stream is None:
         return
-    out = sys.stdout.buffer
+    out = sys.stdout.buffer if level == "stdout" else sys.stderr.buffer
     for raw in iter(stream.readline, b""):
-        rec.log(raw.rstrip(b"\r\n").decode("utf-8", "replace"), level=OUTPUT)
+        rec.log(raw.rstrip(b"\r\n").decode("utf-8", "replace"), level=level)
         if echo:
             try:
                 out.write(raw)

@@ -89,13 +89,12 @@ def test_a_failing_command_fails_the_run_and_its_status_is_recorded(tmp_path: Pa
     out, err = proc.communicate(timeout=DEADLINE)
     assert proc.returncode == 1, err  # no task succeeded: total failure
     log = tmp_path / "rec.jsonl"
-    # One pipe for both streams: the order of the writes (Python writes its piped stdout
-    # at exit, after the stderr line), every line at level "output".
-    assert sorted(map(str, logged(log, "output"))) == ["hello out", "oops"]
+    assert logged(log, "stdout") == ["hello out"]
+    assert logged(log, "stderr") == ["oops"]
     last = events(log)[-1]
     assert last["type"] == "run_finished"
     assert (last["status"], last["exit_status"]) == ("failed", 5)
-    assert b"hello out\n" in out and b"oops\n" in out  # echoed (one stream) off a terminal
+    assert b"hello out\n" in out and b"oops\n" in err  # echoed when not on a terminal
     assert b"\x1b" not in out + err
     assert err.endswith(
         b"runreel record: the command exited with status 5; exit code 1 (total failure)\n"
@@ -146,7 +145,7 @@ def test_workers_attach_through_runreel_log_and_the_metrics_code_is_used(tmp_pat
     ok = [e for e in evs if e["type"] == "task_succeeded"]
     assert [e["task"] for e in ok] == ["job-0", "job-1", "job-2"]
     assert len({e["src"] for e in evs}) == 2  # the recorder and the attached worker
-    assert logged(tmp_path / "rec.jsonl", "output") == [f"working on job-{i}" for i in range(3)]
+    assert logged(tmp_path / "rec.jsonl", "stdout") == [f"working on job-{i}" for i in range(3)]
 
 
 @pytest.mark.parametrize(("exit_status", "outcome"), [(0, "task_succeeded"), (3, "task_failed")])
@@ -223,7 +222,7 @@ def test_sigterm_is_passed_on_to_the_command(tmp_path: Path) -> None:
     proc.send_signal(signal.SIGTERM)
     proc.communicate(timeout=DEADLINE)
     assert proc.returncode == 143
-    assert "child got SIGTERM" in logged(tmp_path / "rec.jsonl", "output")
+    assert "child got SIGTERM" in logged(tmp_path / "rec.jsonl", "stdout")
     last = events(tmp_path / "rec.jsonl")[-1]
     assert (last["status"], last["exit_status"]) == ("interrupted", 143)
 
@@ -366,7 +365,7 @@ def test_ctrl_c_in_a_terminal_interrupts_the_command(tmp_path: Path) -> None:
         s.wait_for("waiting-for-ctrl-c")
         s.child.sendintr()
         assert s.wait_exit() == 130  # the command died of the SIGINT passed on to it
-        assert any("KeyboardInterrupt" in str(m) for m in logged(tmp_path / "rec.jsonl", "output"))
+        assert any("KeyboardInterrupt" in str(m) for m in logged(tmp_path / "rec.jsonl", "stderr"))
         assert events(tmp_path / "rec.jsonl")[-1]["status"] == "interrupted"
     finally:
         s.close()
