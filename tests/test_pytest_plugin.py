@@ -196,7 +196,7 @@ def test_runreel_record_of_pytest_holds_the_tests(tmp_path: Path) -> None:
     assert (m.succeeded, m.failed, m.skipped, m.total) == (9, 2, 2, TESTS)
     assert m.finished and m.exit_status == 1
     assert any(
-        isinstance(e, Log) and "failed" in e.msg and e.level == "output" for e in events(log)
+        isinstance(e, Log) and "failed" in e.msg and e.level == "stdout" for e in events(log)
     )
 
 
