@@ -9,7 +9,7 @@ and named by its stream (``recorder.location.StreamCopy``).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from recorder import codec
@@ -94,12 +94,21 @@ def _read(fd: int, size: int, path: LogPath) -> bytes:
 def _batches(
     fd: int, path: LogPath, lenient: bool, report: ReadReport, size: int
 ) -> Iterator[Batch]:
+    chunks = iter(lambda: _read(fd, size, path), b"")
+    first = yield from chunk_batches(chunks, path, lenient, report, first=report.offset == 0)
+    if first and not report.torn_bytes:
+        raise LogInvalid(path, None, "the log is empty (no run_started line)")
+    if first:
+        raise LogInvalid(path, report.lines + 1, "the log holds only an incomplete first line")
+
+
+def chunk_batches(
+    chunks: Iterable[bytes], path: LogPath, lenient: bool, report: ReadReport, *, first: bool
+) -> Generator[Batch, None, bool]:
+    """Whole lines of ``chunks`` decoded a chunk at a time (``report`` counts them; a torn
+    last line is noted in it); returns True while the first line is still unchecked."""
     pending = b""
-    first = report.offset == 0
-    while True:
-        data = _read(fd, size, path)
-        if not data:
-            break
+    for data in chunks:
         buf = pending + data if pending else data
         cut = buf.rfind(b"\n") + 1
         if cut == 0:
@@ -115,10 +124,7 @@ def _batches(
     if pending:
         report.torn_line = report.lines + 1
         report.torn_bytes = len(pending)
-    if first and not pending:
-        raise LogInvalid(path, None, "the log is empty (no run_started line)")
-    if first:
-        raise LogInvalid(path, report.lines + 1, "the log holds only an incomplete first line")
+    return first
 
 
 def check_first_line(complete: bytes, path: LogPath, line_no: int) -> bool:

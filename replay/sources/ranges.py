@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from recorder import codec
 from recorder.codec import BadLine
 from recorder.location import LogPath
-from replay.sources.file import CHUNK, Batch, ReadReport, check_first_line, decode_complete
+from replay.sources.file import CHUNK, Batch, ReadReport, chunk_batches
 
 
 class NoStart(Exception):
@@ -57,31 +57,21 @@ def read_range(
     """The events of the lines in ``[start, end)``, a chunk at a time. ``report.lines``
     counts from the range's start. Only a range that starts the file checks the first
     line; only one that ends it can end in a torn line."""
-    first = start == 0
+    first = yield from chunk_batches(
+        _chunks(fd, start, end), path, lenient, report, first=start == 0
+    )
+    if first:  # no run_started line in the first range: the single reader says why
+        raise NoStart(path)
+
+
+def _chunks(fd: int, start: int, end: int) -> Iterator[bytes]:
     at = start
-    pending = b""
     while at < end:
         data = os.pread(fd, min(CHUNK, end - at), at)
         if not data:
-            break
+            return
         at += len(data)
-        buf = pending + data if pending else data
-        cut = buf.rfind(b"\n") + 1
-        if cut == 0:
-            pending = buf
-            continue
-        complete, pending = buf[:cut], buf[cut:]
-        report.offset += cut
-        if first:
-            first = not check_first_line(complete, path, report.lines + 1)
-        batch = decode_complete(complete, path, report, lenient)
-        if batch:
-            yield batch
-    if pending:
-        report.torn_line = report.lines + 1
-        report.torn_bytes = len(pending)
-    if first:  # no run_started line in the first range: the single reader says why
-        raise NoStart(path)
+        yield data
 
 
 def read_quietly(fd: int, start: int, end: int) -> Batch:
