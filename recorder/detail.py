@@ -96,3 +96,9 @@ class Lines:
 
     def __bool__(self) -> bool:
         return bool(self._head or self._tail)
+
+
+def error_line(exc: BaseException) -> str:
+    """``Type: message`` of ``exc``, as a task's one-line ``error`` says it."""
+    text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    return text or type(exc).__name__

@@ -11,7 +11,6 @@ import operator
 import os
 import threading
 import time
-import traceback
 import uuid
 import weakref
 from collections.abc import Callable, Iterator, Mapping
@@ -23,7 +22,7 @@ from recorder import batch
 from recorder.batch import deliver
 from recorder.checks import attempt_number, count, finite, linger_seconds
 from recorder.codec import TaskFailedPlain, TaskRetryingPlain, encode_struct_into
-from recorder.detail import bounded, traceback_text
+from recorder.detail import bounded, error_line, traceback_text
 from recorder.errors import WriteFailed
 from recorder.events import (
     FORMAT_VERSION,
@@ -167,38 +166,41 @@ class Recorder(batch.Batching):
     def _append(self, cls: type[Event], *fields: Any) -> None:
         """Stamp and write one event; ``fields`` are cls's own, in order (t, src, seq come last).
 
-        task_started() and succeeded() repeat this body inline: they are most of
-        the events, and a call with ``*fields`` costs as much as the write it leads to.
+        task_started() and succeeded() repeat these few lines with their own class: they
+        are most of the events, and a call with ``*fields`` costs as much as the write.
         """
         lock = self._lock
         lock.acquire()  # not ``with``: this is the path of every event, and it costs half
         try:
             seq = self._seq + 1
-            t = _now() // 1000 / 1e6  # whole microseconds (round(t, 6) costs as much as a write)
-            event = cls(*fields, t=t, src=self.src, seq=seq)
-            pending = self._pending
-            start = len(pending)
-            if start and start < self._room:  # an open batch with room: the line joins it
-                try:
-                    encode_struct_into(event, pending, -1)
-                except (TypeError, ValueError):  # e.g. a lone surrogate: nothing was added
-                    del pending[start:]
-                    raise
-                pending += b"\n"
-            else:  # one line: to the sink, or to a batch to open, write or retry
-                line = self._buf
-                encode_struct_into(event, line, 0)  # offset 0: replaces the last line
-                line += b"\n"
-                try:
-                    self._put(line)
-                except WriteFailed as exc:
-                    self._write_failed(exc)
-                    raise
+            # whole microseconds (round(t, 6) costs as much as a write)
+            self._place(cls(*fields, t=_now() // 1000 / 1e6, src=self.src, seq=seq))
             self._seq = seq
         finally:
             lock.release()
         if _deferred:  # a signal came while the lock was held
             deliver()
+
+    def _place(self, event: Event) -> None:
+        """Encode ``event`` into the open batch, or write it (lock held; raises, seq unused)."""
+        pending = self._pending
+        start = len(pending)
+        if start and start < self._room:  # an open batch with room: the line joins it
+            try:
+                encode_struct_into(event, pending, -1)
+            except (TypeError, ValueError):  # e.g. a lone surrogate: nothing was added
+                del pending[start:]
+                raise
+            pending += b"\n"
+        else:  # one line: to the sink, or to a batch to open, write or retry
+            line = self._buf
+            encode_struct_into(event, line, 0)  # offset 0: replaces the last line
+            line += b"\n"
+            try:
+                self._put(line)
+            except WriteFailed as exc:
+                self._write_failed(exc)
+                raise
 
     def _refuse(self, line: bytearray | None = None) -> NoReturn:
         raise Unwritten(f"{self.path}: recorder is closed")
@@ -220,29 +222,14 @@ class Recorder(batch.Batching):
         if attempt.__class__ is not int or attempt < 1:
             attempt = attempt_number(attempt)
         lock = self._lock
-        lock.acquire()  # _append's body, inline (see there)
+        lock.acquire()  # _append's lines, inline (see there)
         try:
             seq = self._seq + 1
-            t = _now() // 1000 / 1e6  # whole microseconds (round(t, 6) costs as much as a write)
-            event = TaskStarted(str(task), str(worker), attempt, t=t, src=self.src, seq=seq)
-            pending = self._pending
-            start = len(pending)
-            if start and start < self._room:  # an open batch with room: the line joins it
-                try:
-                    encode_struct_into(event, pending, -1)
-                except (TypeError, ValueError):  # e.g. a lone surrogate: nothing was added
-                    del pending[start:]
-                    raise
-                pending += b"\n"
-            else:  # one line: to the sink, or to a batch to open, write or retry
-                line = self._buf
-                encode_struct_into(event, line, 0)  # offset 0: replaces the last line
-                line += b"\n"
-                try:
-                    self._put(line)
-                except WriteFailed as exc:
-                    self._write_failed(exc)
-                    raise
+            self._place(
+                TaskStarted(
+                    str(task), str(worker), attempt, t=_now() // 1000 / 1e6, src=self.src, seq=seq
+                )
+            )
             self._seq = seq
         finally:
             lock.release()
@@ -290,29 +277,12 @@ class Recorder(batch.Batching):
 
     def succeeded(self, task: str, *, worker: str = "") -> None:
         lock = self._lock
-        lock.acquire()  # _append's body, inline (see there)
+        lock.acquire()  # _append's lines, inline (see there)
         try:
             seq = self._seq + 1
-            t = _now() // 1000 / 1e6  # whole microseconds (round(t, 6) costs as much as a write)
-            event = TaskSucceeded(str(task), str(worker), t=t, src=self.src, seq=seq)
-            pending = self._pending
-            start = len(pending)
-            if start and start < self._room:  # an open batch with room: the line joins it
-                try:
-                    encode_struct_into(event, pending, -1)
-                except (TypeError, ValueError):  # e.g. a lone surrogate: nothing was added
-                    del pending[start:]
-                    raise
-                pending += b"\n"
-            else:  # one line: to the sink, or to a batch to open, write or retry
-                line = self._buf
-                encode_struct_into(event, line, 0)  # offset 0: replaces the last line
-                line += b"\n"
-                try:
-                    self._put(line)
-                except WriteFailed as exc:
-                    self._write_failed(exc)
-                    raise
+            self._place(
+                TaskSucceeded(str(task), str(worker), t=_now() // 1000 / 1e6, src=self.src, seq=seq)
+            )
             self._seq = seq
         finally:
             lock.release()
@@ -374,7 +344,7 @@ class Recorder(batch.Batching):
             yield
         except BaseException as exc:
             detail = traceback_text(exc, _from_block(exc))
-            self.failed(task, worker=worker, error=_error_text(exc), detail=detail)
+            self.failed(task, worker=worker, error=error_line(exc), detail=detail)
             raise
         self.succeeded(task, worker=worker)
 
@@ -407,11 +377,11 @@ class Recorder(batch.Batching):
                 elif isinstance(exc, KeyboardInterrupt):
                     self.finish("interrupted")
                 else:
-                    self.log(_error_text(exc), level="error")
+                    self.log(error_line(exc), level="error")
                     code = exc.code if isinstance(exc, SystemExit) else None
                     self.finish("failed", exit_status=code if isinstance(code, int) else None)
             elif exc is not None and not self._closed:
-                self.log(_error_text(exc), level="error")
+                self.log(error_line(exc), level="error")
         finally:
             self.close()
 
@@ -425,8 +395,3 @@ def _from_block(exc: BaseException) -> TracebackType | None:
     if tb is not None and tb.tb_frame.f_code is _TASK_CODE:
         return tb.tb_next
     return tb
-
-
-def _error_text(exc: BaseException) -> str:
-    text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-    return text or type(exc).__name__
