@@ -40,7 +40,7 @@ from typing import Any
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fold_write import generate  # noqa: E402
 
-from replay.core.partial import merge  # noqa: E402
+from replay.core.merge import merge  # noqa: E402
 from replay.index import parallel  # noqa: E402
 from replay.sources.ranges import split  # noqa: E402
 

@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 from recorder import codec
 from recorder.errors import LogInvalid
 from replay.core.fold import apply_all, fold
+from replay.core.merge import merge
 from replay.core.metrics import Metrics
-from replay.core.partial import merge, warm
+from replay.core.partial import warm
 from replay.index import parallel
 from replay.index.checkpoint import dump
 from replay.sources.ranges import split

@@ -28,8 +28,9 @@ from recorder.errors import LogInvalid
 from recorder.events import Mark, TaskFailed
 from recorder.location import LogPath
 from replay.core.fold import apply_all
+from replay.core.merge import merge
 from replay.core.metrics import Metrics
-from replay.core.partial import PartialMetrics, merge, restart, warm
+from replay.core.partial import PartialMetrics, restart, warm
 from replay.index import checkpoint
 from replay.index.format import INDEX_VERSION, Checkpoint, Header, Index, begin, finish, hashes
 from replay.index.parallel import FIRST_RANGE, WINDOW_BYTES, _context, _first_t, in_order

@@ -21,8 +21,9 @@ from recorder.codec import BadLine, decode_line
 from recorder.errors import LogInvalid, LogUnavailable
 from recorder.location import LogPath
 from replay.core.fold import apply_all
+from replay.core.merge import merge
 from replay.core.metrics import Metrics
-from replay.core.partial import PartialMetrics, merge, warm
+from replay.core.partial import PartialMetrics, warm
 from replay.sources.file import MAX_REPORTED, ReadReport, open_log, read_batches
 from replay.sources.ranges import NoStart, line_start, read_quietly, read_range, split
 
