@@ -393,7 +393,8 @@ PACED_WORKER = textwrap.dedent(
     import sys, time
     from recorder import Recorder
     url, pairs = sys.argv[1], int(sys.argv[2])
-    with Recorder.attach(url) as rec:
+    linger = float(sys.argv[3]) if len(sys.argv) > 3 else None
+    with Recorder.attach(url, linger=linger) as rec:
         for i in range(pairs):
             rec.task_started(f"t{i}", worker="w")
             rec.succeeded(f"t{i}", worker="w")
@@ -402,8 +403,9 @@ PACED_WORKER = textwrap.dedent(
 )
 
 
+@pytest.mark.parametrize("linger", [None, "0.01"])  # each line, or batched XADDs
 def test_a_server_restart_loses_nothing_and_the_follower_carries_on(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, linger: str | None
 ) -> None:
     pytest.importorskip("redis")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
@@ -411,7 +413,8 @@ def test_a_server_restart_loses_nothing_and_the_follower_carries_on(
     try:
         url, pairs = f"{server.url}/restart", 600
         owner = Recorder(url, name="restart", total=pairs)
-        writer = subprocess.Popen([sys.executable, "-c", PACED_WORKER, url, str(pairs)], cwd=ROOT)
+        args = [url, str(pairs), *([linger] if linger else [])]
+        writer = subprocess.Popen([sys.executable, "-c", PACED_WORKER, *args], cwd=ROOT)
         f, m = RedisFollower(parse(url), block=0.02), Metrics()
         try:
             follow(f, m, lambda: m.events >= 200, 30)

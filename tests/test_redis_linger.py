@@ -6,14 +6,11 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
-import time
 from collections import defaultdict
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import msgspec
-import pytest
 from conftest import ROOT
 from test_redis import (  # noqa: F401 - new_stream and redis_base are fixtures
     RedisServer,
@@ -25,10 +22,7 @@ from test_redis import (  # noqa: F401 - new_stream and redis_base are fixtures
 )
 
 from recorder import Recorder
-from recorder.location import parse
 from recorder.redis_stream import Stream, Unreachable
-from replay.core.metrics import Metrics
-from replay.sources.redis import RedisFollower
 
 
 def seqs_by_src(url: str) -> dict[str, list[int]]:
@@ -110,46 +104,3 @@ def test_a_pipeline_broken_midway_sends_nothing_twice(
     assert broken, "no batch was broken"
     (seqs,) = seqs_by_src(url).values()
     assert seqs == list(range(1, 103))  # run_started, 100 tasks, run_finished: once each
-
-
-PACED = textwrap.dedent(
-    """
-    import sys, time
-    from recorder import Recorder
-    url, pairs = sys.argv[1], int(sys.argv[2])
-    with Recorder.attach(url, linger=0.01) as rec:
-        for i in range(pairs):
-            rec.task_started(f"t{i}", worker="w")
-            rec.succeeded(f"t{i}", worker="w")
-            time.sleep(0.002)
-    """
-)
-
-
-def test_a_server_restart_loses_nothing_with_linger(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    pytest.importorskip("redis")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    server = RedisServer(tmp_path / "data", persistent=True)
-    try:
-        url, pairs = f"{server.url}/restart", 600
-        owner = Recorder(url, name="restart", total=pairs)
-        writer = subprocess.Popen([sys.executable, "-c", PACED, url, str(pairs)], cwd=ROOT)
-        f, m = RedisFollower(parse(url), block=0.02), Metrics()
-        try:
-            follow(f, m, lambda: m.events >= 200, 30)
-            server.kill()
-            time.sleep(0.5)
-            server.start()
-            assert writer.wait(60) == 0  # it retried through the outage
-            owner.finish()
-            owner.close()
-            follow(f, m, lambda: m.finished, 30)
-        finally:
-            f.close()
-            if writer.poll() is None:
-                writer.kill()
-        assert m.gap_count == 0 and m.succeeded == pairs and m.events == 2 * pairs + 2
-    finally:
-        server.stop()
