@@ -599,11 +599,16 @@ def report(f: dict[str, Any]) -> list[str]:
             True,
         ),
     ]
+    return print_targets(checks, digits=1)
+
+
+def print_targets(checks: list[tuple[Any, ...]], digits: int = 2) -> list[str]:
+    """Print each (name, value, target[, at_most]) as met or MISSED; the names missed."""
     missed = []
     print("\ntargets:")
-    for name, value, target, at_most in checks:
-        ok = value <= target if at_most else value >= target
-        print(f"  {'met   ' if ok else 'MISSED'}  {name}: {value:.1f}")
+    for name, value, target, *rest in checks:
+        ok = value <= target if (rest[0] if rest else True) else value >= target
+        print(f"  {'met   ' if ok else 'MISSED'}  {name}: {value:.{digits}f}")
         if not ok:
             missed.append(name)
     return missed

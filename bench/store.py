@@ -39,7 +39,7 @@ import time
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from seek import Child, python, remove_index, runreel  # noqa: E402
+from seek import Child, print_targets, python, remove_index, runreel  # noqa: E402
 
 REPEAT = 7
 TARGETS = {"added": 0.5, "query_ms": 100.0, "peak_mib": 100.0}
@@ -218,14 +218,7 @@ def report(f: dict[str, Any]) -> list[str]:
         ("warm tasks query <= 100 ms beyond start-up", beyond, TARGETS["query_ms"]),
         ("peak memory <= 100 MiB", peak, TARGETS["peak_mib"]),
     ]
-    missed = []
-    print("\ntargets:")
-    for name, value, target in checks:
-        ok = value <= target
-        print(f"  {'met   ' if ok else 'MISSED'}  {name}: {value:.2f}")
-        if not ok:
-            missed.append(name)
-    return missed
+    return print_targets(checks)
 
 
 def main(argv: list[str] | None = None) -> int:

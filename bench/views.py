@@ -34,7 +34,7 @@ import time
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from seek import python, remove_index, runreel  # noqa: E402
+from seek import print_targets, python, remove_index, runreel  # noqa: E402
 
 VIEWS = ("overview", "failures", "tasks", "workers", "timeline", "log")
 KEYS = {"overview": "o", "failures": "f", "tasks": "t", "workers": "w", "timeline": "i", "log": "l"}
@@ -192,14 +192,7 @@ def report(f: dict[str, Any]) -> list[str]:
         ("every view switch <= 100 ms", worst_switch, TARGETS["switch_ms"]),
         ("live CPU of every view <= the overview's", worst_live, TARGETS["live_cpu"]),
     ]
-    missed = []
-    print("\ntargets:")
-    for name, value, target in checks:
-        ok = value <= target
-        print(f"  {'met   ' if ok else 'MISSED'}  {name}: {value:.2f}")
-        if not ok:
-            missed.append(name)
-    return missed
+    return print_targets(checks)
 
 
 def main(argv: list[str] | None = None) -> int:
