@@ -409,20 +409,34 @@ def _mib(n: float) -> str:
     return f"{n / 2**20:.0f} MiB"
 
 
-def _ms(s: float) -> str:
-    return f"{s * 1000:.1f} ms" if s < 10 else f"{s:.1f} s"
-
-
-def run(args: argparse.Namespace) -> dict[str, Any]:
-    workdir = args.dir or tempfile.mkdtemp(prefix="runreel-seek-")
+def workspace(args: argparse.Namespace, name: str) -> tuple[str, str, dict[str, str]]:
+    """A bench's folder (``--dir`` or a new temporary one), its log's path, and the
+    environment its commands run in (own cache; modules compiled once, as installed)."""
+    workdir = args.dir or tempfile.mkdtemp(prefix=f"runreel-{name}-")
     os.makedirs(workdir, exist_ok=True)
     log = os.path.join(workdir, f"seek-{args.events}.jsonl")
     env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR", "TERM")}
     env["XDG_CACHE_HOME"] = os.path.join(workdir, "cache")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [os.getcwd(), env.get("PYTHONPATH")]))
-    # Commands start like an installed package: modules compiled once, not at every start.
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPYCACHEPREFIX"] = os.path.join(workdir, "pycache")
+    return workdir, log, env
+
+
+def make_log(log: str, events: int, env: dict[str, str], workdir: str) -> Child:
+    """Write the generated log of ``events`` events at ``log``, in a child process."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    code = f"sys.path.insert(0, {here!r})\nfrom seek import generate\n"
+    code += "generate(sys.argv[1], int(sys.argv[2]))\n"
+    return python(code, [log, str(events)], env, workdir).check(0)
+
+
+def _ms(s: float) -> str:
+    return f"{s * 1000:.1f} ms" if s < 10 else f"{s:.1f} s"
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    workdir, log, env = workspace(args, "seek")
     figures: dict[str, Any] = {
         "load_before": _load(),
         "python": platform.python_version(),
@@ -434,10 +448,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             figures["log"] = {"events": args.events, "bytes": os.path.getsize(log), "reused": True}
         else:
             began = time.perf_counter()
-            here = os.path.dirname(os.path.abspath(__file__))
-            code = f"sys.path.insert(0, {here!r})\nfrom seek import generate\n"
-            code += "generate(sys.argv[1], int(sys.argv[2]))\n"
-            gen = python(code, [log, str(args.events)], env, workdir).check(0)
+            gen = make_log(log, args.events, env, workdir)
             figures["log"] = {
                 "events": args.events,
                 "bytes": os.path.getsize(log),

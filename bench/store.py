@@ -34,12 +34,11 @@ import shutil
 import sqlite3
 import statistics
 import sys
-import tempfile
 import time
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from seek import Child, print_targets, python, remove_index, runreel  # noqa: E402
+from seek import Child, make_log, print_targets, python, remove_index, runreel, workspace  # noqa: E402
 
 REPEAT = 7
 TARGETS = {"added": 0.5, "query_ms": 100.0, "peak_mib": 100.0}
@@ -110,21 +109,11 @@ def _median(children: list[Child]) -> tuple[float, float]:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    workdir = args.dir or tempfile.mkdtemp(prefix="runreel-store-")
-    os.makedirs(workdir, exist_ok=True)
-    log = os.path.join(workdir, f"seek-{args.events}.jsonl")
-    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR", "TERM")}
-    env["XDG_CACHE_HOME"] = os.path.join(workdir, "cache")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [os.getcwd(), env.get("PYTHONPATH")]))
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env["PYTHONPYCACHEPREFIX"] = os.path.join(workdir, "pycache")
+    workdir, log, env = workspace(args, "store")
     f: dict[str, Any] = {"events": args.events}
     try:
         if not os.path.exists(log):
-            here = os.path.dirname(os.path.abspath(__file__))
-            code = f"sys.path.insert(0, {here!r})\nfrom seek import generate\n"
-            code += "generate(sys.argv[1], int(sys.argv[2]))\n"
-            python(code, [log, str(args.events)], env, workdir).check(0)
+            make_log(log, args.events, env, workdir)
         f["bytes"] = os.path.getsize(log)
         print(f"log: {args.events:,} events, {f['bytes'] / 1e9:.2f} GB ({log})")
         runreel(["--version"], env, workdir).check(0)  # compiles the modules once

@@ -29,12 +29,11 @@ import os
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from seek import print_targets, python, remove_index, runreel  # noqa: E402
+from seek import make_log, print_targets, python, remove_index, runreel, workspace  # noqa: E402
 
 VIEWS = ("overview", "failures", "tasks", "workers", "timeline", "log")
 KEYS = {"overview": "o", "failures": "f", "tasks": "t", "workers": "w", "timeline": "i", "log": "l"}
@@ -126,21 +125,11 @@ s.close()
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    workdir = args.dir or tempfile.mkdtemp(prefix="runreel-views-")
-    os.makedirs(workdir, exist_ok=True)
-    log = os.path.join(workdir, f"seek-{args.events}.jsonl")
-    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR", "TERM")}
-    env["XDG_CACHE_HOME"] = os.path.join(workdir, "cache")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [os.getcwd(), env.get("PYTHONPATH")]))
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env["PYTHONPYCACHEPREFIX"] = os.path.join(workdir, "pycache")
+    workdir, log, env = workspace(args, "views")
     f: dict[str, Any] = {"events": args.events}
     try:
         if not os.path.exists(log):
-            here = os.path.dirname(os.path.abspath(__file__))
-            code = f"sys.path.insert(0, {here!r})\nfrom seek import generate\n"
-            code += "generate(sys.argv[1], int(sys.argv[2]))\n"
-            python(code, [log, str(args.events)], env, workdir).check(0)
+            make_log(log, args.events, env, workdir)
         f["bytes"] = os.path.getsize(log)
         print(f"log: {args.events:,} events, {f['bytes'] / 1e9:.2f} GB ({log})")
         remove_index(log, env)
