@@ -96,6 +96,16 @@ def test_tasks_sorted_and_filtered() -> None:
     assert answer("tasks", log, "--status", "failed") == []
 
 
+@pytest.mark.parametrize("filters", [[], ["--status", "failed"], ["--status", "succeeded"]])
+def test_tasks_json_is_streamed_in_the_bytes_json_dumps_gives(filters: list[str]) -> None:
+    """`tasks --json` writes row by row (flat memory for any number of tasks); the bytes
+    are those of the whole list dumped at once, empty answers included."""
+    result = invoke(["tasks", str(fixture("with_retries")), "--json", *filters])
+    assert result.exit_code == 0
+    rows = json.loads(result.stdout)
+    assert result.stdout == json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
+
+
 def test_tasks_at_a_position_show_the_run_as_it_stood() -> None:
     rows = answer("tasks", fixture("with_retries"), "--at", "#8")
     assert isinstance(rows, list)

@@ -4,7 +4,7 @@ store, JSON and the times shown to people."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, TypeVar
@@ -54,6 +54,17 @@ def echo_json(value: Any) -> None:
     """JSON with the keys in their documented order, UTF-8 whatever the locale says."""
     text = json.dumps(value, indent=2, ensure_ascii=False) + "\n"
     click.echo(text.encode("utf-8"), nl=False)
+
+
+def echo_json_array(items: Iterable[Any]) -> None:
+    """The bytes ``echo_json(list(items))`` would print, one item at a time: a big answer
+    never sits whole in memory."""
+    head = b"["
+    for item in items:
+        body = json.dumps(item, indent=2, ensure_ascii=False).replace("\n", "\n  ")
+        click.echo(head + b"\n  " + body.encode("utf-8"), nl=False)
+        head = b","
+    click.echo(b"[]\n" if head == b"[" else b"\n]\n", nl=False)
 
 
 def echo_text(text: str) -> None:

@@ -11,7 +11,7 @@ from replay.cli.options import lenient_option, log_argument
 from replay.cli.postmortem import (
     answering,
     at_option,
-    echo_json,
+    echo_json_array,
     echo_text,
     json_option,
     seconds,
@@ -54,11 +54,10 @@ def tasks(
         rows = queries.tasks(
             answer.conn, status=status, worker=worker, grep=grep, sort=sort, limit=limit
         )
-        first = queries.first_t(answer.conn)
-    if as_json:
-        echo_json(rows)
-    else:
-        echo_text(text(rows, first))
+        if as_json:
+            echo_json_array(rows)
+        else:
+            echo_text(text(list(rows), queries.first_t(answer.conn)))
     return 0
 
 

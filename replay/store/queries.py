@@ -133,8 +133,9 @@ def tasks(
     grep: str | None = None,
     sort: str = "start",
     limit: int | None = None,
-) -> list[dict[str, Any]]:
-    """Every task in its final state (as of the store's position), filtered and sorted."""
+) -> Iterator[dict[str, Any]]:
+    """Every task in its final state (as of the store's position), filtered and sorted; one
+    row at a time, so a caller that streams its output keeps memory flat."""
     where, args = [], []
     if status is not None:
         where.append("status = ?")
@@ -153,7 +154,8 @@ def tasks(
     sql += f" ORDER BY {SORTS[sort]}"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
-    return [dict(zip(TASK_KEYS, row, strict=True)) for row in conn.execute(sql, args)]
+    for row in conn.execute(sql, args):
+        yield dict(zip(TASK_KEYS, row, strict=True))
 
 
 ATTEMPT_KEYS = ("attempt", "worker", "start_t", "end_t", "outcome", "error", "detail")
