@@ -186,6 +186,32 @@ def test_an_output_named_like_a_directory_is_refused(command: list[str], tmp_pat
         assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["import", "{report}", "-o", "{out}"],
+        ["pull", "redis://127.0.0.1:6379/0/runreel-never-used", "-o", "{out}"],
+        ["record", "-o", "{out}", "--", "sh", "-c", "touch {ran}"],
+        ["demo", "-o", "{out}"],
+    ],
+)
+def test_the_writing_commands_refuse_a_directory_name_before_any_work(
+    command: list[str], tmp_path: Path
+) -> None:
+    """import, pull, record and demo: `-o out.d/` is refused up front (64), before reading a
+    report, contacting a server or running the command; no file named out.d appears."""
+    report = tmp_path / "report.json"
+    report.write_bytes(Path(fixture(LOG)).read_bytes())
+    ran = tmp_path / "ran"
+    out = f"{tmp_path / 'out.d'}{os.sep}"
+    args = [a.format(report=report, out=out, ran=ran) for a in command]
+    result = invoke(args)
+    assert result.exit_code == exitcodes.USAGE, result.stderr
+    assert_one_error_line(result.stderr)
+    assert "names a directory" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json"]
+
+
 def test_snapshot_into_a_missing_directory_is_74(tmp_path: Path) -> None:
     out = tmp_path / "missing" / "snap.txt"
     result = invoke(["snapshot", fixture(LOG), "-o", str(out)])

@@ -9,7 +9,7 @@ import click
 from recorder.importers import FORMATS, import_events
 from recorder.importers.output import write_log
 from replay import exitcodes
-from replay.cli.options import READ_PATH
+from replay.cli.options import READ_PATH, OutputPath
 from replay.core.fold import apply_all
 from replay.core.metrics import Metrics
 
@@ -21,7 +21,7 @@ from replay.core.metrics import Metrics
     "--output",
     "log",
     required=True,
-    type=click.Path(dir_okay=False, path_type=str),
+    type=OutputPath(),
     help="The runreel log to write.",
 )
 @click.option(

@@ -7,6 +7,7 @@ import click
 from recorder.errors import WriteFailed
 from recorder.location import parse
 from replay import exitcodes
+from replay.cli.options import OutputPath
 from replay.sources.archive import SIDECAR, PullRefused
 from replay.sources.archive import pull as pull_stream
 
@@ -17,7 +18,7 @@ from replay.sources.archive import pull as pull_stream
     "-o",
     "--output",
     required=True,
-    type=click.Path(dir_okay=False, path_type=str),
+    type=OutputPath(),
     help="The log to write (created when missing, appended to when pulled before).",
 )
 @click.option(

@@ -11,6 +11,7 @@ from recorder.errors import LogExists, WriteFailed
 from recorder.location import locate
 from recorder.writer import Recorder
 from replay import exitcodes
+from replay.cli.options import OutputPath
 from replay.cli.viewer import MONO, WALL, ViewerOptions, follow_block, run_session, viewer_options
 from replay.sessions.keymap import keys_help
 from replay.sessions.live import KEYS, LiveSession
@@ -26,7 +27,7 @@ from replay.sources import follower as follower_for
     "-o",
     "--output",
     "log",
-    type=click.Path(dir_okay=False, path_type=str),
+    type=OutputPath(),
     default="runreel-record.jsonl",
     show_default=True,
     help="The log to write.",
