@@ -46,7 +46,7 @@ from recorder.sinks.file import Durability, FileSink, fsync_every
 from recorder.sinks.redis import RedisSink
 
 ENV_VAR = "RUNREEL_LOG"
-_now = time.time_ns
+_time = time.time  # t = _time() * 1e6 // 1 / 1e6: whole microseconds, cheaper than round(t, 6)
 _deferred = batch.deferred  # the same list: one global load on the path of every event
 BATCH_BYTES = 1 << 16  # a batch is written when it reaches this size, whatever its age
 
@@ -107,6 +107,11 @@ class Recorder(batch.Batching):
         self._pending = bytearray()  # the open batch (with linger): lines join it inline
         self._room = limit  # a batch that stays below this size takes a line inline
         self._put: Callable[[bytearray], None] = self._sink.write
+        self._file: FileSink | None = None  # the file the hot path writes to itself
+        self._fd = -1  # its descriptor (-1: every line goes through self._put)
+        if isinstance(self._sink, FileSink) and not every and self.linger is None:
+            self._file = self._sink
+            self._fd = self._sink.fd
         if self.linger is not None:
             self._batch = batch.Batch(self._sink, self._flush_quietly, self.linger, limit)
             self._sink = self._batch
@@ -166,15 +171,14 @@ class Recorder(batch.Batching):
     def _append(self, cls: type[Event], *fields: Any) -> None:
         """Stamp and write one event; ``fields`` are cls's own, in order (t, src, seq come last).
 
-        task_started() and succeeded() repeat these few lines with their own class: they
-        are most of the events, and a call with ``*fields`` costs as much as the write.
+        task_started() and succeeded() repeat these lines, and _place's, with their own
+        class: they are most of the events, and each call costs a tenth of a write.
         """
         lock = self._lock
         lock.acquire()  # not ``with``: this is the path of every event, and it costs half
         try:
             seq = self._seq + 1
-            # whole microseconds (round(t, 6) costs as much as a write)
-            self._place(cls(*fields, t=_now() // 1000 / 1e6, src=self.src, seq=seq))
+            self._place(cls(*fields, t=_time() * 1e6 // 1 / 1e6, src=self.src, seq=seq))
             self._seq = seq
         finally:
             lock.release()
@@ -182,7 +186,19 @@ class Recorder(batch.Batching):
             deliver()
 
     def _place(self, event: Event) -> None:
-        """Encode ``event`` into the open batch, or write it (lock held; raises, seq unused)."""
+        """Write ``event``'s line, or add it to the open batch (lock held; raises, seq unused)."""
+        fd = self._fd
+        if fd >= 0:  # unbatched, to a file: one os.write of the line
+            line = self._buf
+            encode_struct_into(event, line, 0)  # offset 0: replaces the last line
+            line += b"\n"
+            try:
+                written = os.write(fd, line)
+            except OSError as exc:
+                self._file_failed(line, exc)
+            if written != len(line):
+                self._file_failed(line, written)
+            return
         pending = self._pending
         start = len(pending)
         if start and start < self._room:  # an open batch with room: the line joins it
@@ -192,15 +208,29 @@ class Recorder(batch.Batching):
                 del pending[start:]
                 raise
             pending += b"\n"
-        else:  # one line: to the sink, or to a batch to open, write or retry
-            line = self._buf
-            encode_struct_into(event, line, 0)  # offset 0: replaces the last line
-            line += b"\n"
-            try:
-                self._put(line)
-            except WriteFailed as exc:
-                self._write_failed(exc)
-                raise
+        else:
+            self._put_line(event)
+
+    def _put_line(self, event: Event) -> None:
+        """One line to the sink (a stream, a file that syncs), to a batch to open, write or
+        retry, or refused (closed)."""
+        line = self._buf
+        encode_struct_into(event, line, 0)
+        line += b"\n"
+        try:
+            self._put(line)
+        except WriteFailed as exc:
+            self._write_failed(exc)
+            raise
+
+    def _file_failed(self, line: bytearray, outcome: int | OSError) -> NoReturn:
+        """A write to the file failed or was short: the sink says what that left."""
+        assert self._file is not None
+        try:
+            self._file.failed(line, outcome)
+        except WriteFailed as exc:
+            self._write_failed(exc)
+            raise
 
     def _refuse(self, line: bytearray | None = None) -> NoReturn:
         raise Unwritten(f"{self.path}: recorder is closed")
@@ -210,6 +240,7 @@ class Recorder(batch.Batching):
         self._closed = True
         self._put = self._refuse
         self._room = 0
+        self._fd = -1
 
     def _write_failed(self, exc: WriteFailed) -> None:
         """What a failed write means for the seq (recorder/sinks/__init__.py)."""
@@ -222,14 +253,36 @@ class Recorder(batch.Batching):
         if attempt.__class__ is not int or attempt < 1:
             attempt = attempt_number(attempt)
         lock = self._lock
-        lock.acquire()  # _append's lines, inline (see there)
+        lock.acquire()  # _append's and _place's lines, inline (see there)
         try:
             seq = self._seq + 1
-            self._place(
-                TaskStarted(
-                    str(task), str(worker), attempt, t=_now() // 1000 / 1e6, src=self.src, seq=seq
-                )
+            # f"{x}" is str(x), without a call for a str
+            event = TaskStarted(
+                f"{task}", f"{worker}", attempt, t=_time() * 1e6 // 1 / 1e6, src=self.src, seq=seq
             )
+            fd = self._fd
+            if fd >= 0:
+                line = self._buf
+                encode_struct_into(event, line, 0)
+                line += b"\n"
+                try:
+                    written = os.write(fd, line)
+                except OSError as exc:
+                    self._file_failed(line, exc)
+                if written != len(line):
+                    self._file_failed(line, written)
+            else:
+                pending = self._pending
+                start = len(pending)
+                if start and start < self._room:
+                    try:
+                        encode_struct_into(event, pending, -1)
+                    except (TypeError, ValueError):
+                        del pending[start:]
+                        raise
+                    pending += b"\n"
+                else:
+                    self._put_line(event)
             self._seq = seq
         finally:
             lock.release()
@@ -277,12 +330,35 @@ class Recorder(batch.Batching):
 
     def succeeded(self, task: str, *, worker: str = "") -> None:
         lock = self._lock
-        lock.acquire()  # _append's lines, inline (see there)
+        lock.acquire()  # _append's and _place's lines, inline (see there)
         try:
             seq = self._seq + 1
-            self._place(
-                TaskSucceeded(str(task), str(worker), t=_now() // 1000 / 1e6, src=self.src, seq=seq)
+            event = TaskSucceeded(
+                f"{task}", f"{worker}", t=_time() * 1e6 // 1 / 1e6, src=self.src, seq=seq
             )
+            fd = self._fd
+            if fd >= 0:
+                line = self._buf
+                encode_struct_into(event, line, 0)
+                line += b"\n"
+                try:
+                    written = os.write(fd, line)
+                except OSError as exc:
+                    self._file_failed(line, exc)
+                if written != len(line):
+                    self._file_failed(line, written)
+            else:
+                pending = self._pending
+                start = len(pending)
+                if start and start < self._room:
+                    try:
+                        encode_struct_into(event, pending, -1)
+                    except (TypeError, ValueError):
+                        del pending[start:]
+                        raise
+                    pending += b"\n"
+                else:
+                    self._put_line(event)
             self._seq = seq
         finally:
             lock.release()
