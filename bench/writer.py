@@ -12,10 +12,13 @@ What each line measures (all in this process, on files in one temporary director
 - floor: build each event's struct and encode it (msgspec ``encode_into`` and the
   newline), then one ``os.write``: no lock, clock read or seq (what any writer of this
   format does at least, with no Recorder);
+- stamped floor: the floor plus what every event of a writer shared by threads needs: a
+  lock held around it, a clock read (whole microseconds) and the seq;
 - Recorder: ``task_started`` + ``succeeded`` pairs through the public API, unbatched;
 - Recorder with ``linger`` (group commit): the same calls, batches of up to 64 KiB;
 - batch floor: building and encoding each event into a 64 KiB batch, one ``os.write``
-  per batch: no lock, clock or seq (what any group commit does at least).
+  per batch: no lock, clock or seq (what any group commit does at least);
+- stamped batch floor: the batch floor plus the lock, clock read and seq of each event.
 
 Costs are CPU seconds of the whole process (``time.process_time``: user + system, so
 the write syscall counts, and so does the flusher thread), which suffer less from other
@@ -33,6 +36,7 @@ import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -104,6 +108,77 @@ def floor(path: str, events: int) -> float:
         os.close(fd)
 
 
+def stamped(path: str, events: int) -> float:
+    """CPU seconds of the floor with a lock, a clock read and the seq per event: the
+    least a Recorder shared by threads does per event, without its API call."""
+    ids, src = _ids(events), f"{os.getpid()}-bench"
+    buf = bytearray()
+    fd = _open(path)
+    lock = threading.Lock()  # as an unbatched Recorder's
+    try:
+        write, encode_into, now = os.write, codec.encode_struct_into, time.time
+        seq = 0
+        c0 = time.process_time()
+        for tid in ids:
+            lock.acquire()
+            try:
+                seq += 1
+                t = now() * 1e6 // 1 / 1e6
+                encode_into(TaskStarted(tid, WORKER, 1, t=t, src=src, seq=seq), buf, 0)
+                buf += b"\n"
+                write(fd, buf)
+            finally:
+                lock.release()
+            lock.acquire()
+            try:
+                seq += 1
+                t = now() * 1e6 // 1 / 1e6
+                encode_into(TaskSucceeded(tid, WORKER, t=t, src=src, seq=seq), buf, 0)
+                buf += b"\n"
+                write(fd, buf)
+            finally:
+                lock.release()
+        return time.process_time() - c0
+    finally:
+        os.close(fd)
+
+
+def stamped_batch(path: str, events: int) -> float:
+    """The batch floor with a lock, a clock read and the seq per event."""
+    ids, src = _ids(events), f"{os.getpid()}-bench"
+    buf = bytearray()
+    fd = _open(path)
+    lock = threading.RLock()  # as a batching Recorder's
+    try:
+        write, encode_into, now = os.write, codec.encode_struct_into, time.time
+        seq = 0
+        c0 = time.process_time()
+        for tid in ids:
+            lock.acquire()
+            try:
+                seq += 1
+                t = now() * 1e6 // 1 / 1e6
+                encode_into(TaskStarted(tid, WORKER, 1, t=t, src=src, seq=seq), buf, -1)
+                buf += b"\n"
+            finally:
+                lock.release()
+            lock.acquire()
+            try:
+                seq += 1
+                t = now() * 1e6 // 1 / 1e6
+                encode_into(TaskSucceeded(tid, WORKER, t=t, src=src, seq=seq), buf, -1)
+                buf += b"\n"
+                if len(buf) >= LIMIT:
+                    write(fd, buf)
+                    buf.clear()
+            finally:
+                lock.release()
+        write(fd, buf)
+        return time.process_time() - c0
+    finally:
+        os.close(fd)
+
+
 def batch_floor(path: str, events: int) -> float:
     """CPU seconds to build and encode each event into a batch, one ``os.write`` per
     64 KiB: what any group commit does at least (no lock, clock or seq)."""
@@ -166,8 +241,10 @@ def check(path: str, events: int, header: int) -> None:
 
 CASES: dict[str, tuple[Case, int]] = {  # name: (case, header lines its log starts with)
     "floor": (floor, 0),
+    "stamped": (stamped, 0),
     "recorder": (recorder, 1),
     "linger": (grouped, 1),
+    "stamped_batch": (stamped_batch, 0),
     "batch_floor": (batch_floor, 0),
 }
 
@@ -203,8 +280,10 @@ def run(events: int, rounds: int) -> dict[str, Any]:
 LABELS = {
     "bare": "bare os.write per pre-encoded line (baseline)",
     "floor": "floor: build + encode + os.write, no lock/clock/seq",
+    "stamped": "stamped floor: the floor + lock, clock, seq",
     "recorder": "Recorder, unbatched (one write per event)",
     "linger": "Recorder, linger={linger} (group commit)",
+    "stamped_batch": "stamped batch floor: batch floor + lock, clock, seq",
     "batch_floor": "batch floor: build + encode, one os.write per 64 KiB",
 }
 

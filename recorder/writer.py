@@ -104,8 +104,8 @@ class Recorder(batch.Batching):
         else:
             self._sink = FileSink(self.path, start=start, overwrite=overwrite, every=every)
         self._batch: batch.Batch | None = None
-        self._pending = bytearray()  # the open batch (with linger): lines join it inline
-        self._room = limit  # a batch that stays below this size takes a line inline
+        self._queue: list[Event] = []  # the open batch's queue (with linger): events join it
+        self._room = 0  # how many more may join it (0: each event goes through _put_line)
         self._put: Callable[[bytearray], None] = self._sink.write
         self._file: FileSink | None = None  # the file the hot path writes to itself
         self._fd = -1  # its descriptor (-1: every line goes through self._put)
@@ -114,9 +114,7 @@ class Recorder(batch.Batching):
             self._fd = self._sink.fd
         if self.linger is not None:
             self._batch = batch.Batch(self._sink, self._flush_quietly, self.linger, limit)
-            self._sink = self._batch
-            self._pending = self._batch.pending
-            self._put = self._put_batched
+            self._queue = self._batch.queue
         self._new_identity()
         _live.add(self)
         if self._batch is not None:
@@ -199,26 +197,21 @@ class Recorder(batch.Batching):
             if written != len(line):
                 self._file_failed(line, written)
             return
-        pending = self._pending
-        start = len(pending)
-        if start and start < self._room:  # an open batch with room: the line joins it
-            try:
-                encode_struct_into(event, pending, -1)
-            except (TypeError, ValueError):  # e.g. a lone surrogate: nothing was added
-                del pending[start:]
-                raise
-            pending += b"\n"
-        else:
-            self._put_line(event)
+        self._put_line(event)  # with linger: encoded now, so a bad text raises at the call
 
     def _put_line(self, event: Event) -> None:
-        """One line to the sink (a stream, a file that syncs), to a batch to open, write or
-        retry, or refused (closed)."""
-        line = self._buf
-        encode_struct_into(event, line, 0)
-        line += b"\n"
+        """One line to the sink (a stream, a file that syncs) or to the batch (which opens,
+        writes or retries it), or refused (closed)."""
+        if self._closed:
+            self._refuse()
         try:
-            self._put(line)
+            if self._batch is not None:
+                self._room = self._batch.add(event)
+            else:
+                line = self._buf
+                encode_struct_into(event, line, 0)
+                line += b"\n"
+                self._put(line)
         except WriteFailed as exc:
             self._write_failed(exc)
             raise
@@ -232,13 +225,12 @@ class Recorder(batch.Batching):
             self._write_failed(exc)
             raise
 
-    def _refuse(self, line: bytearray | None = None) -> NoReturn:
+    def _refuse(self) -> NoReturn:
         raise Unwritten(f"{self.path}: recorder is closed")
 
     def _stop_writing(self) -> None:
         """Closed: every later event is refused (the hot path checks nothing else)."""
         self._closed = True
-        self._put = self._refuse
         self._room = 0
         self._fd = -1
 
@@ -252,13 +244,13 @@ class Recorder(batch.Batching):
     def task_started(self, task: str, *, worker: str = "", attempt: int = 1) -> None:
         if attempt.__class__ is not int or attempt < 1:
             attempt = attempt_number(attempt)
+        task, worker = f"{task}", f"{worker}"  # str(x), without a call for a str
         lock = self._lock
         lock.acquire()  # _append's and _place's lines, inline (see there)
         try:
             seq = self._seq + 1
-            # f"{x}" is str(x), without a call for a str
             event = TaskStarted(
-                f"{task}", f"{worker}", attempt, t=_time() * 1e6 // 1 / 1e6, src=self.src, seq=seq
+                task, worker, attempt, t=_time() * 1e6 // 1 / 1e6, src=self.src, seq=seq
             )
             fd = self._fd
             if fd >= 0:
@@ -272,15 +264,10 @@ class Recorder(batch.Batching):
                 if written != len(line):
                     self._file_failed(line, written)
             else:
-                pending = self._pending
-                start = len(pending)
-                if start and start < self._room:
-                    try:
-                        encode_struct_into(event, pending, -1)
-                    except (TypeError, ValueError):
-                        del pending[start:]
-                        raise
-                    pending += b"\n"
+                queue = self._queue
+                # ASCII text always encodes: the queue is encoded later, all at once
+                if len(queue) < self._room and task.isascii() and worker.isascii():
+                    queue.append(event)
                 else:
                     self._put_line(event)
             self._seq = seq
@@ -329,13 +316,12 @@ class Recorder(batch.Batching):
             )
 
     def succeeded(self, task: str, *, worker: str = "") -> None:
+        task, worker = f"{task}", f"{worker}"
         lock = self._lock
         lock.acquire()  # _append's and _place's lines, inline (see there)
         try:
             seq = self._seq + 1
-            event = TaskSucceeded(
-                f"{task}", f"{worker}", t=_time() * 1e6 // 1 / 1e6, src=self.src, seq=seq
-            )
+            event = TaskSucceeded(task, worker, t=_time() * 1e6 // 1 / 1e6, src=self.src, seq=seq)
             fd = self._fd
             if fd >= 0:
                 line = self._buf
@@ -348,15 +334,10 @@ class Recorder(batch.Batching):
                 if written != len(line):
                     self._file_failed(line, written)
             else:
-                pending = self._pending
-                start = len(pending)
-                if start and start < self._room:
-                    try:
-                        encode_struct_into(event, pending, -1)
-                    except (TypeError, ValueError):
-                        del pending[start:]
-                        raise
-                    pending += b"\n"
+                queue = self._queue
+                # ASCII text always encodes: the queue is encoded later, all at once
+                if len(queue) < self._room and task.isascii() and worker.isascii():
+                    queue.append(event)
                 else:
                     self._put_line(event)
             self._seq = seq
@@ -433,7 +414,10 @@ class Recorder(batch.Batching):
             if self._closed:
                 return
             self._stop_writing()
-            self._sink.close()  # a Batch writes its last batch first
+            if self._batch is not None:
+                self._batch.close()  # the last batch, then the sink
+            else:
+                self._sink.close()
         if _deferred:
             deliver()
 
