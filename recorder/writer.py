@@ -16,7 +16,7 @@ import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from types import TracebackType
-from typing import Any, Literal, NoReturn
+from typing import Any, Literal
 
 from recorder import batch
 from recorder.batch import deliver
@@ -41,7 +41,8 @@ from recorder.events import (
     TotalChanged,
 )
 from recorder.location import is_url
-from recorder.sinks import Broken, Sink, Unwritten
+from recorder.placing import Placing
+from recorder.sinks import Sink
 from recorder.sinks.file import Durability, FileSink, fsync_every
 from recorder.sinks.redis import RedisSink
 
@@ -62,7 +63,7 @@ def _after_fork() -> None:
 os.register_at_fork(after_in_child=_after_fork)
 
 
-class Recorder(batch.Batching):
+class Recorder(Placing, batch.Batching):
     """Appends events for one writer (one ``src``) to a runreel log.
 
     Start a run with ``Recorder(path, name=..., total=...)``; attach a worker
@@ -182,64 +183,6 @@ class Recorder(batch.Batching):
             lock.release()
         if _deferred:  # a signal came while the lock was held
             deliver()
-
-    def _place(self, event: Event) -> None:
-        """Write ``event``'s line, or add it to the open batch (lock held; raises, seq unused)."""
-        fd = self._fd
-        if fd >= 0:  # unbatched, to a file: one os.write of the line
-            line = self._buf
-            encode_struct_into(event, line, 0)  # offset 0: replaces the last line
-            line += b"\n"
-            try:
-                written = os.write(fd, line)
-            except OSError as exc:
-                self._file_failed(line, exc)
-            if written != len(line):
-                self._file_failed(line, written)
-            return
-        self._put_line(event)  # with linger: encoded now, so a bad text raises at the call
-
-    def _put_line(self, event: Event) -> None:
-        """One line to the sink (a stream, a file that syncs) or to the batch (which opens,
-        writes or retries it), or refused (closed)."""
-        if self._closed:
-            self._refuse()
-        try:
-            if self._batch is not None:
-                self._room = self._batch.add(event)
-            else:
-                line = self._buf
-                encode_struct_into(event, line, 0)
-                line += b"\n"
-                self._put(line)
-        except WriteFailed as exc:
-            self._write_failed(exc)
-            raise
-
-    def _file_failed(self, line: bytearray, outcome: int | OSError) -> NoReturn:
-        """A write to the file failed or was short: the sink says what that left."""
-        assert self._file is not None
-        try:
-            self._file.failed(line, outcome)
-        except WriteFailed as exc:
-            self._write_failed(exc)
-            raise
-
-    def _refuse(self) -> NoReturn:
-        raise Unwritten(f"{self.path}: recorder is closed")
-
-    def _stop_writing(self) -> None:
-        """Closed: every later event is refused (the hot path checks nothing else)."""
-        self._closed = True
-        self._room = 0
-        self._fd = -1
-
-    def _write_failed(self, exc: WriteFailed) -> None:
-        """What a failed write means for the seq (recorder/sinks/__init__.py)."""
-        if isinstance(exc, Broken):
-            self._stop_writing()  # the seq is free, and no later event can use it
-        elif not isinstance(exc, Unwritten):
-            self._seq += 1  # the line may be in the log: its seq stays used
 
     def task_started(self, task: str, *, worker: str = "", attempt: int = 1) -> None:
         if attempt.__class__ is not int or attempt < 1:
