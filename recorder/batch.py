@@ -1,11 +1,10 @@
 """Group commit for ``Recorder(..., linger=S)``: when a batch of buffered lines is written.
 
 A batching Recorder keeps its events in a buffer and writes them as whole lines with one
-``write()``
-(one pipelined round trip for Redis) when the buffer passes its size limit, when its
-oldest line is ``linger`` seconds old (a ``Flusher`` thread per Recorder), on ``close()``,
-before ``fork()``, at interpreter exit (``atexit``, and multiprocessing's exit of a
-forked child, which skips ``atexit``) and on SIGTERM or SIGINT. A signal handler
+``write()`` (one pipelined round trip for Redis) when the buffer passes its size limit,
+when its oldest event is ``linger`` seconds old (a ``Flusher`` thread per Recorder), on
+``close()``, before ``fork()``, at interpreter exit (``atexit``, and multiprocessing's exit
+of a forked child, which skips ``atexit``) and on SIGTERM or SIGINT. A signal handler
 flushes, then hands the signal on to the handler that was there before (a Python
 handler is called, the default action is taken again, an ignored signal stays ignored).
 What a SIGKILL or ``os._exit`` loses is what was buffered: at most one window.
