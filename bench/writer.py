@@ -1,22 +1,31 @@
 """Issue 17 benchmark: the Recorder's write rate as a ratio to a bare ``os.write`` per line.
 
 Usage:
-    python bench/writer.py                  # 200k events per case, 7 rounds (about a minute)
-    python bench/writer.py --quick          # 50k events, 3 rounds: a smoke run
+    python bench/writer.py                  # 200k events per case, 9 rounds (about two minutes)
+    python bench/writer.py --quick          # 50k events, 5 rounds: a smoke run
     python bench/writer.py --json out.json  # also write the figures as JSON ("-": stdout)
 
-Each round runs, one after the other in this process, on the same kind of file:
+What each line measures (all in this process, on files in one temporary directory):
 
-- bare: one ``os.write`` per pre-encoded line (lines encoded before the clock starts);
-- floor: building and encoding each event, then one ``os.write``: no lock, clock or seq;
+- bare: one ``os.write`` per pre-encoded line (lines encoded before the clock starts):
+  the unbatched ceiling, and the baseline of every ratio;
+- floor: build each event's struct and encode it (msgspec ``encode_into`` and the
+  newline), then one ``os.write``: no lock, clock read or seq (what any writer of this
+  format does at least, with no Recorder);
+- stamped floor: the floor plus what every event of a writer shared by threads needs: a
+  lock held around it, a clock read (whole microseconds) and the seq;
 - Recorder: ``task_started`` + ``succeeded`` pairs through the public API, unbatched;
 - Recorder with ``linger`` (group commit): the same calls, batches of up to 64 KiB;
 - batch floor: building and encoding each event into a 64 KiB batch, one ``os.write``
-  per batch: no lock, clock or seq (what any group commit does at least).
+  per batch: no lock, clock or seq (what any group commit does at least);
+- stamped batch floor: the batch floor plus the lock, clock read and seq of each event.
 
-Rates are events per CPU-second of the whole process (the flusher thread included), the
-best round of each; ratios are the median over rounds of each round's own ratio to the
-bare rate. Every log is checked afterwards: every line whole, every seq in order.
+Costs are CPU seconds of the whole process (``time.process_time``: user + system, so
+the write syscall counts, and so does the flusher thread), which suffer less from other
+processes than wall time. Every case runs right after a bare run of its own, and its
+round's ratio is that bare time / its time; a line shows the median of the rounds'
+ratios and their spread (lowest-highest), and the median rate. Every log is checked
+afterwards: every line whole, every seq in order.
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -82,15 +92,88 @@ def floor(path: str, events: int) -> float:
     buf = bytearray()
     fd = _open(path)
     try:
-        write, encode_into = os.write, codec.encode_into
+        write, encode_into = os.write, codec.encode_struct_into
         seq = 0
         c0 = time.process_time()
         for tid in ids:
-            encode_into(TaskStarted(task=tid, worker=WORKER, t=t, src=src, seq=seq + 1), buf)
+            encode_into(TaskStarted(tid, WORKER, 1, t=t, src=src, seq=seq + 1), buf, 0)
+            buf += b"\n"
             write(fd, buf)
-            encode_into(TaskSucceeded(task=tid, worker=WORKER, t=t, src=src, seq=seq + 2), buf)
+            encode_into(TaskSucceeded(tid, WORKER, t=t, src=src, seq=seq + 2), buf, 0)
+            buf += b"\n"
             write(fd, buf)
             seq += 2
+        return time.process_time() - c0
+    finally:
+        os.close(fd)
+
+
+def stamped(path: str, events: int) -> float:
+    """CPU seconds of the floor with a lock, a clock read and the seq per event: the
+    least a Recorder shared by threads does per event, without its API call."""
+    ids, src = _ids(events), f"{os.getpid()}-bench"
+    buf = bytearray()
+    fd = _open(path)
+    lock = threading.Lock()  # as an unbatched Recorder's
+    try:
+        write, encode_into, now = os.write, codec.encode_struct_into, time.time
+        seq = 0
+        c0 = time.process_time()
+        for tid in ids:
+            lock.acquire()
+            try:
+                seq += 1
+                t = now() * 1e6 // 1 / 1e6
+                encode_into(TaskStarted(tid, WORKER, 1, t=t, src=src, seq=seq), buf, 0)
+                buf += b"\n"
+                write(fd, buf)
+            finally:
+                lock.release()
+            lock.acquire()
+            try:
+                seq += 1
+                t = now() * 1e6 // 1 / 1e6
+                encode_into(TaskSucceeded(tid, WORKER, t=t, src=src, seq=seq), buf, 0)
+                buf += b"\n"
+                write(fd, buf)
+            finally:
+                lock.release()
+        return time.process_time() - c0
+    finally:
+        os.close(fd)
+
+
+def stamped_batch(path: str, events: int) -> float:
+    """The batch floor with a lock, a clock read and the seq per event."""
+    ids, src = _ids(events), f"{os.getpid()}-bench"
+    buf = bytearray()
+    fd = _open(path)
+    lock = threading.RLock()  # as a batching Recorder's
+    try:
+        write, encode_into, now = os.write, codec.encode_struct_into, time.time
+        seq = 0
+        c0 = time.process_time()
+        for tid in ids:
+            lock.acquire()
+            try:
+                seq += 1
+                t = now() * 1e6 // 1 / 1e6
+                encode_into(TaskStarted(tid, WORKER, 1, t=t, src=src, seq=seq), buf, -1)
+                buf += b"\n"
+            finally:
+                lock.release()
+            lock.acquire()
+            try:
+                seq += 1
+                t = now() * 1e6 // 1 / 1e6
+                encode_into(TaskSucceeded(tid, WORKER, t=t, src=src, seq=seq), buf, -1)
+                buf += b"\n"
+                if len(buf) >= LIMIT:
+                    write(fd, buf)
+                    buf.clear()
+            finally:
+                lock.release()
+        write(fd, buf)
         return time.process_time() - c0
     finally:
         os.close(fd)
@@ -107,9 +190,9 @@ def batch_floor(path: str, events: int) -> float:
         seq = 0
         c0 = time.process_time()
         for tid in ids:
-            encode_into(TaskStarted(task=tid, worker=WORKER, t=t, src=src, seq=seq + 1), buf, -1)
+            encode_into(TaskStarted(tid, WORKER, 1, t=t, src=src, seq=seq + 1), buf, -1)
             buf += b"\n"
-            encode_into(TaskSucceeded(task=tid, worker=WORKER, t=t, src=src, seq=seq + 2), buf, -1)
+            encode_into(TaskSucceeded(tid, WORKER, t=t, src=src, seq=seq + 2), buf, -1)
             buf += b"\n"
             seq += 2
             if len(buf) >= LIMIT:
@@ -156,68 +239,83 @@ def check(path: str, events: int, header: int) -> None:
         raise SystemExit(f"{path}: {n} lines, expected {events + header}")
 
 
+CASES: dict[str, tuple[Case, int]] = {  # name: (case, header lines its log starts with)
+    "floor": (floor, 0),
+    "stamped": (stamped, 0),
+    "recorder": (recorder, 1),
+    "linger": (grouped, 1),
+    "stamped_batch": (stamped_batch, 0),
+    "batch_floor": (batch_floor, 0),
+}
+
+
 def run(events: int, rounds: int) -> dict[str, Any]:
-    cases: dict[str, tuple[Case, int]] = {
-        "bare": (bare, 0),
-        "floor": (floor, 0),
-        "recorder": (recorder, 1),
-        "linger": (grouped, 1),
-        "batch_floor": (batch_floor, 0),
-    }
-    times: dict[str, list[float]] = {name: [] for name in cases}
+    """Each round runs every case right after a bare run of its own (the pair's ratio)."""
+    n = events // 2 * 2
+    times: dict[str, list[float]] = {name: [] for name in ("bare", *CASES)}
+    ratios: dict[str, list[float]] = {name: [] for name in CASES}
+    load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="runreel-bench-") as d:
         for _ in range(rounds):
-            for name, (case, header) in cases.items():
+            for name, (case, header) in CASES.items():
+                base = bare(os.path.join(d, "bare.jsonl"), n)
                 path = os.path.join(d, f"{name}.jsonl")
-                times[name].append(case(path, events))
-                check(path, events // 2 * 2, header)
-    rates = {name: events / min(ts) for name, ts in times.items()}
-    ratios = {
-        name: statistics.median(b / s for b, s in zip(times["bare"], ts, strict=True))
-        for name, ts in times.items()
-        if name != "bare"
-    }
+                took = case(path, n)
+                check(path, n, header)
+                times["bare"].append(base)
+                times[name].append(took)
+                ratios[name].append(base / took)
     return {
-        "events": events,
+        "events": n,
         "rounds": rounds,
         "linger_s": LINGER,
-        "load_average": os.getloadavg()[0],
-        "events_per_cpu_s": rates,
-        "ratio_to_bare_write": ratios,
+        "load_average": [load, os.getloadavg()[0]],
+        "events_per_cpu_s": {k: n / statistics.median(ts) for k, ts in times.items()},
+        "ratio_to_bare_write": {k: statistics.median(rs) for k, rs in ratios.items()},
+        "ratio_spread": {k: [min(rs), max(rs)] for k, rs in ratios.items()},
         "cpu_s": times,
     }
 
 
+LABELS = {
+    "bare": "bare os.write per pre-encoded line (baseline)",
+    "floor": "floor: build + encode + os.write, no lock/clock/seq",
+    "stamped": "stamped floor: the floor + lock, clock, seq",
+    "recorder": "Recorder, unbatched (one write per event)",
+    "linger": "Recorder, linger={linger} (group commit)",
+    "stamped_batch": "stamped batch floor: batch floor + lock, clock, seq",
+    "batch_floor": "batch floor: build + encode, one os.write per 64 KiB",
+}
+
+
 def table(r: dict[str, Any]) -> str:
-    labels = {
-        "bare": "bare os.write per pre-encoded line",
-        "floor": "floor: build + encode + os.write, no lock/clock/seq",
-        "recorder": "Recorder, unbatched (one write per event)",
-        "linger": f"Recorder, linger={r['linger_s']} (group commit)",
-        "batch_floor": "batch floor: build + encode, one os.write per 64 KiB",
-    }
     out = [
         f"{r['events']:,} events per case, {r['rounds']} rounds, load average "
-        f"{r['load_average']:.1f}; ratio = median of each round's bare time / case time",
-        f"{'case':<52} {'ratio':>6} {'events/CPU-s':>13}  target",
+        f"{r['load_average'][0]:.1f} -> {r['load_average'][1]:.1f}",
+        "ratio = bare CPU time / case CPU time, each case paired with a bare run just before it:",
+        "median of the rounds [lowest-highest]; rate = events per CPU-second (median)",
+        f"{'case':<53} {'ratio':>5} {'spread':>11} {'events/CPU-s':>13}  target",
     ]
-    for name, label in labels.items():
+    for name, label in LABELS.items():
         ratio = r["ratio_to_bare_write"].get(name, 1.0)
+        lo, hi = r["ratio_spread"].get(name, [1.0, 1.0])
         target = TARGETS.get(name)
         mark = "" if target is None else f">= {target}: " + ("met" if ratio >= target else "MISSED")
-        out.append(f"{label:<52} {ratio:>6.2f} {r['events_per_cpu_s'][name]:>13,.0f}  {mark}")
+        rate = r["events_per_cpu_s"][name]
+        text = label.format(linger=r["linger_s"])
+        out.append(f"{text:<53} {ratio:>5.2f} {f'[{lo:.2f}-{hi:.2f}]':>11} {rate:>13,.0f}  {mark}")
     return "\n".join(out)
 
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--events", type=int, default=200_000)
-    p.add_argument("--rounds", type=int, default=7)
-    p.add_argument("--quick", action="store_true", help="50k events, 3 rounds")
+    p.add_argument("--rounds", type=int, default=9)
+    p.add_argument("--quick", action="store_true", help="50k events, 5 rounds")
     p.add_argument("--json", metavar="FILE", help="also write the figures as JSON ('-': stdout)")
     args = p.parse_args(argv)
     if args.quick:
-        args.events, args.rounds = 50_000, 3
+        args.events, args.rounds = 50_000, 5
     result = run(args.events, args.rounds)
     print(table(result))
     if args.json:

@@ -16,7 +16,7 @@ import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from types import TracebackType
-from typing import Any, Literal, NoReturn
+from typing import Any, Literal
 
 from recorder import batch
 from recorder.batch import deliver
@@ -41,12 +41,13 @@ from recorder.events import (
     TotalChanged,
 )
 from recorder.location import is_url
-from recorder.sinks import Broken, Sink, Unwritten
+from recorder.placing import Placing
+from recorder.sinks import Sink
 from recorder.sinks.file import Durability, FileSink, fsync_every
 from recorder.sinks.redis import RedisSink
 
 ENV_VAR = "RUNREEL_LOG"
-_now = time.time_ns
+_time = time.time  # t = _time() * 1e6 // 1 / 1e6: whole microseconds, cheaper than round(t, 6)
 _deferred = batch.deferred  # the same list: one global load on the path of every event
 BATCH_BYTES = 1 << 16  # a batch is written when it reaches this size, whatever its age
 
@@ -62,7 +63,7 @@ def _after_fork() -> None:
 os.register_at_fork(after_in_child=_after_fork)
 
 
-class Recorder(batch.Batching):
+class Recorder(Placing, batch.Batching):
     """Appends events for one writer (one ``src``) to a runreel log.
 
     Start a run with ``Recorder(path, name=..., total=...)``; attach a worker
@@ -104,14 +105,17 @@ class Recorder(batch.Batching):
         else:
             self._sink = FileSink(self.path, start=start, overwrite=overwrite, every=every)
         self._batch: batch.Batch | None = None
-        self._pending = bytearray()  # the open batch (with linger): lines join it inline
-        self._room = limit  # a batch that stays below this size takes a line inline
+        self._queue: list[Event] = []  # the open batch's queue (with linger): events join it
+        self._room = 0  # how many more may join it (0: each event goes through _put_line)
         self._put: Callable[[bytearray], None] = self._sink.write
+        self._file: FileSink | None = None  # the file the hot path writes to itself
+        self._fd = -1  # its descriptor (-1: every line goes through self._put)
+        if isinstance(self._sink, FileSink) and not every and self.linger is None:
+            self._file = self._sink
+            self._fd = self._sink.fd
         if self.linger is not None:
             self._batch = batch.Batch(self._sink, self._flush_quietly, self.linger, limit)
-            self._sink = self._batch
-            self._pending = self._batch.pending
-            self._put = self._put_batched
+            self._queue = self._batch.queue
         self._new_identity()
         _live.add(self)
         if self._batch is not None:
@@ -166,70 +170,49 @@ class Recorder(batch.Batching):
     def _append(self, cls: type[Event], *fields: Any) -> None:
         """Stamp and write one event; ``fields`` are cls's own, in order (t, src, seq come last).
 
-        task_started() and succeeded() repeat these few lines with their own class: they
-        are most of the events, and a call with ``*fields`` costs as much as the write.
+        task_started() and succeeded() repeat these lines, and _place's, with their own
+        class: they are most of the events, and each call costs a tenth of a write.
         """
         lock = self._lock
         lock.acquire()  # not ``with``: this is the path of every event, and it costs half
         try:
             seq = self._seq + 1
-            # whole microseconds (round(t, 6) costs as much as a write)
-            self._place(cls(*fields, t=_now() // 1000 / 1e6, src=self.src, seq=seq))
+            self._place(cls(*fields, t=_time() * 1e6 // 1 / 1e6, src=self.src, seq=seq))
             self._seq = seq
         finally:
             lock.release()
         if _deferred:  # a signal came while the lock was held
             deliver()
 
-    def _place(self, event: Event) -> None:
-        """Encode ``event`` into the open batch, or write it (lock held; raises, seq unused)."""
-        pending = self._pending
-        start = len(pending)
-        if start and start < self._room:  # an open batch with room: the line joins it
-            try:
-                encode_struct_into(event, pending, -1)
-            except (TypeError, ValueError):  # e.g. a lone surrogate: nothing was added
-                del pending[start:]
-                raise
-            pending += b"\n"
-        else:  # one line: to the sink, or to a batch to open, write or retry
-            line = self._buf
-            encode_struct_into(event, line, 0)  # offset 0: replaces the last line
-            line += b"\n"
-            try:
-                self._put(line)
-            except WriteFailed as exc:
-                self._write_failed(exc)
-                raise
-
-    def _refuse(self, line: bytearray | None = None) -> NoReturn:
-        raise Unwritten(f"{self.path}: recorder is closed")
-
-    def _stop_writing(self) -> None:
-        """Closed: every later event is refused (the hot path checks nothing else)."""
-        self._closed = True
-        self._put = self._refuse
-        self._room = 0
-
-    def _write_failed(self, exc: WriteFailed) -> None:
-        """What a failed write means for the seq (recorder/sinks/__init__.py)."""
-        if isinstance(exc, Broken):
-            self._stop_writing()  # the seq is free, and no later event can use it
-        elif not isinstance(exc, Unwritten):
-            self._seq += 1  # the line may be in the log: its seq stays used
-
     def task_started(self, task: str, *, worker: str = "", attempt: int = 1) -> None:
         if attempt.__class__ is not int or attempt < 1:
             attempt = attempt_number(attempt)
+        task, worker = f"{task}", f"{worker}"  # str(x), without a call for a str
         lock = self._lock
-        lock.acquire()  # _append's lines, inline (see there)
+        lock.acquire()  # _append's and _place's lines, inline (see there)
         try:
             seq = self._seq + 1
-            self._place(
-                TaskStarted(
-                    str(task), str(worker), attempt, t=_now() // 1000 / 1e6, src=self.src, seq=seq
-                )
+            event = TaskStarted(
+                task, worker, attempt, t=_time() * 1e6 // 1 / 1e6, src=self.src, seq=seq
             )
+            fd = self._fd
+            if fd >= 0:
+                line = self._buf
+                encode_struct_into(event, line, 0)
+                line += b"\n"
+                try:
+                    written = os.write(fd, line)
+                except OSError as exc:
+                    self._file_failed(line, exc)
+                if written != len(line):
+                    self._file_failed(line, written)
+            else:
+                queue = self._queue
+                # ASCII text always encodes: the queue is encoded later, all at once
+                if len(queue) < self._room and task.isascii() and worker.isascii():
+                    queue.append(event)
+                else:
+                    self._put_line(event)
             self._seq = seq
         finally:
             lock.release()
@@ -276,13 +259,30 @@ class Recorder(batch.Batching):
             )
 
     def succeeded(self, task: str, *, worker: str = "") -> None:
+        task, worker = f"{task}", f"{worker}"
         lock = self._lock
-        lock.acquire()  # _append's lines, inline (see there)
+        lock.acquire()  # _append's and _place's lines, inline (see there)
         try:
             seq = self._seq + 1
-            self._place(
-                TaskSucceeded(str(task), str(worker), t=_now() // 1000 / 1e6, src=self.src, seq=seq)
-            )
+            event = TaskSucceeded(task, worker, t=_time() * 1e6 // 1 / 1e6, src=self.src, seq=seq)
+            fd = self._fd
+            if fd >= 0:
+                line = self._buf
+                encode_struct_into(event, line, 0)
+                line += b"\n"
+                try:
+                    written = os.write(fd, line)
+                except OSError as exc:
+                    self._file_failed(line, exc)
+                if written != len(line):
+                    self._file_failed(line, written)
+            else:
+                queue = self._queue
+                # ASCII text always encodes: the queue is encoded later, all at once
+                if len(queue) < self._room and task.isascii() and worker.isascii():
+                    queue.append(event)
+                else:
+                    self._put_line(event)
             self._seq = seq
         finally:
             lock.release()
@@ -357,7 +357,10 @@ class Recorder(batch.Batching):
             if self._closed:
                 return
             self._stop_writing()
-            self._sink.close()  # a Batch writes its last batch first
+            if self._batch is not None:
+                self._batch.close()  # the last batch, then the sink
+            else:
+                self._sink.close()
         if _deferred:
             deliver()
 

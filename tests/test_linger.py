@@ -15,13 +15,17 @@ import signal
 import struct
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 from test_reliability import _child, _reap, assert_gapless, events_in
 
 from recorder import Recorder, WriteFailed
@@ -89,6 +93,43 @@ def test_lines_are_the_same_bytes_with_and_without_linger(tmp_path: Path) -> Non
         logs.append(strip(log.read_bytes()))
     assert logs[0] == logs[1]
     assert b'"detail"' not in logs[0][2] and b'"detail":"tb"' in logs[0][3]
+
+
+TEXT = st.one_of(st.characters(), st.sampled_from(['"', "\\", "\n", "\x7f", "\ud800", "\udcff"]))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    names=st.lists(st.tuples(st.text(TEXT, max_size=12), st.text(TEXT, max_size=6)), max_size=40),
+    limit=st.sampled_from([1, 300, 4096]),
+)
+@example(names=[("a", "w"), ("b", "w"), ("c\ud800", "w"), ("d", "\udcff"), ("é", "w")], limit=4096)
+def test_each_batched_line_is_msgspecs_encoding_of_its_event(
+    names: list[tuple[str, str]], limit: int
+) -> None:
+    """The queue of task_started/succeeded events is encoded all at once when the batch is
+    written: each line is still msgspec's own encoding of the event, byte for byte, in call
+    order; text that cannot be encoded (a lone surrogate) is refused at the call."""
+    with tempfile.TemporaryDirectory() as d:
+        log = Path(d) / "run.jsonl"
+        expected: list[bytes] = []
+        with Recorder(log, linger=FOREVER, batch_bytes=limit) as rec:
+            for i, (task, worker) in enumerate(names):
+                call = rec.task_started if i % 2 else rec.succeeded
+                seq = rec._seq
+                try:
+                    call(task, worker=worker)
+                except (TypeError, ValueError):
+                    assert rec._seq == seq  # refused: no seq taken, nothing queued
+                    continue
+                expected.append(task)
+            rec.mark("end")
+        lines = log.read_bytes().splitlines(keepends=True)
+    events = [decode_line(line) for line in lines]
+    assert [getattr(e, "task", None) for e in events[1:-2]] == expected
+    for line, event in zip(lines, events, strict=True):
+        assert line == msgspec.json.encode(event) + b"\n"
+    assert_gapless(events)
 
 
 def test_an_idle_recorder_writes_its_batch_within_linger(tmp_path: Path) -> None:

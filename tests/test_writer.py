@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 import time
@@ -19,8 +20,10 @@ from typing import Any
 
 import pytest
 from conftest import fold_file, invoke
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from recorder import ENV_VAR, LogExists, Recorder, WriteFailed, codec
+from recorder import ENV_VAR, LogExists, Recorder, WriteFailed, codec, writer
 from recorder.codec import Unknown
 from recorder.events import (
     Event,
@@ -568,3 +571,30 @@ def test_non_finite_numbers_are_refused_before_anything_is_written(
     lines = log.read_bytes().splitlines()
     assert [json.loads(line)["type"] for line in lines] == ["run_started", "metric", "run_finished"]
     assert [json.loads(line)["seq"] for line in lines] == [1, 2, 3]
+
+
+@settings(max_examples=300, deadline=None)
+@given(now=st.floats(min_value=1.0, max_value=8e9, allow_nan=False))
+def test_times_are_whole_microseconds_of_the_clock(now: float) -> None:
+    """Every event's ``t`` is the clock read cut to whole microseconds, written with at most
+    six decimals (the hot path computes it inline; this drives it with any clock value)."""
+    with tempfile.TemporaryDirectory() as d:
+        log = Path(d) / "run.jsonl"
+        real = writer._time
+        writer._time = lambda: now
+        try:
+            with Recorder(log, linger=None) as rec, Recorder(Path(d) / "b.jsonl", linger=1) as bat:
+                rec.task_started("a", worker="w")
+                rec.succeeded("a")
+                rec.log("x")
+                bat.task_started("a")
+                bat.succeeded("a")
+        finally:
+            writer._time = real
+        lines = lines_of(log)[1:4] + lines_of(Path(d) / "b.jsonl")[1:3]
+    for line in lines:
+        text = json.loads(line.decode(), parse_float=str)["t"]
+        whole, _, frac = text.partition(".")
+        assert 1 <= len(frac) <= 6 and "e" not in text, text
+        us = int(whole) * 1_000_000 + int(frac.ljust(6, "0"))
+        assert now * 1e6 - 1 <= us <= now * 1e6 + 1e-3, (now, text)

@@ -78,12 +78,17 @@ class FileSink:
             "there (--lenient skips it)"
         )
 
+    @property
+    def fd(self) -> int:
+        """The descriptor, for a writer that calls ``os.write`` itself (and ``failed``)."""
+        return self._fd
+
     def write(self, line: bytearray) -> None:
         """One ``os.write`` of the line; a partial line is taken back where it can be."""
         try:
             written = os.write(self._fd, line)
         except OSError as exc:
-            raise Unwritten(f"cannot write to {self.path}: {exc.strerror}") from exc
+            self.failed(line, exc)
         if written != len(line):
             self._take_back(line, written)
         if self._every:
@@ -91,6 +96,13 @@ class FileSink:
             if self._unsynced >= self._every:
                 self._unsynced = 0
                 self._fsync()
+
+    def failed(self, line: bytearray, outcome: int | OSError) -> NoReturn:
+        """Raise what an ``os.write`` of ``line`` that raised, or wrote ``outcome`` bytes
+        of it, left behind (a partial line is taken back where it can be)."""
+        if isinstance(outcome, OSError):
+            raise Unwritten(f"cannot write to {self.path}: {outcome.strerror}") from outcome
+        self._take_back(line, outcome)
 
     def _take_back(self, line: bytearray, written: int) -> NoReturn:
         """Remove a partial line, so the next one cannot glue onto it. When another
