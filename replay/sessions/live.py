@@ -25,7 +25,7 @@ from replay.store.moving import MovingStore
 
 EXTEND_BY = 60.0  # seconds "+" adds when no --timeout was given
 CATCH_UP_POLLS = 1000  # reads of the log at most, to fold what it holds when the view stops
-SETTLE = 1.0  # a view's store is read again when events arrive or this many seconds pass
+SETTLE = 1.0  # a view's store is read again at most once per this many seconds of the run
 
 
 class LiveSession:
@@ -96,7 +96,7 @@ class LiveSession:
             apply_all(self.metrics, poll.events)
             self.changes += 1
             if self.store.started:
-                self.store.feed(poll.events)
+                self.store.add(poll.events)
             last = self.metrics.last_t
             if self._caught_up and last is not None:
                 self.live_clock.arrived(last)

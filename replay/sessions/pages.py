@@ -44,15 +44,19 @@ class Pages:
         position: int,
         now: float,
         settle: float = 0.0,
+        final: bool = False,
     ) -> Record:
-        """The record of the current view at ``position`` and ``now`` (read once for each;
-        with ``settle``, ``now`` counts in steps of that many seconds: a live view reads
-        the store again when events arrive or a step passes, not at every frame)."""
+        """The record of the current view at ``position`` and ``now`` (read once for each).
+
+        With ``settle`` (a live view), ``now`` counts in steps of that many seconds and
+        the record is read again when the view state changes or a step passes, not at
+        every event: while events stream, a view's store is fed and read at most once a
+        step (``final``: the run ended, so its last events are read at once)."""
         if self.state.view == "overview":
             return Record()
         if settle:
             now = now // settle * settle
-        key = (position, now, self.state)
+        key = (self.state, now, position if final or not settle else None)
         if self._read is None or self._read[0] != key:
             try:
                 record = read(conn(), self.state, now)
@@ -76,8 +80,12 @@ class Pages:
         stopped: str | None,
         settle: float = 0.0,
     ) -> RenderableType:
-        """The frame; ``controls`` are made after the read, so they can say what it found."""
-        record = self.record(conn, position, now, settle)
+        """The frame; ``controls`` are made after the read, so they can say what it found.
+        A live view (``settle``) is drawn at the clock its record was read at, so its body
+        stays the same, and is drawn once, until the next read (``views/kept.py``)."""
+        if settle and self.state.view != "overview":
+            now = now // settle * settle
+        record = self.record(conn, position, now, settle, final=m.finished)
         return page(
             self.state,
             m,

@@ -27,6 +27,7 @@ from replay.store.keep import fresh_store, new_store
 from replay.store.queries import open_read_only
 
 FAR = 200_000  # events ahead beyond which building again beats reading them one batch at a time
+HOLD = 50_000  # events held for a live store before they are written without a read
 
 
 class MovingStore:
@@ -40,6 +41,7 @@ class MovingStore:
         self._dir: str | None = None
         self._conn: sqlite3.Connection | None = None
         self._kept: sqlite3.Connection | None = None
+        self._held: list[Any] = []  # events added, not yet written (``add``)
 
     @property
     def started(self) -> bool:
@@ -51,6 +53,7 @@ class MovingStore:
         return os.path.join(self._dir, "store.sqlite")
 
     def _drop(self) -> None:
+        self._held = []
         if self._conn is not None:
             self._conn.close()
             self._conn = None
@@ -89,6 +92,23 @@ class MovingStore:
         conn.execute("COMMIT")
         self.events, self.first_t = builder.events, builder.first_t
 
+    def add(self, batch: Sequence[Any]) -> None:
+        """Take events that follow the ones added before, to be written when the store is
+        next read (``conn``) or HOLD of them wait: a live session adds what each poll
+        brings, and writing them in one go costs far less than one write per poll."""
+        self._held.extend(batch)
+        if len(self._held) >= HOLD:
+            self._write_held()
+
+    def _write_held(self) -> None:
+        held, self._held = self._held, []
+        self.feed(held)
+
+    @property
+    def held(self) -> int:
+        """Events added and written, or waiting to be."""
+        return self.events + len(self._held)
+
     def at(self, index: Index, position: int) -> sqlite3.Connection:
         """The store as of ``position`` in the indexed log (a replay's cursor)."""
         if position >= index.header.count and self.log is not None:
@@ -110,6 +130,9 @@ class MovingStore:
 
     @property
     def conn(self) -> sqlite3.Connection:
+        """The store with every event added so far written."""
+        if self._held:
+            self._write_held()
         return self._conn if self._conn is not None else self.start()
 
     def close(self) -> None:

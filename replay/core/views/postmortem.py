@@ -16,6 +16,7 @@ from replay.core.records import Record
 from replay.core.views.detail import Detail
 from replay.core.views.failures import Failures
 from replay.core.views.hints import Hints
+from replay.core.views.kept import Kept
 from replay.core.views.histogram import Histogram
 from replay.core.views.logview import LogView
 from replay.core.views.overview import dashboard, header
@@ -86,6 +87,12 @@ def body(
     raise ValueError(f"no view {view!r}")
 
 
+def kept(view: RenderableType) -> RenderableType:
+    """A view drawn from its record alone is drawn once while it stays the same (the
+    timeline draws the metrics, which change in place: it is drawn each frame)."""
+    return view if isinstance(view, Histogram) else Kept(view)
+
+
 def page(
     state: ViewState,
     m: Metrics,
@@ -104,7 +111,7 @@ def page(
     rows = [
         Layout(header(m, now, stopped), name="header", size=3),
         Layout(tabs(state), name="tabs", size=1),
-        Layout(body(state, m, now, record, end, seeks), name="body", ratio=1),
+        Layout(kept(body(state, m, now, record, end, seeks)), name="body", ratio=1),
     ]
     if controls is not None:
         rows.append(Layout(controls, name="controls", size=2))
