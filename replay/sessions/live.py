@@ -25,7 +25,7 @@ from replay.store.moving import MovingStore
 
 EXTEND_BY = 60.0  # seconds "+" adds when no --timeout was given
 CATCH_UP_POLLS = 1000  # reads of the log at most, to fold what it holds when the view stops
-SETTLE = 1.0  # a view's store is read again at most once per this many seconds of the run
+SETTLE = 1.0  # seconds: a view's store is read at most once per this many while events stream
 
 
 class LiveSession:
@@ -51,6 +51,7 @@ class LiveSession:
         self.keys = False  # set by the runner when a keyboard is attached
         self.timeout = timeout
         self.countdown = Countdown(mono, timeout)
+        self._mono = mono
         self.reason: str | None = None
         self.changes = 0  # counts folds and resets, so a redraw can be skipped when none happened
         # Anchored at the latest events seen arriving (not while catching up): task times
@@ -192,7 +193,7 @@ class LiveSession:
             self.metrics.events,
             controls=self.bar,
             stopped=self.reason,
-            settle=SETTLE,
+            step=int(self._mono() // SETTLE),
         )
         return with_help(board, "live", KEYS, shown=self.keys and self.help_shown)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Protocol, TypeVar
 
 from rich.console import RenderableType
@@ -23,6 +23,19 @@ from replay.core.views.postmortem import page
 from replay.sessions.keymap import Binding
 from replay.store.pages import read
 
+STALE = 5  # a live view's steps without events after which its record is read again
+
+
+@dataclass(frozen=True)
+class _Read:
+    """A record and what it was read for."""
+
+    state: vs.ViewState
+    position: int
+    now: float
+    step: int
+    record: Record
+
 
 class Pages:
     """A session's view state and the record last read for it."""
@@ -32,7 +45,7 @@ class Pages:
         self.end: float | None = None  # a replay's end: its timeline covers the whole run
         self.seeks = False  # whether Enter on the timeline seeks (a replay)
         self.message: str | None = None
-        self._read: tuple[object, Record] | None = None
+        self._read: _Read | None = None
 
     @property
     def shown(self) -> str:
@@ -43,31 +56,34 @@ class Pages:
         conn: Callable[[], sqlite3.Connection],
         position: int,
         now: float,
-        settle: float = 0.0,
+        step: int | None = None,
         final: bool = False,
     ) -> Record:
-        """The record of the current view at ``position`` and ``now`` (read once for each).
+        """The record of the current view at ``position`` and ``now``, read once for each.
 
-        With ``settle`` (a live view), ``now`` counts in steps of that many seconds and
-        the record is read again when the view state changes or a step passes, not at
-        every event: while events stream, a view's store is fed and read at most once a
-        step (``final``: the run ended, so its last events are read at once)."""
+        A live session passes ``step``, the count of its clock's SETTLE periods: while
+        events stream, its view's store is written and read at most once a step, not at
+        every poll; with none arriving, once every STALE steps (the record's times move);
+        at once when the view state changes or the run ended (``final``)."""
         if self.state.view == "overview":
             return Record()
-        if settle:
-            now = now // settle * settle
-        key = (self.state, now, position if final or not settle else None)
-        if self._read is None or self._read[0] != key:
-            try:
-                record = read(conn(), self.state, now)
-            except (sqlite3.Error, OSError) as exc:  # no room for a store: say so, go on
-                self.message = f"the views cannot read a store: {exc}"
-                record = Record()
-            self._read = (key, record)
-        return self._read[1]
+        last = self._read
+        if last is not None and last.state == self.state:
+            if last.position == position and last.now == now:
+                return last.record
+            if step is not None and not final:
+                if step == last.step or (position == last.position and step - last.step < STALE):
+                    return last.record
+        try:
+            record = read(conn(), self.state, now)
+        except (sqlite3.Error, OSError) as exc:  # no room for a store: say so, go on
+            self.message = f"the views cannot read a store: {exc}"
+            record = Record()
+        self._read = _Read(self.state, position, now, step or 0, record)
+        return record
 
     def last(self) -> Record:
-        return self._read[1] if self._read is not None else Record()
+        return self._read.record if self._read is not None else Record()
 
     def draw(
         self,
@@ -78,14 +94,12 @@ class Pages:
         *,
         controls: Callable[[], RenderableType | None],
         stopped: str | None,
-        settle: float = 0.0,
+        step: int | None = None,
     ) -> RenderableType:
         """The frame; ``controls`` are made after the read, so they can say what it found.
-        A live view (``settle``) is drawn at the clock its record was read at, so its body
-        stays the same, and is drawn once, until the next read (``views/kept.py``)."""
-        if settle and self.state.view != "overview":
-            now = now // settle * settle
-        record = self.record(conn, position, now, settle, final=m.finished)
+        The view is drawn at the clock its record was read at (the header at ``now``): a
+        live view's body stays the same, and is drawn once, until its next read."""
+        record = self.record(conn, position, now, step, final=m.finished)
         return page(
             self.state,
             m,
@@ -95,6 +109,7 @@ class Pages:
             stopped=stopped,
             end=self.end,
             seeks=self.seeks,
+            read_at=self._read.now if self._read is not None else None,
         )
 
     def rows(self, m: Metrics, now: float) -> int | None:

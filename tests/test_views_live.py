@@ -1,0 +1,178 @@
+"""What a live view costs: its store written and read once a step, its lines drawn once.
+
+The views' CPU is measured in bench/views.py; these tests check the rules that keep it
+low (and that they change nothing a view shows): a live view's store takes the events
+of many polls in one write, its record is read at most once per step of the session's
+clock while events stream (at once when the viewer acts or the run ends), and a view's
+lines are reused while its record and size stay the same.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from conftest import fixture
+from rich.console import Console
+from test_views import Clock, press, screen
+
+from replay.core import viewstate as vs
+from replay.core.metrics import Metrics
+from replay.core.views import kept
+from replay.core.views.postmortem import page
+from replay.core.when import END
+from replay.sessions.live import SETTLE, LiveSession
+from replay.sessions.pages import STALE, Pages
+from replay.sources.file import read_batches
+from replay.sources.follow import Follower
+from replay.store.moving import HOLD, MovingStore
+from replay.store.pages import read, record_at
+
+W, H = 120, 40
+
+
+def events() -> list[object]:
+    return [e for batch in read_batches(fixture("postmortem")) for e in batch]
+
+
+def test_added_events_are_written_when_the_store_is_read_and_answer_as_fed_ones() -> None:
+    every = events()
+    added, fed = MovingStore(None), MovingStore(None)
+    try:
+        added.start()
+        for i in range(0, len(every), 7):  # as many small polls
+            added.add(every[i : i + 7])
+        assert added.events == 0 and added.held == len(every)  # nothing written yet
+        fed.feed(every)
+        for view in ("failures", "tasks", "workers", "log"):
+            state = vs.show(vs.ViewState(), view)
+            now = 1_700_000_500.0
+            assert read(added.conn, state, now) == read(fed.conn, state, now)
+        assert added.events == len(every)
+    finally:
+        added.close()
+        fed.close()
+
+
+def test_added_events_are_written_once_hold_of_them_wait() -> None:
+    every = events()
+    store = MovingStore(None)
+    try:
+        store.start()
+        batch = every[:100]
+        added = 0
+        while added + len(batch) < HOLD:
+            store.add(batch)
+            added += len(batch)
+        assert store.events == 0
+        store.add(batch)
+        assert store.events == added + len(batch) and store.held == store.events
+    finally:
+        store.close()
+
+
+class Reads:
+    """A store connection that counts how often a view asked for it."""
+
+    def __init__(self, store: MovingStore) -> None:
+        self.store, self.n = store, 0
+
+    def __call__(self) -> object:
+        self.n += 1
+        return self.store.conn
+
+
+def test_a_live_view_is_read_once_a_step_while_events_stream(tmp_path: Path) -> None:
+    store = MovingStore(None)
+    every = events()
+    store.feed(every[:300])
+    pages, conn = Pages(), Reads(store)
+    pages.state = vs.show(pages.state, "tasks")
+    try:
+        pages.record(conn, 300, 10.0, step=0)  # type: ignore[arg-type]
+        assert conn.n == 1
+        for position in range(301, 320):  # events arrive within the step: no read
+            pages.record(conn, position, 10.0 + position / 1000, step=0)  # type: ignore[arg-type]
+        assert conn.n == 1
+        pages.record(conn, 320, 11.0, step=1)  # type: ignore[arg-type]
+        assert conn.n == 2  # a new step with new events
+        pages.record(conn, 320, 12.0, step=2)  # type: ignore[arg-type]
+        assert conn.n == 2  # no event since: the record stands ...
+        pages.record(conn, 320, 16.0, step=1 + STALE)  # type: ignore[arg-type]
+        assert conn.n == 3  # ... for STALE steps
+        pages.state = vs.next_sort(pages.state)
+        pages.record(conn, 321, 16.1, step=1 + STALE)  # type: ignore[arg-type]
+        assert conn.n == 4  # the viewer acted: at once
+        pages.record(conn, 330, 16.2, step=1 + STALE, final=True)  # type: ignore[arg-type]
+        assert conn.n == 5  # the run ended: its last events at once
+        pages.record(conn, 330, 16.2, step=2 + STALE, final=True)  # type: ignore[arg-type]
+        assert conn.n == 5  # and nothing more after that
+    finally:
+        store.close()
+
+
+def test_a_live_view_shows_the_whole_log_once_the_run_ends(tmp_path: Path) -> None:
+    lines = Path(fixture("postmortem")).read_bytes().splitlines(keepends=True)
+    path = tmp_path / "live.jsonl"
+    path.write_bytes(b"".join(lines[:300]))
+    mono = Clock(0.0)
+    s = LiveSession(Follower(str(path)), wall=Clock(1_700_000_000.0), mono=mono)
+    s.keys = True
+    s.tick()
+    press(s, "f")
+    screen(s)
+    with open(path, "ab") as f:
+        f.write(b"".join(lines[300:400]))
+    s.tick()
+    screen(s)
+    assert s.store.events == 300  # the same step: the store waits
+    mono.t += SETTLE
+    screen(s)
+    assert s.store.events == s.metrics.events == 400
+    with open(path, "ab") as f:
+        f.write(b"".join(lines[400:]))
+    while s.metrics.events < len(lines):
+        s.tick()
+    screen(s)  # the run ended: read at once, whatever the step
+    assert s.metrics.finished and s.store.events == len(lines)
+    assert s.pages.last() == record_at(str(path), END, s.pages.state, s.now())
+    s.close()
+
+
+def test_kept_lines_are_the_lines_rich_draws_and_are_drawn_once() -> None:
+    every = events()
+    store = MovingStore(None)
+    store.feed(every)
+    try:
+        now = 1_700_000_400.0
+        m = Metrics()
+        for view in ("failures", "tasks", "workers", "log"):
+            state = vs.show(vs.ViewState(), view)
+            record = read(store.conn, state, now)
+            kept.forget()
+            frames = []
+            for _ in range(2):
+                console = Console(
+                    file=io.StringIO(), width=W, height=H, color_system="truecolor", _environ={}
+                )
+                with console.capture() as cap:
+                    console.print(page(state, m, now, record), height=H)
+                frames.append(cap.get())
+            assert len(kept._LINES) == 1  # the second frame reused the first one's lines
+            plain = Console(
+                file=io.StringIO(), width=W, height=H, color_system="truecolor", _environ={}
+            )
+            kept.forget()
+            original = kept.Kept
+            try:  # drawn without keeping: the same bytes
+                kept_off = page(state, m, now, record)
+                body = kept_off.children[2].renderable  # type: ignore[attr-defined]
+                assert isinstance(body, original)
+                kept_off.children[2].update(body.body)  # type: ignore[attr-defined]
+                with plain.capture() as cap:
+                    plain.print(kept_off, height=H)
+                assert cap.get() == frames[0] == frames[1]
+            finally:
+                kept.forget()
+    finally:
+        store.close()
