@@ -25,6 +25,7 @@ from replay.sessions.live import SETTLE, LiveSession
 from replay.sessions.pages import STALE, Pages
 from replay.sources.file import read_batches
 from replay.sources.follow import Follower
+from replay.store import queries
 from replay.store.moving import HOLD, MovingStore
 from replay.store.pages import read, record_at
 
@@ -174,5 +175,59 @@ def test_kept_lines_are_the_lines_rich_draws_and_are_drawn_once() -> None:
                 assert cap.get() == frames[0] == frames[1]
             finally:
                 kept.forget()
+    finally:
+        store.close()
+
+
+def test_the_tasks_filter_matches_the_error_of_any_attempt(tmp_path: Path) -> None:
+    store = MovingStore(None)
+    store.feed(events())
+    try:
+        conn = store.conn
+        word = "connectionerror"
+        attempts = {
+            t
+            for (t,) in conn.execute(
+                "SELECT task FROM attempts WHERE instr(lower(coalesce(error, '')), ?)", (word,)
+            )
+        }
+        finals = {
+            t
+            for (t,) in conn.execute(
+                "SELECT task FROM tasks WHERE instr(lower(coalesce(error, '')), ?)", (word,)
+            )
+        }
+        assert finals < attempts  # tasks retried after it and then done: no final error
+        state = vs.ViewState(view="tasks", grep="ConnectionError")
+        page_ = read(conn, state, 1_700_000_400.0).tasks
+        assert page_.total == len(attempts)
+        assert {r.task for r in page_.rows} == attempts
+        rows = queries.tasks(conn, grep="ConnectionError")
+        assert {r["task"] for r in rows} == attempts
+    finally:
+        store.close()
+
+
+def test_a_worker_without_a_name_reads_main_in_the_views(tmp_path: Path) -> None:
+    lines = [
+        '{"type":"run_started","v":1,"run":"r","name":"n","t":1700000000.0,"src":"m","seq":1}',
+        '{"type":"task_started","task":"a","worker":"","attempt":1,"t":1700000001.0,'
+        '"src":"m","seq":2}',
+        '{"type":"task_failed","task":"a","worker":"","error":"Boom","t":1700000002.0,'
+        '"src":"m","seq":3}',
+    ]
+    path = tmp_path / "main.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    store = MovingStore(None)
+    store.feed([e for batch in read_batches(str(path)) for e in batch])
+    try:
+        now = 1_700_000_003.0
+        for view, rows in (("workers", 2), ("tasks", 1), ("failures", 1)):
+            state = vs.show(vs.ViewState(), view)
+            record = read(store.conn, state, now)
+            console = Console(file=io.StringIO(), width=W, height=H, _environ={})
+            with console.capture() as cap:
+                console.print(page(state, Metrics(), now, record), height=H)
+            assert cap.get().count("(main)") >= rows, view
     finally:
         store.close()

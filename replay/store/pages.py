@@ -27,7 +27,7 @@ from replay.core.records import (
 from replay.core.viewstate import LEVELS, ViewState
 from replay.core.when import When
 from replay.store.access import store_at
-from replay.store.queries import SORTS, first_t, task
+from replay.store.queries import GREP, SORTS, first_t, task
 from replay.store.sums import bucket_sums, thresholds
 
 WORK = 60  # attempts listed under a worker or a failure group
@@ -157,10 +157,8 @@ def _where(state: ViewState) -> tuple[str, list[Any]]:
         where.append("task IN (SELECT task FROM signature_tasks WHERE signature = ?)")
         args.append(state.signature)
     if state.grep:
-        where.append(
-            "(instr(lower(task), lower(?)) OR instr(lower(coalesce(error, '')), lower(?)))"
-        )
-        args += [state.grep, state.grep]
+        where.append(GREP)
+        args += [state.grep] * 3
     return (" WHERE " + " AND ".join(where) if where else ""), args
 
 
