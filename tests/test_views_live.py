@@ -10,9 +10,12 @@ lines are reused while its record and size stay the same.
 from __future__ import annotations
 
 import io
+import random
+import sqlite3
 from pathlib import Path
 
-from conftest import fixture
+import pytest
+from conftest import fixture, run_runreel
 from rich.console import Console
 from test_views import Clock, press, screen
 
@@ -20,9 +23,12 @@ from replay.core import viewstate as vs
 from replay.core.metrics import Metrics
 from replay.core.views import kept
 from replay.core.views.postmortem import page
-from replay.core.when import END
+from replay.core.when import END, START
+from replay.index.cursor import Cursor
+from replay.index.store import load_or_build
 from replay.sessions.live import SETTLE, LiveSession
 from replay.sessions.pages import STALE, Pages
+from replay.sessions.replay import ReplaySession
 from replay.sources.file import read_batches
 from replay.sources.follow import Follower
 from replay.store import queries
@@ -78,9 +84,9 @@ class Reads:
     def __init__(self, store: MovingStore) -> None:
         self.store, self.n = store, 0
 
-    def __call__(self) -> object:
+    def __call__(self, view: str) -> tuple[sqlite3.Connection, None]:
         self.n += 1
-        return self.store.conn
+        return self.store.conn, None
 
 
 def test_a_live_view_is_read_once_a_step_while_events_stream(tmp_path: Path) -> None:
@@ -90,23 +96,23 @@ def test_a_live_view_is_read_once_a_step_while_events_stream(tmp_path: Path) -> 
     pages, conn = Pages(), Reads(store)
     pages.state = vs.show(pages.state, "tasks")
     try:
-        pages.record(conn, 300, 10.0, step=0)  # type: ignore[arg-type]
+        pages.record(conn, 300, 10.0, step=0)
         assert conn.n == 1
         for position in range(301, 320):  # events arrive within the step: no read
-            pages.record(conn, position, 10.0 + position / 1000, step=0)  # type: ignore[arg-type]
+            pages.record(conn, position, 10.0 + position / 1000, step=0)
         assert conn.n == 1
-        pages.record(conn, 320, 11.0, step=1)  # type: ignore[arg-type]
+        pages.record(conn, 320, 11.0, step=1)
         assert conn.n == 2  # a new step with new events
-        pages.record(conn, 320, 12.0, step=2)  # type: ignore[arg-type]
+        pages.record(conn, 320, 12.0, step=2)
         assert conn.n == 2  # no event since: the record stands ...
-        pages.record(conn, 320, 16.0, step=1 + STALE)  # type: ignore[arg-type]
+        pages.record(conn, 320, 16.0, step=1 + STALE)
         assert conn.n == 3  # ... for STALE steps
         pages.state = vs.next_sort(pages.state)
-        pages.record(conn, 321, 16.1, step=1 + STALE)  # type: ignore[arg-type]
+        pages.record(conn, 321, 16.1, step=1 + STALE)
         assert conn.n == 4  # the viewer acted: at once
-        pages.record(conn, 330, 16.2, step=1 + STALE, final=True)  # type: ignore[arg-type]
+        pages.record(conn, 330, 16.2, step=1 + STALE, final=True)
         assert conn.n == 5  # the run ended: its last events at once
-        pages.record(conn, 330, 16.2, step=2 + STALE, final=True)  # type: ignore[arg-type]
+        pages.record(conn, 330, 16.2, step=2 + STALE, final=True)
         assert conn.n == 5  # and nothing more after that
     finally:
         store.close()
@@ -231,3 +237,54 @@ def test_a_worker_without_a_name_reads_main_in_the_views(tmp_path: Path) -> None
             assert cap.get().count("(main)") >= rows, view
     finally:
         store.close()
+
+
+# As of event N from the whole log's store ---------------------------------------------
+
+
+def test_log_and_timeline_as_of_n_from_the_whole_store_equal_a_store_of_n_events() -> None:
+    """The views whose rows carry event numbers answer from the kept store: the same
+    records as a store built up to N, at random N, levels, searches and selections."""
+    every = events()
+    whole = MovingStore(None)
+    whole.feed(every)
+    rng = random.Random(15)
+    try:
+        states = [vs.show(vs.ViewState(), "timeline")]
+        for level in vs.LEVELS:
+            for search in ("", "e", "db"):
+                state = vs.ViewState(view="log", level=level, search=search)
+                states += [state, vs.select(state, rng.randrange(0, 12))]
+        for n in sorted(rng.sample(range(1, len(every)), 12)) + [len(every)]:
+            part = MovingStore(None)
+            try:
+                part.feed(every[:n])
+                now = every[n - 1].t + rng.random() * 5  # type: ignore[attr-defined]
+                for state in states:
+                    assert read(whole.conn, state, now, upto=n) == read(part.conn, state, now)
+            finally:
+                part.close()
+        state = vs.show(vs.ViewState(), "tasks")
+        with pytest.raises(ValueError, match="needs a store of the first"):
+            read(whole.conn, state, 0.0, upto=5)
+    finally:
+        whole.close()
+
+
+def test_a_replay_seeking_back_reads_the_log_view_from_the_kept_store(tmp_path: Path) -> None:
+    path = tmp_path / "postmortem.jsonl"
+    path.write_bytes(Path(fixture("postmortem")).read_bytes())
+    assert run_runreel(["index", str(path)]).returncode == 0
+    s = ReplaySession(Cursor(load_or_build(str(path))), start=START, stop=END, mono=Clock())
+    s.keys = True
+    s.to_end()
+    press(s, "l")
+    at_end = screen(s)
+    s.seek_event(s.cursor.count - 100)
+    back = screen(s)
+    assert not s.store.started  # nothing was built: the kept store answered
+    assert back != at_end
+    press(s, "t")
+    screen(s)
+    assert s.store.started  # the tasks view needs a store of exactly those events
+    s.close()

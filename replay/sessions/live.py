@@ -189,7 +189,7 @@ class LiveSession:
         board = self.pages.draw(
             self.metrics,
             self.now(),
-            self._store,
+            lambda view: (self._store(), None),
             self.metrics.events,
             controls=self.bar,
             stopped=self.reason,

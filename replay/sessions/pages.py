@@ -23,6 +23,9 @@ from replay.core.views.postmortem import page
 from replay.sessions.keymap import Binding
 from replay.store.pages import read
 
+# A view's store, given the view: a connection, and the events its answer covers when
+# the store holds more (``store.pages.read``'s ``upto``; None: all it holds).
+Reader = Callable[[str], tuple[sqlite3.Connection, int | None]]
 STALE = 5  # a live view's steps without events after which its record is read again
 
 
@@ -53,7 +56,7 @@ class Pages:
 
     def record(
         self,
-        conn: Callable[[], sqlite3.Connection],
+        conn: Reader,
         position: int,
         now: float,
         step: int | None = None,
@@ -75,7 +78,8 @@ class Pages:
                 if step == last.step or (position == last.position and step - last.step < STALE):
                     return last.record
         try:
-            record = read(conn(), self.state, now)
+            store, upto = conn(self.state.view)
+            record = read(store, self.state, now, upto)
         except (sqlite3.Error, OSError) as exc:  # no room for a store: say so, go on
             self.message = f"the views cannot read a store: {exc}"
             record = Record()
@@ -89,7 +93,7 @@ class Pages:
         self,
         m: Metrics,
         now: float,
-        conn: Callable[[], sqlite3.Connection],
+        conn: Reader,
         position: int,
         *,
         controls: Callable[[], RenderableType | None],

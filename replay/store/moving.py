@@ -24,6 +24,7 @@ from replay.store import schema
 from replay.store.access import build_to
 from replay.store.build import Builder
 from replay.store.keep import fresh_store, new_store
+from replay.store.pages import AS_OF
 from replay.store.queries import open_read_only
 
 FAR = 200_000  # events ahead beyond which building again beats reading them one batch at a time
@@ -120,6 +121,18 @@ class MovingStore:
         if position > self.events:
             self.feed(list(_events_between(index, self.events, position, self.lenient)))
         return self._conn
+
+    def for_view(
+        self, index: Index, position: int, view: str
+    ) -> tuple[sqlite3.Connection, int | None]:
+        """The store ``view`` reads as of ``position``, and the events its answer covers
+        when that store holds more: a view whose rows carry event numbers (``AS_OF``)
+        reads the kept store of the whole log, so seeking back builds nothing."""
+        if view in AS_OF and 0 < position < index.header.count:
+            kept = self._kept_store()
+            if kept is not None:
+                return kept, position
+        return self.at(index, position), None
 
     def _kept_store(self) -> sqlite3.Connection | None:
         if self._kept is None and self.log is not None:

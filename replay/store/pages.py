@@ -42,8 +42,16 @@ _RANK = (
 _TASK_COLUMNS = "task, status, worker, attempts, start_t, end_t, duration_s, error"
 
 
-def read(conn: sqlite3.Connection, state: ViewState, now: float) -> Record:
-    """What ``state``'s view shows of the store ``conn``, at ``now``."""
+# The views answered "as of event N" from a store of more events than N, by the event
+# numbers of their rows (``upto``); the others need a store of exactly the first N.
+AS_OF = ("timeline", "log")
+
+
+def read(conn: sqlite3.Connection, state: ViewState, now: float, upto: int | None = None) -> Record:
+    """What ``state``'s view shows of the store ``conn``, at ``now``; with ``upto`` (a view
+    of AS_OF only), as of the log's first ``upto`` events of a store that holds more."""
+    if upto is not None and state.view not in AS_OF:
+        raise ValueError(f"the {state.view} view needs a store of the first {upto} events")
     t0 = first_t(conn)
     start = now if t0 is None else t0
     view = state.view
@@ -62,9 +70,9 @@ def read(conn: sqlite3.Connection, state: ViewState, now: float) -> Record:
         worker = found_lanes[min(state.row(), len(found_lanes) - 1)].worker if found_lanes else None
         return Record(first_t=t0, lanes=found_lanes, work=work(conn, "worker", worker))
     if view == "timeline":
-        return Record(first_t=t0, marks=marks(conn))
+        return Record(first_t=t0, marks=marks(conn, upto))
     if view == "log":
-        return Record(first_t=t0, logs=logs(conn, state))
+        return Record(first_t=t0, logs=logs(conn, state, upto))
     return Record(first_t=t0)
 
 
@@ -292,14 +300,23 @@ def _natural(name: str) -> tuple[Any, ...]:
     return (head, int(tail) if tail else -1, name)
 
 
-def marks(conn: sqlite3.Connection) -> tuple[tuple[float, str], ...]:
-    return tuple(conn.execute("SELECT t, label FROM marks ORDER BY event"))
+def marks(conn: sqlite3.Connection, upto: int | None = None) -> tuple[tuple[float, str], ...]:
+    """The marks in log order (``upto``: of the first ``upto`` events)."""
+    if upto is None:
+        return tuple(conn.execute("SELECT t, label FROM marks ORDER BY event"))
+    return tuple(
+        conn.execute("SELECT t, label FROM marks WHERE event <= ? ORDER BY event", (upto,))
+    )
 
 
-def logs(conn: sqlite3.Connection, state: ViewState) -> Page[LogLine]:
-    """Log messages at or above the chosen level, matching the search, around the selection."""
+def logs(conn: sqlite3.Connection, state: ViewState, upto: int | None = None) -> Page[LogLine]:
+    """Log messages at or above the chosen level, matching the search, around the selection
+    (``upto``: of the first ``upto`` events)."""
     where = f"{_RANK} >= ?"
     args: list[Any] = [LEVELS.index(state.level)]
+    if upto is not None:
+        where += " AND event <= ?"
+        args.append(upto)
     if state.search:
         where += " AND instr(lower(msg), lower(?))"
         args.append(state.search)
