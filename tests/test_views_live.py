@@ -13,17 +13,19 @@ import io
 import random
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import fixture, run_runreel
 from rich.console import Console
+from test_store_summary import run as random_run
 from test_views import Clock, press, screen
 
 from replay.core import viewstate as vs
 from replay.core.metrics import Metrics
 from replay.core.views import kept
 from replay.core.views.postmortem import page
-from replay.core.when import END, START
+from replay.core.when import END, START, parse_when
 from replay.index.cursor import Cursor
 from replay.index.store import load_or_build
 from replay.sessions.live import SETTLE, LiveSession
@@ -31,7 +33,7 @@ from replay.sessions.pages import STALE, Pages
 from replay.sessions.replay import ReplaySession
 from replay.sources.file import read_batches
 from replay.sources.follow import Follower
-from replay.store import queries
+from replay.store import asof, queries
 from replay.store.moving import HOLD, MovingStore
 from replay.store.pages import read, record_at
 
@@ -271,20 +273,79 @@ def test_log_and_timeline_as_of_n_from_the_whole_store_equal_a_store_of_n_events
         whole.close()
 
 
-def test_a_replay_seeking_back_reads_the_log_view_from_the_kept_store(tmp_path: Path) -> None:
+@pytest.mark.parametrize("view", ["tasks", "log", "timeline"])
+def test_a_replay_seeking_back_reads_from_the_kept_store_what_snapshot_reads(
+    view: str, tmp_path: Path
+) -> None:
     path = tmp_path / "postmortem.jsonl"
     path.write_bytes(Path(fixture("postmortem")).read_bytes())
     assert run_runreel(["index", str(path)]).returncode == 0
     s = ReplaySession(Cursor(load_or_build(str(path))), start=START, stop=END, mono=Clock())
     s.keys = True
     s.to_end()
-    press(s, "l")
-    at_end = screen(s)
-    s.seek_event(s.cursor.count - 100)
-    back = screen(s)
+    press(s, view[0] if view != "timeline" else "i")
+    for n in (s.cursor.count - 100, 120, 450, s.cursor.count):
+        s.seek_event(n)
+        screen(s)
+        expected = record_at(str(path), parse_when(f"#{n}"), s.pages.state, s.vt)
+        assert s.pages.last() == expected, (view, n)
     assert not s.store.started  # nothing was built: the kept store answered
-    assert back != at_end
-    press(s, "t")
+    press(s, "w")
+    s.seek_event(300)
     screen(s)
-    assert s.store.started  # the tasks view needs a store of exactly those events
+    assert s.store.started  # the workers view needs a store of exactly those events
     s.close()
+
+
+def log_events(name: str) -> list[Any]:
+    """A fixture's events, or (``random-SEED``) a random run with retries, re-runs of
+    failures, restarts and skips (tests/test_store_summary.py)."""
+    if name.startswith("random-"):
+        return list(random_run(int(name.split("-")[1]), 400, 3.0))
+    return [e for batch in read_batches(fixture(name)) for e in batch]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["postmortem", "with_retries", "busy_run", "partial_failure", "random-1", "random-2"],
+)
+def test_tasks_as_of_n_from_the_whole_store_equal_a_store_of_n_events(
+    name: str, tmp_path: Path
+) -> None:
+    """The tasks list (every order, filter and group) and a task's detail as of random N,
+    read through ``asof.overlay``, equal what a store of the first N events reads."""
+    every = log_events(name)
+    whole = MovingStore(None)
+    whole.feed(every)
+    rng = random.Random(name)
+    try:
+        kept = whole._path()
+        sigs = [s for (s,) in whole.conn.execute("SELECT signature FROM signatures")]
+        checked = changed = 0
+        for n in sorted(rng.sample(range(1, len(every)), min(15, len(every) - 1))):
+            conn = asof.overlay(
+                kept, whole.conn, n, str(tmp_path / "small.sqlite"), lambda a, b: every[a:b]
+            )
+            assert conn is not None
+            changed += conn.execute("SELECT count(*) FROM temp.changed").fetchone()[0] > 0
+            part = MovingStore(None)
+            try:
+                part.feed(every[:n])
+                now = every[n - 1].t + 1.5  # type: ignore[attr-defined]
+                states = [vs.ViewState(view="tasks", sort=sort) for sort in vs.SORTS]
+                states += [vs.ViewState(view="tasks", grep=g) for g in ("error", "img-00", "x")]
+                states += [vs.ViewState(view="tasks", signature=s) for s in sigs[:3]]
+                states += [vs.select(s, rng.randrange(0, 50)) for s in states[:4]]
+                names = [t for (t,) in part.conn.execute("SELECT task FROM tasks")]
+                states += [
+                    vs.ViewState(view="task", task=t) for t in rng.sample(names, min(5, len(names)))
+                ]
+                for state in states:
+                    assert read(conn, state, now) == read(part.conn, state, now), (n, state)
+                    checked += 1
+            finally:
+                part.close()
+                conn.close()
+        assert checked and changed  # tasks open at some N, read from the small store
+    finally:
+        whole.close()

@@ -22,6 +22,7 @@ from replay.index.format import Index
 from replay.sources.file import ReadReport, read_batches
 from replay.store import schema
 from replay.store.access import build_to
+from replay.store.asof import TASK_VIEWS, overlay
 from replay.store.build import Builder
 from replay.store.keep import fresh_store, new_store
 from replay.store.pages import AS_OF
@@ -43,6 +44,8 @@ class MovingStore:
         self._conn: sqlite3.Connection | None = None
         self._kept: sqlite3.Connection | None = None
         self._held: list[Any] = []  # events added, not yet written (``add``)
+        self._kept_path: str | None = None
+        self._asof: tuple[int, sqlite3.Connection | None] | None = None  # position, tasks
 
     @property
     def started(self) -> bool:
@@ -128,17 +131,44 @@ class MovingStore:
         """The store ``view`` reads as of ``position``, and the events its answer covers
         when that store holds more: a view whose rows carry event numbers (``AS_OF``)
         reads the kept store of the whole log, so seeking back builds nothing."""
-        if view in AS_OF and 0 < position < index.header.count:
+        if 0 < position < index.header.count and view in AS_OF + TASK_VIEWS:
             kept = self._kept_store()
-            if kept is not None:
+            if kept is not None and view in AS_OF:
                 return kept, position
+            if kept is not None and self._kept_path is not None:
+                tasks = self._tasks_at(kept, index, position)
+                if tasks is not None:
+                    return tasks, None
         return self.at(index, position), None
+
+    def _tasks_at(
+        self, kept: sqlite3.Connection, index: Index, position: int
+    ) -> sqlite3.Connection | None:
+        """The tasks as of ``position`` from the kept store (``asof.overlay``), kept for
+        the position; None when a store of the first ``position`` events is as cheap."""
+        if self._asof is not None and self._asof[0] == position:
+            return self._asof[1]
+        self._close_asof()
+        assert self._kept_path is not None
+        small = os.path.join(os.path.dirname(self._path()), "asof.sqlite")
+
+        def events(after: int, upto: int) -> Iterator[Any]:
+            return _events_between(index, after, upto, self.lenient)
+
+        conn = overlay(self._kept_path, kept, position, small, events)
+        self._asof = (position, conn)
+        return conn
+
+    def _close_asof(self) -> None:
+        if self._asof is not None and self._asof[1] is not None:
+            self._asof[1].close()
+        self._asof = None
 
     def _kept_store(self) -> sqlite3.Connection | None:
         if self._kept is None and self.log is not None:
             path = fresh_store(self.log, self.lenient)
             if path is not None:
-                self._kept = open_read_only(path)
+                self._kept, self._kept_path = open_read_only(path), path
         return self._kept
 
     @property
@@ -149,6 +179,7 @@ class MovingStore:
         return self._conn if self._conn is not None else self.start()
 
     def close(self) -> None:
+        self._close_asof()
         self._drop()
         if self._kept is not None:
             self._kept.close()
