@@ -27,6 +27,7 @@ from replay.core.records import (
 from replay.core.viewstate import LEVELS, ViewState
 from replay.core.when import When
 from replay.store.access import store_at
+from replay.store.asof import parts, status_counts
 from replay.store.queries import GREP, SORTS, first_t, task
 from replay.store.sums import bucket_sums, thresholds
 
@@ -178,16 +179,24 @@ def tasks(conn: sqlite3.Connection, state: ViewState, every: int | None = None) 
     if where or total is None:
         (total,) = conn.execute(f"SELECT count(*) FROM tasks{where}", args).fetchone()
     first = max(min(state.row("tasks"), max(total - 1, 0)) - WINDOW, 0)
-    rows = conn.execute(
-        f"SELECT {_TASK_COLUMNS} FROM tasks{where} ORDER BY {SORTS[state.sort]} "
-        f"LIMIT {2 * WINDOW} OFFSET {first}",
-        args,
-    ).fetchall()
+    order = SORTS[state.sort]
+    tables = parts(conn)
+    if len(tables) == 1:
+        sql = f"SELECT {_TASK_COLUMNS} FROM tasks{where} ORDER BY {order}"
+    else:  # the page's rows are among the first rows of each part
+        union = " UNION ALL ".join(
+            f"SELECT * FROM (SELECT {_TASK_COLUMNS} FROM {t}{where} ORDER BY {order} "
+            f"LIMIT {first + 2 * WINDOW})"
+            for t in tables
+        )
+        sql = f"SELECT * FROM ({union}) ORDER BY {order}"
+        args = args * len(tables)
+    rows = conn.execute(f"{sql} LIMIT {2 * WINDOW} OFFSET {first}", args).fetchall()
     return Page(tuple(TaskRow(*r) for r in rows), first, total)
 
 
 def counts(conn: sqlite3.Connection) -> tuple[tuple[str, int], ...]:
-    return tuple(conn.execute("SELECT status, count(*) FROM tasks GROUP BY status ORDER BY 1"))
+    return status_counts(conn)
 
 
 def detail(conn: sqlite3.Connection, name: str | None) -> TaskDetail | None:
