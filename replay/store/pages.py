@@ -321,8 +321,9 @@ def marks(conn: sqlite3.Connection, upto: int | None = None) -> tuple[tuple[floa
 def logs(conn: sqlite3.Connection, state: ViewState, upto: int | None = None) -> Page[LogLine]:
     """Log messages at or above the chosen level, matching the search, around the selection
     (``upto``: of the first ``upto`` events)."""
-    where = f"{_RANK} >= ?"
-    args: list[Any] = [LEVELS.index(state.level)]
+    lowest = LEVELS.index(state.level)
+    where = f"{_RANK} >= ?" if lowest else "1"  # every level: no rank to compute per row
+    args: list[Any] = [lowest] if lowest else []
     if upto is not None:
         where += " AND event <= ?"
         args.append(upto)
