@@ -28,8 +28,8 @@ from replay.core.views.postmortem import page
 from replay.core.when import END, START, parse_when
 from replay.index.cursor import Cursor
 from replay.index.store import load_or_build
-from replay.sessions.live import SETTLE, LiveSession
-from replay.sessions.pages import STALE, Pages
+from replay.sessions.live import LiveSession
+from replay.sessions.pages import SETTLE, SHARE, STALE, Pages
 from replay.sessions.replay import ReplaySession
 from replay.sources.file import read_batches
 from replay.sources.follow import Follower
@@ -95,27 +95,67 @@ def test_a_live_view_is_read_once_a_step_while_events_stream(tmp_path: Path) -> 
     store = MovingStore(None)
     every = events()
     store.feed(every[:300])
-    pages, conn = Pages(), Reads(store)
+    pages, conn, clock = Pages(), Reads(store), Clock(100.0)
     pages.state = vs.show(pages.state, "tasks")
     try:
-        pages.record(conn, 300, 10.0, step=0)
+        pages.record(conn, 300, 10.0, clock)
         assert conn.n == 1
         for position in range(301, 320):  # events arrive within the step: no read
-            pages.record(conn, position, 10.0 + position / 1000, step=0)
+            clock.t += SETTLE / 40
+            pages.record(conn, position, 10.0 + position / 1000, clock)
         assert conn.n == 1
-        pages.record(conn, 320, 11.0, step=1)
+        clock.t = 101.0
+        pages.record(conn, 320, 11.0, clock)
         assert conn.n == 2  # a new step with new events
-        pages.record(conn, 320, 12.0, step=2)
+        clock.t = 102.0
+        pages.record(conn, 320, 12.0, clock)
         assert conn.n == 2  # no event since: the record stands ...
-        pages.record(conn, 320, 16.0, step=1 + STALE)
-        assert conn.n == 3  # ... for STALE steps
+        clock.t = 101.0 + STALE
+        pages.record(conn, 320, 16.0, clock)
+        assert conn.n == 3  # ... for STALE seconds
         pages.state = vs.next_sort(pages.state)
-        pages.record(conn, 321, 16.1, step=1 + STALE)
+        pages.record(conn, 321, 16.1, clock)
         assert conn.n == 4  # the viewer acted: at once
-        pages.record(conn, 330, 16.2, step=1 + STALE, final=True)
+        pages.record(conn, 330, 16.2, clock, final=True)
         assert conn.n == 5  # the run ended: its last events at once
-        pages.record(conn, 330, 16.2, step=2 + STALE, final=True)
+        clock.t += STALE
+        pages.record(conn, 330, 16.2, clock, final=True)
         assert conn.n == 5  # and nothing more after that
+    finally:
+        store.close()
+
+
+class SlowReads(Reads):
+    """Reads that take ``cost`` seconds of the clock."""
+
+    def __init__(self, store: MovingStore, clock: Clock, cost: float) -> None:
+        super().__init__(store)
+        self.clock, self.cost = clock, cost
+
+    def __call__(self, view: str) -> tuple[sqlite3.Connection, None]:
+        self.clock.t += self.cost
+        return super().__call__(view)
+
+
+def test_a_slow_read_waits_so_that_reads_take_at_most_their_share_of_a_core() -> None:
+    store = MovingStore(None)
+    store.feed(events()[:300])
+    clock = Clock(100.0)
+    pages, conn = Pages(), SlowReads(store, clock, 0.1)
+    pages.state = vs.show(pages.state, "workers")
+    try:
+        position, reads_at = 300, []
+        while clock.t < 160.0:
+            position += 10  # events stream all along
+            before = conn.n
+            pages.record(conn, position, clock.t, clock)
+            if conn.n > before:
+                reads_at.append(clock.t)
+            clock.t += 0.1
+        busy = conn.n * conn.cost
+        assert busy / (clock.t - 100.0) <= SHARE * 1.1  # within the share (one read late)
+        gaps = [b - a for a, b in zip(reads_at, reads_at[1:], strict=False)]
+        assert min(gaps) >= conn.cost / SHARE
     finally:
         store.close()
 

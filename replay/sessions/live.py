@@ -25,7 +25,6 @@ from replay.store.moving import MovingStore
 
 EXTEND_BY = 60.0  # seconds "+" adds when no --timeout was given
 CATCH_UP_POLLS = 1000  # reads of the log at most, to fold what it holds when the view stops
-SETTLE = 1.0  # seconds: a view's store is read at most once per this many while events stream
 
 
 class LiveSession:
@@ -193,7 +192,7 @@ class LiveSession:
             self.metrics.events,
             controls=self.bar,
             stopped=self.reason,
-            step=int(self._mono() // SETTLE),
+            clock=self._mono,
         )
         return with_help(board, "live", KEYS, shown=self.keys and self.help_shown)
 

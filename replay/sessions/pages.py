@@ -16,6 +16,7 @@ from typing import Protocol, TypeVar
 from rich.console import RenderableType
 
 from replay.core import viewstate as vs
+from replay.core.clock import Source
 from replay.core.metrics import Metrics
 from replay.core.records import Record
 from replay.core.views.histogram import buckets, here
@@ -26,18 +27,21 @@ from replay.store.pages import read
 # A view's store, given the view: a connection, and the events its answer covers when
 # the store holds more (``store.pages.read``'s ``upto``; None: all it holds).
 Reader = Callable[[str], tuple[sqlite3.Connection, int | None]]
-STALE = 5  # a live view's steps without events after which its record is read again
+SETTLE = 1.0  # seconds: a live view's store is read at most once per this many
+STALE = 5.0  # seconds without events after which a live view's record is read again
+SHARE = 0.02  # of a core at most for a live view's reads: a slow read waits longer
 
 
 @dataclass(frozen=True)
 class _Read:
-    """A record and what it was read for."""
+    """A record, what it was read for, and (live) when the next read may be."""
 
     state: vs.ViewState
     position: int
     now: float
-    step: int
     record: Record
+    due: float = 0.0  # on the session's clock: no read before this while events stream
+    stale: float = 0.0  # and this without events
 
 
 class Pages:
@@ -59,31 +63,39 @@ class Pages:
         conn: Reader,
         position: int,
         now: float,
-        step: int | None = None,
+        clock: Source | None = None,
         final: bool = False,
     ) -> Record:
         """The record of the current view at ``position`` and ``now``, read once for each.
 
-        A live session passes ``step``, the count of its clock's SETTLE periods: while
-        events stream, its view's store is written and read at most once a step, not at
-        every poll; with none arriving, once every STALE steps (the record's times move);
-        at once when the view state changes or the run ended (``final``)."""
+        A live session passes its ``clock``: while events stream, its view's store is
+        written and read at most once per SETTLE seconds, and a read that took ``c``
+        seconds waits ``c / SHARE`` (so reads stay within SHARE of a core); with no
+        event arriving, once per STALE seconds (the record's times move); at once when
+        the view state changes or the run ended (``final``)."""
         if self.state.view == "overview":
             return Record()
         last = self._read
         if last is not None and last.state == self.state:
             if last.position == position and last.now == now:
                 return last.record
-            if step is not None and not final:
-                if step == last.step or (position == last.position and step - last.step < STALE):
+            if clock is not None and not final:
+                t = clock()
+                if t < last.due or (position == last.position and t < last.stale):
                     return last.record
+        began = clock() if clock is not None else 0.0
         try:
             store, upto = conn(self.state.view)
             record = read(store, self.state, now, upto)
         except (sqlite3.Error, OSError) as exc:  # no room for a store: say so, go on
             self.message = f"the views cannot read a store: {exc}"
             record = Record()
-        self._read = _Read(self.state, position, now, step or 0, record)
+        due = stale = 0.0
+        if clock is not None:
+            ended = clock()
+            due = max((began // SETTLE + 1) * SETTLE, ended + (ended - began) / SHARE)
+            stale = max(due, began + STALE)
+        self._read = _Read(self.state, position, now, record, due, stale)
         return record
 
     def last(self) -> Record:
@@ -98,12 +110,12 @@ class Pages:
         *,
         controls: Callable[[], RenderableType | None],
         stopped: str | None,
-        step: int | None = None,
+        clock: Source | None = None,
     ) -> RenderableType:
         """The frame; ``controls`` are made after the read, so they can say what it found.
         The view is drawn at the clock its record was read at (the header at ``now``): a
         live view's body stays the same, and is drawn once, until its next read."""
-        record = self.record(conn, position, now, step, final=m.finished)
+        record = self.record(conn, position, now, clock, final=m.finished)
         return page(
             self.state,
             m,
