@@ -69,8 +69,9 @@ class Pages:
         """The record of the current view at ``position`` and ``now``, read once for each.
 
         A live session passes its ``clock``: while events stream, its view's store is
-        written and read at most once per SETTLE seconds, and a read that took ``c``
-        seconds waits ``c / SHARE`` (so reads stay within SHARE of a core); with no
+        written and read at most once per SETTLE seconds, and a read (the query, not the
+        writing) that took ``c`` seconds waits ``c / SHARE`` (reads stay within SHARE of
+        a core; writing costs the same per event at any pace); with no
         event arriving, once per STALE seconds (the record's times move); at once when
         the view state changes or the run ended (``final``)."""
         if self.state.view == "overview":
@@ -83,17 +84,18 @@ class Pages:
                 t = clock()
                 if t < last.due or (position == last.position and t < last.stale):
                     return last.record
-        began = clock() if clock is not None else 0.0
+        began = took = 0.0
         try:
-            store, upto = conn(self.state.view)
+            store, upto = conn(self.state.view)  # a live store writes what arrived: not timed,
+            began = clock() if clock is not None else 0.0  # its cost is per event, not per read
             record = read(store, self.state, now, upto)
+            took = clock() - began if clock is not None else 0.0
         except (sqlite3.Error, OSError) as exc:  # no room for a store: say so, go on
             self.message = f"the views cannot read a store: {exc}"
             record = Record()
         due = stale = 0.0
         if clock is not None:
-            ended = clock()
-            due = max((began // SETTLE + 1) * SETTLE, ended + (ended - began) / SHARE)
+            due = max((began // SETTLE + 1) * SETTLE, began + took + took / SHARE)
             stale = max(due, began + STALE)
         self._read = _Read(self.state, position, now, record, due, stale)
         return record
