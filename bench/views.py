@@ -253,10 +253,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only", choices=("replay", "snapshot", "live"), action="append", help="measure only this"
     )
-    parser.add_argument("--seconds", type=float, default=10.0, help="live: seconds per view")
+    parser.add_argument(
+        "--seconds", type=float, help="live: seconds per view (default 10, --quick 3)"
+    )
     args = parser.parse_args(argv)
     if args.quick:
-        args.events, args.seconds = 1_000_000, 3.0
+        args.events = 1_000_000
+    if args.seconds is None:
+        args.seconds = 3.0 if args.quick else 10.0
     began = time.perf_counter()
     args.rates = [int(r) for r in args.rates.split(",")]
     load = os.getloadavg()[0]
