@@ -26,7 +26,12 @@ from replay.store import queries
 @log_argument
 @click.option("--status", type=click.Choice(queries.STATUSES), help="Only tasks in this state.")
 @click.option("--worker", help="Only tasks whose latest attempt ran on this worker.")
-@click.option("--grep", "grep", metavar="TEXT", help="Only tasks whose id or error holds TEXT.")
+@click.option(
+    "--grep",
+    "grep",
+    metavar="TEXT",
+    help="Only tasks whose id, or the error of any attempt, holds TEXT.",
+)
 @click.option(
     "--sort",
     type=click.Choice(list(queries.SORTS)),

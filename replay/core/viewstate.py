@@ -29,7 +29,7 @@ class ViewState:
     signature: str | None = None  # the tasks view shows only this failure group
     rows: tuple[tuple[str, int], ...] = ()  # the selected row of each list view
     sort: str = "start"
-    grep: str = ""  # the tasks view's filter (task id or error)
+    grep: str = ""  # the tasks view's filter (task id or any attempt's error)
     search: str = ""  # the log view's filter (message text)
     level: str = "debug"
     scroll: int = 0  # first line of the detail view

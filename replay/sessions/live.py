@@ -25,7 +25,6 @@ from replay.store.moving import MovingStore
 
 EXTEND_BY = 60.0  # seconds "+" adds when no --timeout was given
 CATCH_UP_POLLS = 1000  # reads of the log at most, to fold what it holds when the view stops
-SETTLE = 1.0  # a view's store is read again when events arrive or this many seconds pass
 
 
 class LiveSession:
@@ -51,6 +50,7 @@ class LiveSession:
         self.keys = False  # set by the runner when a keyboard is attached
         self.timeout = timeout
         self.countdown = Countdown(mono, timeout)
+        self._mono = mono
         self.reason: str | None = None
         self.changes = 0  # counts folds and resets, so a redraw can be skipped when none happened
         # Anchored at the latest events seen arriving (not while catching up): task times
@@ -96,7 +96,7 @@ class LiveSession:
             apply_all(self.metrics, poll.events)
             self.changes += 1
             if self.store.started:
-                self.store.feed(poll.events)
+                self.store.add(poll.events)
             last = self.metrics.last_t
             if self._caught_up and last is not None:
                 self.live_clock.arrived(last)
@@ -188,11 +188,11 @@ class LiveSession:
         board = self.pages.draw(
             self.metrics,
             self.now(),
-            self._store,
+            lambda view: (self._store(), None),
             self.metrics.events,
             controls=self.bar,
             stopped=self.reason,
-            settle=SETTLE,
+            clock=self._mono,
         )
         return with_help(board, "live", KEYS, shown=self.keys and self.help_shown)
 

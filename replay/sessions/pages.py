@@ -10,18 +10,38 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Protocol, TypeVar
 
 from rich.console import RenderableType
 
 from replay.core import viewstate as vs
+from replay.core.clock import Source
 from replay.core.metrics import Metrics
 from replay.core.records import Record
 from replay.core.views.histogram import buckets, here
 from replay.core.views.postmortem import page
 from replay.sessions.keymap import Binding
 from replay.store.pages import read
+
+# A view's store, given the view: a connection, and the events its answer covers when
+# the store holds more (``store.pages.read``'s ``upto``; None: all it holds).
+Reader = Callable[[str], tuple[sqlite3.Connection, int | None]]
+SETTLE = 1.0  # seconds: a live view's store is read at most once per this many
+STALE = 5.0  # seconds without events after which a live view's record is read again
+SHARE = 0.02  # of a core at most for a live view's reads: a slow read waits longer
+
+
+@dataclass(frozen=True)
+class _Read:
+    """A record, what it was read for, and (live) when the next read may be."""
+
+    state: vs.ViewState
+    position: int
+    now: float
+    record: Record
+    due: float = 0.0  # on the session's clock: no read before this while events stream
+    stale: float = 0.0  # and this without events
 
 
 class Pages:
@@ -32,7 +52,7 @@ class Pages:
         self.end: float | None = None  # a replay's end: its timeline covers the whole run
         self.seeks = False  # whether Enter on the timeline seeks (a replay)
         self.message: str | None = None
-        self._read: tuple[object, Record] | None = None
+        self._read: _Read | None = None
 
     @property
     def shown(self) -> str:
@@ -40,44 +60,64 @@ class Pages:
 
     def record(
         self,
-        conn: Callable[[], sqlite3.Connection],
+        conn: Reader,
         position: int,
         now: float,
-        settle: float = 0.0,
+        clock: Source | None = None,
+        final: bool = False,
     ) -> Record:
-        """The record of the current view at ``position`` and ``now`` (read once for each;
-        with ``settle``, ``now`` counts in steps of that many seconds: a live view reads
-        the store again when events arrive or a step passes, not at every frame)."""
+        """The record of the current view at ``position`` and ``now``, read once for each.
+
+        A live session passes its ``clock``: while events stream, its view's store is
+        written and read at most once per SETTLE seconds, and a read (the query, not the
+        writing) that took ``c`` seconds waits ``c / SHARE`` (reads stay within SHARE of
+        a core; writing costs the same per event at any pace); with no
+        event arriving, once per STALE seconds (the record's times move); at once when
+        the view state changes or the run ended (``final``)."""
         if self.state.view == "overview":
             return Record()
-        if settle:
-            now = now // settle * settle
-        key = (position, now, self.state)
-        if self._read is None or self._read[0] != key:
-            try:
-                record = read(conn(), self.state, now)
-            except (sqlite3.Error, OSError) as exc:  # no room for a store: say so, go on
-                self.message = f"the views cannot read a store: {exc}"
-                record = Record()
-            self._read = (key, record)
-        return self._read[1]
+        last = self._read
+        if last is not None and last.state == self.state:
+            if last.position == position and last.now == now:
+                return last.record
+            if clock is not None and not final:
+                t = clock()
+                if t < last.due or (position == last.position and t < last.stale):
+                    return last.record
+        began = took = 0.0
+        try:
+            store, upto = conn(self.state.view)  # a live store writes what arrived: not timed,
+            began = clock() if clock is not None else 0.0  # its cost is per event, not per read
+            record = read(store, self.state, now, upto)
+            took = clock() - began if clock is not None else 0.0
+        except (sqlite3.Error, OSError) as exc:  # no room for a store: say so, go on
+            self.message = f"the views cannot read a store: {exc}"
+            record = Record()
+        due = stale = 0.0
+        if clock is not None:
+            due = max((began // SETTLE + 1) * SETTLE, began + took + took / SHARE)
+            stale = max(due, began + STALE)
+        self._read = _Read(self.state, position, now, record, due, stale)
+        return record
 
     def last(self) -> Record:
-        return self._read[1] if self._read is not None else Record()
+        return self._read.record if self._read is not None else Record()
 
     def draw(
         self,
         m: Metrics,
         now: float,
-        conn: Callable[[], sqlite3.Connection],
+        conn: Reader,
         position: int,
         *,
         controls: Callable[[], RenderableType | None],
         stopped: str | None,
-        settle: float = 0.0,
+        clock: Source | None = None,
     ) -> RenderableType:
-        """The frame; ``controls`` are made after the read, so they can say what it found."""
-        record = self.record(conn, position, now, settle)
+        """The frame; ``controls`` are made after the read, so they can say what it found.
+        The view is drawn at the clock its record was read at (the header at ``now``): a
+        live view's body stays the same, and is drawn once, until its next read."""
+        record = self.record(conn, position, now, clock, final=m.finished)
         return page(
             self.state,
             m,
@@ -87,6 +127,7 @@ class Pages:
             stopped=stopped,
             end=self.end,
             seeks=self.seeks,
+            read_at=self._read.now if self._read is not None else None,
         )
 
     def rows(self, m: Metrics, now: float) -> int | None:

@@ -293,7 +293,7 @@ class ReplaySession:
         board = self.pages.draw(
             self.metrics,
             self.vt,
-            lambda: self.store.at(self.cursor.index, self.cursor.position),
+            lambda view: self.store.for_view(self.cursor.index, self.cursor.position, view),
             self.cursor.position,
             controls=self.controls,
             stopped=self.reason,

@@ -66,10 +66,11 @@ class Open:
     error: str | None = None
     signature: str | None = None
     multi: bool = False  # its attempts have rows in multi_attempts
+    first_event: int | None = None  # the event that first named it (its row's start_event)
 
 
 def _opened(f: Open | Fresh) -> Open:
-    return Open(f[0], 1, f[1], f[1], f[2]) if isinstance(f, tuple) else f
+    return Open(f[0], 1, f[1], f[1], f[2], first_event=f[2]) if isinstance(f, tuple) else f
 
 
 class Builder:
@@ -83,7 +84,7 @@ class Builder:
         self.first_t = first_t  # the log's first event time
         self.open: dict[str, Open | Fresh] = {}
         # failed for good, latest last: task -> (first_t, end_event, signature, one_attempt,
-        # worker, end_t)
+        # worker, end_t, first_event)
         self.reopenable: OrderedDict[str, tuple[Any, ...]] = OrderedDict()
         self.summary = Summary(conn)
         self.plain: list[tuple[Any, ...]] = []  # tasks that succeeded at their first attempt
@@ -106,7 +107,7 @@ class Builder:
             "one_attempt FROM tasks WHERE status IN ('running', 'backoff')"
         ).fetchall()
         for task, worker, attempt, first, state, error, sig, event, one in rows:
-            start = first
+            start, first_event = first, event
             if not one:
                 running = self.conn.execute(
                     "SELECT start_t, start_event FROM multi_attempts "
@@ -117,15 +118,16 @@ class Builder:
                 self.conn.execute(
                     "DELETE FROM multi_attempts WHERE task = ? AND outcome = 'running'", (task,)
                 )
-            f = Open(worker, attempt, first, start, event, state, error, sig, not one)
+            f = Open(worker, attempt, first, start, event, state, error, sig, not one, first_event)
             self.open[task] = f
         latest = self.conn.execute(
-            "SELECT task, start_t, end_event, signature, one_attempt, worker, end_t FROM tasks "
+            "SELECT task, start_t, end_event, signature, one_attempt, worker, end_t, "
+            "coalesce(start_event, end_event) FROM tasks "
             "WHERE status = 'failed' ORDER BY end_event DESC LIMIT ?",
             (REOPENABLE,),
         ).fetchall()
-        for task, first, end_event, sig, one, worker, end_t in reversed(latest):
-            self.reopenable[task] = (first, end_event, sig, bool(one), worker, end_t)
+        for task, first, end_event, sig, one, worker, end_t, named in reversed(latest):
+            self.reopenable[task] = (first, end_event, sig, bool(one), worker, end_t, named)
 
     def feed(self, batch: Sequence[Any]) -> None:
         """Fold one batch of events (file order) into rows."""
@@ -172,8 +174,9 @@ class Builder:
                 self.summary.failure(sig, e.task, e.t)
                 one = self._ended(e.task, e.worker, e.t, n, f, "failed", e.error, e.detail, sig)
                 recent = self.reopenable
-                began = None if f is None else f.first_t
-                recent[e.task] = (began, n, sig, one, e.worker or (f.worker if f else ""), e.t)
+                began, since = (None, n) if f is None else (f.first_t, f.first_event)
+                worker = e.worker or (f.worker if f else "")
+                recent[e.task] = (began, n, sig, one, worker, e.t, since)
                 recent.move_to_end(e.task)
                 if len(recent) > REOPENABLE:
                     recent.popitem(last=False)
@@ -201,16 +204,19 @@ class Builder:
         if found is None:
             first: float | None = e.t
             multi = False
+            named: int | None = n
             if e.attempt > 1 and e.task in self.reopenable:
                 # A re-run of a task that failed for good: that failure becomes a retry.
-                was_first, end_event, sig, one, worker, end_t = self.reopenable.pop(e.task)
+                was_first, end_event, sig, one, worker, end_t, named = self.reopenable.pop(e.task)
                 self.summary.reopened(e.task, worker, end_t, e.t)
                 first = was_first if was_first is not None else e.t
                 self._retried_later(e.task, end_event, one)
                 multi = True
                 if sig is not None:
                     self._count(sig, None, None, failed=-1, retried=1)
-            self.open[e.task] = Open(e.worker, e.attempt, first, e.t, n, multi=multi)
+            self.open[e.task] = Open(
+                e.worker, e.attempt, first, e.t, n, multi=multi, first_event=named
+            )
             return
         f = self.open[e.task] = _opened(found)
         if f.state == "running":  # the last attempt never ended: it was restarted
@@ -241,7 +247,7 @@ class Builder:
     def _retrying(self, e: TaskRetrying, n: int) -> None:
         found = self.open.get(e.task)
         if found is None:
-            f = Open(e.worker, e.attempt, e.t, None, None)
+            f = Open(e.worker, e.attempt, e.t, None, None, first_event=n)
         else:
             f = _opened(found)
         self.open[e.task] = f
@@ -325,7 +331,7 @@ class Builder:
                         (task, f.attempt, worker, None, t, status, error, detail, sig, None, n)
                     )
                     self.summary.closed(worker, None, t, error)
-                self._task(row + (None, None, 0))
+                self._task(row + (f.first_event, None, 0))
                 return False
         self._task(row)
         if status == "failed":
@@ -389,7 +395,7 @@ class Builder:
                 continue
             if f.state == "running":
                 self._attempt(task, f, None, None, "running", None, None, None)
-            self._task(row + (None, None, 0))
+            self._task(row + (f.first_event, None, 0))
         self.flush()
         for task, end_event in self.retried_later:
             self.conn.execute(

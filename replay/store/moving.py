@@ -22,11 +22,14 @@ from replay.index.format import Index
 from replay.sources.file import ReadReport, read_batches
 from replay.store import schema
 from replay.store.access import build_to
+from replay.store.asof import TASK_VIEWS, overlay
 from replay.store.build import Builder
 from replay.store.keep import fresh_store, new_store
+from replay.store.pages import AS_OF
 from replay.store.queries import open_read_only
 
 FAR = 200_000  # events ahead beyond which building again beats reading them one batch at a time
+HOLD = 50_000  # events held for a live store before they are written without a read
 
 
 class MovingStore:
@@ -40,6 +43,9 @@ class MovingStore:
         self._dir: str | None = None
         self._conn: sqlite3.Connection | None = None
         self._kept: sqlite3.Connection | None = None
+        self._held: list[Any] = []  # events added, not yet written (``add``)
+        self._kept_path: str | None = None
+        self._asof: tuple[int, sqlite3.Connection | None] | None = None  # position, tasks
 
     @property
     def started(self) -> bool:
@@ -51,6 +57,7 @@ class MovingStore:
         return os.path.join(self._dir, "store.sqlite")
 
     def _drop(self) -> None:
+        self._held = []
         if self._conn is not None:
             self._conn.close()
             self._conn = None
@@ -89,6 +96,23 @@ class MovingStore:
         conn.execute("COMMIT")
         self.events, self.first_t = builder.events, builder.first_t
 
+    def add(self, batch: Sequence[Any]) -> None:
+        """Take events that follow the ones added before, to be written when the store is
+        next read (``conn``) or HOLD of them wait: a live session adds what each poll
+        brings, and writing them in one go costs far less than one write per poll."""
+        self._held.extend(batch)
+        if len(self._held) >= HOLD:
+            self._write_held()
+
+    def _write_held(self) -> None:
+        held, self._held = self._held, []
+        self.feed(held)
+
+    @property
+    def held(self) -> int:
+        """Events added and written, or waiting to be."""
+        return self.events + len(self._held)
+
     def at(self, index: Index, position: int) -> sqlite3.Connection:
         """The store as of ``position`` in the indexed log (a replay's cursor)."""
         if position >= index.header.count and self.log is not None:
@@ -101,18 +125,61 @@ class MovingStore:
             self.feed(list(_events_between(index, self.events, position, self.lenient)))
         return self._conn
 
+    def for_view(
+        self, index: Index, position: int, view: str
+    ) -> tuple[sqlite3.Connection, int | None]:
+        """The store ``view`` reads as of ``position``, and the events its answer covers
+        when that store holds more: a view whose rows carry event numbers (``AS_OF``)
+        reads the kept store of the whole log, so seeking back builds nothing."""
+        if 0 < position < index.header.count and view in AS_OF + TASK_VIEWS:
+            kept = self._kept_store()
+            if kept is not None and view in AS_OF:
+                return kept, position
+            if kept is not None and self._kept_path is not None:
+                tasks = self._tasks_at(kept, index, position)
+                if tasks is not None:
+                    return tasks, None
+        return self.at(index, position), None
+
+    def _tasks_at(
+        self, kept: sqlite3.Connection, index: Index, position: int
+    ) -> sqlite3.Connection | None:
+        """The tasks as of ``position`` from the kept store (``asof.overlay``), kept for
+        the position; None when a store of the first ``position`` events is as cheap."""
+        if self._asof is not None and self._asof[0] == position:
+            return self._asof[1]
+        self._close_asof()
+        assert self._kept_path is not None
+        small = os.path.join(os.path.dirname(self._path()), "asof.sqlite")
+
+        def events(after: int, upto: int) -> Iterator[Any]:
+            return _events_between(index, after, upto, self.lenient)
+
+        conn = overlay(self._kept_path, kept, position, small, events)
+        self._asof = (position, conn)
+        return conn
+
+    def _close_asof(self) -> None:
+        if self._asof is not None and self._asof[1] is not None:
+            self._asof[1].close()
+        self._asof = None
+
     def _kept_store(self) -> sqlite3.Connection | None:
         if self._kept is None and self.log is not None:
             path = fresh_store(self.log, self.lenient)
             if path is not None:
-                self._kept = open_read_only(path)
+                self._kept, self._kept_path = open_read_only(path), path
         return self._kept
 
     @property
     def conn(self) -> sqlite3.Connection:
+        """The store with every event added so far written."""
+        if self._held:
+            self._write_held()
         return self._conn if self._conn is not None else self.start()
 
     def close(self) -> None:
+        self._close_asof()
         self._drop()
         if self._kept is not None:
             self._kept.close()

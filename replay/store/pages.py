@@ -27,7 +27,8 @@ from replay.core.records import (
 from replay.core.viewstate import LEVELS, ViewState
 from replay.core.when import When
 from replay.store.access import store_at
-from replay.store.queries import SORTS, first_t, task
+from replay.store.asof import parts, status_counts
+from replay.store.queries import GREP, SORTS, first_t, task
 from replay.store.sums import bucket_sums, thresholds
 
 WORK = 60  # attempts listed under a worker or a failure group
@@ -42,8 +43,16 @@ _RANK = (
 _TASK_COLUMNS = "task, status, worker, attempts, start_t, end_t, duration_s, error"
 
 
-def read(conn: sqlite3.Connection, state: ViewState, now: float) -> Record:
-    """What ``state``'s view shows of the store ``conn``, at ``now``."""
+# The views answered "as of event N" from a store of more events than N, by the event
+# numbers of their rows (``upto``); the others need a store of exactly the first N.
+AS_OF = ("timeline", "log")
+
+
+def read(conn: sqlite3.Connection, state: ViewState, now: float, upto: int | None = None) -> Record:
+    """What ``state``'s view shows of the store ``conn``, at ``now``; with ``upto`` (a view
+    of AS_OF only), as of the log's first ``upto`` events of a store that holds more."""
+    if upto is not None and state.view not in AS_OF:
+        raise ValueError(f"the {state.view} view needs a store of the first {upto} events")
     t0 = first_t(conn)
     start = now if t0 is None else t0
     view = state.view
@@ -62,9 +71,9 @@ def read(conn: sqlite3.Connection, state: ViewState, now: float) -> Record:
         worker = found_lanes[min(state.row(), len(found_lanes) - 1)].worker if found_lanes else None
         return Record(first_t=t0, lanes=found_lanes, work=work(conn, "worker", worker))
     if view == "timeline":
-        return Record(first_t=t0, marks=marks(conn))
+        return Record(first_t=t0, marks=marks(conn, upto))
     if view == "log":
-        return Record(first_t=t0, logs=logs(conn, state))
+        return Record(first_t=t0, logs=logs(conn, state, upto))
     return Record(first_t=t0)
 
 
@@ -157,10 +166,8 @@ def _where(state: ViewState) -> tuple[str, list[Any]]:
         where.append("task IN (SELECT task FROM signature_tasks WHERE signature = ?)")
         args.append(state.signature)
     if state.grep:
-        where.append(
-            "(instr(lower(task), lower(?)) OR instr(lower(coalesce(error, '')), lower(?)))"
-        )
-        args += [state.grep, state.grep]
+        where.append(GREP)
+        args += [state.grep] * 3
     return (" WHERE " + " AND ".join(where) if where else ""), args
 
 
@@ -172,16 +179,24 @@ def tasks(conn: sqlite3.Connection, state: ViewState, every: int | None = None) 
     if where or total is None:
         (total,) = conn.execute(f"SELECT count(*) FROM tasks{where}", args).fetchone()
     first = max(min(state.row("tasks"), max(total - 1, 0)) - WINDOW, 0)
-    rows = conn.execute(
-        f"SELECT {_TASK_COLUMNS} FROM tasks{where} ORDER BY {SORTS[state.sort]} "
-        f"LIMIT {2 * WINDOW} OFFSET {first}",
-        args,
-    ).fetchall()
+    order = SORTS[state.sort]
+    tables = parts(conn)
+    if len(tables) == 1:
+        sql = f"SELECT {_TASK_COLUMNS} FROM tasks{where} ORDER BY {order}"
+    else:  # the page's rows are among the first rows of each part
+        union = " UNION ALL ".join(
+            f"SELECT * FROM (SELECT {_TASK_COLUMNS} FROM {t}{where} ORDER BY {order} "
+            f"LIMIT {first + 2 * WINDOW})"
+            for t in tables
+        )
+        sql = f"SELECT * FROM ({union}) ORDER BY {order}"
+        args = args * len(tables)
+    rows = conn.execute(f"{sql} LIMIT {2 * WINDOW} OFFSET {first}", args).fetchall()
     return Page(tuple(TaskRow(*r) for r in rows), first, total)
 
 
 def counts(conn: sqlite3.Connection) -> tuple[tuple[str, int], ...]:
-    return tuple(conn.execute("SELECT status, count(*) FROM tasks GROUP BY status ORDER BY 1"))
+    return status_counts(conn)
 
 
 def detail(conn: sqlite3.Connection, name: str | None) -> TaskDetail | None:
@@ -294,14 +309,24 @@ def _natural(name: str) -> tuple[Any, ...]:
     return (head, int(tail) if tail else -1, name)
 
 
-def marks(conn: sqlite3.Connection) -> tuple[tuple[float, str], ...]:
-    return tuple(conn.execute("SELECT t, label FROM marks ORDER BY event"))
+def marks(conn: sqlite3.Connection, upto: int | None = None) -> tuple[tuple[float, str], ...]:
+    """The marks in log order (``upto``: of the first ``upto`` events)."""
+    if upto is None:
+        return tuple(conn.execute("SELECT t, label FROM marks ORDER BY event"))
+    return tuple(
+        conn.execute("SELECT t, label FROM marks WHERE event <= ? ORDER BY event", (upto,))
+    )
 
 
-def logs(conn: sqlite3.Connection, state: ViewState) -> Page[LogLine]:
-    """Log messages at or above the chosen level, matching the search, around the selection."""
-    where = f"{_RANK} >= ?"
-    args: list[Any] = [LEVELS.index(state.level)]
+def logs(conn: sqlite3.Connection, state: ViewState, upto: int | None = None) -> Page[LogLine]:
+    """Log messages at or above the chosen level, matching the search, around the selection
+    (``upto``: of the first ``upto`` events)."""
+    lowest = LEVELS.index(state.level)
+    where = f"{_RANK} >= ?" if lowest else "1"  # every level: no rank to compute per row
+    args: list[Any] = [lowest] if lowest else []
+    if upto is not None:
+        where += " AND event <= ?"
+        args.append(upto)
     if state.search:
         where += " AND instr(lower(msg), lower(?))"
         args.append(state.search)

@@ -125,6 +125,16 @@ TASK_KEYS: tuple[str, ...] = ("task", "status", "worker", "attempts", "start_t",
 TASK_KEYS += ("duration_s", "error", "signature")
 
 
+# A task matches TEXT when its id holds it or the error of any of its attempts does (a
+# task with one attempt has that attempt's error on its own row; the others' attempts
+# are in ``multi_attempts``, read once for the whole query).
+GREP = (
+    "(instr(lower(task), lower(?)) OR instr(lower(coalesce(error, '')), lower(?)) "
+    "OR (one_attempt = 0 AND task IN (SELECT task FROM multi_attempts "
+    "WHERE instr(lower(coalesce(error, '')), lower(?)))))"
+)
+
+
 def tasks(
     conn: sqlite3.Connection,
     *,
@@ -144,10 +154,8 @@ def tasks(
         where.append("worker = ?")
         args.append(worker)
     if grep is not None:
-        where.append(
-            "(instr(lower(task), lower(?)) OR instr(lower(coalesce(error, '')), lower(?)))"
-        )
-        args += [grep, grep]
+        where.append(GREP)
+        args += [grep] * 3
     sql = f"SELECT {', '.join(TASK_KEYS)} FROM tasks"
     if where:
         sql += " WHERE " + " AND ".join(where)

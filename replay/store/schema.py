@@ -1,7 +1,10 @@
 """The store's tables, as documented for users in docs/store.md.
 
 Times are epoch seconds as in the log. Event numbers (1 for the log's first event)
-say where in the log a row comes from, so a row can be found again by ``--at '#N'``.
+say where in the log a row comes from, so a row can be found again by ``--at '#N'``;
+``start_n``/``end_n``/``n`` are the same numbers counted from 0 (the replay position's
+numbering), computed by SQLite from those (virtual columns: they cost the build nothing),
+so a view can answer "as of event N" from the full store.
 
 Most tasks run once: their one attempt is their ``tasks`` row (``one_attempt`` = 1), and
 ``attempts`` is a view that reads it from there, so the build writes one row per task
@@ -14,7 +17,7 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 PAGE_SIZE = 32768  # fewer, larger pages: a faster bulk load, still quick to query
 
 TABLES = """
@@ -31,10 +34,14 @@ CREATE TABLE tasks (
     signature TEXT,            -- the signature of ``error``
     reason TEXT,               -- why it was skipped
     end_event INTEGER,         -- the event that ended it
-    start_event INTEGER,       -- the event that started its attempt (when one_attempt)
+    start_event INTEGER,       -- the event that started its first attempt (or that first
+                               -- named it; NULL: its end did)
     detail TEXT,               -- its attempt's traceback or output (when one_attempt)
-    one_attempt INTEGER NOT NULL DEFAULT 1 -- 1: this row is its only attempt; 0: see
-                                          -- multi_attempts
+    one_attempt INTEGER NOT NULL DEFAULT 1, -- 1: this row is its only attempt; 0: see
+                                           -- multi_attempts
+    -- 0-based event numbers (the replay position's): the task is known from start_n on
+    start_n INTEGER GENERATED ALWAYS AS (coalesce(start_event, end_event) - 1) VIRTUAL,
+    end_n INTEGER GENERATED ALWAYS AS (end_event - 1) VIRTUAL
 ) WITHOUT ROWID;
 CREATE TABLE multi_attempts (  -- the attempts of tasks with one_attempt = 0
     task TEXT NOT NULL,
@@ -47,18 +54,20 @@ CREATE TABLE multi_attempts (  -- the attempts of tasks with one_attempt = 0
     detail TEXT,               -- the traceback or full output
     signature TEXT,
     start_event INTEGER,
-    end_event INTEGER
+    end_event INTEGER,
+    start_n INTEGER GENERATED ALWAYS AS (coalesce(start_event, end_event) - 1) VIRTUAL,
+    end_n INTEGER GENERATED ALWAYS AS (end_event - 1) VIRTUAL
 );
 CREATE VIEW attempts (
     task, attempt, worker, start_t, end_t, outcome, error, detail, signature, start_event,
-    end_event
+    end_event, start_n, end_n
 ) AS
     SELECT task, attempts, worker, start_t, end_t, status, error, detail, signature,
-        start_event, end_event
+        start_event, end_event, start_n, end_n
     FROM tasks WHERE one_attempt = 1
     UNION ALL
     SELECT task, attempt, worker, start_t, end_t, outcome, error, detail, signature,
-        start_event, end_event
+        start_event, end_event, start_n, end_n
     FROM multi_attempts;
 CREATE TABLE signatures (
     signature TEXT PRIMARY KEY,
@@ -99,10 +108,11 @@ CREATE TABLE waits (worker TEXT NOT NULL, end_t REAL NOT NULL, cum REAL NOT NULL
 CREATE TABLE waits_loose (task TEXT NOT NULL, worker TEXT NOT NULL, end_t REAL NOT NULL,
     wait REAL);
 CREATE INDEX waits_loose_open ON waits_loose (task) WHERE wait IS NULL;
-CREATE TABLE marks (event INTEGER PRIMARY KEY, t REAL NOT NULL, label TEXT NOT NULL);
+CREATE TABLE marks (event INTEGER PRIMARY KEY, t REAL NOT NULL, label TEXT NOT NULL,
+    n INTEGER GENERATED ALWAYS AS (event - 1) VIRTUAL);
 CREATE TABLE logs (
     event INTEGER PRIMARY KEY, t REAL NOT NULL, level TEXT NOT NULL, msg TEXT NOT NULL,
-    src TEXT NOT NULL
+    src TEXT NOT NULL, n INTEGER GENERATED ALWAYS AS (event - 1) VIRTUAL
 );
 """
 

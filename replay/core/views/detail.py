@@ -12,7 +12,7 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 
 from replay.core.records import Attempt, TaskDetail
-from replay.core.text import hms, lit, plural, safe, short
+from replay.core.text import hms, lit, plural, safe, short, worker_name
 from replay.core.views.listing import OUTCOME_STYLE, title
 
 STATUS_STYLE = OUTCOME_STYLE
@@ -38,7 +38,7 @@ class Detail:
         head = Text.assemble(
             (f"attempt {a.attempt}", "bold"),
             (" on ", "dim"),
-            lit(a.worker, "cyan"),
+            Text(worker_name(a.worker), style="cyan"),
             ("  ", ""),
             (start, ""),
             (" → ", "dim"),

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from rich.text import Text
 
 from replay.core.records import Work
-from replay.core.text import hms, lit, short
+from replay.core.text import hms, lit, short, worker_name
 from replay.core.views.charts import resample
 from replay.core.views.hints import Hints
 
@@ -92,7 +92,7 @@ def work_lines(
             lit(w.task, "bold"),
             (f" #{w.attempt}", "dim"),
             "  ",
-            lit(w.worker, "cyan"),
+            Text(worker_name(w.worker), style="cyan"),
             "  ",
             (w.outcome.ljust(9), OUTCOME_STYLE.get(w.outcome, "")),
             "  ",

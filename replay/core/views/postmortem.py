@@ -17,6 +17,7 @@ from replay.core.views.detail import Detail
 from replay.core.views.failures import Failures
 from replay.core.views.hints import Hints
 from replay.core.views.histogram import Histogram
+from replay.core.views.kept import Kept
 from replay.core.views.logview import LogView
 from replay.core.views.overview import dashboard, header
 from replay.core.views.tasks import Tasks
@@ -56,11 +57,14 @@ def body(
     record: Record,
     end: float | None = None,
     seeks: bool = False,
+    read_at: float | None = None,
 ) -> RenderableType:
     """The view ``state`` names, drawn from ``record`` (``end``, ``seeks``: a replay's
-    timeline covers the whole run and Enter seeks there)."""
+    timeline covers the whole run and Enter seeks there; ``read_at``: see ``page``)."""
     first = record.first_t if record.first_t is not None else (m.first_t or now)
     view = state.view
+    if view != "timeline" and read_at is not None:
+        now = read_at
     if view == "failures":
         return Failures(record.groups, state.row(), first, now, record.work)
     if view == "tasks":
@@ -86,6 +90,12 @@ def body(
     raise ValueError(f"no view {view!r}")
 
 
+def kept(view: RenderableType) -> RenderableType:
+    """A view drawn from its record alone is drawn once while it stays the same (the
+    timeline draws the metrics, which change in place: it is drawn each frame)."""
+    return view if isinstance(view, Histogram) else Kept(view)
+
+
 def page(
     state: ViewState,
     m: Metrics,
@@ -96,15 +106,17 @@ def page(
     stopped: str | None = None,
     end: float | None = None,
     seeks: bool = False,
+    read_at: float | None = None,
 ) -> RenderableType:
-    """The whole screen of ``state``'s view at ``now`` (``end``, ``seeks``: see ``body``)."""
+    """The whole screen of ``state``'s view at ``now`` (``end``, ``seeks``: see ``body``;
+    ``read_at``: the clock ``record`` was read at, when earlier: the view is drawn there)."""
     if state.view == "overview":
         return dashboard(m, now, controls=controls, stopped=stopped)
     layout = Layout(name="root")
     rows = [
         Layout(header(m, now, stopped), name="header", size=3),
         Layout(tabs(state), name="tabs", size=1),
-        Layout(body(state, m, now, record, end, seeks), name="body", ratio=1),
+        Layout(kept(body(state, m, now, record, end, seeks, read_at)), name="body", ratio=1),
     ]
     if controls is not None:
         rows.append(Layout(controls, name="controls", size=2))

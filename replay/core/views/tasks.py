@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from replay.core.records import Page, TaskRow
-from replay.core.text import hms, lit, short
+from replay.core.text import hms, lit, short, worker_name
 from replay.core.views.listing import (
     MARK,
     NO_MARK,
@@ -98,7 +98,7 @@ class Tasks:
             table.add_row(
                 Text.assemble(MARK if i == sel else NO_MARK, lit(r.task)),
                 Text(r.status, style=STATUS_STYLE.get(r.status, "")),
-                lit(r.worker),
+                Text(worker_name(r.worker)),
                 str(r.attempts),
                 hms(r.start_t - self.first_t) if r.start_t is not None else "",
                 Text((short(took) + ("…" if running else "")) if took is not None else ""),

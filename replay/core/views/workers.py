@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from replay.core.records import Lane, Work
-from replay.core.text import lit, plural, short
+from replay.core.text import lit, plural, short, worker_name
 from replay.core.views.listing import MARK, NO_MARK, SELECTED, clamp, title, window, work_lines
 
 _SHADES = " ░▒▓█"  # busy a quarter, half, three quarters, all of a column's time
@@ -77,7 +77,7 @@ class Workers:
         for i in range(first, min(first + fits, len(self.lanes))):
             lane = self.lanes[i]
             table.add_row(
-                Text.assemble(MARK if i == sel else NO_MARK, lit(lane.worker, "cyan")),
+                Text.assemble(MARK if i == sel else NO_MARK, (worker_name(lane.worker), "cyan")),
                 strip(lane, lane_width),
                 f"{min(lane.busy_s / span, 1.0):.0%}",
                 str(lane.attempts),
@@ -89,6 +89,6 @@ class Workers:
         yield table
         lane = self.lanes[sel]
         heading = Text.assemble(
-            lit(lane.worker, "bold cyan"), (": latest attempts, running first", "bold")
+            (worker_name(lane.worker), "bold cyan"), (": latest attempts, running first", "bold")
         )
         yield from work_lines(heading, self.work, self.first_t, self.now, width, room - fits)
