@@ -33,7 +33,7 @@ from replay.core.metrics import Metrics
 from replay.core.partial import PartialMetrics, restart, warm
 from replay.index import checkpoint
 from replay.index.format import INDEX_VERSION, Checkpoint, Header, Index, begin, finish, hashes
-from replay.index.parallel import FIRST_RANGE, WINDOW_BYTES, _context, _first_t, in_order
+from replay.index.parallel import _context, _first_t, first_weight, in_order, window_width
 from replay.index.points import PointList
 from replay.sources.file import Batch, ReadReport, decode_complete, open_log
 from replay.sources.ranges import cuts, line_start, read_quietly, read_range
@@ -109,8 +109,8 @@ def _fold(task: tuple[LogPath, _Range, int, float, int, frozenset[int]]) -> _Par
         if r[0] == 0:
             m: Metrics = Metrics()
         else:
-            width = min(WINDOW_BYTES, (r[2] - r[0]) // 8)
-            window = line_start(fd, max(before, r[0] - width), r[0])
+            end = r[2] if r[2] != -1 else os.fstat(fd).st_size  # -1: the last range
+            window = line_start(fd, max(before, r[0] - window_width(end - r[0])), r[0])
             m = warm(read_quietly(fd, window, r[0]), t0, whole=window == 0)
         n = 0
         try:
@@ -183,7 +183,7 @@ def build_parallel(
 def _split(fd: int, size: int, jobs: int, chunk: int) -> list[_Range]:
     """Ranges that start at batch ends: the last newline of a chunk, plus one."""
     starts: list[tuple[int, int]] = [(0, 0)]
-    for cut in cuts(size, jobs, FIRST_RANGE)[1:]:
+    for cut in cuts(size, jobs, first_weight(size, jobs))[1:]:
         grid = cut // chunk * chunk
         if grid <= starts[-1][1]:
             continue
