@@ -384,3 +384,32 @@ def test_the_last_range_of_a_parallel_index_build_warms_up_too(
     part = bp._fold((path, ranges[1], 1 << 14, t0, ranges[0][0], frozenset()))
     assert windows and windows[0] > 100
     assert part.error is None and part.events > 0
+
+
+def test_a_cold_index_is_built_in_parallel_by_default_with_progress(
+    tmp_path: Path, big_enough: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No --jobs: a whole cold log big enough is indexed on every usable core (here
+    three), the same file as one process writes, and the caller hears how far it is."""
+    from replay.index import build as build_module
+    from replay.index import build_parallel as bp
+
+    monkeypatch.setattr(bp, "usable_cores", lambda: 3)
+    path = str(_generated(tmp_path, 30_000))
+    real, calls = bp.build_parallel, []
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        got = real(*args, **kwargs)
+        calls.append(got is not None)
+        return got
+
+    monkeypatch.setattr(build_module, "build_parallel", counted)
+    heard: list[tuple[int, int]] = []
+    one, many = tmp_path / "one.idx", tmp_path / "many.idx"
+    with one.open("w+b") as f1, many.open("w+b") as f2:
+        build_module.build(path, sink=f1, jobs=1)
+        build_module.build(path, sink=f2, progress=lambda a, b: heard.append((a, b)))
+    assert calls == [True]
+    assert many.read_bytes() == one.read_bytes()
+    size = os.path.getsize(path)
+    assert len(heard) == 3 and heard[-1] == (size, size) and heard == sorted(heard)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
@@ -33,7 +33,14 @@ from replay.core.metrics import Metrics
 from replay.core.partial import PartialMetrics, restart, warm
 from replay.index import checkpoint
 from replay.index.format import INDEX_VERSION, Checkpoint, Header, Index, begin, finish, hashes
-from replay.index.parallel import _context, _first_t, first_weight, in_order, window_width
+from replay.index.parallel import (
+    _context,
+    _first_t,
+    first_weight,
+    in_order,
+    usable_cores,
+    window_width,
+)
 from replay.index.points import PointList
 from replay.sources.file import Batch, ReadReport, decode_complete, open_log
 from replay.sources.ranges import cuts, line_start, read_quietly, read_range
@@ -144,10 +151,18 @@ def _fold(task: tuple[LogPath, _Range, int, float, int, frozenset[int]]) -> _Par
 
 
 def build_parallel(
-    log: LogPath, *, sink: BinaryIO, jobs: int, every: int, chunk: int
+    log: LogPath,
+    *,
+    sink: BinaryIO,
+    jobs: int | None,
+    every: int,
+    chunk: int,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Index | None:
     """The index ``build`` would write into ``sink`` (not lenient, from the start, whole
-    log); None when this log is better left to ``build`` (``sink`` untouched then)."""
+    log) on ``jobs`` processes (None: every usable core); None when this log is better
+    left to ``build`` (``sink`` untouched then). ``progress`` hears of each range merged."""
+    jobs = usable_cores() if jobs is None else jobs
     st = os.stat(log)
     fd = open_log(log)
     try:
@@ -177,7 +192,11 @@ def build_parallel(
         # Workers fold at most two ranges each ahead of the merge; each part is let go
         # once merged, so memory does not grow with the log.
         parts = in_order(pool, _fold, tasks, 2 * jobs)
-        return _merge(log, st, sink, ranges, parts)
+        return _merge(log, st, sink, ranges, parts, progress or _quiet)
+
+
+def _quiet(done: int, size: int) -> None:
+    """No one asked how far the build is."""
 
 
 def _split(fd: int, size: int, jobs: int, chunk: int) -> list[_Range]:
@@ -196,7 +215,12 @@ def _split(fd: int, size: int, jobs: int, chunk: int) -> list[_Range]:
 
 
 def _merge(
-    log: LogPath, st: os.stat_result, sink: BinaryIO, ranges: list[_Range], parts: Iterator[_Part]
+    log: LogPath,
+    st: os.stat_result,
+    sink: BinaryIO,
+    ranges: list[_Range],
+    parts: Iterator[_Part],
+    progress: Callable[[int, int], None],
 ) -> Index | None:
     begin(sink)
     cps: list[Checkpoint] = []
@@ -239,6 +263,7 @@ def _merge(
         for n, t in p.failures:
             failures.append(events + n, t)
         events, lines = events + p.events, lines + p.lines
+        progress(p.offset, st.st_size)
     assert m is not None
     torn, offset = p.torn, p.offset
     if len(cps) == 1 or cps[-1].offset != offset:
