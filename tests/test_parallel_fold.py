@@ -381,7 +381,7 @@ def test_the_last_range_of_a_parallel_index_build_warms_up_too(
         return real(events, t0, whole=whole)
 
     monkeypatch.setattr(bp, "warm", counted)
-    part = bp._fold((path, ranges[1], 1 << 14, t0, ranges[0][0], frozenset()))
+    part = bp._fold((path, ranges[1], 1 << 14, t0, ranges[0][0], (0, 0, 10**9)))
     assert windows and windows[0] > 100
     assert part.error is None and part.events > 0
 

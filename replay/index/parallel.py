@@ -12,7 +12,7 @@ import multiprocessing
 import os
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -127,7 +127,7 @@ def fold_sequential(path: LogPath, *, lenient: bool = False) -> tuple[Metrics, R
 
 
 def in_order(
-    pool: ProcessPoolExecutor, fn: Callable[[T], R], tasks: list[T], ahead: int
+    pool: ProcessPoolExecutor, fn: Callable[[T], R], tasks: Iterable[T], ahead: int
 ) -> Iterator[R]:
     """The workers' results in file order, with at most ``ahead`` ranges folded or being
     folded ahead of the merge: memory does not grow with the number of ranges."""
