@@ -2,9 +2,13 @@
 
 Run from the repository root (not a test; every figure comes from this run):
 
-    python bench/parallel_fold.py            # 3M-event log (~400 MB), 3 rounds
-    python bench/parallel_fold.py --quick    # 600k events, 1 round
-    pip install -e '.[bench]'                # DuckDB, for its side of the comparison
+    python bench/parallel_fold.py              # 3M-event log (~390 MiB), 3 rounds
+    python bench/parallel_fold.py --quick      # 600k events, 1 round
+    python bench/parallel_fold.py --threshold  # also: from which size --jobs 2 pays
+    pip install -e '.[bench]'                  # DuckDB, for its side of the comparison
+
+The ratios come first: ``stats --jobs N`` against ``--jobs 1``, the cold index build
+with each, runreel's rate against DuckDB's, and the peak RSS of a process.
 
 The log is bench/fold_write.py's (fixed seed: 64 workers in 16 writer processes,
 retries, failures, skips, logs, marks, metrics). Each round, cold: a fresh copy of
@@ -17,9 +21,14 @@ count per worker and outcome, and p50/p95 task durations (each task's first star
 joined with its end). A ratio is the median of the rounds' ratios, each measured
 side by side, so a machine shared with other work skews it less.
 
-Then, in this process, where the time of ``--jobs N`` goes: the split, the ranges'
-folds (the parallel part), the partials' size, and the merge (the serial part);
-and the peak RSS of every process of ``stats --jobs N`` (the largest of the tree).
+Then, in this process (CPU seconds, steadier on a shared machine), where the time
+goes and the floor of each part: start-up (a whole ``stats`` of a 3-line log),
+starting the workers, reading the file alone, cutting it at lines, msgspec decoding
+it alone, the fold, and for ``--jobs N`` the split, the ranges' folds (the parallel
+part), the partials' size and the merge (the serial part); and the peak RSS of every
+process of ``stats --jobs N`` (the largest of the tree). ``--threshold`` times
+``stats`` and the cold index build with ``--jobs 1`` and ``--jobs N`` on logs of a
+few sizes: where N starts to pay is ``PARALLEL_MIN_BYTES`` in replay/index/parallel.py.
 """
 
 from __future__ import annotations
@@ -35,13 +44,16 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fold_write import generate  # noqa: E402
 
+from recorder import codec  # noqa: E402
 from replay.core.merge import merge  # noqa: E402
 from replay.index import parallel  # noqa: E402
+from replay.sources.file import CHUNK  # noqa: E402
 from replay.sources.ranges import split  # noqa: E402
 
 DUCKDB_QUERY = """
@@ -107,6 +119,7 @@ def rounds(log: str, work: str, events: int, jobs: int, repeat: int) -> dict[str
     out: dict[str, list[float]] = {"jobs1": [], "jobsN": [], "duckdb": [], "speedup": []}
     out["vs_duckdb"], out["cpu1"], out["cpuN"] = [], [], []
     out["index1"], out["indexN"], out["index_speedup"] = [], [], []
+    out["cpu_index1"], out["cpu_indexN"] = [], []
     for r in range(repeat):
         one = fresh_copy(log, work, 2 * r)
         t1, json1 = timed([*runreel(), "stats", one, "--json", "--jobs", "1"])
@@ -121,6 +134,7 @@ def rounds(log: str, work: str, events: int, jobs: int, repeat: int) -> dict[str
             copy = fresh_copy(log, work, 2 * r + 100)
             cmd = [*runreel(), "snapshot", copy, "--at", "50%", "--jobs", jobs_]
             out[key].append(timed(cmd)[0])
+            out["cpu_" + key].append(CPU[jobs_])
             for leftover in (copy, copy + ".runreel-index"):
                 if os.path.exists(leftover):
                     os.unlink(leftover)
@@ -137,11 +151,12 @@ def rounds(log: str, work: str, events: int, jobs: int, repeat: int) -> dict[str
 
 
 def where_time_goes(log: str, jobs: int) -> dict[str, float]:
-    """The parallel fold's phases, one after the other in this process."""
+    """The parallel fold's phases, one after the other in this process (CPU seconds)."""
     t = time.process_time()
     fd = os.open(log, os.O_RDONLY)
     size = os.fstat(fd).st_size
-    ranges = split(fd, size, max(jobs, -(-size // parallel.SLICE_BYTES)), parallel.FIRST_RANGE)
+    parts = max(jobs, -(-size // parallel.SLICE_BYTES))
+    ranges = split(fd, size, parts, parallel.first_weight(size, parts))
     t0 = parallel._first_t(fd, size)
     os.close(fd)
     assert t0 is not None
@@ -158,9 +173,6 @@ def where_time_goes(log: str, jobs: int) -> dict[str, float]:
         pickling += time.process_time() - t
         sizes.append(len(blob))
     t = time.process_time()
-    parallel.fold_sequential(log)
-    sequential = time.process_time() - t
-    t = time.process_time()
     m = slices[0].metrics
     placed = 0
     for got in slices[1:]:
@@ -168,20 +180,95 @@ def where_time_goes(log: str, jobs: int) -> dict[str, float]:
         placed += merged is not None
         m = merged if merged is not None else m
     merge_s = time.process_time() - t
-    serial = split_s + pickling + merge_s
     return {
-        "sequential_fold_s": sequential,
         "split_s": split_s,
-        "range_fold_s_each": statistics.mean(folds),
-        "range_fold_s_sum": sum(folds),
+        "range_fold_s_first": folds[0],
+        "range_fold_s_others_max": max(folds[1:]),
+        "range_bytes_first": ranges[0][1] - ranges[0][0],
+        "range_bytes_others_max": max(b - a for a, b in ranges[1:]),
         "partial_bytes_max": max(sizes),
         "pickling_s": pickling,
         "merge_s": merge_s,
         "ranges": len(ranges),
         "placed": placed,
-        # what a quiet machine with a core per range would give, start-up aside
-        "speedup_bound": sequential / (max(folds) + serial),
     }
+
+
+def floors(log: str, work: str, jobs: int) -> dict[str, float]:
+    """CPU seconds of each part of ``stats`` on its own: what it would cost with the rest
+    of runreel's code removed (starting the workers: wall seconds; medians of three)."""
+    out: dict[str, float] = {}
+    tiny = os.path.join(work, "tiny.jsonl")
+    with open(log, "rb") as src, open(tiny, "wb") as dst:
+        dst.write(b"".join(src.readline() for _ in range(3)))
+    startup = []
+    for _ in range(3):
+        timed([*runreel(), "stats", tiny, "--json", "--jobs", "1"])
+        startup.append(CPU["1"])
+    out["startup_cpu_s"] = statistics.median(startup)
+    spawn = []
+    for _ in range(3):
+        t = time.perf_counter()
+        with ProcessPoolExecutor(jobs, mp_context=parallel._context()) as pool:
+            [f.result() for f in [pool.submit(os.getpid) for _ in range(jobs)]]
+        spawn.append(time.perf_counter() - t)
+    out["spawn_s"] = statistics.median(spawn)
+
+    def chunks() -> Any:
+        fd = os.open(log, os.O_RDONLY)
+        pending = b""
+        while data := os.read(fd, CHUNK):
+            buf = pending + data if pending else data
+            cut = buf.rfind(b"\n") + 1
+            yield buf[:cut]
+            pending = buf[cut:]
+        os.close(fd)
+
+    t = time.process_time()
+    fd = os.open(log, os.O_RDONLY)
+    while os.read(fd, CHUNK):
+        pass
+    os.close(fd)
+    out["read_s"] = time.process_time() - t
+    t = time.process_time()
+    lines = sum(c.count(b"\n") for c in chunks())
+    out["read_cut_count_s"] = time.process_time() - t
+    t = time.process_time()
+    events = sum(len(codec.decode_chunk(c) or ()) for c in chunks())
+    out["read_decode_s"] = time.process_time() - t
+    t = time.process_time()
+    parallel.fold_sequential(log)
+    out["sequential_fold_s"] = time.process_time() - t
+    out["fold_only_s"] = out["sequential_fold_s"] - out["read_decode_s"]
+    assert events == lines, "the bench log has no blank or bad lines"
+    return out
+
+
+def threshold(work: str, jobs: int, sizes: list[int]) -> list[tuple[int, float, float]]:
+    """(MiB, stats speedup, cold index build speedup) of ``--jobs N`` over ``--jobs 1`` on
+    logs of ``sizes`` MiB, medians of three rounds, each side by side."""
+    out = []
+    for mib in sizes:
+        log = os.path.join(work, f"t{mib}.jsonl")
+        generate(log, int(mib * 2**20 / BYTES_PER_EVENT))
+        ratios: dict[str, list[float]] = {"stats": [], "index": []}
+        for r in range(3):
+            for key, head in (("stats", ["stats"]), ("index", ["snapshot"])):
+                tail = ["--json"] if key == "stats" else ["--at", "50%"]
+                walls = []
+                for jobs_ in ("1", str(jobs)):
+                    copy = fresh_copy(log, work, 300 + r)
+                    walls.append(timed([*runreel(), *head, copy, *tail, "--jobs", jobs_])[0])
+                    for leftover in (copy, copy + ".runreel-index"):
+                        if os.path.exists(leftover):
+                            os.unlink(leftover)
+                ratios[key].append(walls[0] / walls[1])
+        out.append((mib, statistics.median(ratios["stats"]), statistics.median(ratios["index"])))
+        os.unlink(log)
+    return out
+
+
+BYTES_PER_EVENT = 136  # of bench/fold_write.py's log (408,608,001 bytes for 3M events)
 
 
 def peak_rss(log: str, work: str, jobs: int) -> float:
@@ -204,6 +291,12 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2, help="N of --jobs N [default: 2]")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--log", help="the generated log, kept and reused when it exists")
+    parser.add_argument(
+        "--threshold",
+        nargs="?",
+        const="4,8,16,32,64",
+        help="also time --jobs 1 and N on logs of these MiB [default: 4,8,16,32,64]",
+    )
     args = parser.parse_args()
     events = 600_000 if args.quick else args.events
     repeat = 1 if args.quick else args.repeat
@@ -215,35 +308,59 @@ def main() -> None:
         size = os.path.getsize(log)
         n = args.jobs
         cores = parallel.usable_cores()
-        print(f"log: {events:,} events, {size / 2**20:.0f} MiB; usable cores: {cores}")
-        print(f"load average at start: {os.getloadavg()[0]:.1f}")
+        load = [os.getloadavg()[0]]
         r = rounds(log, work, events, n, repeat)
         med = {k: statistics.median(v) for k, v in r.items() if v}
-        for key, label in (("jobs1", "stats --jobs 1"), ("jobsN", f"stats --jobs {n}")):
-            print(f"{label}: {med[key]:.2f} s ({events / med[key] / 1e6:.2f}M events/s)")
-        print(f"speedup --jobs {n} / --jobs 1: {med['speedup']:.2f}x (target >= 1.7x), same JSON")
-        index = f"{med['index1']:.2f} s and {med['indexN']:.2f} s"
-        print(f"snapshot --at 50% (a cold index build), --jobs 1 and --jobs {n}: {index}, ")
-        print(f"  speedup {med['index_speedup']:.2f}x")
-        cpu = f"{med['cpu1']:.2f} s and {med['cpuN']:.2f} s"
-        print(f"CPU time of the whole process tree, --jobs 1 and --jobs {n}: {cpu}")
+        rss = {jobs: peak_rss(log, work, jobs) for jobs in (n, 1)}
+        parts = floors(log, work, n)
+        phases = where_time_goes(log, n)
+        sizes = (
+            threshold(work, n, [int(x) for x in args.threshold.split(",")])
+            if args.threshold
+            else []
+        )
+        load.append(os.getloadavg()[0])
+        loads = f"load average {load[0]:.1f} at start, {load[1]:.1f} at end"
+        print(f"log: {events:,} events, {size / 2**20:.0f} MiB; usable cores: {cores}; {loads}")
+        print("\nratios (this run, medians of the rounds):")
+        print(f"  stats --jobs {n} / --jobs 1: {med['speedup']:.2f}x (target >= 1.7x), same JSON")
+        print(f"  cold index build (snapshot --at 50%), --jobs {n} / --jobs 1: ", end="")
+        print(f"{med['index_speedup']:.2f}x (> 1: the parallel build pays)")
         if "duckdb" in med:
             import duckdb
 
-            rate = events / med["duckdb"] / 1e6
-            print(
-                f"DuckDB {duckdb.__version__}, {n} threads: {med['duckdb']:.2f} s ({rate:.2f}M/s)"
-            )
-            print(f"runreel --jobs {n} rate / DuckDB rate: {med['vs_duckdb']:.2f} (target >= 0.6)")
+            v = med["vs_duckdb"]
+            print(f"  runreel --jobs {n} rate / DuckDB {duckdb.__version__} rate: {v:.2f}", end="")
+            print(f" (target >= 0.6; to pass DuckDB runreel needs {1 / v:.1f}x its rate)")
         else:
-            print("DuckDB: not installed (pip install -e '.[bench]'), skipped")
-        phases = where_time_goes(log, n)  # CPU seconds: steadier on a shared machine
-        print("where --jobs N spends its time (in this process, one phase after another):")
-        print(json.dumps({k: round(v, 4) for k, v in phases.items()}, indent=1))
-        for jobs in (n, 1):
-            mib = peak_rss(log, work, jobs)
-            print(f"peak RSS, largest process of stats --jobs {jobs}: {mib:.0f} MiB")
-        print(f"load average at end: {os.getloadavg()[0]:.1f}")
+            print("  DuckDB: not installed (pip install -e '.[bench]'), skipped")
+        print(f"  peak RSS, largest process of stats --jobs {n}: {rss[n]:.0f} MiB (target <= 100)")
+        print("\nwhole processes (medians, wall):")
+        for key, label in (("jobs1", "stats --jobs 1"), ("jobsN", f"stats --jobs {n}")):
+            print(f"  {label}: {med[key]:.2f} s ({events / med[key] / 1e6:.2f}M events/s)")
+        print(f"  cold index build, --jobs 1 and --jobs {n}: ", end="")
+        print(f"{med['index1']:.2f} s and {med['indexN']:.2f} s")
+        print(f"  CPU of the process tree, stats --jobs 1 and {n}: ", end="")
+        print(f"{med['cpu1']:.2f} s and {med['cpuN']:.2f} s")
+        print(f"  CPU of the process tree, cold index build --jobs 1 and {n}: ", end="")
+        print(f"{med['cpu_index1']:.2f} s and {med['cpu_indexN']:.2f} s")
+        if "duckdb" in med:
+            rate = events / med["duckdb"] / 1e6
+            print(f"  DuckDB, {n} threads: {med['duckdb']:.2f} s ({rate:.2f}M events/s)")
+        print(f"  peak RSS, stats --jobs 1: {rss[1]:.0f} MiB")
+        print("\nfloors (this process; CPU s unless wall):")
+        print(json.dumps({k: round(v, 3) for k, v in parts.items()}, indent=1))
+        print(f"where --jobs {n} spends its time (in this process, one phase after another):")
+        print(json.dumps({k: round(v, 3) for k, v in phases.items()}, indent=1))
+        path = parts["startup_cpu_s"] + phases["split_s"] + parts["spawn_s"] + phases["pickling_s"]
+        path += phases["merge_s"] + max(
+            phases["range_fold_s_first"], phases["range_fold_s_others_max"]
+        )
+        whole = parts["startup_cpu_s"] + parts["sequential_fold_s"]
+        print(f"  critical path of --jobs {n} on free cores: {path:.2f} s; of --jobs 1: ", end="")
+        print(f"{whole:.2f} s; bound on the speedup: {whole / path:.2f}x")
+        for mib, st, ix in sizes:
+            print(f"threshold: {mib} MiB: stats {st:.2f}x, cold index build {ix:.2f}x")
     finally:
         shutil.rmtree(work, ignore_errors=True)  # the copies (and the log, unless --log)
 

@@ -344,3 +344,72 @@ def test_the_first_range_is_longer_by_the_weight_asked() -> None:
     assert cuts(100, 2) == [0, 50]
     assert cuts(215, 2, 1.15) == [0, 115]  # 115 = 1.15 * 100, then 100
     assert cuts(430, 4, 1.3) == [0, 130, 230, 330]
+
+
+def test_the_first_range_is_longer_by_what_the_others_do_besides() -> None:
+    """Each later range also folds its warm-up window and keeps notes: the first range
+    is longer by as much, so that no range is the long pole."""
+    big = 400 << 20
+    window = parallel.WINDOW_BYTES / (big / 2)
+    assert parallel.first_weight(big, 2) == pytest.approx(1 + parallel.NOTES_COST + window)
+    small = 8 << 20  # the window is an eighth of a range at most
+    assert parallel.first_weight(small, 4) == pytest.approx(1 + parallel.NOTES_COST + 1 / 8)
+    assert parallel.first_weight(0, 2) == 1.0
+
+
+def test_the_last_range_of_a_parallel_index_build_warms_up_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last range runs to the end of the log (its end is -1): it still folds a window
+    before it, so its guess of the state where it starts can be right."""
+    from replay.index import build_parallel as bp
+
+    path = str(_generated(tmp_path, 20_000))
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        size = os.fstat(fd).st_size
+        ranges, t0 = bp._split(fd, size, 2, 1 << 14), parallel._first_t(fd, size)
+    finally:
+        os.close(fd)
+    assert len(ranges) == 2 and ranges[-1][2] == -1 and t0 is not None
+    windows: list[int] = []
+    real = bp.warm
+
+    def counted(window: Any, t0: float, *, whole: bool = False) -> Any:
+        events = list(window)
+        windows.append(len(events))
+        return real(events, t0, whole=whole)
+
+    monkeypatch.setattr(bp, "warm", counted)
+    part = bp._fold((path, ranges[1], 1 << 14, t0, ranges[0][0], (0, 0, 10**9)))
+    assert windows and windows[0] > 100
+    assert part.error is None and part.events > 0
+
+
+def test_a_cold_index_is_built_in_parallel_by_default_with_progress(
+    tmp_path: Path, big_enough: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No --jobs: a whole cold log big enough is indexed on every usable core (here
+    three), the same file as one process writes, and the caller hears how far it is."""
+    from replay.index import build as build_module
+    from replay.index import build_parallel as bp
+
+    monkeypatch.setattr(bp, "usable_cores", lambda: 3)
+    path = str(_generated(tmp_path, 30_000))
+    real, calls = bp.build_parallel, []
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        got = real(*args, **kwargs)
+        calls.append(got is not None)
+        return got
+
+    monkeypatch.setattr(build_module, "build_parallel", counted)
+    heard: list[tuple[int, int]] = []
+    one, many = tmp_path / "one.idx", tmp_path / "many.idx"
+    with one.open("w+b") as f1, many.open("w+b") as f2:
+        build_module.build(path, sink=f1, jobs=1)
+        build_module.build(path, sink=f2, progress=lambda a, b: heard.append((a, b)))
+    assert calls == [True]
+    assert many.read_bytes() == one.read_bytes()
+    size = os.path.getsize(path)
+    assert len(heard) == 3 and heard[-1] == (size, size) and heard == sorted(heard)

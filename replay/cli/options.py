@@ -109,8 +109,9 @@ def jobs_option(f: F) -> F:
         default=None,
         metavar="N",
         help="Processes that fold a log with no index yet, each a part of it [default: "
-        f"the usable cores at the end of a log, else 1; logs under {PARALLEL_MIN_BYTES >> 20} "
-        "MB: 1]. The index, when one is built, is the same file with any N.",
+        "the usable cores when the whole log is read (its end, or a cold index of it), else "
+        f"1; logs under {PARALLEL_MIN_BYTES >> 20} MB: 1]. The output and the index are the "
+        "same bytes with any N.",
     )(f)
 
 

@@ -79,17 +79,16 @@ def build(
     With ``sink`` (an empty file open for writing and reading), states are written
     there as they are made and the whole index file is written; otherwise they stay
     in memory, thinned to at most MEMORY_CHECKPOINTS (seeks then fold more events).
-    A whole big log into a file is read on ``jobs`` processes when given (None: this
-    one; ``replay.index.build_parallel``), giving the same file.
+    A whole log into a file, big enough to pay (``replay.index.parallel.worth_it``), is
+    read on ``jobs`` processes (None: every usable core; ``replay.index.build_parallel``),
+    giving the same file.
     """
-    # Only when asked for (--jobs N): on the 2-core development machine, loaded, it has
-    # not paid yet (README, "Parallel fold"); the whole-log fold without an index does.
     whole = resume is None and until is None and observe is None
-    if sink is not None and whole and not lenient and jobs is not None and worth_it(log, jobs):
-        built = build_parallel(log, sink=sink, jobs=jobs, every=CHECKPOINT_EVERY, chunk=READ_CHUNK)
+    if sink is not None and whole and not lenient and worth_it(log, jobs):
+        built = build_parallel(
+            log, sink=sink, jobs=jobs, every=CHECKPOINT_EVERY, chunk=READ_CHUNK, progress=progress
+        )
         if built is not None:
-            if progress is not None:
-                progress(built.header.log_size, built.header.log_size)
             return built
     every = CHECKPOINT_EVERY
     cps: list[Checkpoint] = []

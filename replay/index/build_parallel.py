@@ -4,18 +4,18 @@
 batch (the lines up to the last newline read) whether a checkpoint is due. Those
 batch ends sit at fixed places (the last newline before each multiple of
 READ_CHUNK), so a worker can read its own range batch by batch as ``build`` would.
-First the workers count each batch's lines, and the checkpoints' places follow as
-``build`` chooses them (a line is an event: a log with blank or skipped lines is
-left to ``build``). Then each worker folds its range and, at each checkpoint, hands
-over a partial (``replay.core.partial``) of the events since the one before; the
-merge turns them, in file order, into the states ``build`` writes.
+Given the events before its range (counted here in lines while the workers fold: a
+line is an event, a log with blank or skipped lines is left to ``build``), a worker
+knows where ``build`` puts each checkpoint in its range; it folds its range and, at
+each checkpoint, hands over a partial (``replay.core.partial``) of the events since
+the one before; the merge turns them, in file order, into the states ``build`` writes.
 """
 
 from __future__ import annotations
 
 import os
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
@@ -33,12 +33,20 @@ from replay.core.metrics import Metrics
 from replay.core.partial import PartialMetrics, restart, warm
 from replay.index import checkpoint
 from replay.index.format import INDEX_VERSION, Checkpoint, Header, Index, begin, finish, hashes
-from replay.index.parallel import FIRST_RANGE, WINDOW_BYTES, _context, _first_t, in_order
+from replay.index.parallel import (
+    _context,
+    _first_t,
+    first_weight,
+    in_order,
+    usable_cores,
+    window_width,
+)
 from replay.index.points import PointList
 from replay.sources.file import Batch, ReadReport, decode_complete, open_log
 from replay.sources.ranges import cuts, line_start, read_quietly, read_range
 
 _Range = tuple[int, int, int]  # start, the chunk end after it, end
+COUNT_COST = 0.06  # counting a range's lines, against folding it (callgrind): the next waits
 
 
 @dataclass
@@ -100,8 +108,13 @@ def _count(task: tuple[LogPath, _Range, int]) -> list[tuple[int, int]]:
         os.close(fd)
 
 
-def _fold(task: tuple[LogPath, _Range, int, float, int, frozenset[int]]) -> _Part:
-    path, r, chunk, t0, before, due = task
+_Task = tuple[LogPath, _Range, int, float, int, tuple[int, int, int]]
+
+
+def _fold(task: _Task) -> _Part:
+    """Fold range ``r``; a checkpoint is due where ``build`` would put one, known from the
+    events before the range and the last checkpoint among them (``every`` apart)."""
+    path, r, chunk, t0, before, (events, last, every) = task
     fd = open_log(path)
     part = _Part()
     report = ReadReport(path)
@@ -109,8 +122,8 @@ def _fold(task: tuple[LogPath, _Range, int, float, int, frozenset[int]]) -> _Par
         if r[0] == 0:
             m: Metrics = Metrics()
         else:
-            width = min(WINDOW_BYTES, (r[2] - r[0]) // 8)
-            window = line_start(fd, max(before, r[0] - width), r[0])
+            end = r[2] if r[2] != -1 else os.fstat(fd).st_size  # -1: the last range
+            window = line_start(fd, max(before, r[0] - window_width(end - r[0])), r[0])
             m = warm(read_quietly(fd, window, r[0]), t0, whole=window == 0)
         n = 0
         try:
@@ -126,7 +139,8 @@ def _fold(task: tuple[LogPath, _Range, int, float, int, frozenset[int]]) -> _Par
                         part.failures.append((n, e.t))
                 apply_all(m, batch)
                 part.offset = done
-                if done in due:
+                if events + n - last >= every:
+                    last = events + n
                     if isinstance(m, PartialMetrics):
                         part.cuts.append((done, n, report.lines, 0.0, m))
                         m = restart(m)
@@ -144,10 +158,18 @@ def _fold(task: tuple[LogPath, _Range, int, float, int, frozenset[int]]) -> _Par
 
 
 def build_parallel(
-    log: LogPath, *, sink: BinaryIO, jobs: int, every: int, chunk: int
+    log: LogPath,
+    *,
+    sink: BinaryIO,
+    jobs: int | None,
+    every: int,
+    chunk: int,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Index | None:
     """The index ``build`` would write into ``sink`` (not lenient, from the start, whole
-    log); None when this log is better left to ``build`` (``sink`` untouched then)."""
+    log) on ``jobs`` processes (None: every usable core); None when this log is better
+    left to ``build`` (``sink`` untouched then). ``progress`` hears of each range merged."""
+    jobs = usable_cores() if jobs is None else jobs
     st = os.stat(log)
     fd = open_log(log)
     try:
@@ -159,31 +181,38 @@ def build_parallel(
     if t0 is None or len(ranges) < 2 or not _first_line_ok(log):
         return None
     with ProcessPoolExecutor(min(jobs, len(ranges)), mp_context=_context()) as pool:
-        counted = list(pool.map(_count, [(log, r, chunk) for r in ranges]))
-        due: list[set[int]] = []
-        events = last = 0
-        for batches in counted:
-            due.append(set())
-            for done, n in batches:
-                events += n
-                if events - last >= every:
-                    due[-1].add(done)
-                    last = events
-        befores = [0] + [r[0] for r in ranges[:-1]]
-        tasks = [
-            (log, r, chunk, t0, b, frozenset(d))
-            for r, b, d in zip(ranges, befores, due, strict=True)
-        ]
         # Workers fold at most two ranges each ahead of the merge; each part is let go
         # once merged, so memory does not grow with the log.
+        tasks = _tasks(log, ranges, chunk, t0, every)
         parts = in_order(pool, _fold, tasks, 2 * jobs)
-        return _merge(log, st, sink, ranges, parts)
+        return _merge(log, st, sink, ranges, parts, progress or _quiet)
+
+
+def _tasks(
+    log: LogPath, ranges: list[_Range], chunk: int, t0: float, every: int
+) -> Iterator[_Task]:
+    """Each range's task, as soon as the events before it are counted: the first range's
+    at once; this process counts a range's lines while the workers fold (no worker waits
+    for a count of the whole log)."""
+    events = last = before = 0
+    for i, r in enumerate(ranges):
+        yield (log, r, chunk, t0, before, (events, last, every))
+        before = r[0]
+        if i + 1 < len(ranges):
+            for _, n in _count((log, r, chunk)):
+                events += n
+                if events - last >= every:
+                    last = events
+
+
+def _quiet(done: int, size: int) -> None:
+    """No one asked how far the build is."""
 
 
 def _split(fd: int, size: int, jobs: int, chunk: int) -> list[_Range]:
     """Ranges that start at batch ends: the last newline of a chunk, plus one."""
     starts: list[tuple[int, int]] = [(0, 0)]
-    for cut in cuts(size, jobs, FIRST_RANGE)[1:]:
+    for cut in cuts(size, jobs, first_weight(size, jobs) + COUNT_COST)[1:]:
         grid = cut // chunk * chunk
         if grid <= starts[-1][1]:
             continue
@@ -196,7 +225,12 @@ def _split(fd: int, size: int, jobs: int, chunk: int) -> list[_Range]:
 
 
 def _merge(
-    log: LogPath, st: os.stat_result, sink: BinaryIO, ranges: list[_Range], parts: Iterator[_Part]
+    log: LogPath,
+    st: os.stat_result,
+    sink: BinaryIO,
+    ranges: list[_Range],
+    parts: Iterator[_Part],
+    progress: Callable[[int, int], None],
 ) -> Index | None:
     begin(sink)
     cps: list[Checkpoint] = []
@@ -239,6 +273,7 @@ def _merge(
         for n, t in p.failures:
             failures.append(events + n, t)
         events, lines = events + p.events, lines + p.lines
+        progress(p.offset, st.st_size)
     assert m is not None
     torn, offset = p.torn, p.offset
     if len(cps) == 1 or cps[-1].offset != offset:

@@ -12,7 +12,7 @@ import multiprocessing
 import os
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -31,8 +31,8 @@ T = TypeVar("T")
 R = TypeVar("R")
 PARALLEL_MIN_BYTES = 16 << 20  # smaller logs fold in-process: workers would cost more
 SLICE_BYTES = 256 << 20  # at most this much per range: a worker's memory does not grow with it
-FIRST_RANGE = 1.15  # the first range is this much longer: the others warm up and keep notes
 WINDOW_BYTES = 4 << 20  # folded before a range to guess the state where it starts
+NOTES_COST = 0.02  # a later range's notes cost this much more per byte (bench/parallel_fold.py)
 
 
 def usable_cores() -> int:
@@ -63,6 +63,18 @@ class _Slice:
     error: tuple[int | None, str] | None = None  # (line in the range, reason)
 
 
+def first_weight(size: int, parts: int) -> float:
+    """How much longer the first of ``parts`` ranges is than the others, so that each costs
+    the same: every later range also folds its warm-up window and keeps notes."""
+    unit = size / parts
+    return 1.0 + NOTES_COST + window_width(int(unit)) / unit if unit else 1.0
+
+
+def window_width(length: int) -> int:
+    """The warm-up window before a range of ``length`` bytes: at most an eighth more work."""
+    return min(WINDOW_BYTES, length // 8)
+
+
 def worth_it(path: LogPath, jobs: int | None) -> bool:
     """Whether folding ``path`` on ``jobs`` processes (None: every usable core) pays."""
     if (usable_cores() if jobs is None else jobs) < 2:
@@ -83,7 +95,7 @@ def fold_log(
         size = os.fstat(fd).st_size
         t0 = _first_t(fd, size) if jobs > 1 and size >= PARALLEL_MIN_BYTES else None
         parts = max(jobs, -(-size // SLICE_BYTES))
-        ranges = split(fd, size, parts, FIRST_RANGE) if t0 is not None else []
+        ranges = split(fd, size, parts, first_weight(size, parts)) if t0 is not None else []
     finally:
         os.close(fd)
     if t0 is None or len(ranges) < 2:
@@ -115,7 +127,7 @@ def fold_sequential(path: LogPath, *, lenient: bool = False) -> tuple[Metrics, R
 
 
 def in_order(
-    pool: ProcessPoolExecutor, fn: Callable[[T], R], tasks: list[T], ahead: int
+    pool: ProcessPoolExecutor, fn: Callable[[T], R], tasks: Iterable[T], ahead: int
 ) -> Iterator[R]:
     """The workers' results in file order, with at most ``ahead`` ranges folded or being
     folded ahead of the merge: memory does not grow with the number of ranges."""
@@ -173,8 +185,7 @@ def _fold_range(task: _Task) -> _Slice:
         if start == 0:
             m: Metrics = Metrics()
         else:
-            width = min(WINDOW_BYTES, (end - start) // 8)  # at most an eighth more work
-            window = line_start(fd, max(before, start - width), start)
+            window = line_start(fd, max(before, start - window_width(end - start)), start)
             m = warm(read_quietly(fd, window, start), t0, whole=window == 0)
         try:
             for batch in read_range(fd, path, start, end, lenient=lenient, report=report):
