@@ -171,7 +171,7 @@ class Builder:
                     if w[6] is not None and first < w[6]:
                         w[7] = 0
                     w[6] = first
-                    busy((worker, first, w[4]))
+                    busy((worker, first, w[4], w[2]))
                 else:
                     self._ended(task, e.worker, e.t, n, f, "succeeded", None, None, None)
             elif cls is Log:

@@ -98,8 +98,11 @@ CREATE TABLE workers (         -- per worker, over its attempts that are over
     waits_ordered INTEGER NOT NULL -- 1: its waits rows came in order of end_t
 ) WITHOUT ROWID;
 -- The ``done`` attempts of each worker, in the order they ended: cum is the running total
--- of their busy seconds.
-CREATE TABLE busy (worker TEXT NOT NULL, start_t REAL NOT NULL, cum REAL NOT NULL);
+-- of their busy seconds; k counts them per worker (1, 2, ...: the order they ended). Kept
+-- in the order of its key: a worker's rows come mostly in order of start, so loading them
+-- costs about what appending does, and no index is made afterwards.
+CREATE TABLE busy (worker TEXT NOT NULL, start_t REAL NOT NULL, cum REAL NOT NULL,
+    k INTEGER NOT NULL, PRIMARY KEY (worker, start_t, cum, k)) WITHOUT ROWID;
 -- The waits of retries for the task's next start, once over, in the order the retries
 -- happened: cum is the worker's running total of their seconds.
 CREATE TABLE waits (worker TEXT NOT NULL, end_t REAL NOT NULL, cum REAL NOT NULL);
@@ -127,7 +130,6 @@ CREATE INDEX IF NOT EXISTS multi_attempts_by_task ON multi_attempts (task, start
 CREATE INDEX IF NOT EXISTS multi_attempts_by_signature ON multi_attempts (signature, end_event)
     WHERE signature IS NOT NULL;
 CREATE INDEX IF NOT EXISTS tasks_by_start ON tasks (start_t IS NULL, start_t, task);
-CREATE INDEX IF NOT EXISTS busy_by_worker ON busy (worker, start_t, cum);
 CREATE INDEX IF NOT EXISTS waits_by_worker ON waits (worker, end_t, cum);
 CREATE INDEX IF NOT EXISTS failure_times_by_signature ON failure_times (signature, t, k);
 CREATE INDEX IF NOT EXISTS tasks_by_worker ON tasks (worker, end_event) WHERE one_attempt = 1;
