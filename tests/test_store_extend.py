@@ -29,7 +29,7 @@ def answers(conn: sqlite3.Connection) -> str:
         out[f"failed {sort}"] = queries.tasks(conn, status="failed", sort=sort, limit=20)
     names = [t["task"] for t in out["tasks start"]]
     out["task"] = [queries.task(conn, name) for name in names]
-    start = pages.first_t(conn)
+    start = queries.first_t(conn)
     assert start is not None
     (last,) = conn.execute("SELECT max(coalesce(end_t, start_t)) FROM attempts").fetchone()
     for now in (last, last + 7.5, start + (last - start) / 3):
