@@ -134,9 +134,7 @@ class Builder:
         opened = self.open
         pop = opened.pop
         plain, named = self.plain.append, self.named
-        summary = self.summary
-        pending, db_open = summary.pending, summary.db_open
-        workers, busy = summary.workers.get, summary.busy.append
+        closed, pending, db_open = self.summary.closed, self.summary.pending, self.summary.db_open
         if self.first_t is None and batch:
             self.first_t = batch[0].t
         for n, e in enumerate(batch, self.events + 1):
@@ -161,17 +159,7 @@ class Builder:
                     t, first = e.t, f[1]
                     worker = e.worker or f[0]
                     plain((task, worker, first, t, f[2], n))
-                    # summary.closed(worker, first, t, None), inline
-                    w = workers(worker) or summary.worker(worker)
-                    w[0] += 1
-                    w[2] += 1
-                    d = t - first
-                    w[3] += d
-                    w[4] += d if d > 0 else 0.0
-                    if w[6] is not None and first < w[6]:
-                        w[7] = 0
-                    w[6] = first
-                    busy((worker, first, w[4], w[2]))
+                    closed(worker, first, t, None)
                 else:
                     self._ended(task, e.worker, e.t, n, f, "succeeded", None, None, None)
             elif cls is Log:

@@ -59,7 +59,7 @@ class Summary:
         }
         self.sig_tasks: dict[str, set[str]] = {}
 
-    def worker(self, worker: str) -> list[Any]:
+    def _worker(self, worker: str) -> list[Any]:
         w = self.workers.get(worker)
         if w is None:
             row = self.conn.execute(
@@ -75,7 +75,7 @@ class Summary:
         self, worker: str, start_t: float | None, end_t: float | None, error: str | None
     ) -> None:
         """An attempt that is final (``end_t`` None: restarted, its busy time runs on)."""
-        w = self.workers.get(worker) or self.worker(worker)
+        w = self.workers.get(worker) or self._worker(worker)
         w[0] += 1
         if error is not None:
             w[1] += 1
@@ -164,7 +164,7 @@ class Summary:
     def _drain(self, worker: str) -> None:
         """Add the waits at the head of ``worker``'s queue that are over to its total."""
         q = self.queues[worker]
-        w = self.workers.get(worker) or self.worker(worker)
+        w = self.workers.get(worker) or self._worker(worker)
         while q and q[0][4] != WAITING:
             _, _, end_t, wait, state = q.popleft()
             if state == OVER:
