@@ -29,11 +29,10 @@ FLUSH_ROWS = 50_000
 MEMO = 10_000  # error texts whose signatures are remembered
 
 _PLAIN = (
-    "INSERT OR REPLACE INTO tasks (task, worker, start_t, end_t, duration_s, start_event, "
-    "end_event)",
-    7,
+    "INSERT OR REPLACE INTO tasks (task, worker, start_t, end_t, start_event, end_event)",
+    6,
 )
-_TASK = "INSERT OR REPLACE INTO tasks", 14
+_TASK = "INSERT OR REPLACE INTO tasks", 13  # every column but the generated ones
 _ATTEMPT = "INSERT INTO multi_attempts", 11
 _MARK = "INSERT OR REPLACE INTO marks", 3
 _LOG = "INSERT OR REPLACE INTO logs", 5
@@ -90,7 +89,8 @@ class Builder:
         self.plain: list[tuple[Any, ...]] = []  # tasks that succeeded at their first attempt
         self.tasks: list[tuple[Any, ...]] = []  # every other task
         self.named: set[str] = set()  # the tasks of ``self.tasks``
-        self.failed: dict[str, tuple[Any, ...]] = {}  # one-attempt failures among them
+        # the latest one-attempt failures (their rows, written or not), as ``reopenable``
+        self.failed: OrderedDict[str, tuple[Any, ...]] = OrderedDict()
         self.attempts: list[tuple[Any, ...]] = []
         self.marks: list[tuple[Any, ...]] = []
         self.logs: list[tuple[Any, ...]] = []
@@ -158,7 +158,7 @@ class Builder:
                         self.flush()
                     t, first = e.t, f[1]
                     worker = e.worker or f[0]
-                    plain((task, worker, first, t, t - first, f[2], n))
+                    plain((task, worker, first, t, f[2], n))
                     closed(worker, first, t, None)
                 else:
                     self._ended(task, e.worker, e.t, n, f, "succeeded", None, None, None)
@@ -236,10 +236,10 @@ class Builder:
             self.retried_later.append((task, end_event))  # its row is in multi_attempts
             return
         row = self.failed.pop(task, None)
-        if row is not None and row[10] == end_event:  # not written yet
+        if row is not None and row[9] == end_event:  # no need to read it back
             self.attempts.append(
-                (task, row[3], row[2], row[4], row[5], "retried", row[7], row[12], row[8])
-                + (row[11], end_event)
+                (task, row[3], row[2], row[4], row[5], "retried", row[6], row[11], row[7])
+                + (row[10], end_event)
             )
         else:
             self.conn.execute(_SINGLE_RETRIED, (task, end_event))
@@ -305,10 +305,10 @@ class Builder:
         row: tuple[Any, ...]
         if found is None:
             if status == "skipped":  # never started: no attempt
-                row = (task, status, worker, 0, None, t, None, None, None, reason, n)
+                row = (task, status, worker, 0, None, t, None, None, reason, n)
                 self._task(row + (None, None, 0))
                 return False
-            row = (task, status, worker, 1, None, t, None, error, sig, reason, n, None, detail, 1)
+            row = (task, status, worker, 1, None, t, error, sig, reason, n, None, detail, 1)
             self.summary.closed(worker, None, t, error)
         else:
             f = _opened(found)
@@ -316,8 +316,7 @@ class Builder:
                 self.summary.abandoned(task)
             first = f.first_t
             worker = worker or f.worker
-            duration = None if first is None else t - first
-            row = (task, status, worker, f.attempt, first, t, duration, error, sig, reason, n)
+            row = (task, status, worker, f.attempt, first, t, error, sig, reason, n)
             if f.state == "running" and not f.multi:
                 row += (f.start_event, detail, 1)
                 self.summary.closed(worker, first, t, error)
@@ -335,7 +334,11 @@ class Builder:
                 return False
         self._task(row)
         if status == "failed":
-            self.failed[task] = row
+            failed = self.failed
+            failed[task] = row
+            failed.move_to_end(task)
+            if len(failed) > REOPENABLE:
+                failed.popitem(last=False)
         return True
 
     def _count(
@@ -368,7 +371,6 @@ class Builder:
                 insert(c, head, width, rows)
                 rows.clear()  # in place: ``feed`` holds their ``append``
         self.named.clear()
-        self.failed.clear()
         if self.sigs:
             rows = [(k, *v) for k, v in self.sigs.items() if v[2] is not None]
             c.executemany(_SIGNATURE, rows)
@@ -387,7 +389,7 @@ class Builder:
         self.summary.settle()
         for task, found in self.open.items():
             f = _opened(found)
-            row: tuple[Any, ...] = (task, f.state, f.worker, f.attempt, f.first_t, None, None)
+            row: tuple[Any, ...] = (task, f.state, f.worker, f.attempt, f.first_t, None)
             row += (f.error,)
             row += (f.signature, None, None)
             if f.state == "running" and not f.multi:

@@ -23,13 +23,13 @@ PAGE_SIZE = 32768  # fewer, larger pages: a faster bulk load, still quick to que
 TABLES = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 CREATE TABLE tasks (
-    task TEXT PRIMARY KEY,
+    task TEXT NOT NULL,        -- unique (the index tasks_by_task)
     status TEXT NOT NULL DEFAULT 'succeeded', -- running|backoff|succeeded|failed|skipped
     worker TEXT NOT NULL,      -- the worker of the latest attempt
     attempts INTEGER NOT NULL DEFAULT 1, -- the latest attempt's number (0: skipped unstarted)
     start_t REAL,              -- the first attempt's start
     end_t REAL,                -- when it succeeded, failed for good or was skipped
-    duration_s REAL,           -- end_t - start_t
+    duration_s REAL GENERATED ALWAYS AS (end_t - start_t) VIRTUAL,
     error TEXT,                -- the last error (failed, or backoff before a retry)
     signature TEXT,            -- the signature of ``error``
     reason TEXT,               -- why it was skipped
@@ -42,7 +42,7 @@ CREATE TABLE tasks (
     -- 0-based event numbers (the replay position's): the task is known from start_n on
     start_n INTEGER GENERATED ALWAYS AS (coalesce(start_event, end_event) - 1) VIRTUAL,
     end_n INTEGER GENERATED ALWAYS AS (end_event - 1) VIRTUAL
-) WITHOUT ROWID;
+);
 CREATE TABLE multi_attempts (  -- the attempts of tasks with one_attempt = 0
     task TEXT NOT NULL,
     attempt INTEGER NOT NULL,
@@ -98,8 +98,11 @@ CREATE TABLE workers (         -- per worker, over its attempts that are over
     waits_ordered INTEGER NOT NULL -- 1: its waits rows came in order of end_t
 ) WITHOUT ROWID;
 -- The ``done`` attempts of each worker, in the order they ended: cum is the running total
--- of their busy seconds.
-CREATE TABLE busy (worker TEXT NOT NULL, start_t REAL NOT NULL, cum REAL NOT NULL);
+-- of their busy seconds; k counts them per worker (1, 2, ...: the order they ended). Kept
+-- in the order of its key: a worker's rows come mostly in order of start, so loading them
+-- costs about what appending does, and no index is made afterwards.
+CREATE TABLE busy (worker TEXT NOT NULL, start_t REAL NOT NULL, cum REAL NOT NULL,
+    k INTEGER NOT NULL, PRIMARY KEY (worker, start_t, cum, k)) WITHOUT ROWID;
 -- The waits of retries for the task's next start, once over, in the order the retries
 -- happened: cum is the worker's running total of their seconds.
 CREATE TABLE waits (worker TEXT NOT NULL, end_t REAL NOT NULL, cum REAL NOT NULL);
@@ -116,7 +119,9 @@ CREATE TABLE logs (
 );
 """
 
-# Made once the rows are in (faster than keeping them up to date during a first build).
+# Made once the rows are in (sorting once is faster than keeping a b-tree up to date
+# during a first build); a row of ``tasks`` written again replaces the earlier one.
+UNIQUE = "CREATE UNIQUE INDEX IF NOT EXISTS tasks_by_task ON tasks (task)"
 INDEXES = """
 CREATE INDEX IF NOT EXISTS tasks_by_status ON tasks (status, duration_s);
 CREATE INDEX IF NOT EXISTS tasks_by_signature ON tasks (signature, end_event)
@@ -125,7 +130,6 @@ CREATE INDEX IF NOT EXISTS multi_attempts_by_task ON multi_attempts (task, start
 CREATE INDEX IF NOT EXISTS multi_attempts_by_signature ON multi_attempts (signature, end_event)
     WHERE signature IS NOT NULL;
 CREATE INDEX IF NOT EXISTS tasks_by_start ON tasks (start_t IS NULL, start_t, task);
-CREATE INDEX IF NOT EXISTS busy_by_worker ON busy (worker, start_t, cum);
 CREATE INDEX IF NOT EXISTS waits_by_worker ON waits (worker, end_t, cum);
 CREATE INDEX IF NOT EXISTS failure_times_by_signature ON failure_times (signature, t, k);
 CREATE INDEX IF NOT EXISTS tasks_by_worker ON tasks (worker, end_event) WHERE one_attempt = 1;
@@ -142,5 +146,14 @@ def create(conn: sqlite3.Connection) -> None:
 
 
 def index(conn: sqlite3.Connection) -> None:
-    """Make the secondary indexes (queries by status, duration, signature, task)."""
+    """Make the indexes (queries by task, status, duration, signature, worker). A first
+    build appends a task's row again when the task comes back (a re-run): the latest
+    row is its state, so the earlier ones go before the task names are made unique."""
+    try:
+        conn.execute(UNIQUE)
+    except sqlite3.IntegrityError:
+        conn.execute(
+            "DELETE FROM tasks WHERE rowid NOT IN (SELECT max(rowid) FROM tasks GROUP BY task)"
+        )
+        conn.execute(UNIQUE)
     conn.executescript(INDEXES)

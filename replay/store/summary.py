@@ -88,7 +88,7 @@ class Summary:
             if w[6] is not None and start_t < w[6]:
                 w[7] = 0
             w[6] = start_t
-            self.busy.append((worker, start_t, w[4]))
+            self.busy.append((worker, start_t, w[4], w[2]))
 
     def failure(self, sig: str, task: str, t: float) -> None:
         """A failed or retried attempt of ``task`` with ``sig``, ended at ``t``."""
@@ -189,7 +189,7 @@ class Summary:
     def flush(self) -> None:
         c = self.conn
         if self.busy:
-            insert(c, "INSERT INTO busy", 3, self.busy)
+            insert(c, "INSERT INTO busy", 4, self.busy)
             self.busy.clear()
         if self.times:
             insert(c, "INSERT INTO failure_times", 3, self.times)

@@ -11,7 +11,12 @@ from __future__ import annotations
 import math
 import sqlite3
 
-_COLUMNS = {"busy": ("start_t", "cum"), "waits": ("end_t", "cum"), "failure_times": ("t", "k")}
+# table: (time, running total, the order rows were written in)
+_COLUMNS = {
+    "busy": ("start_t", "cum", "k"),
+    "waits": ("end_t", "cum", "rowid"),
+    "failure_times": ("t", "k", "rowid"),
+}
 _RAW = "CAST(({time} - :start) / :span * :n AS INTEGER)"
 
 
@@ -50,12 +55,12 @@ def bucket_sums(
     ``busy``: seconds by start (running total ``cum``); ``waits``: seconds by the end
     of the retry; ``failure_times``: failures by end (running count ``k``)."""
     n = len(bounds) + 1
-    time, running = _COLUMNS[table]
+    time, running, order = _COLUMNS[table]
     if not ordered:
         out = [0.0] * n
         # Each row's own share: its running total less the one before it.
         rows = (
-            f"SELECT {time}, {running} - coalesce(lag({running}) OVER (ORDER BY rowid), 0) "
+            f"SELECT {time}, {running} - coalesce(lag({running}) OVER (ORDER BY {order}), 0) "
             f"AS s FROM {table} WHERE {key} = :v"
         )
         for b, s in conn.execute(
