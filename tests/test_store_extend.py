@@ -25,8 +25,8 @@ def answers(conn: sqlite3.Connection) -> str:
     """Everything the commands and the views read from a store, as one JSON text."""
     out: dict[str, Any] = {"errors": queries.errors(conn), "first_t": queries.first_t(conn)}
     for sort in SORTS:
-        out[f"tasks {sort}"] = queries.tasks(conn, sort=sort)
-        out[f"failed {sort}"] = queries.tasks(conn, status="failed", sort=sort, limit=20)
+        out[f"tasks {sort}"] = list(queries.tasks(conn, sort=sort))
+        out[f"failed {sort}"] = list(queries.tasks(conn, status="failed", sort=sort, limit=20))
     names = [t["task"] for t in out["tasks start"]]
     out["task"] = [queries.task(conn, name) for name in names]
     start = queries.first_t(conn)
