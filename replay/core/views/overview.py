@@ -44,7 +44,7 @@ from replay.core.views.panels import (
     took,
     worker_rows,
 )
-from replay.core.views.stack import Box, texts_key
+from replay.core.views.stack import Board, Box, Lines, texts_key
 
 __all__ = [
     "ANIMATION_HZ",
@@ -135,7 +135,12 @@ class Body:
         width, height = options.max_width, options.height or console.height
         yield self.layout(width, height)
 
-    def layout(self, width: int, height: int) -> Layout:
+    def frame_lines(self, console: Console, options: ConsoleOptions) -> Lines:
+        """The lines of the body's ``Board`` (``stack.lines_of``)."""
+        width, height = options.max_width, options.height or console.height
+        return self.layout(width, height).frame_lines(console, options)
+
+    def layout(self, width: int, height: int) -> Board:
         """The body's regions at ``width`` x ``height``: one row of panels per section
         (errors and the log side by side when both fit)."""
         m, now, stopped = self.m, self.now, self.stopped
@@ -193,7 +198,7 @@ class Body:
             else:
                 region.update(panels[s.name])
             regions.append(region)
-        body = Layout(name="body")
+        body = Board(name="body")
         if regions:  # else no room for any panel: rich's placeholder, as before
             body.split_column(*regions)
         return body
@@ -329,7 +334,7 @@ def dashboard(
     ]
     if controls is not None:
         regions.insert(2, Layout(controls, name="controls", size=2))
-    board = Layout(name="dashboard")
+    board = Board(name="dashboard")
     board.split_column(*regions)
     return board
 
