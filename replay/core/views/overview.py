@@ -149,9 +149,6 @@ class Body:
         title, workers = worker_rows(m, now, stopped)
         columns = _grid_columns(workers, inner)
         worker_h = -(-len(workers) // columns) + 2 if workers else 0
-        slow = slow_rows(m)
-        slow_cols = _grid_columns(slow, inner)
-        slow_h = -(-len(slow) // slow_cols) + 2 if slow else 0
         retries = retry_rows(m, now, stopped)
         errors, logs = error_lines(m, max(height, 1)), log_lines(m, max(height, 1))
         half = (width - 8) // 2  # inside each of two panels side by side
@@ -172,7 +169,10 @@ class Body:
                 sections.append(Section("log", len(logs) + 2, 5, 3, 5))
         rows = allot([s for s in sections if s is not None], height, "chart")
         spare = rows.get("chart", 0) - CHART_MOST  # past 10 rows of bars: the slowest tasks
-        if slow and spare >= 3:
+        slow = slow_rows(m) if spare >= 3 else ()  # drawn only when there is room
+        slow_cols = _grid_columns(slow, inner)
+        slow_h = -(-len(slow) // slow_cols) + 2 if slow else 0
+        if slow:
             rows["slowest"] = min(spare, slow_h)
             rows["chart"] -= rows["slowest"]
             sections.append(Section("slowest", slow_h, 3, 6, 6))
