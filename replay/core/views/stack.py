@@ -205,9 +205,8 @@ def _text_lines(
             key = (text_key(text), width, style)
             line = _LINES.get(key)
             if line is None:
-                line = adjust(
-                    list(_JOIN.join([text]).render(console)), width, style=style, pad=True
-                )
+                whole = _JOIN.join([text]) if text.style else text  # a base style: as a span
+                line = adjust(list(whole.render(console)), width, style=style, pad=True)
                 if len(_LINES) >= _LINES_KEPT:
                     _LINES.clear()
                 _LINES[key] = line
