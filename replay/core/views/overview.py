@@ -236,6 +236,8 @@ def slow_rows(m: Metrics) -> tuple[Text, ...]:
 
 def _coarse(values: list[int], k: int, merge: Callable[[list[int]], int]) -> tuple[int, ...]:
     """Every ``k`` neighbouring buckets as one."""
+    if k == 1:  # each bucket as it is (what merging one value gives)
+        return tuple(values)
     return tuple(merge(values[i : i + k]) for i in range(0, len(values), k))
 
 
