@@ -169,7 +169,8 @@ class ReplaySession:
             self.reason = self._end_reason()
 
     def _end_reason(self) -> str:
-        """ "end": the log's own end (nothing runs past it); "--to": the --to mark."""
+        """Why a replay that reached its stop stopped: at the log's own end (nothing runs
+        past it) or at the --to mark."""
         return "end" if self.stop_event >= self.cursor.count else "--to"
 
     def to_end(self) -> None:

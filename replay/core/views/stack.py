@@ -17,7 +17,7 @@ A ``Board`` is a rich ``Layout`` that takes each region's lines straight from it
 renderable's ``frame_lines`` (a Box, a Board, the overview's body): rich's Layout turns
 every region's lines back into one stream of segments and splits it into lines again at
 each level of nesting, and once more for the terminal; at 10,000 events/s, when every
-panel changes at every frame, that was a third of a frame's cost.
+panel changes at every frame, that was about a quarter of a frame's cost.
 """
 
 from __future__ import annotations
