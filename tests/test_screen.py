@@ -162,24 +162,6 @@ def test_only_rows_that_changed_are_written_again() -> None:
     assert shown(written, 40, 5)[:3] == printed(rows("one", "TWO", "three"), 40, 5)[:3]
 
 
-def test_of_a_changed_row_only_its_changed_segments_are_written() -> None:
-    console, out = terminal(40, 3)
-
-    def row(middle: str, end: str = "ghi") -> Text:
-        return Text.assemble(("abc", "bold"), (middle, "red"), (end, "green"), "")
-
-    with live_screen(console) as live:
-        live.update(row("def"), refresh=True)
-        start = len(out.getvalue())
-        live.update(row("世x"), refresh=True)  # a wide character: 3 cells, as before
-        moves = re.findall(r"\x1b\[(\d+);(\d+)H", out.getvalue()[start:])
-        assert moves == [("1", "4")]  # from the 4th column: "abc" is unchanged
-        assert "ghi" not in out.getvalue()[start:]  # the unchanged end is not written
-        live.update(row("世x", "GHI"), refresh=True)
-        written = out.getvalue()
-    assert shown(written, 40, 3) == printed(row("世x", "GHI"), 40, 3)
-
-
 def test_a_new_terminal_size_redraws_an_unchanged_frame() -> None:
     console, out = terminal(40, 5)
 

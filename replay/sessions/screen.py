@@ -7,10 +7,8 @@ about 1.5x the CPU while animating and in the 10 s after the last event, 10 ms m
 latency, and the 150 ms latency target missed while 10,000 events/s stream. So this
 subclass overrides only how a frame reaches the terminal: rendered into lines once, at
 the terminal's size, compared row by row with the frame on the screen, and only the rows
-that differ written, each after a cursor move; of such a row, only its segments from the
-first to the last that changed (a chart's bars grow at their tip). Everything else (the
-alternate screen, the hidden cursor, the lock, restoring the terminal on stop) is
-``Live``'s own.
+that differ written, each after a cursor move. Everything else (the alternate screen,
+the hidden cursor, the lock, restoring the terminal on stop) is ``Live``'s own.
 """
 
 from __future__ import annotations
@@ -57,12 +55,10 @@ class RowLive(Live):
             self.rows = []
         written = 0
         for y, line in enumerate(lines):
-            old = self.rows[y] if y < len(self.rows) else []
-            if line == old:
+            if y < len(self.rows) and line == self.rows[y]:
                 continue
-            start, end, x = changed(old, line)
-            out.append(f"\x1b[{y + 1};{x + 1}H")
-            out.append(self.ansi(line[start:end]))
+            out.append(f"\x1b[{y + 1};1H")
+            out.append(self.ansi(line))
             written += 1
         self.rows, self.shape = lines, (width, height)
         if out:
@@ -84,19 +80,3 @@ class RowLive(Live):
             for text, style, control in line
             if not control
         )
-
-
-def changed(old: list[Segment], new: list[Segment]) -> tuple[int, int, int]:
-    """The segments of ``new`` from the first to the last that differ from ``old`` (a row
-    of the same width), and the column where they start: both rows hold the same cells
-    before and after them, so writing only those puts the new row on the screen. Each
-    segment's style is written whole (set, then reset), so a row can be written from the
-    middle."""
-    start, x, most = 0, 0, min(len(old), len(new))
-    while start < most and new[start] == old[start]:
-        x += new[start].cell_length
-        start += 1
-    end, k = len(new), len(old)
-    while end > start and k > start and new[end - 1] == old[k - 1]:
-        end, k = end - 1, k - 1
-    return start, end, x
