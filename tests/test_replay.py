@@ -218,6 +218,27 @@ def test_an_interactive_replay_waits_at_the_end_until_q(log: Path) -> None:
     assert s.reason == "quit"
 
 
+def test_q_on_the_last_frame_of_an_unfinished_log_says_the_log_ends_not_interrupted() -> None:
+    """The replay had reached the end of the log: q leaves the viewer, it interrupts
+    nothing, so the last frame says what the replay's own end says."""
+    s, clock = session(Path(fixture("unfinished")), speed=0)
+    s.tick()
+    assert s.reason is None and s.paused and s.at_end
+    s.key("q")
+    assert s.reason == "end"
+    text = screen(s, styles=False)
+    assert "the log ends here" in text and "interrupted" not in text
+    s, clock = session(Path(fixture("unfinished")), speed=0, stop=parse_when("50%"))
+    s.tick()
+    s.key("q")  # at the --to mark: the state then, as without keys
+    assert s.reason == "--to" and "interrupted" not in screen(s, styles=False)
+    s, clock = session(Path(fixture("unfinished")), speed=8)
+    play(s, clock, 1)
+    assert not s.at_end
+    s.key("q")  # before the end: the viewer did stop the replay short
+    assert s.reason == "quit" and "interrupted (q)" in screen(s, styles=False)
+
+
 def test_g_goes_to_the_start_of_what_is_replayed(log: Path) -> None:
     s, _ = session(log, start=parse_when("#4"), stop=parse_when("#10"))
     s.key("G")

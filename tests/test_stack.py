@@ -12,7 +12,7 @@ from rich.segment import Segment
 from rich.text import Text
 
 from replay.core.views.panels import Head, Tail
-from replay.core.views.stack import Box, forget
+from replay.core.views.stack import Board, Box, forget, lines_of
 from replay.outputs.snapshot import capture_console
 
 STYLES = ["", "bold", "red", "dim", "bold green", "cyan on blue"]
@@ -98,6 +98,31 @@ def test_a_layout_of_boxes_draws_the_segments_of_a_layout_of_panels(
     assert printed[0] == printed[1]
 
 
+@settings(max_examples=150, deadline=None)
+@given(layouts(), st.integers(1, 130), st.integers(1, 45), st.booleans())
+def test_a_board_draws_the_lines_of_a_layout(
+    pair: tuple[Layout, Layout], width: int, height: int, nested: bool
+) -> None:
+    """A Board (and a Board in a Board's region) gives rich's Layout's lines, whole or
+    taken unsplit (``lines_of``, as the terminal gets them), also where regions of fixed
+    sizes leave rows empty or run past the bottom."""
+    boxed, _ = pair
+    rows = boxed.children
+    tops, twins = rows, rows
+    if nested and len(rows) > 1:  # the rows after the first in a board of their own
+        inner, inner_twin = Board(), Layout()
+        inner.split_column(*rows[1:])
+        inner_twin.split_column(*rows[1:])
+        tops, twins = [rows[0], Layout(inner)], [rows[0], Layout(inner_twin)]
+    board, twin = Board(), Layout()
+    board.split_column(*tops)
+    twin.split_column(*twins)
+    c = console(width, height)
+    expected = lines(c, twin, width, height)
+    assert lines(c, board, width, height) == expected
+    assert lines_of(c, board, c.options.update_dimensions(width, height)) == expected
+
+
 @settings(max_examples=100, deadline=None)
 @given(boxes(), st.integers(1, 100), st.integers(1, 12))
 def test_a_box_draws_the_segments_of_a_panel(
@@ -135,5 +160,10 @@ def test_kept_lines_are_never_drawn_for_changed_content() -> None:
     assert drawn(Box(Tail((Text("one"),)), "T", "cyan"), width=31) != first  # another size
     rows = (Text("a"), Text("b"), Text("c"))  # the same rows in another kind of content
     assert drawn(Box(Head(rows), "T", "cyan")) != drawn(Box(Tail(rows), "T", "cyan"))
+    # Content with no cache_key: only its single lines are kept from frame to frame.
+    once = drawn(Box(Group(Text("one")), "T", "cyan"))
+    for other in (Text("two"), Text("one", style="red"), Text.assemble("o", ("ne", "bold"))):
+        assert drawn(Box(Group(other), "T", "cyan")) != once, other
+    assert drawn(Box(Group(Text("one")), "T", "cyan")) == once
     empty = drawn(Box(Tail((), "none yet"), "T", "cyan"))
     assert drawn(Box(Tail((), "nothing"), "T", "cyan")) != empty  # what an empty list says

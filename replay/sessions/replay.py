@@ -165,8 +165,13 @@ class ReplaySession:
         self.vt = self.stop_t
         if self.keys:
             self.paused = True  # stay on the last frame until q
-        else:  # "end": the log's own end (nothing runs past it); "to": the --to mark
-            self.reason = "end" if self.stop_event >= self.cursor.count else "--to"
+        else:
+            self.reason = self._end_reason()
+
+    def _end_reason(self) -> str:
+        """Why a replay that reached its stop stopped: at the log's own end (nothing runs
+        past it) or at the --to mark."""
+        return "end" if self.stop_event >= self.cursor.count else "--to"
 
     def to_end(self) -> None:
         """The end of what is replayed (--to)."""
@@ -216,6 +221,8 @@ class ReplaySession:
         if binding.moves:
             self.stopped_at_mark = self.message = None
         binding.act(self, key)
+        if self.reason == "quit" and self.at_end and not self.metrics.finished:
+            self.reason = self._end_reason()  # the replay had ended there: nothing interrupted
 
     def enter(self) -> None:
         """Enter: on the timeline, seek to the selected row; elsewhere, open what is selected."""

@@ -17,6 +17,8 @@ from rich.console import COLOR_SYSTEMS, Console
 from rich.live import Live
 from rich.segment import Segment
 
+from replay.core.views.stack import lines_of
+
 CLEAR = "\x1b[H\x1b[2J"  # home, then erase the screen (a new size redraws every row)
 
 
@@ -45,7 +47,7 @@ class RowLive(Live):
         """Bring the screen to the current renderable at the terminal's size; rows written."""
         c = self.console
         width, height = c.size
-        lines = c.render_lines(self.get_renderable(), c.options.update_dimensions(width, height))
+        lines = lines_of(c, self.get_renderable(), c.options.update_dimensions(width, height))
         lines = Segment.set_shape(lines, width, height)
         out: list[str] = []
         if (width, height) != self.shape:

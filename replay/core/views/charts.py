@@ -10,7 +10,7 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 
 from rich.console import Console, ConsoleOptions, RenderResult
-from rich.text import Text
+from rich.text import Span, Text
 
 from replay.core.views.flow import flow
 from replay.core.views.stack import texts_key
@@ -51,11 +51,15 @@ def bar_rows(values: Sequence[float], height: int, top: float) -> list[str]:
     if top <= 0 or not values:
         return [" " * len(values)] * height
     columns = []  # each column top first, then the rows read across them
+    drawn: dict[float, str] = {}  # columns of equal values are drawn once (most bars are)
     for v in values:
-        eighths = min(max(round(v / top * height * 8), 1 if v > 0 else 0), 8 * height)
-        full, part = divmod(eighths, 8)
-        tip = _EIGHTHS[part] if part else ""
-        columns.append(" " * (height - full - len(tip)) + tip + "█" * full)
+        column = drawn.get(v)
+        if column is None:
+            eighths = min(max(round(v / top * height * 8), 1 if v > 0 else 0), 8 * height)
+            full, part = divmod(eighths, 8)
+            tip = _EIGHTHS[part] if part else ""
+            column = drawn[v] = " " * (height - full - len(tip)) + tip + "█" * full
+        columns.append(column)
     return ["".join(row) for row in zip(*columns, strict=True)]
 
 
@@ -89,7 +93,7 @@ class Chart:
         peak = f"max {top / self.bucket_s:.3g}" if top else ""
         labels = [self.label, peak, *([""] * height)]
         for i, row in enumerate(bar_rows(values, height, top)):
-            yield Text.assemble((self._gutter(labels[i]), "dim"), (row, "green"))
+            yield self._labelled(labels[i], row, "green")
         axis = Text(self._gutter("failed"), style="dim")
         cells = "".join("✖" if f > 0 else "─" for f in resample(self.marks, width))
         for run in re.finditer("✖+|─+", cells):  # one span per run of equal cells
@@ -98,12 +102,21 @@ class Chart:
         level = resample(self.level, width, max)
         most = max(level, default=0.0)
         spark = bar_rows(level, 1, most)[0]
-        yield Text.assemble((self._gutter("in flight"), "dim"), (spark, "cyan"))
+        yield self._labelled("in flight", spark, "cyan")
         if notes:
             yield from flow(self.notes, options.max_width, 1)
 
     def _gutter(self, label: str) -> str:
         return label[: self.gutter - 1].ljust(self.gutter)
+
+    def _labelled(self, label: str, row: str, style: str) -> Text:
+        """``Text.assemble((gutter, "dim"), (row, style))``, made in one piece (a row of
+        bars is long, and each piece of a Text is scanned for control codes)."""
+        gutter = self._gutter(label)
+        end = len(gutter) + len(row)
+        return Text(
+            gutter + row, spans=[Span(0, len(gutter), "dim"), Span(len(gutter), end, style)]
+        )
 
 
 def outcome_bar(

@@ -44,7 +44,7 @@ from replay.core.views.panels import (
     took,
     worker_rows,
 )
-from replay.core.views.stack import Box, texts_key
+from replay.core.views.stack import Board, Box, Lines, texts_key
 
 __all__ = [
     "ANIMATION_HZ",
@@ -135,7 +135,12 @@ class Body:
         width, height = options.max_width, options.height or console.height
         yield self.layout(width, height)
 
-    def layout(self, width: int, height: int) -> Layout:
+    def frame_lines(self, console: Console, options: ConsoleOptions) -> Lines:
+        """The lines of the body's ``Board`` (``stack.lines_of``)."""
+        width, height = options.max_width, options.height or console.height
+        return self.layout(width, height).frame_lines(console, options)
+
+    def layout(self, width: int, height: int) -> Board:
         """The body's regions at ``width`` x ``height``: one row of panels per section
         (errors and the log side by side when both fit)."""
         m, now, stopped = self.m, self.now, self.stopped
@@ -144,9 +149,6 @@ class Body:
         title, workers = worker_rows(m, now, stopped)
         columns = _grid_columns(workers, inner)
         worker_h = -(-len(workers) // columns) + 2 if workers else 0
-        slow = slow_rows(m)
-        slow_cols = _grid_columns(slow, inner)
-        slow_h = -(-len(slow) // slow_cols) + 2 if slow else 0
         retries = retry_rows(m, now, stopped)
         errors, logs = error_lines(m, max(height, 1)), log_lines(m, max(height, 1))
         half = (width - 8) // 2  # inside each of two panels side by side
@@ -167,7 +169,10 @@ class Body:
                 sections.append(Section("log", len(logs) + 2, 5, 3, 5))
         rows = allot([s for s in sections if s is not None], height, "chart")
         spare = rows.get("chart", 0) - CHART_MOST  # past 10 rows of bars: the slowest tasks
-        if slow and spare >= 3:
+        slow = slow_rows(m) if spare >= 3 else ()  # drawn only when there is room
+        slow_cols = _grid_columns(slow, inner)
+        slow_h = -(-len(slow) // slow_cols) + 2 if slow else 0
+        if slow:
             rows["slowest"] = min(spare, slow_h)
             rows["chart"] -= rows["slowest"]
             sections.append(Section("slowest", slow_h, 3, 6, 6))
@@ -193,7 +198,7 @@ class Body:
             else:
                 region.update(panels[s.name])
             regions.append(region)
-        body = Layout(name="body")
+        body = Board(name="body")
         if regions:  # else no room for any panel: rich's placeholder, as before
             body.split_column(*regions)
         return body
@@ -231,6 +236,8 @@ def slow_rows(m: Metrics) -> tuple[Text, ...]:
 
 def _coarse(values: list[int], k: int, merge: Callable[[list[int]], int]) -> tuple[int, ...]:
     """Every ``k`` neighbouring buckets as one."""
+    if k == 1:  # each bucket as it is (what merging one value gives)
+        return tuple(values)
     return tuple(merge(values[i : i + k]) for i in range(0, len(values), k))
 
 
@@ -329,7 +336,7 @@ def dashboard(
     ]
     if controls is not None:
         regions.insert(2, Layout(controls, name="controls", size=2))
-    board = Layout(name="dashboard")
+    board = Board(name="dashboard")
     board.split_column(*regions)
     return board
 
