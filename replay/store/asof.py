@@ -28,29 +28,6 @@ from replay.store.keep import new_store
 TASK_VIEWS = ("tasks", "task")
 LONGEST = 200_000  # events back to the earliest changed task beyond which a build wins
 
-# The kept tasks whose row may differ as of N: every row whose end is after N or not
-# yet, found with the store's indexes (a few seeks per worker, the open and skipped
-# tasks): a task that ended with an attempt has its end on an attempt row, by worker.
-_LATER = """
-WITH RECURSIVE w(x) AS (
-    SELECT min(worker) FROM tasks WHERE one_attempt = 1
-    UNION ALL
-    SELECT (SELECT min(worker) FROM tasks WHERE one_attempt = 1 AND worker > x) FROM w
-    WHERE x IS NOT NULL
-), m(x) AS (
-    SELECT min(worker) FROM multi_attempts
-    UNION ALL
-    SELECT (SELECT min(worker) FROM multi_attempts WHERE worker > x) FROM m
-    WHERE x IS NOT NULL
-), later(task) AS (
-    SELECT task FROM tasks, w WHERE one_attempt = 1 AND worker = w.x AND end_event > :n
-    UNION SELECT task FROM multi_attempts, m WHERE worker = m.x AND end_event > :n
-    UNION SELECT task FROM multi_attempts WHERE end_t IS NULL
-    UNION SELECT task FROM tasks WHERE status IN ('running', 'backoff')
-    UNION SELECT task FROM tasks WHERE status = 'skipped' AND end_event > :n
-)
-SELECT task, coalesce(start_event, end_event), status FROM tasks JOIN later USING (task)
-"""
 _ATTEMPT_COLUMNS = (
     "task, attempt, worker, start_t, end_t, outcome, error, detail, signature, start_event, "
     "end_event, start_n, end_n"
@@ -61,8 +38,24 @@ _ATTEMPTS = (
     "UNION ALL SELECT task, attempt, worker, start_t, end_t, outcome, error, detail, "
     "signature, start_event, end_event, start_n, end_n FROM temp.multi_attempts"
 )
-_KEPT = "task NOT IN (SELECT task FROM temp.later)"
+
+
 _MINE = "task IN (SELECT task FROM temp.changed)"
+
+
+def _kept(n: int, row: str = "tasks", db: str = "kept") -> str:
+    """Whether the row ``row`` of ``db``'s tasks is as it was at event ``n``: it is not
+    open (running, backing off, an attempt without an end) and nothing of it comes after
+    ``n``. A condition on each row, not a table of the others: near the log's start those
+    are most of its tasks, and collecting them cost seconds."""
+    n = int(n)
+    return (
+        f"NOT (({row}.one_attempt = 1 AND {row}.end_event > {n})"
+        f" OR ({row}.one_attempt = 0 AND {row}.task IN (SELECT task FROM {db}.multi_attempts"
+        f" WHERE end_event > {n} OR end_t IS NULL))"
+        f" OR {row}.status IN ('running', 'backoff')"
+        f" OR ({row}.status = 'skipped' AND {row}.end_event > {n}))"
+    )
 
 
 def parts(conn: sqlite3.Connection) -> tuple[str, ...]:
@@ -89,8 +82,11 @@ def overlay(
     """A connection that reads the tasks as a store of the log's first ``position`` events
     would (``small``: where the small store goes; ``events(after, upto)``: the log's
     events after ``after`` up to ``upto``); None when building that store is as cheap."""
-    later = kept_conn.execute(_LATER, {"n": position}).fetchall()
-    changed = [(task, first) for task, first, _ in later if first <= position]
+    changed = kept_conn.execute(
+        "SELECT task, coalesce(start_event, end_event) AS first FROM main.tasks "
+        f"WHERE first <= :n AND NOT {_kept(position, db='main')}",
+        {"n": position},
+    ).fetchall()
     start = min((first for _, first in changed), default=position + 1) - 1
     if position - start > LONGEST:
         return None
@@ -105,23 +101,28 @@ def overlay(
     conn.execute("COMMIT")
     schema.index(conn)
     conn.execute(f"ATTACH 'file:{quote(os.path.abspath(kept))}?mode=ro' AS kept")
-    for name, rows in (("later", later), ("changed", changed)):
-        conn.execute(f"CREATE TEMP TABLE {name} (task TEXT PRIMARY KEY) WITHOUT ROWID")
-        conn.executemany(f"INSERT INTO temp.{name} VALUES (?)", [(r[0],) for r in rows])
-    conn.execute("CREATE TEMP VIEW kept_tasks AS SELECT * FROM kept.tasks WHERE " + _KEPT)
+    conn.execute("CREATE TEMP TABLE changed (task TEXT PRIMARY KEY) WITHOUT ROWID")
+    conn.executemany("INSERT INTO temp.changed VALUES (?)", [(r[0],) for r in changed])
+    kept_rows = _kept(position)
+    conn.execute(f"CREATE TEMP VIEW kept_tasks AS SELECT * FROM kept.tasks WHERE {kept_rows}")
     conn.execute("CREATE TEMP VIEW small_tasks AS SELECT * FROM main.tasks WHERE " + _MINE)
     conn.execute(
         "CREATE TEMP VIEW tasks AS SELECT * FROM kept_tasks UNION ALL SELECT * FROM small_tasks"
     )
     for table in ("multi_attempts", "signature_tasks"):
         conn.execute(
-            f"CREATE TEMP VIEW {table} AS SELECT * FROM kept.{table} WHERE {_KEPT} "
+            f"CREATE TEMP VIEW {table} AS SELECT * FROM kept.{table} AS part WHERE EXISTS "
+            f"(SELECT 1 FROM kept.tasks AS k WHERE k.task = part.task AND {_kept(position, 'k')}) "
             f"UNION ALL SELECT * FROM main.{table} WHERE {_MINE}"
         )
     conn.execute(f"CREATE TEMP VIEW attempts ({_ATTEMPT_COLUMNS}) AS {_ATTEMPTS}")
-    counts: dict[str, int] = dict(status_counts(kept_conn))
-    for _, _, status in later:
-        counts[status] -= 1
+    # One pass over the table: through the status index, each row is a seek (seconds).
+    counts: dict[str, int] = dict(
+        kept_conn.execute(
+            "SELECT status, count(*) FROM main.tasks NOT INDEXED "
+            f"WHERE {_kept(position, db='main')} GROUP BY status"
+        ).fetchall()
+    )
     for status, n in conn.execute(
         f"SELECT status, count(*) FROM main.tasks WHERE {_MINE} GROUP BY status"
     ):
