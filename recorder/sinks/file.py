@@ -167,6 +167,13 @@ def _torn_tail(path: str, fd: int) -> tuple[int, int]:
             time.sleep(0.05)
             if _tail(rfd) != seen:
                 return 0, 0
+            # A writer stalled mid-line (a loaded machine) looks the same after any wait,
+            # and a newline written now would land after its whole line: a blank line.
+            # Every write() holds the file's lock until it ends (Linux local filesystems),
+            # so an empty write of ours waits for one in progress; then look once more.
+            os.write(fd, b"")
+            if _tail(rfd) != seen:
+                return 0, 0
         return seen
     except OSError:
         return 0, 0
