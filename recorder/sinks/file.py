@@ -66,9 +66,9 @@ class FileSink:
             return None
         if os.write(self._fd, b"\n") != 1:
             raise OSError(errno.ENOSPC, "short write (disk full?)")
-        # The line may only have been in the middle of its write() (a big line grows page
-        # by page): then its own newline came first, ours only adds a blank line (readers
-        # skip those) and there is nothing to report.
+        # Another process attaching at the same instant (or a writer mid-line where an
+        # empty write does not wait, see _torn_tail) may have ended the line first: ours
+        # only adds a blank line (readers skip those) and there is nothing to report.
         ours = os.lseek(self._fd, 0, os.SEEK_CUR) - 1
         if _read_at(self.path, ours - 1, 1) == b"\n":
             return None
