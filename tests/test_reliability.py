@@ -651,6 +651,60 @@ def test_attach_to_a_log_that_ends_cleanly_adds_no_warning(tmp_path: Path) -> No
     assert [type(e) for e in assert_whole_log(log)] == [RunStarted]
 
 
+class StalledWriter:
+    """``os`` as recorder/sinks/file.py sees it while another writer is stalled in the
+    middle of a big line (``rest`` still to come) for longer than any wait: as in the
+    kernel, the next write to the file, even an empty one, waits until that line is whole.
+    ``rest`` empty: the writer crashed, its line stays torn."""
+
+    def __init__(self, log: Path, rest: bytes) -> None:
+        self.log, self.rest = log, rest
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(os, name)
+
+    def write(self, fd: int, data: bytes) -> int:
+        if self.rest:
+            with self.log.open("ab") as f:
+                f.write(self.rest)
+            self.rest = b""
+        return os.write(fd, data)
+
+
+@pytest.mark.parametrize("other", ["stalled", "crashed"])
+def test_attach_ends_a_line_only_when_its_writer_is_gone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, other: str
+) -> None:
+    """A writer stalled mid-line (a loaded machine) leaves the same torn-looking tail after
+    any wait; attaching then must add nothing, not a blank line after its whole line."""
+    import recorder.sinks.file as file_sink
+
+    log, theirs = tmp_path / "run.jsonl", tmp_path / "theirs.jsonl"
+    Recorder(log).close()
+    Recorder(theirs).close()
+    with Recorder.attach(theirs) as rec:
+        rec.log("B" * 100_000)
+    (line,) = [x for x in theirs.read_bytes().splitlines(keepends=True) if b"BBB" in x]
+    with log.open("ab") as f:
+        f.write(line[:65_536])
+    before = log.read_bytes()
+    rest = line[65_536:] if other == "stalled" else b""
+    monkeypatch.setattr(file_sink, "os", StalledWriter(log, rest))
+    monkeypatch.setattr(file_sink, "time", type("Clock", (), {"sleep": staticmethod(id)}))
+    with Recorder.attach(log) as rec:
+        rec.log("after")
+    added = log.read_bytes()[len(before) :]
+    if other == "stalled":
+        assert added.startswith(rest), "the stalled line was not whole"
+        events = assert_whole_log(log)  # no blank line, no bad line
+        assert [e.msg for e in events if isinstance(e, Log)] == ["B" * 100_000, "after"]
+        return
+    assert added.startswith(b"\n"), "the torn line was not ended"
+    warning, after = events_in(added[1:])
+    assert isinstance(warning, Log) and warning.level == "warning"
+    assert isinstance(after, Log) and after.msg == "after"
+
+
 # 3. Fuzzing -----------------------------------------------------------------------------------
 
 

@@ -66,9 +66,9 @@ class FileSink:
             return None
         if os.write(self._fd, b"\n") != 1:
             raise OSError(errno.ENOSPC, "short write (disk full?)")
-        # The line may only have been in the middle of its write() (a big line grows page
-        # by page): then its own newline came first, ours only adds a blank line (readers
-        # skip those) and there is nothing to report.
+        # Another process attaching at the same instant (or a writer mid-line where an
+        # empty write does not wait, see _torn_tail) may have ended the line first: ours
+        # only adds a blank line (readers skip those) and there is nothing to report.
         ours = os.lseek(self._fd, 0, os.SEEK_CUR) - 1
         if _read_at(self.path, ours - 1, 1) == b"\n":
             return None
@@ -165,6 +165,13 @@ def _torn_tail(path: str, fd: int) -> tuple[int, int]:
         seen = _tail(rfd)
         if seen[0]:  # a big line grows page by page while it is written: is it still growing?
             time.sleep(0.05)
+            if _tail(rfd) != seen:
+                return 0, 0
+            # A writer stalled mid-line (a loaded machine) looks the same after any wait,
+            # and a newline written now would land after its whole line: a blank line.
+            # Every write() holds the file's lock until it ends (Linux local filesystems),
+            # so an empty write of ours waits for one in progress; then look once more.
+            os.write(fd, b"")
             if _tail(rfd) != seen:
                 return 0, 0
         return seen
