@@ -335,6 +335,7 @@ def test_every_command_has_help() -> None:
         result = invoke([command, "--help"])
         assert result.exit_code == 0, command
         assert result.stdout.startswith("Usage: "), command
+        assert "None" not in result.stdout, command  # e.g. click's "x<=None" of a range
 
 
 def test_version() -> None:

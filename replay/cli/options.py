@@ -40,6 +40,14 @@ class FloatRange(click.FloatRange):
     def __init__(self, *args: Any, finite: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.finite = finite
+        if self.min is None and self.max is None:
+            self.name = "float"  # no range to speak of
+
+    def _describe_range(self) -> str:
+        """Nothing for a range without bounds (click would print "x<=None")."""
+        if self.min is None and self.max is None:
+            return ""
+        return str(super()._describe_range())
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         number = super().convert(value, param, ctx)
