@@ -381,7 +381,7 @@ def test_the_last_range_of_a_parallel_index_build_warms_up_too(
         return real(events, t0, whole=whole)
 
     monkeypatch.setattr(bp, "warm", counted)
-    part = bp._fold((path, ranges[1], 1 << 14, t0, ranges[0][0], (0, 0, 10**9)))
+    part = bp._fold((path, ranges[1], 1 << 14, t0, ranges[0][0], (0, 0, 10**9), 1))
     assert windows and windows[0] > 100
     assert part.error is None and part.events > 0
 
@@ -412,4 +412,43 @@ def test_a_cold_index_is_built_in_parallel_by_default_with_progress(
     assert calls == [True]
     assert many.read_bytes() == one.read_bytes()
     size = os.path.getsize(path)
-    assert len(heard) == 3 and heard[-1] == (size, size) and heard == sorted(heard)
+    # each of the 3 ranges merged, and what the workers folded meanwhile: never backwards
+    assert len(heard) >= 3 and heard[-1] == (size, size)
+    assert [done for done, _ in heard] == sorted({done for done, _ in heard})
+
+
+def test_in_order_ticks_while_a_result_is_awaited() -> None:
+    """The progress display hears from the workers while a range is folded, not only when
+    it is merged: ``tick`` runs until the awaited result is there."""
+    from concurrent.futures import Future
+
+    from replay.index import parallel
+
+    futures: list[Future[int]] = [Future(), Future()]
+    ticks: list[int] = []
+
+    class Pool:
+        def submit(self, fn: Any, task: int) -> Future[int]:
+            return futures[task]
+
+    def tick() -> None:
+        ticks.append(len(ticks))
+        if len(ticks) == 3:
+            futures[0].set_result(10)
+            futures[1].set_result(11)
+
+    got = list(parallel.in_order(Pool(), lambda t: t, [0, 1], 2, tick))  # type: ignore[arg-type]
+    assert got == [10, 11] and len(ticks) == 3
+
+
+def test_progress_never_goes_back() -> None:
+    from replay.index import build_parallel as bp
+
+    heard: list[int] = []
+    report = bp._Report(lambda done, size: heard.append(done), [5, 0], 100)
+    report.tick()  # the workers folded 5 bytes
+    report(3, 100)  # a range merged up to byte 3: behind what was said
+    report(40, 100)
+    report.folded = [40, 30]
+    report.tick()
+    assert heard == [5, 40, 70]

@@ -108,13 +108,13 @@ def _count(task: tuple[LogPath, _Range, int]) -> list[tuple[int, int]]:
         os.close(fd)
 
 
-_Task = tuple[LogPath, _Range, int, float, int, tuple[int, int, int]]
+_Task = tuple[LogPath, _Range, int, float, int, tuple[int, int, int], int]  # the last: range number
 
 
 def _fold(task: _Task) -> _Part:
     """Fold range ``r``; a checkpoint is due where ``build`` would put one, known from the
     events before the range and the last checkpoint among them (``every`` apart)."""
-    path, r, chunk, t0, before, (events, last, every) = task
+    path, r, chunk, t0, before, (events, last, every), slot = task
     fd = open_log(path)
     part = _Part()
     report = ReadReport(path)
@@ -139,6 +139,8 @@ def _fold(task: _Task) -> _Part:
                         part.failures.append((n, e.t))
                 apply_all(m, batch)
                 part.offset = done
+                if _folded is not None:
+                    _folded[slot] = done - r[0]
                 if events + n - last >= every:
                     last = events + n
                     if isinstance(m, PartialMetrics):
@@ -180,12 +182,43 @@ def build_parallel(
         os.close(fd)
     if t0 is None or len(ranges) < 2 or not _first_line_ok(log):
         return None
-    with ProcessPoolExecutor(min(jobs, len(ranges)), mp_context=_context()) as pool:
+    context = _context()
+    # Bytes each range's worker has folded, shared with the workers, so the progress
+    # display moves while they fold (not only as each range is merged).
+    folded = context.Array("q", len(ranges), lock=False)
+    report = _Report(progress or _quiet, folded, st.st_size)
+    with ProcessPoolExecutor(
+        min(jobs, len(ranges)), mp_context=context, initializer=_share, initargs=(folded,)
+    ) as pool:
         # Workers fold at most two ranges each ahead of the merge; each part is let go
         # once merged, so memory does not grow with the log.
         tasks = _tasks(log, ranges, chunk, t0, every)
-        parts = in_order(pool, _fold, tasks, 2 * jobs)
-        return _merge(log, st, sink, ranges, parts, progress or _quiet)
+        parts = in_order(pool, _fold, tasks, 2 * jobs, report.tick)
+        return _merge(log, st, sink, ranges, parts, report)
+
+
+_folded: Any = None  # a worker's view of build_parallel's shared array (``_share``)
+
+
+def _share(folded: Any) -> None:
+    global _folded
+    _folded = folded
+
+
+class _Report:
+    """Progress as the most bytes known done: folded by the workers so far (``tick``), or
+    merged (a call); it never goes back."""
+
+    def __init__(self, progress: Callable[[int, int], None], folded: Any, size: int) -> None:
+        self.progress, self.folded, self.size, self.best = progress, folded, size, 0
+
+    def tick(self) -> None:
+        self(sum(self.folded), self.size)
+
+    def __call__(self, done: int, size: int) -> None:
+        if done > self.best:
+            self.best = done
+            self.progress(done, size)
 
 
 def _tasks(
@@ -196,7 +229,7 @@ def _tasks(
     for a count of the whole log)."""
     events = last = before = 0
     for i, r in enumerate(ranges):
-        yield (log, r, chunk, t0, before, (events, last, every))
+        yield (log, r, chunk, t0, before, (events, last, every), i)
         before = r[0]
         if i + 1 < len(ranges):
             for _, n in _count((log, r, chunk)):

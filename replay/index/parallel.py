@@ -13,7 +13,7 @@ import os
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -33,6 +33,7 @@ PARALLEL_MIN_BYTES = 16 << 20  # smaller logs fold in-process: workers would cos
 SLICE_BYTES = 256 << 20  # at most this much per range: a worker's memory does not grow with it
 WINDOW_BYTES = 4 << 20  # folded before a range to guess the state where it starts
 NOTES_COST = 0.02  # a later range's notes cost this much more per byte (bench/parallel_fold.py)
+TICK = 0.25  # seconds between progress reports while a range is folded
 
 
 def usable_cores() -> int:
@@ -127,17 +128,29 @@ def fold_sequential(path: LogPath, *, lenient: bool = False) -> tuple[Metrics, R
 
 
 def in_order(
-    pool: ProcessPoolExecutor, fn: Callable[[T], R], tasks: Iterable[T], ahead: int
+    pool: ProcessPoolExecutor,
+    fn: Callable[[T], R],
+    tasks: Iterable[T],
+    ahead: int,
+    tick: Callable[[], None] | None = None,
 ) -> Iterator[R]:
     """The workers' results in file order, with at most ``ahead`` ranges folded or being
-    folded ahead of the merge: memory does not grow with the number of ranges."""
+    folded ahead of the merge: memory does not grow with the number of ranges. ``tick``
+    is called every TICK seconds while a result is awaited (a progress display)."""
     waiting: deque[Future[R]] = deque()
+
+    def next_result() -> R:
+        first = waiting.popleft()
+        while tick is not None and not wait([first], timeout=TICK).done:
+            tick()
+        return first.result()
+
     for task in tasks:
         waiting.append(pool.submit(fn, task))
         if len(waiting) >= ahead:
-            yield waiting.popleft().result()
+            yield next_result()
     while waiting:
-        yield waiting.popleft().result()
+        yield next_result()
 
 
 def _merge_all(
