@@ -650,7 +650,8 @@ def test_runreel_index_builds_reports_and_reuses(tmp_path: Path, cache: Path, sp
     ix = load_or_build(str(log), persist=True)
     h = ix.header
     assert f"{h.count} events" in result.stdout and len(times) == h.count
-    assert f"{len(ix.marks)} marks, {len(ix.failures)} failures" in result.stdout
+    marks, failures = len(ix.marks), len(ix.failures)
+    assert f"{marks:,} mark{'s' * (marks != 1)}, {failures:,} failure" in result.stdout
     assert sidecar(str(log)) in result.stdout
     assert spy.builds == [False]
     assert invoke(["index", str(log)]).exit_code == 0

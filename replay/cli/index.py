@@ -7,6 +7,7 @@ import click
 from recorder.location import Location
 from replay.cli.options import lenient_option, log_argument
 from replay.cli.progress import indexing_progress
+from replay.core.text import plural
 from replay.index.store import load_or_build
 from replay.sources import local_file
 from replay.store.keep import fresh_store
@@ -28,9 +29,14 @@ def index_command(log: Location, lenient: bool) -> int:
     h = index.header
     nowhere = "none written (no writable place beside the log or in the cache)"
     stored = fresh_store(path, lenient)
+    counts = (
+        plural(h.count, "event", grouped=True),
+        plural(len(h.checkpoints), "checkpoint", grouped=True),
+        plural(len(index.marks), "mark", grouped=True),
+        plural(len(index.failures), "failure", grouped=True),
+    )
     click.echo(
-        f"{log}: {h.count} events, {len(h.checkpoints)} checkpoints, {len(index.marks)} marks, "
-        f"{len(index.failures)} failures; index: {index.file or nowhere}; "
+        f"{log}: {', '.join(counts)}; index: {index.file or nowhere}; "
         f"post-mortem store: {stored or nowhere}"
     )
     return 0

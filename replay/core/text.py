@@ -70,6 +70,8 @@ def short(seconds: float) -> str:
     return f"{h}h{m:02d}m"
 
 
-def plural(n: int, noun: str) -> str:
-    """``1 problem``, ``2 problems``: counts in messages read as English."""
-    return f"{n} {noun}{'' if n == 1 else 's'}"
+def plural(n: int, noun: str, *, grouped: bool = False) -> str:
+    """``1 problem``, ``2 problems``: counts in messages read as English (``grouped``:
+    ``1,000,000 events``, as --at's messages write big counts)."""
+    number = f"{n:,}" if grouped else f"{n}"
+    return f"{number} {noun}{'' if n == 1 else 's'}"
