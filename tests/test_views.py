@@ -130,6 +130,15 @@ def test_the_tasks_filter_shows_matches_while_typing_with_their_own_counts(
     assert "240 tasks" in screen(s)
 
 
+def test_one_task_reads_as_one_task(tmp_path: Path) -> None:
+    s = replay(copy(tmp_path))
+    press(s, "t")
+    name = next(w for line in screen(s).splitlines() for w in line.split() if "img-" in w)
+    press(s, "/", *name)
+    title = screen(s).splitlines()[4]
+    assert "1 task " in title and "1 tasks" not in title, title
+
+
 def test_sort_and_level_cycle_and_reset_the_selection() -> None:
     state = vs.select(vs.show(vs.ViewState(), "tasks"), 7)
     state = vs.next_sort(state)

@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from replay.core.records import Page, TaskRow
-from replay.core.text import hms, lit, short, worker_name
+from replay.core.text import hms, lit, plural, short, worker_name
 from replay.core.views.listing import (
     MARK,
     NO_MARK,
@@ -49,7 +49,7 @@ class Tasks:
         return tuple(sorted(Counter(r.status for r in page.rows).items()))
 
     def heading(self, width: int) -> Text:
-        shown = Text(f"{self.page.total} tasks", style="bold")
+        shown = Text(plural(self.page.total, "task"), style="bold")
         counts = [Text(f"{n} {status}", style="dim") for status, n in self.shown_counts()]
         if self.typing is not None:
             filt = Text.assemble(
