@@ -279,6 +279,19 @@ def test_past_the_last_mark_and_failure_it_says_so(log: Path) -> None:
     assert s.message == "no earlier mark"
     s.key("E")
     assert s.message == "no earlier failure"
+    s.key("t")
+    assert s.message is None, "a view key is a next key too"
+
+
+def test_a_jump_that_goes_nowhere_stays_at_its_mark(log: Path) -> None:
+    s, _ = session(log)
+    s.key(" ")
+    for _ in range(3):
+        s.key("]")
+    assert s.message == "no later mark" and s.paused
+    assert controls_line(s, W).startswith("no later mark  ")
+    s.key("f")  # the message goes; the place it named stays
+    assert controls_line(s, W).startswith("paused at mark ")
 
 
 def test_a_stop_before_the_next_mark_counts_as_none(log: Path) -> None:

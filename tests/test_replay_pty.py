@@ -225,7 +225,7 @@ def test_question_mark_shows_every_key_over_the_dashboard_and_keys_still_work(
         assert any(shown in line and does in line for line in screen.splitlines()), screen
     assert "runreel story" in screen and "event 1/13" in screen, "the dashboard stays around it"
     p.press("]", "event 4/13", "keys · replay")  # other keys work; help stays open
-    p.press("+", "paused · 2x", "keys · replay")  # the speed shows while paused
+    p.press("+", "paused at mark warm · 2x", "keys · replay")  # the speed shows while paused
     p.child.send("\x1b")  # Esc closes it
     wait_gone(p, "keys · replay")
     p.press("?", "keys · replay")

@@ -218,9 +218,14 @@ class ReplaySession:
         if binding is None:
             return
         self.pages.message = None
+        if key != "?":  # a message lasts until the next key (help shows it still)
+            self.message = None
+        at, mark = self.cursor.position, self.stopped_at_mark
         if binding.moves:
-            self.stopped_at_mark = self.message = None
+            self.stopped_at_mark = None
         binding.act(self, key)
+        if binding.moves and self.cursor.position == at and self.stopped_at_mark is None:
+            self.stopped_at_mark = mark  # a move that went nowhere leaves it at the mark
         if self.reason == "quit" and self.at_end and not self.metrics.finished:
             self.reason = self._end_reason()  # the replay had ended there: nothing interrupted
 
