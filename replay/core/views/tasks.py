@@ -49,24 +49,23 @@ class Tasks:
         return tuple(sorted(Counter(r.status for r in page.rows).items()))
 
     def heading(self, width: int) -> Text:
+        """What is listed, then its figures, then the keys: at a narrow width the key
+        hints go first. The counts are one piece, all or none, so the shown ones add up."""
         shown = Text(plural(self.page.total, "task"), style="bold")
-        counts = [Text(f"{n} {status}", style="dim") for status, n in self.shown_counts()]
+        counts = Text(" · ", style="dim").join(
+            Text(f"{n} {status}", style="dim") for status, n in self.shown_counts()
+        )
+        filt: Text | str = ""
+        hint: Text | str = Text("/ filter", style="dim")
         if self.typing is not None:
-            filt = Text.assemble(
-                ("filter: ", "bold yellow"),
-                lit(self.typing),
-                ("▏", "yellow"),
-                (" (task id or error; Enter keeps, Esc undoes)", "dim"),
-            )
+            filt = Text.assemble(("filter: ", "bold yellow"), lit(self.typing), ("▏", "yellow"))
+            hint = Text("(task id or error; Enter keeps, Esc undoes)", style="dim")
         elif self.grep:
-            filt = Text.assemble(
-                ("filter ", "dim"), lit(self.grep, "bold"), (" (Esc clears)", "dim")
-            )
-        else:
-            filt = Text("/ filter", style="dim")
+            filt = Text.assemble(("filter ", "dim"), lit(self.grep, "bold"))
+            hint = Text("(Esc clears)", style="dim")
         group = Text.assemble(("group ", "dim"), lit(self.group, "bold red")) if self.group else ""
         order = Text.assemble(("sorted by ", "dim"), (self.sort, "bold"), (" (s)", "dim"))
-        return title(width, shown, group, filt, order, *counts)
+        return title(width, shown, group, filt, counts, order, hint)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width, height = options.max_width, options.height or console.height
