@@ -132,7 +132,7 @@ def test_task_shows_every_attempt() -> None:
                 "end_t": 1700000002.0,
                 "outcome": "retried",
                 "error": "TimeoutError: upload took longer than 30s",
-                "detail": "",
+                "detail": None,  # no traceback: null, as for the attempt that succeeded
             },
             {
                 "attempt": 2,

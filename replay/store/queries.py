@@ -167,6 +167,8 @@ def tasks(
 
 
 ATTEMPT_KEYS = ("attempt", "worker", "start_t", "end_t", "outcome", "error", "detail")
+# no traceback reads null, however the attempt ended (the log leaves an empty one out)
+_ATTEMPT_COLUMNS = (*ATTEMPT_KEYS[:-1], "nullif(detail, '')")
 
 
 def task(conn: sqlite3.Connection, name: str) -> dict[str, Any] | None:
@@ -175,7 +177,7 @@ def task(conn: sqlite3.Connection, name: str) -> dict[str, Any] | None:
     if row is None:
         return None
     attempts = conn.execute(
-        f"SELECT {', '.join(ATTEMPT_KEYS)} FROM attempts WHERE task = ? "
+        f"SELECT {', '.join(_ATTEMPT_COLUMNS)} FROM attempts WHERE task = ? "
         "ORDER BY coalesce(start_event, end_event), end_event",
         (name,),
     ).fetchall()
