@@ -85,7 +85,8 @@ def run_sql(conn: sqlite3.Connection, sql: str) -> tuple[list[str], Iterator[tup
 
 def _reason(exc: BaseException) -> str:
     text = str(exc)
-    if any(w in text for w in ("not authorized", "authorization denied", "readonly")):
+    refused = ("not authorized", "authorization denied", "readonly", "because it is a view")
+    if any(w in text for w in refused):  # a write to a view fails before the authorizer
         return "refused: the store is read-only (SELECT, WITH, EXPLAIN and PRAGMAs that read)"
     return text
 
