@@ -203,13 +203,15 @@ def test_the_writing_commands_refuse_a_directory_name_before_any_work(
     report = tmp_path / "report.json"
     report.write_bytes(Path(fixture(LOG)).read_bytes())
     ran = tmp_path / "ran"
-    out = f"{tmp_path / 'out.d'}{os.sep}"
-    args = [a.format(report=report, out=out, ran=ran) for a in command]
-    result = invoke(args)
-    assert result.exit_code == exitcodes.USAGE, result.stderr
-    assert_one_error_line(result.stderr)
-    assert "names a directory" in result.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json"]
+    (tmp_path / "there").mkdir()
+    for out in (f"{tmp_path / 'out.d'}{os.sep}", str(tmp_path / "there")):
+        args = [a.format(report=report, out=out, ran=ran) for a in command]
+        result = invoke(args)
+        assert result.exit_code == exitcodes.USAGE, result.stderr
+        assert_one_error_line(result.stderr)
+        assert "names a directory; name the file to write" in result.stderr
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json", "there"]
+        assert list((tmp_path / "there").iterdir()) == []
 
 
 def test_snapshot_into_a_missing_directory_is_74(tmp_path: Path) -> None:

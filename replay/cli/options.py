@@ -84,7 +84,7 @@ class OutputPath(click.Path):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         text = str(value)
-        if text.endswith(("/", os.sep)):
+        if text.endswith(("/", os.sep)) or os.path.isdir(text):
             self.fail(f"{text!r} names a directory; name the file to write", param, ctx)
         return super().convert(value, param, ctx)
 
