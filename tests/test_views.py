@@ -153,7 +153,7 @@ def test_sort_and_level_cycle_and_reset_the_selection() -> None:
 def test_view_keys_are_bound_in_both_sessions_and_listed_in_help() -> None:
     for keymap in (LIVE_KEYS, REPLAY_KEYS):  # a key bound twice would have raised
         text = keys_help(keymap)
-        for key in ("Tab/o/f/t/d/w/i/l", "↑/↓/PgUp/PgDn", "Enter", "//s/v", "Esc"):
+        for key in ("Tab/o/f/t/d/w/i/l", "↑/↓/PgUp/PgDn", "Enter", "/,s,v", "Esc"):
             assert f"  {key} " in text, (key, text)
         assert "Shift-Tab" in text  # backtab is bound: help names it
     # replay keeps every key it had

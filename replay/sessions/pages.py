@@ -253,7 +253,7 @@ def _filter_sort_level(s: Viewing, key: str) -> None:
 
 def view_bindings() -> list[Binding[V]]:
     """The keys of the post-mortem views, the same in live and replay. Only Enter may move
-    a replay (on the timeline), so only it ends a pause at a mark or clears a message."""
+    a replay (on the timeline), so only it ends a pause at a mark."""
     rows: list[Binding[V]] = [
         Binding(
             ("tab", "backtab", *_VIEW_KEYS),
@@ -276,7 +276,7 @@ def view_bindings() -> list[Binding[V]]:
         ),
         Binding(
             ("/", "s", "v"),
-            "//s/v",
+            "/,s,v",
             "filter tasks, search the log; sort tasks; log level",
             _filter_sort_level,
         ),
