@@ -23,6 +23,7 @@ from recorder.events import Log, Mark, TaskFailed, TaskRetrying, TaskSkipped, Ta
 from recorder.events import TaskSucceeded as _Succeeded
 from replay.core.metrics import REOPENABLE
 from replay.core.signature import signature
+from replay.store import schema
 from replay.store.summary import Summary, insert
 
 FLUSH_ROWS = 50_000
@@ -97,6 +98,7 @@ class Builder:
         self.sigs: dict[str, list[Any]] = {}  # signature -> [failed, retried, first, last, example]
         self.retried_later: list[tuple[str, int]] = []  # (task, end_event) of reopened failures
         self._memo: dict[str, str] = {}
+        schema.watch(conn)
         if events:
             self._load_open()
 
