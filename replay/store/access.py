@@ -24,7 +24,7 @@ from replay.index.cursor import Cursor
 from replay.index.position import enough_for, move
 from replay.index.store import load_or_build
 from replay.sources.file import ReadReport, read_batches
-from replay.store import schema
+from replay.store import schema, strips
 from replay.store.build import Builder
 from replay.store.keep import fresh_store, new_store, write_meta
 from replay.store.queries import open_read_only
@@ -84,7 +84,9 @@ def build_to(log: LogPath, path: str, *, lenient: bool = False, events: int | No
     conn.execute("COMMIT")
     schema.index(conn)
     conn.execute("BEGIN")
-    write_meta(conn, builder.events, report, st.st_mtime_ns, lenient, builder.first_t)
+    strips.keep(conn, builder.first_t, builder.last_t)
+    b = builder
+    write_meta(conn, b.events, report, st.st_mtime_ns, lenient, b.first_t, b.last_t)
     conn.execute("COMMIT")
     conn.close()
     return builder.events

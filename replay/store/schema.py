@@ -109,6 +109,10 @@ CREATE TABLE busy (worker TEXT NOT NULL, start_t REAL NOT NULL, cum REAL NOT NUL
 -- The waits of retries for the task's next start, once over, in the order the retries
 -- happened: cum is the worker's running total of their seconds.
 CREATE TABLE waits (worker TEXT NOT NULL, end_t REAL NOT NULL, cum REAL NOT NULL);
+-- Each worker's busy and waiting seconds per bucket of the whole run (``strips.keep``):
+-- STRIP doubles each, over start .. now, the first and the latest event times.
+CREATE TABLE strips (worker TEXT PRIMARY KEY, start REAL NOT NULL, now REAL NOT NULL,
+    busy BLOB NOT NULL, waits BLOB NOT NULL) WITHOUT ROWID;
 -- Waits summed one by one: not over when a build ended (wait NULL: it lasts until now,
 -- or until the task starts again), or a failure turned into a retry.
 CREATE TABLE waits_loose (task TEXT NOT NULL, worker TEXT NOT NULL, end_t REAL NOT NULL,
