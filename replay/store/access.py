@@ -71,22 +71,58 @@ def store_at(log: LogPath, when: When, *, lenient: bool = False) -> Iterator[Ans
 def build_to(log: LogPath, path: str, *, lenient: bool = False, events: int | None = None) -> int:
     """Build a store of ``log`` at ``path`` up to event ``events`` (None: the end);
     returns the number of events it holds."""
-    st = os.stat(log)
-    conn = new_store(path)
-    builder = Builder(conn)
-    report = ReadReport(log)
-    for batch in read_batches(log, lenient=lenient, report=report, chunk=READ_CHUNK):
-        if events is not None and builder.events + len(batch) >= events:
-            builder.feed(batch[: events - builder.events])
-            break
-        builder.feed(batch)
-    builder.finish()
-    conn.execute("COMMIT")
-    schema.index(conn)
-    conn.execute("BEGIN")
-    strips.keep(conn, builder.first_t, builder.last_t)
-    b = builder
-    write_meta(conn, b.events, report, st.st_mtime_ns, lenient, b.first_t, b.last_t)
-    conn.execute("COMMIT")
-    conn.close()
-    return builder.events
+    building = Building(log, path, lenient=lenient, events=events)
+    building.step()
+    return building.events
+
+
+class Building:
+    """A store of ``log`` up to event ``target`` (None: the end) built a part at a time,
+    so that a session answers keys and draws frames between the parts (``step``)."""
+
+    def __init__(
+        self, log: LogPath, path: str, *, lenient: bool = False, events: int | None = None
+    ) -> None:
+        self.target, self.lenient = events, lenient
+        self.mtime_ns = os.stat(log).st_mtime_ns
+        self.conn = new_store(path)
+        self.builder = Builder(self.conn)
+        self.report = ReadReport(log)
+        self._batches = read_batches(log, lenient=lenient, report=self.report, chunk=READ_CHUNK)
+        self.done = False
+
+    @property
+    def events(self) -> int:
+        return self.builder.events
+
+    def step(self, budget: int | None = None) -> bool:
+        """Read about ``budget`` more events (None: all that are left); True once the
+        store is complete (its connection closed)."""
+        b = self.builder
+        goal = None if budget is None else b.events + budget
+        for batch in self._batches:
+            if self.target is not None and b.events + len(batch) >= self.target:
+                b.feed(batch[: self.target - b.events])
+                break
+            b.feed(batch)
+            if goal is not None and b.events >= goal:
+                return False
+        self._finish()
+        return True
+
+    def _finish(self) -> None:
+        b, conn = self.builder, self.conn
+        b.finish()
+        conn.execute("COMMIT")
+        schema.index(conn)
+        conn.execute("BEGIN")
+        strips.keep(conn, b.first_t, b.last_t)
+        write_meta(conn, b.events, self.report, self.mtime_ns, self.lenient, b.first_t, b.last_t)
+        conn.execute("COMMIT")
+        self.close()
+        self.done = True
+
+    def close(self) -> None:
+        """Stop (a build left unfinished leaves an incomplete file: its owner removes it)."""
+        self._batches = iter(())  # the reader's file closes with it
+        self.conn.close()
