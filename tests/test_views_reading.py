@@ -69,3 +69,29 @@ def test_a_store_built_a_part_at_a_time_is_the_store_built_at_once(tmp_path: Pat
         once.close()
     finally:
         store.close()
+
+
+def test_a_build_goes_on_while_the_position_moves_forward(tmp_path: Path) -> None:
+    """A replay that plays on while a view's store is built: each frame asks for a later
+    position; the build to the first one goes on and the store then reads on."""
+    log = write(tmp_path / "run.jsonl", story(5, 20_000))
+    index = load_or_build(str(log))
+    position = index.header.count // 2
+    store = MovingStore(str(log), step=1000)
+    try:
+        frames = 0
+        while True:
+            try:
+                conn = store.at(index, position)
+                break
+            except Reading as reading:
+                assert reading.target == position - frames  # still the first target
+                frames += 1
+                position += 1
+        assert frames > 3 and store.events == position
+        build_to(str(log), str(tmp_path / "once.sqlite"), events=position)
+        once = sqlite3.connect(tmp_path / "once.sqlite")
+        assert answers(conn) == answers(once)
+        once.close()
+    finally:
+        store.close()

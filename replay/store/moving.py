@@ -134,11 +134,13 @@ class MovingStore:
             return
         conn = self._conn if self._conn is not None else self.start()
         conn.execute("BEGIN")
-        builder = Builder(conn, self.events, self.first_t)
+        row = conn.execute("SELECT value FROM meta WHERE key = 'last_t'").fetchone()
+        builder = Builder(conn, self.events, self.first_t, None if row is None else row[0])
         builder.feed(batch)
         builder.finish()
         if self.first_t is None and builder.first_t is not None:
             conn.execute("INSERT OR REPLACE INTO meta VALUES ('first_t', ?)", (builder.first_t,))
+        conn.execute("INSERT OR REPLACE INTO meta VALUES ('last_t', ?)", (builder.last_t,))
         conn.execute("COMMIT")
         self.events, self.first_t = builder.events, builder.first_t
 
@@ -165,6 +167,9 @@ class MovingStore:
             kept = self._kept_store()
             if kept is not None:
                 return kept
+        b = self._building
+        if b is not None and b.target is not None and 0 <= position - b.target <= FAR:
+            self._build(b.target)  # a replay that plays on: the build goes on, then reads on
         if self._conn is None or position < self.events or position - self.events > FAR:
             return self._build(position)
         if position > self.events:
