@@ -19,14 +19,11 @@ from dataclasses import dataclass
 
 from recorder.location import LogPath
 from replay.core.when import When
-from replay.index.build import READ_CHUNK
 from replay.index.cursor import Cursor
 from replay.index.position import enough_for, move
 from replay.index.store import load_or_build
-from replay.sources.file import ReadReport, read_batches
-from replay.store import schema, strips
-from replay.store.build import Builder
-from replay.store.keep import fresh_store, new_store, write_meta
+from replay.store.building import Building
+from replay.store.keep import fresh_store
 from replay.store.queries import open_read_only
 
 
@@ -71,58 +68,6 @@ def store_at(log: LogPath, when: When, *, lenient: bool = False) -> Iterator[Ans
 def build_to(log: LogPath, path: str, *, lenient: bool = False, events: int | None = None) -> int:
     """Build a store of ``log`` at ``path`` up to event ``events`` (None: the end);
     returns the number of events it holds."""
-    building = Building(log, path, lenient=lenient, events=events)
+    building = Building(log, path, lenient=lenient, events=events)  # all at once
     building.step()
     return building.events
-
-
-class Building:
-    """A store of ``log`` up to event ``target`` (None: the end) built a part at a time,
-    so that a session answers keys and draws frames between the parts (``step``)."""
-
-    def __init__(
-        self, log: LogPath, path: str, *, lenient: bool = False, events: int | None = None
-    ) -> None:
-        self.target, self.lenient = events, lenient
-        self.mtime_ns = os.stat(log).st_mtime_ns
-        self.conn = new_store(path)
-        self.builder = Builder(self.conn)
-        self.report = ReadReport(log)
-        self._batches = read_batches(log, lenient=lenient, report=self.report, chunk=READ_CHUNK)
-        self.done = False
-
-    @property
-    def events(self) -> int:
-        return self.builder.events
-
-    def step(self, budget: int | None = None) -> bool:
-        """Read about ``budget`` more events (None: all that are left); True once the
-        store is complete (its connection closed)."""
-        b = self.builder
-        goal = None if budget is None else b.events + budget
-        for batch in self._batches:
-            if self.target is not None and b.events + len(batch) >= self.target:
-                b.feed(batch[: self.target - b.events])
-                break
-            b.feed(batch)
-            if goal is not None and b.events >= goal:
-                return False
-        self._finish()
-        return True
-
-    def _finish(self) -> None:
-        b, conn = self.builder, self.conn
-        b.finish()
-        conn.execute("COMMIT")
-        schema.index(conn)
-        conn.execute("BEGIN")
-        strips.keep(conn, b.first_t, b.last_t)
-        write_meta(conn, b.events, self.report, self.mtime_ns, self.lenient, b.first_t, b.last_t)
-        conn.execute("COMMIT")
-        self.close()
-        self.done = True
-
-    def close(self) -> None:
-        """Stop (a build left unfinished leaves an incomplete file: its owner removes it)."""
-        self._batches = iter(())  # the reader's file closes with it
-        self.conn.close()

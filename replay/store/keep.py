@@ -250,10 +250,11 @@ def _place(tmp: str, targets: list[str]) -> str:
     raise failure or OSError("no place for the store")
 
 
-def new_store(path: str) -> sqlite3.Connection:
+def new_store(path: str, *, threads: bool = False) -> sqlite3.Connection:
     """An empty store at ``path``, open for a first build (no journal: the file is
-    renamed into place only when complete), inside a transaction."""
-    conn = sqlite3.connect(path, isolation_level=None)
+    renamed into place only when complete), inside a transaction (``threads``: handed
+    from one thread to another, used by one at a time)."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=not threads)
     # The page size first: a cache size set before it is kept as a number of pages.
     conn.execute(f"PRAGMA page_size = {schema.PAGE_SIZE}")
     conn.execute("PRAGMA journal_mode = OFF")

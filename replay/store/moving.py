@@ -21,9 +21,10 @@ from replay.index.build import READ_CHUNK
 from replay.index.format import Index
 from replay.sources.file import ReadReport, read_batches
 from replay.store import schema
-from replay.store.access import Building, build_to
+from replay.store.access import build_to
 from replay.store.asof import TASK_VIEWS, overlay
 from replay.store.build import Builder
+from replay.store.building import Building
 from replay.store.keep import fresh_store, new_store
 from replay.store.pages import AS_OF
 from replay.store.queries import open_read_only
@@ -36,8 +37,12 @@ HOLD = 50_000  # events held for a live store before they are written without a 
 class Reading(Exception):
     """The store a view needs is being built: ``done`` of the ``target`` events so far."""
 
-    def __init__(self, done: int, target: int) -> None:
-        super().__init__(f"reading the log to event #{target}: {done * 100 // target} %")
+    def __init__(self, done: int, target: int, finishing: bool = False) -> None:
+        if finishing:
+            text = f"read the log to event #{target}: indexing what the view reads"
+        else:
+            text = f"reading the log to event #{target}: {done * 100 // target} %"
+        super().__init__(text)
         self.done, self.target = done, target
 
 
@@ -115,7 +120,7 @@ class MovingStore:
                 self.log, self._path(), lenient=self.lenient, events=position
             )
         if not b.step(self.step):
-            raise Reading(b.events, position)
+            raise Reading(b.events, position, b.finishing)
         self._building = None
         return self._open(b.events)
 
