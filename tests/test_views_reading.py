@@ -60,7 +60,8 @@ def test_a_store_built_a_part_at_a_time_is_the_store_built_at_once(tmp_path: Pat
                 conn = store.at(index, position)
                 break
             except Reading as reading:
-                assert reading.target == position and store.pending == (reading.done, position)
+                assert reading.target == position and store.pending is not None
+                assert store.pending[:2] == (reading.done, position)
                 parts.append(reading.done)
         assert store.pending is None and store.events == position
         assert parts == sorted(parts) and len(parts) > 3
@@ -106,6 +107,13 @@ def test_closing_a_build_that_is_indexing_stops_it(tmp_path: Path) -> None:
     while not building.step(1000) and not building.finishing:
         pass
     assert building.finishing  # the indexes are being made in a thread
+    while not building.ready:  # done, and says so without a step (a session redraws then)
+        pass
+    assert building.step(1000)
+
+    building = Building(str(log), str(tmp_path / "again.sqlite"))
+    while not building.step(1000) and not building.finishing:
+        pass
     building.close()  # returns once that thread stopped (or finished)
     thread = building._thread
     assert thread is not None and not thread.is_alive()

@@ -54,6 +54,11 @@ class Building:
         """Every event is read; the indexes are being made."""
         return self._thread is not None
 
+    @property
+    def ready(self) -> bool:
+        """The indexes are made: the next ``step`` completes the store."""
+        return self._thread is not None and not self._thread.is_alive()
+
     def step(self, budget: int | None = None) -> bool:
         """Read about ``budget`` more events, or go on finishing (None: everything, here);
         True once the store is complete (its connection closed)."""

@@ -104,10 +104,11 @@ class MovingStore:
         return conn
 
     @property
-    def pending(self) -> tuple[int, int] | None:
-        """A store being built a step at a time: (events read, events it will hold)."""
+    def pending(self) -> tuple[int, int, bool] | None:
+        """A store being built a step at a time: (events read, events it will hold,
+        whether it is ready): it changes when the next frame has something to show."""
         b = self._building
-        return None if b is None or b.target is None else (b.events, b.target)
+        return None if b is None or b.target is None else (b.events, b.target, b.ready)
 
     def _build(self, position: int) -> sqlite3.Connection:
         """``start(position)``, a ``step`` at a time: raises ``Reading`` until complete."""
