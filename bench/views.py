@@ -82,13 +82,14 @@ for view in VIEWS:
     t = time.perf_counter()
     draw(s)
     longest = time.perf_counter() - t
-    drawn = s.frame_key()
+    drawn = None
     while s.store.pending is not None:  # a store built a part per frame, as the loop does:
-        if s.frame_key() == drawn:  # a frame when its key changed, else the loop waits
+        key = s.frame_key()  # a frame when its key changed (taken before drawing, as the
+        if key == drawn:  # loop does), else the loop waits
             time.sleep(0.02)
             continue
+        drawn = key
         f = time.perf_counter()
-        drawn = s.frame_key()
         draw(s)
         longest = max(longest, time.perf_counter() - f)
     moved = time.perf_counter() - t
