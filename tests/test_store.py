@@ -310,7 +310,7 @@ def test_rows_written_early_give_the_same_store(
     build_to(str(log), str(tmp_path / "late.sqlite"))
     monkeypatch.setattr(build, "FLUSH_ROWS", 1)
     monkeypatch.setattr(keep, "READ_CHUNK", 512)  # small batches: a write after each
-    monkeypatch.setattr("replay.store.access.READ_CHUNK", 512)
+    monkeypatch.setattr("replay.store.building.READ_CHUNK", 512)
     build_to(str(log), str(tmp_path / "early.sqlite"))
     late, early = dump(str(tmp_path / "late.sqlite")), dump(str(tmp_path / "early.sqlite"))
     assert early == late

@@ -32,7 +32,8 @@ def answers(conn: sqlite3.Connection) -> str:
     start = queries.first_t(conn)
     assert start is not None
     (last,) = conn.execute("SELECT max(coalesce(end_t, start_t)) FROM attempts").fetchone()
-    for now in (last, last + 7.5, start + (last - start) / 3):
+    (whole,) = conn.execute("SELECT value FROM meta WHERE key = 'last_t'").fetchone()
+    for now in (last, last + 7.5, start + (last - start) / 3, whole):
         out[f"groups {now}"] = pages.groups(conn, start, now)
         out[f"lanes {now}"] = pages.lanes(conn, start, now)
     for column in ("worker", "signature"):
@@ -68,3 +69,5 @@ def test_an_extended_store_answers_as_one_built_from_scratch(
     (rows,) = got.execute("SELECT count(*) FROM tasks").fetchone()
     assert rows == want.execute("SELECT count(DISTINCT task) FROM tasks").fetchone()[0]
     assert answers(got) == answers(want)
+    counted = "SELECT status, count(*) FROM tasks GROUP BY status ORDER BY 1"
+    assert pages.counts(got) == tuple(got.execute(counted))

@@ -22,6 +22,7 @@ from replay.core.records import Record
 from replay.core.views.histogram import buckets, here
 from replay.core.views.postmortem import page
 from replay.sessions.keymap import Binding
+from replay.store.moving import Reading
 from replay.store.pages import read
 
 # A view's store, given the view: a connection, and the events its answer covers when
@@ -52,6 +53,7 @@ class Pages:
         self.end: float | None = None  # a replay's end: its timeline covers the whole run
         self.seeks = False  # whether Enter on the timeline seeks (a replay)
         self.message: str | None = None
+        self.reading: Reading | None = None  # the view's store is being built: how far
         self._read: _Read | None = None
 
     @property
@@ -85,11 +87,15 @@ class Pages:
                 if t < last.due or (position == last.position and t < last.stale):
                     return last.record
         began = took = 0.0
+        self.reading = None
         try:
             store, upto = conn(self.state.view)  # a live store writes what arrived: not timed,
             began = clock() if clock is not None else 0.0  # its cost is per event, not per read
             record = read(store, self.state, now, upto)
             took = clock() - began if clock is not None else 0.0
+        except Reading as exc:  # a part of the store was built: the next frame goes on
+            self.reading = exc
+            return Record()
         except (sqlite3.Error, OSError) as exc:  # no room for a store: say so, go on
             self.message = f"the views cannot read a store: {exc}"
             record = Record()
@@ -128,6 +134,7 @@ class Pages:
             end=self.end,
             seeks=self.seeks,
             read_at=self._read.now if self._read is not None else None,
+            reading=None if self.reading is None else f"{self.reading} (q quits)",
         )
 
     def rows(self, m: Metrics, now: float) -> int | None:

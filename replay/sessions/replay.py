@@ -29,7 +29,7 @@ from replay.index.position import move
 from replay.sessions.keymap import Binding, KeyMap, session_keys, with_help
 from replay.sessions.keys import SIGNALS
 from replay.sessions.pages import Pages, view_bindings
-from replay.store.moving import MovingStore
+from replay.store.moving import STEP, MovingStore
 
 SPEEDS = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0)
 SEEK_STEP = 5.0
@@ -54,7 +54,9 @@ class ReplaySession:
         self.pages = Pages()
         # What the post-mortem views read, moved with the cursor when one is shown.
         self.store = (
-            store if store is not None else MovingStore(cursor.index.log, lenient=cursor.lenient)
+            store
+            if store is not None
+            else MovingStore(cursor.index.log, lenient=cursor.lenient, step=STEP)
         )
         self.max_idle = max_idle
         self.pause_at_marks = pause_at_marks
@@ -326,6 +328,7 @@ class ReplaySession:
             self.help_shown,
             self.pages.state,
             self.pages.message,
+            self.store.pending,  # a store built a part per frame: each part draws one
         )
 
     def status_line(self) -> str:

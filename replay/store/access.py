@@ -19,14 +19,11 @@ from dataclasses import dataclass
 
 from recorder.location import LogPath
 from replay.core.when import When
-from replay.index.build import READ_CHUNK
 from replay.index.cursor import Cursor
 from replay.index.position import enough_for, move
 from replay.index.store import load_or_build
-from replay.sources.file import ReadReport, read_batches
-from replay.store import schema
-from replay.store.build import Builder
-from replay.store.keep import fresh_store, new_store, write_meta
+from replay.store.building import Building
+from replay.store.keep import fresh_store
 from replay.store.queries import open_read_only
 
 
@@ -71,20 +68,6 @@ def store_at(log: LogPath, when: When, *, lenient: bool = False) -> Iterator[Ans
 def build_to(log: LogPath, path: str, *, lenient: bool = False, events: int | None = None) -> int:
     """Build a store of ``log`` at ``path`` up to event ``events`` (None: the end);
     returns the number of events it holds."""
-    st = os.stat(log)
-    conn = new_store(path)
-    builder = Builder(conn)
-    report = ReadReport(log)
-    for batch in read_batches(log, lenient=lenient, report=report, chunk=READ_CHUNK):
-        if events is not None and builder.events + len(batch) >= events:
-            builder.feed(batch[: events - builder.events])
-            break
-        builder.feed(batch)
-    builder.finish()
-    conn.execute("COMMIT")
-    schema.index(conn)
-    conn.execute("BEGIN")
-    write_meta(conn, builder.events, report, st.st_mtime_ns, lenient, builder.first_t)
-    conn.execute("COMMIT")
-    conn.close()
-    return builder.events
+    building = Building(log, path, lenient=lenient, events=events)  # all at once
+    building.step()
+    return building.events

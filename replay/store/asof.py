@@ -69,7 +69,7 @@ def status_counts(conn: sqlite3.Connection) -> tuple[tuple[str, int], ...]:
     """Tasks per status (an overlay's are counted when it is made)."""
     if parts(conn) != ("tasks",):
         return tuple(conn.execute("SELECT status, n FROM temp.status_counts ORDER BY 1"))
-    return tuple(conn.execute("SELECT status, count(*) FROM tasks GROUP BY status ORDER BY 1"))
+    return tuple(conn.execute("SELECT status, n FROM task_counts WHERE n > 0 ORDER BY 1"))
 
 
 def overlay(

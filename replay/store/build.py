@@ -23,6 +23,7 @@ from recorder.events import Log, Mark, TaskFailed, TaskRetrying, TaskSkipped, Ta
 from recorder.events import TaskSucceeded as _Succeeded
 from replay.core.metrics import REOPENABLE
 from replay.core.signature import signature
+from replay.store import schema
 from replay.store.summary import Summary, insert
 
 FLUSH_ROWS = 50_000
@@ -76,11 +77,16 @@ class Builder:
     """Turns events into rows of an open store connection (inside the caller's transaction)."""
 
     def __init__(
-        self, conn: sqlite3.Connection, events: int = 0, first_t: float | None = None
+        self,
+        conn: sqlite3.Connection,
+        events: int = 0,
+        first_t: float | None = None,
+        last_t: float | None = None,
     ) -> None:
         self.conn = conn
         self.events = events  # events fed so far (the store's count when extending)
         self.first_t = first_t  # the log's first event time
+        self.last_t = last_t  # the latest event time (the fold's ``last_t``)
         self.open: dict[str, Open | Fresh] = {}
         # failed for good, latest last: task -> (first_t, end_event, signature, one_attempt,
         # worker, end_t, first_event)
@@ -97,6 +103,7 @@ class Builder:
         self.sigs: dict[str, list[Any]] = {}  # signature -> [failed, retried, first, last, example]
         self.retried_later: list[tuple[str, int]] = []  # (task, end_event) of reopened failures
         self._memo: dict[str, str] = {}
+        schema.watch(conn)
         if events:
             self._load_open()
 
@@ -186,6 +193,10 @@ class Builder:
             elif cls is Mark:
                 self.marks.append((n, e.t, e.label))
         self.events += len(batch)
+        if batch:
+            latest = max(e.t for e in batch)
+            if self.last_t is None or latest > self.last_t:
+                self.last_t = latest
         if len(self.plain) + len(self.tasks) + len(self.attempts) + len(self.logs) >= FLUSH_ROWS:
             self.flush()
 
@@ -385,7 +396,9 @@ class Builder:
         self.summary.flush()
 
     def finish(self) -> None:
-        """Write everything, the open tasks as they stand, and mark reopened failures."""
+        """Write everything, the open tasks as they stand, and mark reopened failures
+        (the strips kept for the span the store held no longer hold: ``strips.keep``)."""
+        self.conn.execute("DELETE FROM strips")
         self.summary.settle()
         for task, found in self.open.items():
             f = _opened(found)

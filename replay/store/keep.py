@@ -22,7 +22,7 @@ from replay.index.build import READ_CHUNK, Progress
 from replay.index.format import Index, hashes
 from replay.index.store import cache_path, freshness, sidecar
 from replay.sources.file import Batch, ReadReport, read_batches
-from replay.store import schema
+from replay.store import schema, strips
 from replay.store.build import Builder
 
 SUFFIX = ".runreel-store.sqlite"
@@ -171,7 +171,10 @@ class Job:
                 conn.close()
                 return self._begin_new([p for p in places(self.log) if p != self.path])
             self.target = self.path
-            self.builder = Builder(conn, int(self.meta["events"]), self.meta.get("first_t"))
+            meta = self.meta
+            self.builder = Builder(
+                conn, int(meta["events"]), meta.get("first_t"), meta.get("last_t")
+            )
             return True
         return self._begin_new(list(places(self.log)) if self.path is None else [self.path])
 
@@ -200,7 +203,8 @@ class Job:
             schema.index(conn)
             conn.execute("BEGIN")
         b = self.builder
-        write_meta(conn, b.events, report, mtime_ns, self.lenient, b.first_t)
+        strips.keep(conn, b.first_t, b.last_t)
+        write_meta(conn, b.events, report, mtime_ns, self.lenient, b.first_t, b.last_t)
         conn.execute("COMMIT")
         conn.close()
         self.builder = None
@@ -246,10 +250,11 @@ def _place(tmp: str, targets: list[str]) -> str:
     raise failure or OSError("no place for the store")
 
 
-def new_store(path: str) -> sqlite3.Connection:
+def new_store(path: str, *, threads: bool = False) -> sqlite3.Connection:
     """An empty store at ``path``, open for a first build (no journal: the file is
-    renamed into place only when complete), inside a transaction."""
-    conn = sqlite3.connect(path, isolation_level=None)
+    renamed into place only when complete), inside a transaction (``threads``: handed
+    from one thread to another, used by one at a time)."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=not threads)
     # The page size first: a cache size set before it is kept as a number of pages.
     conn.execute(f"PRAGMA page_size = {schema.PAGE_SIZE}")
     conn.execute("PRAGMA journal_mode = OFF")
@@ -273,6 +278,7 @@ def write_meta(
     mtime_ns: int,
     lenient: bool,
     first_t: float | None,
+    last_t: float | None = None,
 ) -> None:
     """What identifies the part of the log the store holds (see ``state``)."""
     head, tail = hashes(report.path, report.offset)
@@ -292,6 +298,8 @@ def write_meta(
     }
     if first_t is not None:
         values["first_t"] = first_t
+    if last_t is not None:
+        values["last_t"] = last_t
     conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(values.items()))
 
 

@@ -24,20 +24,42 @@ from replay.store import schema
 from replay.store.access import build_to
 from replay.store.asof import TASK_VIEWS, overlay
 from replay.store.build import Builder
+from replay.store.building import Building
 from replay.store.keep import fresh_store, new_store
 from replay.store.pages import AS_OF
 from replay.store.queries import open_read_only
 
+STEP = 20_000  # events read per frame while a store is built again (``step``)
 FAR = 200_000  # events ahead beyond which building again beats reading them one batch at a time
 HOLD = 50_000  # events held for a live store before they are written without a read
 
 
-class MovingStore:
-    """A store of a log up to ``events``, moved with a session."""
+class Reading(Exception):
+    """The store a view needs is being built: ``done`` of the ``target`` events so far."""
 
-    def __init__(self, log: LogPath | None, *, lenient: bool = False) -> None:
+    def __init__(self, done: int, target: int, finishing: bool = False) -> None:
+        if finishing:
+            text = f"read the log to event #{target}: indexing what the view reads"
+        else:
+            text = f"reading the log to event #{target}: {done * 100 // target} %"
+        super().__init__(text)
+        self.done, self.target = done, target
+
+
+class MovingStore:
+    """A store of a log up to ``events``, moved with a session.
+
+    With ``step``, a store built again (a seek back, or far ahead) is built ``step``
+    events per read, ``at`` raising ``Reading`` until it is complete: a session draws a
+    frame and answers keys between the parts (quitting abandons it)."""
+
+    def __init__(
+        self, log: LogPath | None, *, lenient: bool = False, step: int | None = None
+    ) -> None:
         self.log = log
         self.lenient = lenient
+        self.step = step
+        self._building: Building | None = None
         self.events = 0
         self.first_t: float | None = None
         self._dir: str | None = None
@@ -58,6 +80,9 @@ class MovingStore:
 
     def _drop(self) -> None:
         self._held = []
+        if self._building is not None:
+            self._building.close()
+            self._building = None
         if self._conn is not None:
             self._conn.close()
             self._conn = None
@@ -69,11 +94,7 @@ class MovingStore:
         self._drop()
         path = self._path()
         if events and self.log is not None:
-            self.events = build_to(self.log, path, lenient=self.lenient, events=events)
-            conn = sqlite3.connect(path, isolation_level=None)
-            conn.execute("PRAGMA synchronous = OFF")
-            row = conn.execute("SELECT value FROM meta WHERE key = 'first_t'").fetchone()
-            self.first_t = None if row is None else float(row[0])
+            return self._open(build_to(self.log, path, lenient=self.lenient, events=events))
         else:
             conn = new_store(path)
             conn.execute("COMMIT")
@@ -82,17 +103,50 @@ class MovingStore:
         self._conn = conn
         return conn
 
+    @property
+    def pending(self) -> tuple[int, int, bool] | None:
+        """A store being built a step at a time: (events read, events it will hold,
+        whether it is ready): it changes when the next frame has something to show."""
+        b = self._building
+        return None if b is None or b.target is None else (b.events, b.target, b.ready)
+
+    def _build(self, position: int) -> sqlite3.Connection:
+        """``start(position)``, a ``step`` at a time: raises ``Reading`` until complete."""
+        if self.step is None or self.log is None or position == 0:
+            return self.start(position)
+        b = self._building
+        if b is None or b.target != position:
+            self._drop()
+            b = self._building = Building(
+                self.log, self._path(), lenient=self.lenient, events=position
+            )
+        if not b.step(self.step):
+            raise Reading(b.events, position, b.finishing)
+        self._building = None
+        return self._open(b.events)
+
+    def _open(self, events: int) -> sqlite3.Connection:
+        """The store just built at ``_path()``, holding ``events`` events."""
+        conn = sqlite3.connect(self._path(), isolation_level=None)
+        conn.execute("PRAGMA synchronous = OFF")
+        row = conn.execute("SELECT value FROM meta WHERE key = 'first_t'").fetchone()
+        self.first_t = None if row is None else float(row[0])
+        self.events, self._conn = events, conn
+        return conn
+
     def feed(self, batch: Sequence[Any]) -> None:
         """Add the events that follow the ones the store holds."""
         if not batch:
             return
         conn = self._conn if self._conn is not None else self.start()
         conn.execute("BEGIN")
-        builder = Builder(conn, self.events, self.first_t)
+        row = conn.execute("SELECT value FROM meta WHERE key = 'last_t'").fetchone()
+        builder = Builder(conn, self.events, self.first_t, None if row is None else row[0])
         builder.feed(batch)
         builder.finish()
         if self.first_t is None and builder.first_t is not None:
             conn.execute("INSERT OR REPLACE INTO meta VALUES ('first_t', ?)", (builder.first_t,))
+        conn.execute("INSERT OR REPLACE INTO meta VALUES ('last_t', ?)", (builder.last_t,))
         conn.execute("COMMIT")
         self.events, self.first_t = builder.events, builder.first_t
 
@@ -119,8 +173,11 @@ class MovingStore:
             kept = self._kept_store()
             if kept is not None:
                 return kept
+        b = self._building
+        if b is not None and b.target is not None and 0 <= position - b.target <= FAR:
+            self._build(b.target)  # a replay that plays on: the build goes on, then reads on
         if self._conn is None or position < self.events or position - self.events > FAR:
-            return self.start(position)
+            return self._build(position)
         if position > self.events:
             self.feed(list(_events_between(index, self.events, position, self.lenient)))
         return self._conn

@@ -29,6 +29,7 @@ from replay.core.when import When
 from replay.store.access import store_at
 from replay.store.asof import parts, status_counts
 from replay.store.queries import GREP, SORTS, first_t, task
+from replay.store.strips import summed
 from replay.store.sums import bucket_sums, thresholds
 
 WORK = 60  # attempts listed under a worker or a failure group
@@ -217,42 +218,12 @@ def lanes(conn: sqlite3.Connection, start: float, now: float) -> tuple[Lane, ...
     picture for longer ones); waits the same from the end of their retry."""
     span = max(now - start, 1e-9)
     width = span / STRIP
-    bounds = thresholds(start, span, STRIP)
     figures: dict[str, list[Any]] = {}
-    sums: dict[str, list[float]] = {}
-    waits: dict[str, list[float]] = {}
-
-    for (
-        worker,
-        n,
-        failed,
-        done,
-        done_s,
-        busy_s,
-        error,
-        ordered,
-        waits_s,
-        waits_ordered,
-    ) in conn.execute(
-        "SELECT worker, attempts, failed, done, done_s, busy_s, error, ordered, waits_s, "
-        "waits_ordered FROM workers"
+    sums, waits = summed(conn, start, now)
+    for worker, n, failed, done, done_s, busy_s, error in conn.execute(
+        "SELECT worker, attempts, failed, done, done_s, busy_s, error FROM workers"
     ).fetchall():
         figures[worker] = [n, failed, busy_s, done_s, done, error]
-        for into, table, total, order in (
-            (sums, "busy", busy_s, ordered),
-            (waits, "waits", waits_s, waits_ordered),
-        ):
-            into[worker] = bucket_sums(
-                conn,
-                table,
-                "worker",
-                worker,
-                ordered=bool(order),
-                total=total,
-                bounds=bounds,
-                start=start,
-                span=span,
-            )
     for worker, start_t, running in conn.execute(
         "SELECT worker, start_t, 1 FROM tasks WHERE status = 'running' AND one_attempt = 1 "
         "UNION ALL SELECT worker, start_t, outcome = 'running' FROM multi_attempts "

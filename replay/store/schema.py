@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 PAGE_SIZE = 32768  # fewer, larger pages: a faster bulk load, still quick to query
 
 TABLES = """
@@ -43,6 +43,9 @@ CREATE TABLE tasks (
     start_n INTEGER GENERATED ALWAYS AS (coalesce(start_event, end_event) - 1) VIRTUAL,
     end_n INTEGER GENERATED ALWAYS AS (end_event - 1) VIRTUAL
 );
+-- How many tasks have each status: the tasks view's counts without reading every row.
+-- Counted when a build makes its indexes; an extension keeps them (``watch``).
+CREATE TABLE task_counts (status TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE multi_attempts (  -- the attempts of tasks with one_attempt = 0
     task TEXT NOT NULL,
     attempt INTEGER NOT NULL,
@@ -106,6 +109,10 @@ CREATE TABLE busy (worker TEXT NOT NULL, start_t REAL NOT NULL, cum REAL NOT NUL
 -- The waits of retries for the task's next start, once over, in the order the retries
 -- happened: cum is the worker's running total of their seconds.
 CREATE TABLE waits (worker TEXT NOT NULL, end_t REAL NOT NULL, cum REAL NOT NULL);
+-- Each worker's busy and waiting seconds per bucket of the whole run (``strips.keep``):
+-- STRIP doubles each, over start .. now, the first and the latest event times.
+CREATE TABLE strips (worker TEXT PRIMARY KEY, start REAL NOT NULL, now REAL NOT NULL,
+    busy BLOB NOT NULL, waits BLOB NOT NULL) WITHOUT ROWID;
 -- Waits summed one by one: not over when a build ended (wait NULL: it lasts until now,
 -- or until the task starts again), or a failure turned into a retry.
 CREATE TABLE waits_loose (task TEXT NOT NULL, worker TEXT NOT NULL, end_t REAL NOT NULL,
@@ -157,3 +164,25 @@ def index(conn: sqlite3.Connection) -> None:
         )
         conn.execute(UNIQUE)
     conn.executescript(INDEXES)
+    conn.execute("DELETE FROM task_counts")
+    conn.execute("INSERT INTO task_counts SELECT status, count(*) FROM tasks GROUP BY status")
+
+
+# An extension of an indexed store (rows of ``tasks`` replaced by task) keeps the counts
+# up to date as it writes: a REPLACE fires the delete trigger when recursive triggers are on.
+_WATCH = (
+    "CREATE TEMP TRIGGER IF NOT EXISTS task_counts_in AFTER INSERT ON main.tasks BEGIN "
+    "INSERT INTO task_counts VALUES (new.status, 1) "
+    "ON CONFLICT (status) DO UPDATE SET n = n + 1; END",
+    "CREATE TEMP TRIGGER IF NOT EXISTS task_counts_out AFTER DELETE ON main.tasks BEGIN "
+    "UPDATE task_counts SET n = n - 1 WHERE status = old.status; END",
+)
+
+
+def watch(conn: sqlite3.Connection) -> None:
+    """Keep ``task_counts`` up to date as this connection writes ``tasks``, when the store
+    has its indexes already (a first build counts once it makes them: ``index``)."""
+    if conn.execute("SELECT 1 FROM main.sqlite_master WHERE name = 'tasks_by_task'").fetchone():
+        conn.execute("PRAGMA recursive_triggers = ON")
+        for statement in _WATCH:
+            conn.execute(statement)

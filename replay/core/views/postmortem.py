@@ -107,16 +107,24 @@ def page(
     end: float | None = None,
     seeks: bool = False,
     read_at: float | None = None,
+    reading: str | None = None,
 ) -> RenderableType:
     """The whole screen of ``state``'s view at ``now`` (``end``, ``seeks``: see ``body``;
-    ``read_at``: the clock ``record`` was read at, when earlier: the view is drawn there)."""
+    ``read_at``: the clock ``record`` was read at, when earlier: the view is drawn there;
+    ``reading``: what is being read for it, shown instead while it is)."""
     if state.view == "overview":
         return dashboard(m, now, controls=controls, stopped=stopped)
     layout = Layout(name="root")
     rows = [
         Layout(header(m, now, stopped), name="header", size=3),
         Layout(tabs(state), name="tabs", size=1),
-        Layout(kept(body(state, m, now, record, end, seeks, read_at)), name="body", ratio=1),
+        Layout(
+            Text(reading, style="bold yellow")
+            if reading is not None
+            else kept(body(state, m, now, record, end, seeks, read_at)),
+            name="body",
+            ratio=1,
+        ),
     ]
     if controls is not None:
         rows.append(Layout(controls, name="controls", size=2))
