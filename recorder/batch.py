@@ -30,6 +30,8 @@ from recorder.sinks import Broken, Sink, Unwritten
 
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
 IDLE = 2.0  # seconds without a batch after which the flusher thread ends
+HEADROOM = 32  # bytes a queued line may be longer than the one that sized the queue (times, seq,
+# task names vary by a few) with the batch still under its limit plus one line
 
 
 class Batching:
@@ -133,7 +135,8 @@ class Batch:
         """Add an event, or raise (nothing added): a full batch (or one that failed) is
         written first, so a batch holds less than ``limit`` bytes plus one line. Returns
         how many events may join ``queue`` before the next call: the bytes left before
-        ``limit``, counted in lines of this event's size (0: call again for the next)."""
+        ``limit``, counted in lines of this event's size plus HEADROOM (0: call again for
+        the next); queued lines longer than that by more pass ``limit`` by the excess."""
         pending = self._encode_queue()
         if len(pending) >= self.limit or self.failed is not None:
             try:
@@ -147,7 +150,7 @@ class Batch:
             self.flusher.arm()
         pending += line
         pending += b"\n"
-        return (self.limit - len(pending)) // (len(line) + 1)
+        return (self.limit - len(pending)) // (len(line) + 1 + HEADROOM)
 
     def _encode_queue(self) -> bytearray:
         """The queued events, encoded at the end of ``pending`` (they were checked as they
