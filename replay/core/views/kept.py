@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.segment import Segment
 
+from replay.core.views.stack import options_key
+
 Lines = list[list[Segment]]
 
 KEPT = 8  # bodies kept (a few views and sizes: switching back is a hit)
@@ -42,19 +44,7 @@ class Kept:
 def kept_lines(console: Console, body: RenderableType, options: ConsoleOptions) -> Lines:
     """``console.render_lines(body, options)``, from an earlier frame when it had the same
     body and options (compared with ``==``: a body that is the same object costs nothing)."""
-    key = (
-        body,
-        options.max_width,
-        options.height,
-        options.ascii_only,
-        options.legacy_windows,
-        options.justify,
-        options.overflow,
-        options.no_wrap,
-        options.markup,
-        options.highlight,
-        console.safe_box,
-    )
+    key = (body, *options_key(options), console.safe_box)
     for i, (k, lines) in enumerate(_LINES):
         if k == key:
             if i:

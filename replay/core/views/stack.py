@@ -140,17 +140,9 @@ _CONTENT: dict[Hashable, Lines] = {}
 _CONTENT_KEPT = 256  # panels' lines kept from earlier frames (emptied when past this)
 
 
-def _content_lines(
-    console: Console, content: RenderableType, options: ConsoleOptions, style: Style | None
-) -> Lines:
-    """The lines of a box's content (as ``Padding`` renders them), reused when its
-    ``cache_key()`` and the options it is drawn with are as in an earlier frame."""
-    cache_key = getattr(type(content), "cache_key", None)
-    if cache_key is None:
-        return _text_lines(console, content, options, style)
-    key = (
-        type(content),
-        cache_key(content),
+def options_key(options: ConsoleOptions) -> tuple[object, ...]:
+    """What of ``options`` changes the lines drawn: part of a key for kept lines."""
+    return (
         options.max_width,
         options.height,
         options.ascii_only,
@@ -160,8 +152,18 @@ def _content_lines(
         options.no_wrap,
         options.markup,
         options.highlight,
-        style,
     )
+
+
+def _content_lines(
+    console: Console, content: RenderableType, options: ConsoleOptions, style: Style | None
+) -> Lines:
+    """The lines of a box's content (as ``Padding`` renders them), reused when its
+    ``cache_key()`` and the options it is drawn with are as in an earlier frame."""
+    cache_key = getattr(type(content), "cache_key", None)
+    if cache_key is None:
+        return _text_lines(console, content, options, style)
+    key = (type(content), cache_key(content), *options_key(options), style)
     lines = _CONTENT.get(key)
     if lines is None:
         lines = _text_lines(console, content, options, style)
