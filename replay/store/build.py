@@ -16,7 +16,6 @@ from __future__ import annotations
 import sqlite3
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from recorder.events import Log, Mark, TaskFailed, TaskRetrying, TaskSkipped, TaskStarted
@@ -24,53 +23,22 @@ from recorder.events import TaskSucceeded as _Succeeded
 from replay.core.metrics import REOPENABLE
 from replay.core.signature import signature
 from replay.store import schema
+from replay.store.rows import (
+    ATTEMPT,
+    LOG,
+    MARK,
+    PLAIN,
+    SIGNATURE,
+    SINGLE_RETRIED,
+    TASK,
+    Fresh,
+    Open,
+    as_open,
+)
 from replay.store.summary import Summary, insert
 
 FLUSH_ROWS = 50_000
 MEMO = 10_000  # error texts whose signatures are remembered
-
-_PLAIN = (
-    "INSERT OR REPLACE INTO tasks (task, worker, start_t, end_t, start_event, end_event)",
-    6,
-)
-_TASK = "INSERT OR REPLACE INTO tasks", 13  # every column but the generated ones
-_ATTEMPT = "INSERT INTO multi_attempts", 11
-_MARK = "INSERT OR REPLACE INTO marks", 3
-_LOG = "INSERT OR REPLACE INTO logs", 5
-_SIGNATURE = (
-    "INSERT INTO signatures (signature, failed, retried, first_t, last_t, example) "
-    "VALUES (?,?,?,?,?,?) ON CONFLICT (signature) DO UPDATE SET "
-    "failed = failed + excluded.failed, retried = retried + excluded.retried, "
-    "first_t = min(first_t, excluded.first_t), last_t = max(last_t, excluded.last_t)"
-)
-# A task that ran once and failed for good starts again: its attempt becomes a retry.
-_SINGLE_RETRIED = (
-    "INSERT INTO multi_attempts SELECT task, attempts, worker, start_t, end_t, 'retried', "
-    "error, detail, signature, start_event, end_event FROM tasks "
-    "WHERE task = ? AND end_event = ? AND one_attempt = 1"
-)
-
-Fresh = tuple[str, float, int]  # an open first attempt: (worker, start_t, start_event)
-
-
-@dataclass(slots=True)
-class Open:
-    """A task that started (or was retried) and has not ended, beyond the plain case."""
-
-    worker: str
-    attempt: int
-    first_t: float | None  # the first attempt's start
-    start_t: float | None  # the current attempt's start (None: none running)
-    start_event: int | None
-    state: str = "running"  # running | backoff
-    error: str | None = None
-    signature: str | None = None
-    multi: bool = False  # its attempts have rows in multi_attempts
-    first_event: int | None = None  # the event that first named it (its row's start_event)
-
-
-def _opened(f: Open | Fresh) -> Open:
-    return Open(f[0], 1, f[1], f[1], f[2], first_event=f[2]) if isinstance(f, tuple) else f
 
 
 class Builder:
@@ -175,7 +143,7 @@ class Builder:
                 self._retrying(e, n)
             elif cls is TaskFailed:
                 f = pop(e.task, None)
-                f = None if f is None else _opened(f)
+                f = None if f is None else as_open(f)
                 sig = self.signature(e.error)
                 self._count(sig, e.t, e.error, failed=1)
                 self.summary.failure(sig, e.task, e.t)
@@ -229,7 +197,7 @@ class Builder:
                 e.worker, e.attempt, first, e.t, n, multi=multi, first_event=named
             )
             return
-        f = self.open[e.task] = _opened(found)
+        f = self.open[e.task] = as_open(found)
         if f.state == "running":  # the last attempt never ended: it was restarted
             self._attempt(e.task, f, None, n, "restarted", None, None, None)
             self.summary.closed(f.worker, f.start_t, None, None)
@@ -253,14 +221,14 @@ class Builder:
                 + (row[10], end_event)
             )
         else:
-            self.conn.execute(_SINGLE_RETRIED, (task, end_event))
+            self.conn.execute(SINGLE_RETRIED, (task, end_event))
 
     def _retrying(self, e: TaskRetrying, n: int) -> None:
         found = self.open.get(e.task)
         if found is None:
             f = Open(e.worker, e.attempt, e.t, None, None, first_event=n)
         else:
-            f = _opened(found)
+            f = as_open(found)
         self.open[e.task] = f
         sig = self.signature(e.error)
         self._count(sig, e.t, e.error, retried=1)
@@ -322,7 +290,7 @@ class Builder:
             row = (task, status, worker, 1, None, t, error, sig, reason, n, None, detail, 1)
             self.summary.closed(worker, None, t, error)
         else:
-            f = _opened(found)
+            f = as_open(found)
             if f.state == "backoff":
                 self.summary.abandoned(task)
             first = f.first_t
@@ -372,11 +340,11 @@ class Builder:
         """Write the rows made so far (a task's rows in the order they were made)."""
         c = self.conn
         for (head, width), rows in (
-            (_PLAIN, self.plain),
-            (_TASK, self.tasks),
-            (_ATTEMPT, self.attempts),
-            (_MARK, self.marks),
-            (_LOG, self.logs),
+            (PLAIN, self.plain),
+            (TASK, self.tasks),
+            (ATTEMPT, self.attempts),
+            (MARK, self.marks),
+            (LOG, self.logs),
         ):
             if rows:
                 insert(c, head, width, rows)
@@ -384,7 +352,7 @@ class Builder:
         self.named.clear()
         if self.sigs:
             rows = [(k, *v) for k, v in self.sigs.items() if v[2] is not None]
-            c.executemany(_SIGNATURE, rows)
+            c.executemany(SIGNATURE, rows)
             for k, v in self.sigs.items():  # a reopened failure only moves a count
                 if v[2] is None:
                     c.execute(
@@ -401,7 +369,7 @@ class Builder:
         self.conn.execute("DELETE FROM strips")
         self.summary.settle()
         for task, found in self.open.items():
-            f = _opened(found)
+            f = as_open(found)
             row: tuple[Any, ...] = (task, f.state, f.worker, f.attempt, f.first_t, None)
             row += (f.error,)
             row += (f.signature, None, None)

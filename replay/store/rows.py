@@ -1,0 +1,50 @@
+"""What the store's builder writes: its INSERT statements (with their widths) and the
+record of a task still open. Kept apart from ``build`` so the builder reads as the rules
+it follows, the SQL it runs named here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PLAIN = (
+    "INSERT OR REPLACE INTO tasks (task, worker, start_t, end_t, start_event, end_event)",
+    6,
+)
+TASK = "INSERT OR REPLACE INTO tasks", 13  # every column but the generated ones
+ATTEMPT = "INSERT INTO multi_attempts", 11
+MARK = "INSERT OR REPLACE INTO marks", 3
+LOG = "INSERT OR REPLACE INTO logs", 5
+SIGNATURE = (
+    "INSERT INTO signatures (signature, failed, retried, first_t, last_t, example) "
+    "VALUES (?,?,?,?,?,?) ON CONFLICT (signature) DO UPDATE SET "
+    "failed = failed + excluded.failed, retried = retried + excluded.retried, "
+    "first_t = min(first_t, excluded.first_t), last_t = max(last_t, excluded.last_t)"
+)
+# A task that ran once and failed for good starts again: its attempt becomes a retry.
+SINGLE_RETRIED = (
+    "INSERT INTO multi_attempts SELECT task, attempts, worker, start_t, end_t, 'retried', "
+    "error, detail, signature, start_event, end_event FROM tasks "
+    "WHERE task = ? AND end_event = ? AND one_attempt = 1"
+)
+
+Fresh = tuple[str, float, int]  # an open first attempt: (worker, start_t, start_event)
+
+
+@dataclass(slots=True)
+class Open:
+    """A task that started (or was retried) and has not ended, beyond the plain case."""
+
+    worker: str
+    attempt: int
+    first_t: float | None  # the first attempt's start
+    start_t: float | None  # the current attempt's start (None: none running)
+    start_event: int | None
+    state: str = "running"  # running | backoff
+    error: str | None = None
+    signature: str | None = None
+    multi: bool = False  # its attempts have rows in multi_attempts
+    first_event: int | None = None  # the event that first named it (its row's start_event)
+
+
+def as_open(f: Open | Fresh) -> Open:
+    return Open(f[0], 1, f[1], f[1], f[2], first_event=f[2]) if isinstance(f, tuple) else f
