@@ -33,7 +33,8 @@ from replay.index.cursor import Cursor
 from replay.index.store import load_or_build
 from replay.outputs.snapshot import capture_console, render
 from replay.sessions.keys import SIGINT_KEY, SIGTERM_KEY
-from replay.sessions.replay import SPEEDS, ReplaySession
+from replay.sessions.replay import ReplaySession
+from replay.sessions.replay_keys import SPEEDS
 from replay.sources.file import read_batches
 
 T0 = 1_700_000_000.0

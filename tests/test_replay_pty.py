@@ -214,7 +214,7 @@ def wait_gone(p: Pty, needle: str) -> str:
 def test_question_mark_shows_every_key_over_the_dashboard_and_keys_still_work(
     replay: type[Pty], log: Path
 ) -> None:
-    from replay.sessions.replay import KEYS
+    from replay.sessions.replay_keys import KEYS
 
     p = replay([str(log), "--speed", "1"], cols=100, rows=30)
     p.wait_for("playing 1x", "? help")

@@ -25,8 +25,8 @@ from replay.sessions.keymap import keys_help
 from replay.sessions.keys import SIGINT_KEY, split_keys
 from replay.sessions.live import KEYS as LIVE_KEYS
 from replay.sessions.live import LiveSession
-from replay.sessions.replay import KEYS as REPLAY_KEYS
 from replay.sessions.replay import ReplaySession
+from replay.sessions.replay_keys import KEYS as REPLAY_KEYS
 from replay.sources.follow import Follower
 from replay.store.pages import record_at
 

@@ -14,7 +14,8 @@ from replay.index.cursor import Cursor
 from replay.index.position import BadPosition, move
 from replay.index.store import load_or_build
 from replay.sessions.keymap import keys_help
-from replay.sessions.replay import KEYS, ReplaySession
+from replay.sessions.replay import ReplaySession
+from replay.sessions.replay_keys import KEYS
 from replay.sources import local_file
 
 

@@ -26,13 +26,11 @@ from replay.core.when import When
 from replay.index.cursor import Cursor
 from replay.index.points import PointList
 from replay.index.position import move
-from replay.sessions.keymap import Binding, KeyMap, session_keys, with_help
+from replay.sessions.keymap import with_help
 from replay.sessions.keys import SIGNALS
-from replay.sessions.pages import Pages, view_bindings
+from replay.sessions.pages import Pages
+from replay.sessions.replay_keys import KEYS, SPEEDS
 from replay.store.moving import STEP, MovingStore
-
-SPEEDS = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0)
-SEEK_STEP = 5.0
 
 
 class ReplaySession:
@@ -77,8 +75,8 @@ class ReplaySession:
         self.stopped_at_mark: str | None = None  # the label, while --pause-at-marks holds
         self.message: str | None = None  # why the last key did nothing, until the next one
         self.help_shown = False
-        self.marks = cursor.index.marks
-        self.failures = cursor.index.failures
+        self.marks: PointList = cursor.index.marks
+        self.failures: PointList = cursor.index.failures
         self._mark_cols = self._columns(self.marks.times)
         self._fail_cols = self._columns(self.failures.times)
 
@@ -211,7 +209,7 @@ class ReplaySession:
             self.stopped_at_mark = target.label
 
     def key(self, key: str) -> None:
-        """A key of ``KEYS`` (below): the same rows list the keys in help and the key line.
+        """A key of ``KEYS`` (replay_keys.py): the same rows list the keys in help and the key line.
         While a filter is typed, every key but a signal is text for it."""
         if self.pages.state.typing is not None and key not in SIGNALS:
             self.pages.type(key)
@@ -339,71 +337,3 @@ class ReplaySession:
             f"event {self.cursor.position}/{self.cursor.count} "
             + (f"speed {self.speed:g}x" if self.speed > 0 else "instant")
         )
-
-
-def _seek_step(s: ReplaySession, key: str) -> None:
-    s.seek_time(s.vt + (SEEK_STEP if key == "right" else -SEEK_STEP))
-
-
-# Every replay key, most important first (the key line drops from the end). Help and
-# handling both come from these rows.
-KEYS: KeyMap[ReplaySession] = session_keys(
-    "stop (exit code: the state shown)",
-    Binding(
-        (" ",),
-        "space",
-        "pause or resume (at the end: play again)",
-        lambda s, k: s.space(),
-        hint="pause",
-    ),
-    Binding(
-        ("left", "right"),
-        "←/→",
-        f"seek {SEEK_STEP:g} s back / forward",
-        _seek_step,
-        hint=f"{SEEK_STEP:g}s",
-    ),
-    Binding(
-        (",", "."),
-        ",/.",
-        "one event back / forward (pauses)",
-        lambda s, k: s.step(1 if k == "." else -1),
-        hint="step",
-    ),
-    Binding(
-        ("[", "]"),
-        "[/]",
-        "previous / next mark",
-        lambda s, k: s.jump(s.marks, forward=k == "]"),
-        hint="mark",
-    ),
-    Binding(
-        ("e", "E"),
-        "e/E",
-        "next / previous failure",
-        lambda s, k: s.jump(s.failures, forward=k == "e"),
-        hint="failure",
-    ),
-    Binding(
-        ("+", "=", "-", "_"),
-        "+/-",
-        f"faster / slower ({SPEEDS[0]:g}x to {SPEEDS[-1]:g}x)",
-        lambda s, k: s.change_speed(up=k in "+="),
-        hint="speed",
-    ),
-    Binding(
-        tuple("0123456789"),
-        "0-9",
-        "jump to 0%, 10%, ... 90% of the run",
-        lambda s, k: s.jump_to_tenth(k),
-        hint="jump",
-    ),
-    Binding(
-        ("g", "G"),
-        "g/G",
-        "start / end of the replay (--from / --to)",
-        lambda s, k: s.to_start() if k == "g" else s.to_end(),
-        hint="start/end",
-    ),
-    *view_bindings(),
-)
