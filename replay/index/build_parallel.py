@@ -14,6 +14,7 @@ the one before; the merge turns them, in file order, into the states ``build`` w
 from __future__ import annotations
 
 import os
+import pickle
 import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -54,7 +55,8 @@ class _Part:
     """A worker's range: per checkpoint (offset, events, lines, blob or partial), the
     state at its end, marks and failures, how it ended."""
 
-    cuts: list[tuple[int, int, int, float, Any]] = field(default_factory=list)
+    # (offset, events, lines, t, blob): t None when the blob is a packed partial
+    cuts: list[tuple[int, int, int, float | None, bytes]] = field(default_factory=list)
     last: Any = None
     offset: int = 0  # where its last whole line ends
     events: int = 0
@@ -144,7 +146,7 @@ def _fold(task: _Task) -> _Part:
                 if events + n - last >= every:
                     last = events + n
                     if isinstance(m, PartialMetrics):
-                        part.cuts.append((done, n, report.lines, 0.0, m))
+                        part.cuts.append((done, n, report.lines, None, _pack(m)))
                         m = restart(m)
                     else:
                         part.cuts.append((done, n, report.lines, _t(m), _blob(m)))
@@ -287,12 +289,10 @@ def _merge(
             line, reason = p.error
             raise LogInvalid(log, None if line is None else lines + line, reason)
         at = r[0]
-        for done, n, k, t, payload in p.cuts:
-            if isinstance(payload, bytes):
-                blob = payload
-            else:
+        for done, n, k, t, blob in p.cuts:
+            if t is None:
                 assert m is not None
-                m = merge(m, payload) or _refold(log, m, at, done)
+                m = merge(m, _unpack(blob)) or _refold(log, m, at, done)
                 t, blob = _t(m), _blob(m)
             add(Checkpoint(events + n, done, lines + k, t), blob)
             at = done
@@ -351,6 +351,18 @@ def _first_line_ok(log: LogPath) -> bool:
 
 def _blob(m: Metrics) -> bytes:
     return zlib.compress(checkpoint.dump(m), 1)
+
+
+def _pack(m: PartialMetrics) -> bytes:
+    """A checkpoint's partial, kept until its range is merged: packed, it weighs a
+    fraction of the live objects, so a worker's memory and the parts in flight stay
+    small however long its range (pickled anyway to reach the merge)."""
+    return zlib.compress(pickle.dumps(m, pickle.HIGHEST_PROTOCOL), 1)
+
+
+def _unpack(blob: bytes) -> PartialMetrics:
+    partial: PartialMetrics = pickle.loads(zlib.decompress(blob))
+    return partial
 
 
 def _t(m: Metrics) -> float:
