@@ -35,6 +35,7 @@ from replay.core.partial import PartialMetrics, restart, warm
 from replay.index import checkpoint
 from replay.index.format import INDEX_VERSION, Checkpoint, Header, Index, begin, finish, hashes
 from replay.index.parallel import (
+    SLICE_BYTES,
     _context,
     _first_t,
     first_weight,
@@ -247,7 +248,8 @@ def _quiet(done: int, size: int) -> None:
 def _split(fd: int, size: int, jobs: int, chunk: int) -> list[_Range]:
     """Ranges that start at batch ends: the last newline of a chunk, plus one."""
     starts: list[tuple[int, int]] = [(0, 0)]
-    for cut in cuts(size, jobs, first_weight(size, jobs) + COUNT_COST)[1:]:
+    parts = max(jobs, -(-size // SLICE_BYTES))  # a part in flight holds a range's checkpoints
+    for cut in cuts(size, parts, first_weight(size, parts) + COUNT_COST)[1:]:
         grid = cut // chunk * chunk
         if grid <= starts[-1][1]:
             continue
