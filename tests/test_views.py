@@ -431,6 +431,19 @@ def test_check_update_writes_view_goldens_and_a_bare_check_finds_them(tmp_path: 
     assert not (golden / "x.txt").exists()
 
 
+def test_a_view_given_to_check_wins_over_the_task_its_golden_recorded(tmp_path: Path) -> None:
+    """A golden of a task's detail checked with ``--view X`` is compared with view X:
+    never with the detail view again, which would pass whatever X shows."""
+    log, golden = fixture("postmortem"), tmp_path / "detail.txt"
+    assert invoke(["check", log, str(golden), "--task", "img-0105", "--update"]).exit_code == 0
+    assert invoke(["check", log, str(golden)]).exit_code == 0  # as recorded: the detail view
+    for view in ("overview", "failures"):
+        other = invoke(["check", log, str(golden), "--view", view])
+        assert other.exit_code == 1, (view, other.stdout)
+        shown = invoke(["snapshot", log, "--view", view]).stdout_bytes
+        assert shown != golden.read_bytes()
+
+
 def test_the_pytest_fixture_checks_a_view(tmp_path: Path) -> None:
     from replay.outputs.pytest_golden import GoldenCheck
 

@@ -179,7 +179,7 @@ def plan(
             width or (made.width if made else DEFAULT_WIDTH),
             height or (made.height if made else DEFAULT_HEIGHT),
             shown,
-            task if task is not None else (made.task or None if made else None),
+            task if task is not None else (made.task or None if made and shown == "task" else None),
         )
 
     if not directory_mode:
