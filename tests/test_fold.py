@@ -669,3 +669,15 @@ def test_slowest_tasks_are_the_longest_that_ended() -> None:
     expected = sorted(((d, f"t{i}") for i, d in enumerate(durations)), key=lambda x: (-x[0], x[1]))
     assert [task for _, task in m.slowest] == [task for _, task in expected[:SLOWEST]]
     assert m.max_duration == pytest.approx(max(durations))
+
+
+@pytest.mark.parametrize("name", ["with_retries", "hostile", "busy_run", "postmortem"])
+def test_a_duration_percentile_is_never_past_the_longest_task(name: str) -> None:
+    """A percentile is its bucket's upper bound: capped at the longest task, so JSON and
+    OpenMetrics never claim a p99 longer than ``max``."""
+    m, _ = fold_file(fixture(name))
+    assert m.processed
+    for q in (0.5, 0.9, 0.95, 0.99, 1.0):
+        p = m.duration_percentile(q)
+        assert p is not None and p <= m.max_duration, (q, p, m.max_duration)
+    assert m.duration_percentile(1.0) == m.max_duration or m.max_duration < 1e-3

@@ -222,7 +222,8 @@ class Metrics:
         return remaining / rate if rate > 0 else None
 
     def duration_percentile(self, q: float) -> float | None:
-        """Task duration at quantile ``q`` (0..1), to within one bucket (~26%)."""
+        """Task duration at quantile ``q`` (0..1), to within one bucket (~26%), never past
+        the longest task (a bucket's value can be)."""
         counts = self._durations
         n = sum(counts)
         if n == 0:
@@ -232,7 +233,7 @@ class Metrics:
         for i, c in enumerate(counts):
             seen += c
             if seen >= rank:
-                return _bucket_value(i)
+                return min(_bucket_value(i), self.max_duration)
         return None  # pragma: no cover - the loop always reaches rank
 
     def copy(self) -> Metrics:
