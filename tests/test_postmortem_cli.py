@@ -106,6 +106,27 @@ def test_tasks_json_is_streamed_in_the_bytes_json_dumps_gives(filters: list[str]
     assert result.stdout == json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
 
 
+@pytest.mark.parametrize("name", ["postmortem", "with_retries", "hostile"])
+def test_tasks_of_a_signature_are_those_with_an_attempt_that_failed_with_it(name: str) -> None:
+    """``tasks --signature`` names the tasks behind an error group, retried ones too (the
+    truth: the log's failed and retrying events, grouped by ``signature`` here)."""
+    from replay.core.signature import signature
+    from replay.sources.file import read_batches
+
+    hit: dict[str, set[str]] = {}
+    for batch in read_batches(fixture(name)):
+        for e in batch:
+            if isinstance(e, TaskFailed | TaskRetrying):
+                hit.setdefault(signature(e.error), set()).add(e.task)
+    groups = answer("errors", fixture(name))
+    assert isinstance(groups, list) and {g["signature"] for g in groups} == set(hit)
+    for sig, tasks in hit.items():
+        rows = answer("tasks", fixture(name), "--signature", sig)
+        assert isinstance(rows, list)
+        assert {r["task"] for r in rows} == tasks, sig
+    assert answer("tasks", fixture(name), "--signature", "no such signature") == []
+
+
 def test_tasks_at_a_position_show_the_run_as_it_stood() -> None:
     rows = answer("tasks", fixture("with_retries"), "--at", "#8")
     assert isinstance(rows, list)

@@ -33,6 +33,12 @@ from replay.store import queries
     help="Only tasks whose id, or the error of any attempt, holds TEXT.",
 )
 @click.option(
+    "--signature",
+    metavar="SIG",
+    help="Only tasks with an attempt that failed with SIG, retried or for good (as "
+    "`runreel errors` prints it).",
+)
+@click.option(
     "--sort",
     type=click.Choice(list(queries.SORTS)),
     default="start",
@@ -48,6 +54,7 @@ def tasks(
     status: str | None,
     worker: str | None,
     grep: str | None,
+    signature: str | None,
     sort: str,
     limit: int | None,
     as_json: bool,
@@ -57,7 +64,13 @@ def tasks(
     """Every task of LOG: status, worker, attempts, times, duration and last error."""
     with answering(log, at, lenient) as answer:
         rows = queries.tasks(
-            answer.conn, status=status, worker=worker, grep=grep, sort=sort, limit=limit
+            answer.conn,
+            status=status,
+            worker=worker,
+            grep=grep,
+            signature=signature,
+            sort=sort,
+            limit=limit,
         )
         if as_json:
             echo_json_array(rows)

@@ -142,6 +142,7 @@ def tasks(
     status: str | None = None,
     worker: str | None = None,
     grep: str | None = None,
+    signature: str | None = None,
     sort: str = "start",
     limit: int | None = None,
 ) -> Iterator[dict[str, Any]]:
@@ -157,6 +158,9 @@ def tasks(
     if grep is not None:
         where.append(GREP)
         args += [grep] * 3
+    if signature is not None:  # any attempt, retried or final: the failures view's tasks
+        where.append("task IN (SELECT task FROM signature_tasks WHERE signature = ?)")
+        args.append(signature)
     sql = f"SELECT {', '.join(TASK_KEYS)} FROM tasks"
     if where:
         sql += " WHERE " + " AND ".join(where)
