@@ -12,14 +12,18 @@ import queue
 import random
 import threading
 from dataclasses import dataclass
+from urllib.error import HTTPError
 
+from recorder.detail import error_line, traceback_text
 from recorder.writer import Recorder
 
+# The errors a task can meet, raised for real (``_fetch``), so each failure carries the
+# traceback Python prints, as a real worker's would.
 ERRORS = (
-    "TimeoutError: upstream took longer than 5.0s",
-    "ConnectionResetError: [Errno 104] Connection reset by peer",
-    "ValueError: checksum mismatch in part 3",
-    "HTTPError: 503 Service Unavailable",
+    (TimeoutError, "upstream took longer than 5.0s"),
+    (ConnectionResetError, 104, "Connection reset by peer"),
+    (ValueError, "checksum mismatch in part 3"),
+    (HTTPError, "https://upstream.example/inputs", 503, "Service Unavailable", None, None),
 )
 MAX_ATTEMPTS = 3
 NAME = "demo"  # the run's name, which tells a demo log from any other
@@ -70,7 +74,7 @@ class Script:
 
     task: str
     durations: tuple[float, ...]
-    errors: tuple[str, ...]  # one per failed attempt
+    errors: tuple[int, ...]  # one per failed attempt: its index in ERRORS
     fails: bool
 
 
@@ -82,7 +86,7 @@ def script(plan: Plan, index: int) -> Script:
         attempts += 1
     fails = rng.random() < plan.fail_rate
     durations = tuple(rng.uniform(0.1, 0.6) * plan.pace for _ in range(attempts))
-    errors = tuple(rng.choice(ERRORS) for _ in range(attempts - 1 + fails))
+    errors = tuple(rng.randrange(len(ERRORS)) for _ in range(attempts - 1 + fails))
     return Script(f"task-{index:04d}", durations, errors, fails)
 
 
@@ -111,6 +115,7 @@ def run(rec: Recorder, plan: Plan, stop: threading.Event | None = None) -> None:
                 done[0] += 1
                 if done[0] == plan.tasks // 2:
                     rec.mark("halfway")
+                    rec.log(f"halfway: {done[0]} of {plan.tasks} tasks done")
             rec.metric("items_processed", 1, labels={"worker": name})
             rec.metric("queue_depth", float(todo.qsize()), kind="gauge")
 
@@ -118,11 +123,14 @@ def run(rec: Recorder, plan: Plan, stop: threading.Event | None = None) -> None:
         threading.Thread(target=worker, args=(f"worker-{n + 1}",), daemon=True)
         for n in range(plan.workers)
     ]
+    rec.log(f"{plan.tasks} tasks on {plan.workers} workers (seed {plan.seed})")
     for t in threads:
         t.start()
     for t in threads:
         while t.is_alive():
             t.join(0.1)
+    if not stop.is_set():
+        rec.log("every task has ended")
 
 
 def _perform(rec: Recorder, plan: Plan, s: Script, worker: str, stop: threading.Event) -> None:
@@ -133,13 +141,35 @@ def _perform(rec: Recorder, plan: Plan, s: Script, worker: str, stop: threading.
             return  # interrupted: the task stays in flight, as it truly is
         if attempt == last:
             if s.fails:
-                rec.failed(s.task, worker=worker, error=s.errors[-1])
+                error, detail = _failure(s.task, s.errors[-1])
+                rec.failed(s.task, worker=worker, error=error, detail=detail)
+                tries = "1 attempt" if attempt == 1 else f"{attempt} attempts"
+                rec.log(f"{s.task} failed for good after {tries}", level="error")
             else:
                 rec.succeeded(s.task, worker=worker)
             return
         pause = backoff(plan, attempt)
-        rec.retry(
-            s.task, worker=worker, attempt=attempt, error=s.errors[attempt - 1], backoff=pause
-        )
+        error, detail = _failure(s.task, s.errors[attempt - 1])
+        rec.retry(s.task, worker=worker, attempt=attempt, error=error, backoff=pause, detail=detail)
+        rec.log(f"{s.task}: attempt {attempt} failed, retrying in {pause:.1f}s", level="warning")
         if stop.wait(pause):
             return
+
+
+def _failure(task: str, which: int) -> tuple[str, str]:
+    """The one-line error and the traceback of ``task`` meeting error ``which``."""
+    try:
+        _fetch(task, which)
+    except Exception as exc:
+        return error_line(exc), traceback_text(exc)
+    raise AssertionError("_fetch always raises")  # pragma: no cover
+
+
+def _fetch(task: str, which: int) -> None:
+    """Download a task's input: the simulated call that fails."""
+    _call_upstream(f"/inputs/{task}", which)
+
+
+def _call_upstream(path: str, which: int) -> None:
+    kind, *args = ERRORS[which]
+    raise kind(*args)

@@ -388,6 +388,27 @@ def test_demo_same_seed_same_outcomes(tmp_path: Path) -> None:
     assert _outcomes(c) != outcomes
 
 
+def test_demo_failures_carry_their_traceback_and_the_run_logs_what_happens(
+    tmp_path: Path,
+) -> None:
+    """The README's post-mortem walk-through reads tracebacks (``runreel task``) and log
+    messages (the log view) from the demo's log: every failure has one."""
+    _, log = _demo(tmp_path, "demo.jsonl", "--fail-rate", "0.5", "--retry-rate", "0.5")
+    events = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    failures = [e for e in events if e["type"] in ("task_failed", "task_retrying")]
+    assert failures
+    for e in failures:
+        last = e["detail"].rstrip("\n").splitlines()[-1]
+        assert e["detail"].startswith("Traceback (most recent call last):")
+        assert last == e["error"]  # the traceback ends with the error it explains
+    logs = [e for e in events if e["type"] == "log"]
+    levels = {e["level"] for e in logs}
+    assert {"info", "warning", "error"} <= levels
+    failed = {e["task"] for e in events if e["type"] == "task_failed"}
+    said = {e["msg"].split()[0] for e in logs if e["level"] == "error"}
+    assert said == failed
+
+
 def test_demo_replaces_its_own_log_but_no_other(tmp_path: Path) -> None:
     """Running the demo twice works (the Quickstart does); a log it did not write is kept."""
     code, log = _demo(tmp_path, "demo.jsonl", "--seed", "3")
