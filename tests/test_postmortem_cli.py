@@ -127,6 +127,27 @@ def test_tasks_of_a_signature_are_those_with_an_attempt_that_failed_with_it(name
     assert answer("tasks", fixture(name), "--signature", "no such signature") == []
 
 
+@pytest.mark.parametrize(
+    "command",
+    [["errors"], ["tasks"], ["task", "img-2"], ["query", "SELECT count(*) FROM tasks"]],
+)
+@pytest.mark.parametrize("at", [[], ["--at", "end"], ["--at", "99%"]])
+def test_joined_logs_are_said_to_mix_their_runs(
+    command: list[str], at: list[str], tmp_path: Path
+) -> None:
+    """Two logs joined into one mix their figures (a task id of both reads as one task):
+    every post-mortem command says so, as snapshot and stats do, and still answers."""
+    joined = tmp_path / "joined.jsonl"
+    joined.write_bytes(
+        Path(fixture("partial_failure")).read_bytes() + Path(fixture("with_retries")).read_bytes()
+    )
+    result = invoke([command[0], str(joined), *command[1:], *at])
+    assert result.exit_code == 0, result.stderr
+    assert "2 runs in one log (were logs joined?)" in result.stderr
+    alone = invoke([command[0], fixture("partial_failure"), *command[1:], *at])
+    assert alone.exit_code == 0 and "runs in one log" not in alone.stderr
+
+
 def test_tasks_at_a_position_show_the_run_as_it_stood() -> None:
     rows = answer("tasks", fixture("with_retries"), "--at", "#8")
     assert isinstance(rows, list)

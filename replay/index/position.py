@@ -43,13 +43,19 @@ class Frame:
 
     def warnings(self) -> list[str]:
         """What the user should know besides the figures: the reader's, and joined runs."""
-        out = self.report.warnings()
-        if self.metrics.run_starts > 1:
-            out.append(
-                f"{self.report.path}: {self.metrics.run_starts} runs in one log (were logs "
-                "joined?): the figures mix them; the name and id are the first run's"
-            )
-        return out
+        return warnings(self.report, self.metrics)
+
+
+def warnings(report: ReadReport, m: Metrics) -> list[str]:
+    """The reader's warnings, and one when the log holds more than one run (joined logs
+    mix their figures, and a task id of both reads as one task)."""
+    out = report.warnings()
+    if m.run_starts > 1:
+        out.append(
+            f"{report.path}: {m.run_starts} runs in one log (were logs joined?): the figures "
+            "mix them; the name and id are the first run's"
+        )
+    return out
 
 
 def fold_at(path: LogPath, when: When, *, lenient: bool = False, jobs: int | None = 1) -> Frame:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from recorder.location import LogPath
 from replay.core.when import When
 from replay.index.cursor import Cursor
-from replay.index.position import enough_for, move
+from replay.index.position import enough_for, move, warnings
 from replay.index.store import load_or_build
 from replay.store.building import Building
 from replay.store.keep import fresh_store
@@ -42,11 +42,14 @@ def store_at(log: LogPath, when: When, *, lenient: bool = False) -> Iterator[Ans
     events: int | None = None
     if when.kind == "end":
         index = load_or_build(log, lenient=lenient, store=True)
+        cursor = Cursor(index, lenient=lenient)
+        move(cursor, when)  # the state at the end: from the last checkpoint, in no time
+        said = warnings(index.report(), cursor.metrics)
         path = fresh_store(log, lenient)
         if path is not None:
             conn = open_read_only(path)
             try:
-                yield Answer(conn, index.report().warnings(), index.header.count)
+                yield Answer(conn, said, index.header.count)
             finally:
                 conn.close()
             return
@@ -55,12 +58,13 @@ def store_at(log: LogPath, when: When, *, lenient: bool = False) -> Iterator[Ans
         cursor = Cursor(index, lenient=lenient)
         move(cursor, when)
         events = cursor.metrics.events
+        said = warnings(index.report(), cursor.metrics)
     with tempfile.TemporaryDirectory(prefix="runreel-store-") as tmp:
         path = os.path.join(tmp, "store.sqlite")
         count = build_to(log, path, lenient=lenient, events=events)
         conn = open_read_only(path)
         try:
-            yield Answer(conn, index.report().warnings(), count)
+            yield Answer(conn, said, count)
         finally:
             conn.close()
 
