@@ -531,7 +531,9 @@ def test_with_no_writable_place_everything_still_works(
     ix = load_or_build(str(log), persist=True)
     assert ix.file is None and ix.fd is not None, "states went to an unnamed temporary file"
     check_states(ix)
-    assert invoke(["index", str(log)]).exit_code == 0
+    nowhere = invoke(["index", str(log)])  # its one job cannot be done: 74, one line
+    assert nowhere.exit_code == 74, nowhere.stderr
+    assert nowhere.stderr.count("\n") == 1 and "no index written" in nowhere.stderr
     snap = invoke(["snapshot", str(log), "--at", "50%"])
     assert snap.exit_code == 3 and "Status" in snap.stdout
 
@@ -708,3 +710,24 @@ def test_indexing_shows_progress_on_a_terminal_only(
     monkeypatch.setattr(sys, "stderr", io.StringIO())
     with index_cli.indexing_progress(str(log)) as progress:
         assert progress is None
+
+
+def test_runreel_index_says_what_the_reader_found(tmp_path: Path) -> None:
+    """A torn last line, lines skipped under --lenient: the index command warns as every
+    other command does (it used to say nothing)."""
+    log = tmp_path / "run.jsonl"
+    write_log(log, 50)
+    with open(log, "ab") as f:
+        f.write(b'{"type":"log","t":1')
+    torn = invoke(["index", str(log)])
+    assert torn.exit_code == 0, torn.stderr
+    assert "incomplete last line" in torn.stderr
+    lines = log.read_bytes().splitlines(keepends=True)
+    garbled = tmp_path / "garbled.jsonl"
+    garbled.write_bytes(b"".join(lines[:10]) + b"not json\n" + b"".join(lines[10:-1]))
+    skipped = invoke(["index", str(garbled), "--lenient"])
+    assert skipped.exit_code == 0, skipped.stderr
+    assert "skipped" in skipped.stderr and "incomplete" not in skipped.stderr
+    clean = tmp_path / "clean.jsonl"
+    clean.write_bytes(b"".join(lines[:-1]))
+    assert invoke(["index", str(clean)]).stderr == ""

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import click
 
+from recorder.errors import WriteFailed
 from recorder.location import Location
-from replay.cli.options import lenient_option, log_argument
+from replay.cli.options import lenient_option, log_argument, warn
 from replay.cli.progress import indexing_progress
 from replay.core.text import plural
+from replay.core.when import END
+from replay.index.cursor import Cursor
+from replay.index.position import move, warnings
 from replay.index.store import load_or_build
 from replay.sources import local_file
 from replay.store.keep import fresh_store
@@ -21,11 +25,20 @@ def index_command(log: Location, lenient: bool) -> int:
 
     They are written beside LOG as LOG.runreel-index and LOG.runreel-store.sqlite, or
     in the user cache directory when that is not writable. replay, snapshot and the
-    post-mortem commands use and refresh them by themselves.
+    post-mortem commands use and refresh them by themselves. Exits 74 when the index
+    could be written nowhere.
     """
     path = local_file(log)
     with indexing_progress(path) as progress:
         index = load_or_build(path, lenient=lenient, persist=True, progress=progress, store=True)
+    cursor = Cursor(index, lenient=lenient)
+    move(cursor, END)  # the state at the end, from the last checkpoint: for its warnings
+    warn(warnings(index.report(), cursor.metrics))
+    if index.file is None:
+        raise WriteFailed(
+            f"no index written for {log}: no writable place beside the log or in the "
+            "cache directory (XDG_CACHE_HOME)"
+        )
     h = index.header
     nowhere = "none written (no writable place beside the log or in the cache)"
     stored = fresh_store(path, lenient)
