@@ -12,7 +12,7 @@ import pytest
 from conftest import assert_one_error_line, fixture, invoke
 
 from recorder import codec
-from recorder.events import RunStarted, TaskFailed, TaskRetrying, TaskStarted
+from recorder.events import RunFinished, RunStarted, TaskFailed, TaskRetrying, TaskStarted
 from replay import exitcodes
 from replay.store.keep import fresh_store
 
@@ -69,6 +69,27 @@ def test_errors_group_by_signature_most_failures_first(tmp_path: Path) -> None:
     assert groups[0]["tasks"] == ["a", "c"] and groups[0]["workers"] == ["w0"]
     assert (groups[0]["first_t"], groups[0]["last_t"]) == (1000.5, 1004.5)
     assert groups[1]["workers"] == ["w1"] and groups[1]["example"] == "TimeoutError: after 3s"
+
+
+@pytest.mark.parametrize("status", [3, 0, None])
+def test_errors_says_how_a_recorded_command_exited(status: int | None, tmp_path: Path) -> None:
+    """A recorded command that failed without a task event: "no errors" alone would say
+    nothing went wrong; the text names the command's exit status (JSON stays the groups)."""
+    events = [
+        RunStarted(t=1000.0, src="s", seq=1, v=1, run="r"),
+        RunFinished(t=1001.0, src="s", seq=2, status="failed", exit_status=status),
+    ]
+    log = tmp_path / "run.jsonl"
+    log.write_bytes(codec.encode_all(events))  # type: ignore[arg-type]
+    said = invoke(["errors", str(log)])
+    assert said.exit_code == 0
+    if status:
+        assert said.stdout == f"no errors recorded; the run's command exited with status {status}\n"
+    else:
+        assert said.stdout == "no errors\n"
+    assert answer("errors", str(log)) == []
+    before = invoke(["errors", str(log), "--at", "#1"])
+    assert before.stdout == "no errors\n"  # as of then, the command had not ended
 
 
 def test_tasks_sorted_and_filtered() -> None:

@@ -31,16 +31,18 @@ def errors(log: Location, as_json: bool, at: When, lenient: bool) -> int:
     with answering(log, at, lenient) as answer:
         groups = queries.errors(answer.conn)
         first = queries.first_t(answer.conn)
+        status = answer.exit_status
     if as_json:
         echo_json(groups)
     else:
-        echo_text(text(groups, first))
+        echo_text(text(groups, first, status))
     return 0
 
 
-def text(groups: list[dict[str, Any]], first: float | None) -> str:
+def text(groups: list[dict[str, Any]], first: float | None, status: int | None = None) -> str:
+    said = "" if not status else f"the run's command exited with status {status}\n"
     if not groups:
-        return "no errors\n"
+        return f"no errors recorded; {said}" if said else "no errors\n"
     out = []
     for g in groups:
         out.append(f"{g['failed']} failed, {g['retried']} retried   {safe(g['signature'])}")
@@ -53,4 +55,4 @@ def text(groups: list[dict[str, Any]], first: float | None) -> str:
             out.append(f"  tasks  {', '.join(safe(t) for t in tasks[:SHOWN_TASKS])}{more}")
         out.append(f"  example {safe(g['example'])}")
         out.append("")
-    return "\n".join(out)
+    return "\n".join(out) + said

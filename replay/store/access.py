@@ -34,6 +34,7 @@ class Answer:
     conn: sqlite3.Connection
     warnings: list[str]
     events: int  # events of the log the store holds
+    exit_status: int | None = None  # the recorded command's (run_finished), as of then
 
 
 @contextmanager
@@ -49,7 +50,7 @@ def store_at(log: LogPath, when: When, *, lenient: bool = False) -> Iterator[Ans
         if path is not None:
             conn = open_read_only(path)
             try:
-                yield Answer(conn, said, index.header.count)
+                yield Answer(conn, said, index.header.count, cursor.metrics.exit_status)
             finally:
                 conn.close()
             return
@@ -64,7 +65,7 @@ def store_at(log: LogPath, when: When, *, lenient: bool = False) -> Iterator[Ans
         count = build_to(log, path, lenient=lenient, events=events)
         conn = open_read_only(path)
         try:
-            yield Answer(conn, said, count)
+            yield Answer(conn, said, count, cursor.metrics.exit_status)
         finally:
             conn.close()
 
