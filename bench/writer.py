@@ -3,6 +3,7 @@
 Usage:
     python bench/writer.py                  # 200k events per case, 9 rounds (about two minutes)
     python bench/writer.py --quick          # 50k events, 5 rounds: a smoke run
+    python bench/writer.py --threads 8      # the threaded cases with 8 threads (default 4)
     python bench/writer.py --json out.json  # also write the figures as JSON ("-": stdout)
 
 What each line measures (all in this process, on files in one temporary directory):
@@ -12,13 +13,21 @@ What each line measures (all in this process, on files in one temporary director
 - floor: build each event's struct and encode it (msgspec ``encode_into`` and the
   newline), then one ``os.write``: no lock, clock read or seq (what any writer of this
   format does at least, with no Recorder);
-- stamped floor: the floor plus what every event of a writer shared by threads needs: a
-  lock held around it, a clock read (whole microseconds) and the seq;
+- clock floor: the floor plus a clock read per event (whole microseconds), nothing else;
+- stamped floor: the floor plus a lock held around each event, a clock read (whole
+  microseconds) and the seq: what a writer shared by threads with one ``src`` does at least
+  (the Recorder before it had one ``src`` per thread);
+- thread floor: the floor plus a clock read and the seq of the calling thread's writer,
+  found through a ``threading.local``, no lock: what the Recorder's unbatched path does
+  at least (recorder/threads.py);
 - Recorder: ``task_started`` + ``succeeded`` pairs through the public API, unbatched;
 - Recorder with ``linger`` (group commit): the same calls, batches of up to 64 KiB;
 - batch floor: building and encoding each event into a 64 KiB batch, one ``os.write``
   per batch: no lock, clock or seq (what any group commit does at least);
-- stamped batch floor: the batch floor plus the lock, clock read and seq of each event.
+- stamped batch floor: the batch floor plus the lock, clock read and seq of each event;
+- N threads: bare, the stamped floor (one lock, one seq) and a Recorder (unbatched),
+  each shared by N threads (``--threads``) writing their shares of the events at the same
+  time; their ratios are to the threaded bare run (whose threads share one descriptor).
 
 Costs are CPU seconds of the whole process (``time.process_time``: user + system, so
 the write syscall counts, and so does the flusher thread), which suffer less from other
@@ -36,189 +45,32 @@ import os
 import statistics
 import sys
 import tempfile
-import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from recorder import codec  # noqa: E402
-from recorder.events import AnyEvent, TaskStarted, TaskSucceeded  # noqa: E402
-from recorder.writer import Recorder  # noqa: E402
+import writer_cases as cases  # noqa: E402  (bench/, this script's directory)
+from writer_cases import (  # noqa: E402
+    bare,
+    bare_threads,
+    batch_floor,
+    clock_floor,
+    floor,
+    grouped,
+    recorder,
+    recorder_threads,
+    stamped,
+    stamped_batch,
+    stamped_threads,
+    thread_floor,
+)
 
-WORKER = "host07-w3"
-LINGER = 0.05
-LIMIT = 1 << 16  # the Recorder's default batch_bytes
-TARGETS = {"recorder": 0.6, "linger": 1.3}
+from recorder import codec  # noqa: E402
+
+TARGETS = {"recorder": 0.6, "linger": 1.3, "recorder_threads": 0.6}
 
 Case = Callable[[str, int], float]
-
-
-def _ids(events: int) -> list[str]:
-    return [f"job-{i:07d}" for i in range(events // 2)]
-
-
-def _pairs(events: int) -> list[AnyEvent]:
-    src, t = f"{os.getpid()}-bench", time.time()
-    out: list[AnyEvent] = []
-    for i, tid in enumerate(_ids(events)):
-        out.append(TaskStarted(task=tid, worker=WORKER, t=t, src=src, seq=2 * i + 1))
-        out.append(TaskSucceeded(task=tid, worker=WORKER, t=t, src=src, seq=2 * i + 2))
-    return out
-
-
-def _open(path: str) -> int:
-    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_TRUNC, 0o644)
-
-
-def bare(path: str, events: int) -> float:
-    """CPU seconds for one ``os.write`` per pre-encoded line: the unbatched ceiling."""
-    lines = [codec.encode(e) for e in _pairs(events)]
-    fd = _open(path)
-    try:
-        write = os.write
-        c0 = time.process_time()
-        for line in lines:
-            write(fd, line)
-        return time.process_time() - c0
-    finally:
-        os.close(fd)
-
-
-def floor(path: str, events: int) -> float:
-    """CPU seconds to build, encode and write each event: what any writer does at least."""
-    ids, src, t = _ids(events), f"{os.getpid()}-bench", time.time()
-    buf = bytearray()
-    fd = _open(path)
-    try:
-        write, encode_into = os.write, codec.encode_struct_into
-        seq = 0
-        c0 = time.process_time()
-        for tid in ids:
-            encode_into(TaskStarted(tid, WORKER, 1, t=t, src=src, seq=seq + 1), buf, 0)
-            buf += b"\n"
-            write(fd, buf)
-            encode_into(TaskSucceeded(tid, WORKER, t=t, src=src, seq=seq + 2), buf, 0)
-            buf += b"\n"
-            write(fd, buf)
-            seq += 2
-        return time.process_time() - c0
-    finally:
-        os.close(fd)
-
-
-def stamped(path: str, events: int) -> float:
-    """CPU seconds of the floor with a lock, a clock read and the seq per event: the
-    least a Recorder shared by threads does per event, without its API call."""
-    ids, src = _ids(events), f"{os.getpid()}-bench"
-    buf = bytearray()
-    fd = _open(path)
-    lock = threading.Lock()  # as an unbatched Recorder's
-    try:
-        write, encode_into, now = os.write, codec.encode_struct_into, time.time
-        seq = 0
-        c0 = time.process_time()
-        for tid in ids:
-            lock.acquire()
-            try:
-                seq += 1
-                t = now() * 1e6 // 1 / 1e6
-                encode_into(TaskStarted(tid, WORKER, 1, t=t, src=src, seq=seq), buf, 0)
-                buf += b"\n"
-                write(fd, buf)
-            finally:
-                lock.release()
-            lock.acquire()
-            try:
-                seq += 1
-                t = now() * 1e6 // 1 / 1e6
-                encode_into(TaskSucceeded(tid, WORKER, t=t, src=src, seq=seq), buf, 0)
-                buf += b"\n"
-                write(fd, buf)
-            finally:
-                lock.release()
-        return time.process_time() - c0
-    finally:
-        os.close(fd)
-
-
-def stamped_batch(path: str, events: int) -> float:
-    """The batch floor with a lock, a clock read and the seq per event."""
-    ids, src = _ids(events), f"{os.getpid()}-bench"
-    buf = bytearray()
-    fd = _open(path)
-    lock = threading.RLock()  # as a batching Recorder's
-    try:
-        write, encode_into, now = os.write, codec.encode_struct_into, time.time
-        seq = 0
-        c0 = time.process_time()
-        for tid in ids:
-            lock.acquire()
-            try:
-                seq += 1
-                t = now() * 1e6 // 1 / 1e6
-                encode_into(TaskStarted(tid, WORKER, 1, t=t, src=src, seq=seq), buf, -1)
-                buf += b"\n"
-            finally:
-                lock.release()
-            lock.acquire()
-            try:
-                seq += 1
-                t = now() * 1e6 // 1 / 1e6
-                encode_into(TaskSucceeded(tid, WORKER, t=t, src=src, seq=seq), buf, -1)
-                buf += b"\n"
-                if len(buf) >= LIMIT:
-                    write(fd, buf)
-                    buf.clear()
-            finally:
-                lock.release()
-        write(fd, buf)
-        return time.process_time() - c0
-    finally:
-        os.close(fd)
-
-
-def batch_floor(path: str, events: int) -> float:
-    """CPU seconds to build and encode each event into a batch, one ``os.write`` per
-    64 KiB: what any group commit does at least (no lock, clock or seq)."""
-    ids, src, t = _ids(events), f"{os.getpid()}-bench", time.time()
-    buf = bytearray()
-    fd = _open(path)
-    try:
-        write, encode_into = os.write, codec.encode_struct_into
-        seq = 0
-        c0 = time.process_time()
-        for tid in ids:
-            encode_into(TaskStarted(tid, WORKER, 1, t=t, src=src, seq=seq + 1), buf, -1)
-            buf += b"\n"
-            encode_into(TaskSucceeded(tid, WORKER, t=t, src=src, seq=seq + 2), buf, -1)
-            buf += b"\n"
-            seq += 2
-            if len(buf) >= LIMIT:
-                write(fd, buf)
-                buf.clear()
-        write(fd, buf)
-        return time.process_time() - c0
-    finally:
-        os.close(fd)
-
-
-def recorder(path: str, events: int, linger: float | None = None) -> float:
-    """CPU seconds for ``events`` Recorder calls, close (the last batch) included."""
-    ids = _ids(events)
-    rec = Recorder(path, name="bench", overwrite=True, linger=linger)
-    started, succeeded = rec.task_started, rec.succeeded
-    c0 = time.process_time()
-    for tid in ids:
-        started(tid, worker=WORKER)
-        succeeded(tid, worker=WORKER)
-    rec.close()
-    return time.process_time() - c0
-
-
-def grouped(path: str, events: int) -> float:
-    return recorder(path, events, LINGER)
 
 
 def check(path: str, events: int, header: int) -> None:
@@ -239,36 +91,42 @@ def check(path: str, events: int, header: int) -> None:
         raise SystemExit(f"{path}: {n} lines, expected {events + header}")
 
 
-CASES: dict[str, tuple[Case, int]] = {  # name: (case, header lines its log starts with)
-    "floor": (floor, 0),
-    "stamped": (stamped, 0),
-    "recorder": (recorder, 1),
-    "linger": (grouped, 1),
-    "stamped_batch": (stamped_batch, 0),
-    "batch_floor": (batch_floor, 0),
+# name: (case, header lines its log starts with, the baseline run just before it)
+CASES: dict[str, tuple[Case, int, Case]] = {
+    "floor": (floor, 0, bare),
+    "clock_floor": (clock_floor, 0, bare),
+    "stamped": (stamped, 0, bare),
+    "thread_floor": (thread_floor, 0, bare),
+    "recorder": (recorder, 1, bare),
+    "linger": (grouped, 1, bare),
+    "stamped_batch": (stamped_batch, 0, bare),
+    "batch_floor": (batch_floor, 0, bare),
+    "stamped_threads": (stamped_threads, 0, bare_threads),
+    "recorder_threads": (recorder_threads, 1, bare_threads),
 }
 
 
 def run(events: int, rounds: int) -> dict[str, Any]:
     """Each round runs every case right after a bare run of its own (the pair's ratio)."""
-    n = events // 2 * 2
-    times: dict[str, list[float]] = {name: [] for name in ("bare", *CASES)}
+    n = events // (2 * cases.THREADS) * 2 * cases.THREADS  # whole pairs in every share
+    times: dict[str, list[float]] = {name: [] for name in ("bare", "bare_threads", *CASES)}
     ratios: dict[str, list[float]] = {name: [] for name in CASES}
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="runreel-bench-") as d:
         for _ in range(rounds):
-            for name, (case, header) in CASES.items():
-                base = bare(os.path.join(d, "bare.jsonl"), n)
+            for name, (case, header, baseline) in CASES.items():
+                base = baseline(os.path.join(d, "bare.jsonl"), n)
                 path = os.path.join(d, f"{name}.jsonl")
                 took = case(path, n)
                 check(path, n, header)
-                times["bare"].append(base)
+                times[baseline.__name__].append(base)
                 times[name].append(took)
                 ratios[name].append(base / took)
     return {
         "events": n,
         "rounds": rounds,
-        "linger_s": LINGER,
+        "threads": cases.THREADS,
+        "linger_s": cases.LINGER,
         "load_average": [load, os.getloadavg()[0]],
         "events_per_cpu_s": {k: n / statistics.median(ts) for k, ts in times.items()},
         "ratio_to_bare_write": {k: statistics.median(rs) for k, rs in ratios.items()},
@@ -280,11 +138,16 @@ def run(events: int, rounds: int) -> dict[str, Any]:
 LABELS = {
     "bare": "bare os.write per pre-encoded line (baseline)",
     "floor": "floor: build + encode + os.write, no lock/clock/seq",
+    "clock_floor": "clock floor: the floor + a clock read",
     "stamped": "stamped floor: the floor + lock, clock, seq",
+    "thread_floor": "thread floor: the floor + clock, this thread's seq",
     "recorder": "Recorder, unbatched (one write per event)",
     "linger": "Recorder, linger={linger} (group commit)",
     "stamped_batch": "stamped batch floor: batch floor + lock, clock, seq",
     "batch_floor": "batch floor: build + encode, one os.write per 64 KiB",
+    "bare_threads": "{threads} threads: bare os.write (their baseline)",
+    "stamped_threads": "{threads} threads: stamped floor (one lock, one seq)",
+    "recorder_threads": "{threads} threads: one Recorder, unbatched",
 }
 
 
@@ -302,7 +165,7 @@ def table(r: dict[str, Any]) -> str:
         target = TARGETS.get(name)
         mark = "" if target is None else f">= {target}: " + ("met" if ratio >= target else "MISSED")
         rate = r["events_per_cpu_s"][name]
-        text = label.format(linger=r["linger_s"])
+        text = label.format(linger=r["linger_s"], threads=r["threads"])
         out.append(f"{text:<53} {ratio:>5.2f} {f'[{lo:.2f}-{hi:.2f}]':>11} {rate:>13,.0f}  {mark}")
     return "\n".join(out)
 
@@ -312,10 +175,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--events", type=int, default=200_000)
     p.add_argument("--rounds", type=int, default=9)
     p.add_argument("--quick", action="store_true", help="50k events, 5 rounds")
+    p.add_argument(
+        "--threads", type=int, default=cases.THREADS, help="threads of the threaded cases"
+    )
     p.add_argument("--json", metavar="FILE", help="also write the figures as JSON ('-': stdout)")
     args = p.parse_args(argv)
     if args.quick:
         args.events, args.rounds = 50_000, 5
+    cases.THREADS = max(1, args.threads)
     result = run(args.events, args.rounds)
     print(table(result))
     if args.json:
