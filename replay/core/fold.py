@@ -366,8 +366,9 @@ def apply_all(m: Metrics, events: Iterable[Event | Unknown]) -> Metrics:
                     if counters is None:  # a partial fold notes its counter steps
                         handlers[cls](m, e)
                         continue
-                    labels = e.labels  # what metric_key and _metric do (keep them in step)
-                    key = (e.name, tuple(sorted(labels.items()) if len(labels) > 1 else labels.items()))
+                    # What metric_key and _metric do (keep them in step).
+                    labels = e.labels.items()
+                    key = (e.name, tuple(sorted(labels) if len(labels) > 1 else labels))
                     if e.kind == "gauge":
                         gauges[key] = e.value
                     else:
