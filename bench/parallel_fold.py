@@ -78,33 +78,60 @@ print(sum(n for _, n in counts), len(workers), durations)
 
 # The floors of ``stats --jobs N`` as whole processes: the least any CPython fold of this
 # format on N processes must do. "decode": N forked processes each read their byte range
-# (cut at lines, 1 MiB ``pread``s) and msgspec-decode every line into runreel's event
-# Structs, no fold; "read": the same reading and cutting, lines only counted.
+# (cut at lines, 1 MiB reads into one buffer, as runreel reads) and msgspec-decode every
+# line into runreel's event Structs, no fold; "read": the same reading and cutting, lines
+# only counted; "least-fold": decoding, then per event only what any fold of this format
+# must do (bench/fold_write.py's fold floor: the newest time, each writer's seq check, the
+# tasks in flight).
 FLOOR_SCRIPT = """
 import os, sys
 mode, path, jobs = sys.argv[1], sys.argv[2], int(sys.argv[3])
-from recorder import codec
+from recorder import codec, events
 fd = os.open(path, os.O_RDONLY)
 size = os.fstat(fd).st_size
 starts = [0]
 for k in range(1, jobs):
     at = size * k // jobs
     starts.append(at + os.pread(fd, 1 << 20, at).find(b"\\n") + 1)
-ends = [*starts[1:], size]
 pids = []
-for a, b in zip(starts, ends):
+for a, b in zip(starts, [*starts[1:], size]):
     pid = os.fork()
     if pid:
         pids.append(pid)
         continue
-    n, pending, at = 0, b"", a
+    n, keep, at, buf = 0, 0, a, bytearray(2 << 20)
+    seqs, in_flight, last, gaps = {}, {}, 0.0, 0
+    started = events.TaskStarted
+    finals = {events.TaskSucceeded, events.TaskFailed, events.TaskSkipped}
     while at < b:
-        data = os.pread(fd, min(1 << 20, b - at), at)
-        at += len(data)
-        buf = pending + data if pending else data
-        cut = buf.rfind(b"\\n") + 1
-        chunk, pending = buf[:cut], buf[cut:]
-        n += len(codec.decode_chunk(chunk)) if mode == "decode" else chunk.count(b"\\n")
+        with memoryview(buf) as view:
+            got = os.preadv(fd, [view[keep : keep + min(1 << 20, b - at)]], at)
+        at += got
+        cut = buf.rfind(b"\\n", 0, keep + got) + 1
+        if mode == "read":
+            n += buf.count(b"\\n", 0, cut)
+        else:
+            with memoryview(buf) as view:
+                batch = codec.decode_chunk(view[:cut])
+            n += len(batch)
+        if mode == "least-fold":
+            last_seq = seqs.get
+            for e in batch:
+                t = e.t
+                if t > last:
+                    last = t
+                src, seq = e.src, e.seq
+                if last_seq(src, 0) + 1 != seq:
+                    gaps += 1
+                seqs[src] = seq
+                cls = type(e)
+                if cls is started:
+                    in_flight[e.task] = e
+                elif cls in finals:
+                    in_flight.pop(e.task, None)
+        batch = None
+        buf[: keep + got - cut] = buf[cut : keep + got]
+        keep = keep + got - cut
     os._exit(0 if n else 1)
 bad = sum(os.waitstatus_to_exitcode(os.waitpid(p, 0)[1]) != 0 for p in pids)
 sys.exit(bad)
@@ -161,6 +188,7 @@ def has_duckdb() -> bool:
 def rounds(log: str, work: str, events: int, jobs: int, repeat: int) -> dict[str, Any]:
     out: dict[str, list[float]] = {"jobs1": [], "jobsN": [], "duckdb": [], "speedup": []}
     out["floor_decode"], out["floor_read"], out["floor_startup"] = [], [], []
+    out["floor_least"] = []
     tiny = os.path.join(work, "tiny.jsonl")
     with open(log, "rb") as src, open(tiny, "wb") as dst:
         dst.write(b"".join(src.readline() for _ in range(3)))
@@ -195,6 +223,7 @@ def rounds(log: str, work: str, events: int, jobs: int, repeat: int) -> dict[str
             out["vs_duckdb"].append((events / tn) / (events / td))
         out["floor_decode"].append(floor_wall("decode", many, jobs))
         out["floor_read"].append(floor_wall("read", many, jobs))
+        out["floor_least"].append(floor_wall("least-fold", many, jobs))
         out["floor_startup"].append(timed([*runreel(), "stats", tiny, "--json", "--jobs", "1"])[0])
         os.unlink(many)
     return out
@@ -406,7 +435,9 @@ def main() -> None:
         print(f"  peak RSS, stats --jobs 1: {rss[1]:.0f} MiB")
         print(f"  floors: {n} processes that read their range and decode every line: ", end="")
         print(f"{med['floor_decode']:.2f} s; reading only: {med['floor_read']:.2f} s; ", end="")
-        print(f"start-up (stats of a 3-line log): {med['floor_startup']:.2f} s")
+        print(f"start-up (stats of a 3-line log): {med['floor_startup']:.2f} s; ", end="")
+        print("decoding and the least fold (newest time, seq check, tasks in flight): ", end="")
+        print(f"{med['floor_least']:.2f} s")
         above = med["jobsN"] - med["floor_decode"] - med["floor_startup"]
         print(f"  stats --jobs {n} above its floor (the fold, workers, merge, output): ", end="")
         print(f"{above:.2f} s ({above / med['jobsN']:.0%} of its wall time)")
