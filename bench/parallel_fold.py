@@ -19,7 +19,12 @@ with each (a cold index build: the index is written beside the copy), then DuckD
 computing what a post-mortem asks of the same file: the count per event type, the
 count per worker and outcome, and p50/p95 task durations (each task's first start
 joined with its end). A ratio is the median of the rounds' ratios, each measured
-side by side, so a machine shared with other work skews it less.
+side by side, so a machine shared with other work skews it less. In the same rounds,
+the floors of ``stats --jobs N`` as whole processes (``FLOOR_SCRIPT``): N processes that
+read their byte range and msgspec-decode every line, that only read it, and that decode
+and do the least fold of this format; and start-up alone. The DuckDB line says how much
+of the time 0.6 of DuckDB's rate allows the floors take: where decoding and start-up
+already take all of it, no CPython fold on N cores can reach it.
 
 Then, in this process (CPU seconds, steadier on a shared machine), where the time
 goes and the floor of each part: start-up (a whole ``stats`` of a 3-line log),
