@@ -19,7 +19,12 @@ with each (a cold index build: the index is written beside the copy), then DuckD
 computing what a post-mortem asks of the same file: the count per event type, the
 count per worker and outcome, and p50/p95 task durations (each task's first start
 joined with its end). A ratio is the median of the rounds' ratios, each measured
-side by side, so a machine shared with other work skews it less.
+side by side, so a machine shared with other work skews it less. In the same rounds,
+the floors of ``stats --jobs N`` as whole processes (``FLOOR_SCRIPT``): N processes that
+read their byte range and msgspec-decode every line, that only read it, and that decode
+and do the least fold of this format; and start-up alone. The DuckDB line says how much
+of the time 0.6 of DuckDB's rate allows the floors take: where decoding and start-up
+already take all of it, no CPython fold on N cores can reach it.
 
 Then, in this process (CPU seconds, steadier on a shared machine), where the time
 goes and the floor of each part: start-up (a whole ``stats`` of a 3-line log),
@@ -76,6 +81,67 @@ durations = con.execute(
 print(sum(n for _, n in counts), len(workers), durations)
 """
 
+# The floors of ``stats --jobs N`` as whole processes: the least any CPython fold of this
+# format on N processes must do. "decode": N forked processes each read their byte range
+# (cut at lines, 1 MiB reads into one buffer, as runreel reads) and msgspec-decode every
+# line into runreel's event Structs, no fold; "read": the same reading and cutting, lines
+# only counted; "least-fold": decoding, then per event only what any fold of this format
+# must do (bench/fold_write.py's fold floor: the newest time, each writer's seq check, the
+# tasks in flight).
+FLOOR_SCRIPT = """
+import os, sys
+mode, path, jobs = sys.argv[1], sys.argv[2], int(sys.argv[3])
+from recorder import codec, events
+fd = os.open(path, os.O_RDONLY)
+size = os.fstat(fd).st_size
+starts = [0]
+for k in range(1, jobs):
+    at = size * k // jobs
+    starts.append(at + os.pread(fd, 1 << 20, at).find(b"\\n") + 1)
+pids = []
+for a, b in zip(starts, [*starts[1:], size]):
+    pid = os.fork()
+    if pid:
+        pids.append(pid)
+        continue
+    n, keep, at, buf = 0, 0, a, bytearray(2 << 20)
+    seqs, in_flight, last, gaps = {}, {}, 0.0, 0
+    started = events.TaskStarted
+    finals = {events.TaskSucceeded, events.TaskFailed, events.TaskSkipped}
+    while at < b:
+        with memoryview(buf) as view:
+            got = os.preadv(fd, [view[keep : keep + min(1 << 20, b - at)]], at)
+        at += got
+        cut = buf.rfind(b"\\n", 0, keep + got) + 1
+        if mode == "read":
+            n += buf.count(b"\\n", 0, cut)
+        else:
+            with memoryview(buf) as view:
+                batch = codec.decode_chunk(view[:cut])
+            n += len(batch)
+        if mode == "least-fold":
+            last_seq = seqs.get
+            for e in batch:
+                t = e.t
+                if t > last:
+                    last = t
+                src, seq = e.src, e.seq
+                if last_seq(src, 0) + 1 != seq:
+                    gaps += 1
+                seqs[src] = seq
+                cls = type(e)
+                if cls is started:
+                    in_flight[e.task] = e
+                elif cls in finals:
+                    in_flight.pop(e.task, None)
+        batch = None
+        buf[: keep + got - cut] = buf[cut : keep + got]
+        keep = keep + got - cut
+    os._exit(0 if n else 1)
+bad = sum(os.waitstatus_to_exitcode(os.waitpid(p, 0)[1]) != 0 for p in pids)
+sys.exit(bad)
+"""
+
 
 def runreel() -> list[str]:
     exe = shutil.which("runreel", path=os.path.dirname(sys.executable))
@@ -101,6 +167,15 @@ def timed(cmd: list[str]) -> tuple[float, bytes]:
 CPU: dict[str, float] = {}  # CPU seconds of the last run's process tree, by its --jobs
 
 
+def floor_wall(mode: str, log: str, jobs: int) -> float:
+    """Wall seconds of FLOOR_SCRIPT as a whole process (``mode``: "decode" or "read")."""
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", FLOOR_SCRIPT, mode, log, str(jobs)], check=False)
+    if done.returncode:
+        raise SystemExit(f"the {mode} floor failed ({done.returncode})")
+    return time.perf_counter() - start
+
+
 def fresh_copy(log: str, work: str, n: int) -> str:
     path = os.path.join(work, f"copy{n}.jsonl")
     shutil.copyfile(log, path)
@@ -117,6 +192,11 @@ def has_duckdb() -> bool:
 
 def rounds(log: str, work: str, events: int, jobs: int, repeat: int) -> dict[str, Any]:
     out: dict[str, list[float]] = {"jobs1": [], "jobsN": [], "duckdb": [], "speedup": []}
+    out["floor_decode"], out["floor_read"], out["floor_startup"] = [], [], []
+    out["floor_least"] = []
+    tiny = os.path.join(work, "tiny.jsonl")
+    with open(log, "rb") as src, open(tiny, "wb") as dst:
+        dst.write(b"".join(src.readline() for _ in range(3)))
     out["vs_duckdb"], out["cpu1"], out["cpuN"] = [], [], []
     out["index1"], out["indexN"], out["index_speedup"] = [], [], []
     out["cpu_index1"], out["cpu_indexN"] = [], []
@@ -146,6 +226,10 @@ def rounds(log: str, work: str, events: int, jobs: int, repeat: int) -> dict[str
             td, _ = timed([sys.executable, "-c", DUCKDB_QUERY, many, str(jobs)])
             out["duckdb"].append(td)
             out["vs_duckdb"].append((events / tn) / (events / td))
+        out["floor_decode"].append(floor_wall("decode", many, jobs))
+        out["floor_read"].append(floor_wall("read", many, jobs))
+        out["floor_least"].append(floor_wall("least-fold", many, jobs))
+        out["floor_startup"].append(timed([*runreel(), "stats", tiny, "--json", "--jobs", "1"])[0])
         os.unlink(many)
     return out
 
@@ -332,6 +416,12 @@ def main() -> None:
             v = med["vs_duckdb"]
             print(f"  runreel --jobs {n} rate / DuckDB {duckdb.__version__} rate: {v:.2f}", end="")
             print(f" (target >= 0.6; to pass DuckDB runreel needs {1 / v:.1f}x its rate)")
+            need = med["duckdb"] / 0.6
+            floor = med["floor_decode"] + med["floor_startup"]
+            print(f"  0.6 of DuckDB's rate: stats --jobs {n} in {need:.2f} s; its floor ", end="")
+            print(f"(start-up + {n} processes reading and decoding) is {floor:.2f} s, ", end="")
+            verdict = "out of reach" if floor >= need else f"{need - floor:.2f} s left for the fold"
+            print(f"{floor / need:.2f} of that: {verdict}")
         else:
             print("  DuckDB: not installed (pip install -e '.[bench]'), skipped")
         print(f"  peak RSS, largest process of stats --jobs {n}: {rss[n]:.0f} MiB (target <= 100)")
@@ -348,6 +438,14 @@ def main() -> None:
             rate = events / med["duckdb"] / 1e6
             print(f"  DuckDB, {n} threads: {med['duckdb']:.2f} s ({rate:.2f}M events/s)")
         print(f"  peak RSS, stats --jobs 1: {rss[1]:.0f} MiB")
+        print(f"  floors: {n} processes that read their range and decode every line: ", end="")
+        print(f"{med['floor_decode']:.2f} s; reading only: {med['floor_read']:.2f} s; ", end="")
+        print(f"start-up (stats of a 3-line log): {med['floor_startup']:.2f} s; ", end="")
+        print("decoding and the least fold (newest time, seq check, tasks in flight): ", end="")
+        print(f"{med['floor_least']:.2f} s")
+        above = med["jobsN"] - med["floor_decode"] - med["floor_startup"]
+        print(f"  stats --jobs {n} above its floor (the fold, workers, merge, output): ", end="")
+        print(f"{above:.2f} s ({above / med['jobsN']:.0%} of its wall time)")
         print("\nfloors (this process; CPU s unless wall):")
         print(json.dumps({k: round(v, 3) for k, v in parts.items()}, indent=1))
         print(f"where --jobs {n} spends its time (in this process, one phase after another):")

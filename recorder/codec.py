@@ -131,7 +131,7 @@ def decode_line(line: bytes) -> AnyEvent | Unknown:
     raise BadLine(_describe(first))
 
 
-def decode_chunk(chunk: bytes) -> list[AnyEvent | Unknown] | None:
+def decode_chunk(chunk: bytes | memoryview) -> list[AnyEvent | Unknown] | None:
     """Decode complete lines at once; None when some line needs a closer look."""
     try:
         # a fresh list nobody else holds: widening its type to the reader's is safe

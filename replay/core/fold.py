@@ -226,7 +226,11 @@ def apply_all(m: Metrics, events: Iterable[Event | Unknown]) -> Metrics:
         m.first_t = last = head.t
         events = itertools.chain((head,), it)
     # A partial fold (replay.core.partial) notes some events on their way: its own table.
-    handlers = _HANDLERS if type(m) is Metrics else m.handlers  # type: ignore[attr-defined]
+    plain = type(m) is Metrics
+    handlers = _HANDLERS if plain else m.handlers  # type: ignore[attr-defined]
+    counters = m.counters if plain else None
+    counter_get = m.counters.get
+    gauges = m.gauges
     seqs = m._seqs
     last_seq = seqs.get
     cursors: dict[str, list[int]] = {}  # src -> [its last seq], written back to seqs at the end
@@ -243,7 +247,7 @@ def apply_all(m: Metrics, events: Iterable[Event | Unknown]) -> Metrics:
     slow_floor = m.slow_floor()
     floor, log10 = math.floor, math.log10
     started_cls, succeeded_cls = TaskStarted, TaskSucceeded
-    failed_cls, retrying_cls, log_cls = TaskFailed, TaskRetrying, Log
+    failed_cls, retrying_cls, log_cls, metric_cls = TaskFailed, TaskRetrying, Log, Metric
     errors: deque[TaskRetrying | TaskFailed] = deque(maxlen=m.recent_errors.maxlen)
     logs: deque[Log] = deque(maxlen=m.recent_logs.maxlen)
     n = m.events
@@ -358,7 +362,18 @@ def apply_all(m: Metrics, events: Iterable[Event | Unknown]) -> Metrics:
                 if seq - c[0] != 1:
                     _gap(m, src, c[0] + 1, seq)
                 c[0] = seq
-                if cls is log_cls:
+                if cls is metric_cls:  # a handler that reads and changes nothing above
+                    if counters is None:  # a partial fold notes its counter steps
+                        handlers[cls](m, e)
+                        continue
+                    # What metric_key and _metric do (keep them in step).
+                    labels = e.labels.items()
+                    key = (e.name, tuple(sorted(labels) if len(labels) > 1 else labels))
+                    if e.kind == "gauge":
+                        gauges[key] = e.value
+                    else:
+                        counters[key] = counter_get(key, 0.0) + e.value
+                elif cls is log_cls:
                     logs.append(e)
                 else:
                     m.max_duration = longest

@@ -12,6 +12,8 @@ import math
 from collections import deque
 from dataclasses import dataclass
 
+import msgspec
+
 RECENT_ERRORS = 100
 RECENT_LOGS = 100
 RECENT_MARKS = 100
@@ -35,9 +37,9 @@ SLOWEST = 10  # the slowest tasks that ended, kept with their durations
 SERIES_WIDTH = 0.125
 
 
-@dataclass(slots=True)
-class InFlight:
-    """A task that started and has not ended."""
+class InFlight(msgspec.Struct, gc=False):
+    """A task that started and has not ended (a Struct: the fold makes one per task, and
+    a Struct's constructor is native, about 3x faster than a dataclass's)."""
 
     task: str
     worker: str

@@ -150,7 +150,8 @@ def _noting_failed(m: PartialMetrics, e: TaskFailed) -> None:
 
 
 def _noting_metric(m: PartialMetrics, e: Metric) -> None:
-    key = _fold.metric_key(e)
+    labels = e.labels  # metric_key, inline: one in eight events of a busy log is a metric
+    key = (e.name, tuple(sorted(labels.items()) if len(labels) > 1 else labels.items()))
     if e.kind == "gauge":
         m.gauges[key] = e.value
         return
@@ -159,14 +160,16 @@ def _noting_metric(m: PartialMetrics, e: Metric) -> None:
     if steps is None:
         steps = m.steps[key] = []
     v = e.value
-    if not (v.is_integer() and abs(v) < _EXACT):
+    if not (v.is_integer() and -_EXACT < v < _EXACT):
         m._note(steps, v)
     elif steps and type(steps[-1]) is list:  # whole numbers add up exactly: one note
         run = steps[-1]
-        run[0] += int(v)
-        run[1] += abs(int(v))
+        step = int(v)
+        run[0] += step
+        run[1] += step if step >= 0 else -step
     else:
-        m._note(steps, [int(v), abs(int(v))])
+        step = int(v)
+        m._note(steps, [step, step if step >= 0 else -step])
 
 
 def _noting_run(m: PartialMetrics, e: RunStarted) -> None:

@@ -24,11 +24,19 @@ _DEQUES: dict[str, type[Any] | None] = {
 _SERIES = ("counters", "gauges")  # keys are (name, ((label, value), ...))
 _PAIRS = ("slowest",)  # lists of (duration, task) tuples
 
+
+def _field_names(cls: type[Any]) -> tuple[str, ...]:
+    """A record's fields in order, whether a dataclass or a msgspec Struct."""
+    if dataclasses.is_dataclass(cls):
+        return tuple(f.name for f in dataclasses.fields(cls))
+    return tuple(cls.__struct_fields__)
+
+
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder(dict[str, Any])
 # Field values as a tuple, much faster than dataclasses.astuple (which deep-copies).
 _AS_TUPLE: dict[type[Any], Any] = {
-    cls: attrgetter(*(f.name for f in dataclasses.fields(cls)))
+    cls: attrgetter(*_field_names(cls))
     for cls in (InFlight, WorkerState, ErrorEntry, LogEntry, Gap)
 }
 
@@ -44,7 +52,7 @@ def fold_id() -> str:
         h = hashlib.blake2b(digest_size=12)
         h.update(repr(Metrics.__slots__).encode())
         for cls in _AS_TUPLE:
-            h.update(repr([f.name for f in dataclasses.fields(cls)]).encode())
+            h.update(repr(list(_field_names(cls))).encode())
         for module in (sys.modules[Metrics.__module__], fold):  # the state, and how it folds
             try:
                 with open(str(module.__file__), "rb") as f:

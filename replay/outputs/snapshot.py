@@ -11,16 +11,16 @@ import math
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-from rich.console import Console
 
 from replay import exitcodes
 from replay.core.metrics import Metrics
 from replay.core.records import Record
-from replay.core.views.postmortem import page
 from replay.core.viewstate import ViewState
 from replay.outputs.svg import FONT_STACK, svg_document
 
 if TYPE_CHECKING:  # the registry imports this writer
+    from rich.console import Console
+
     from replay.outputs.formats import Format
 
 SVG_ID = "runreel"
@@ -57,6 +57,8 @@ _JSON_ESCAPES = {
 
 def capture_console(width: int, height: int, *, color: bool) -> Console:
     """A recording console of a fixed size that reads nothing from the environment."""
+    from rich.console import Console  # here: ``stats --json`` needs no console
+
     return Console(
         file=io.StringIO(),
         width=width,
@@ -92,6 +94,8 @@ def render(
     if fmt == "json":
         return to_json(m, now, view, record)
     console = capture_console(width, height, color=fmt != "text")
+    from replay.core.views.postmortem import page  # here: ``stats --json`` draws nothing
+
     layout = page(view, m, now, record, stopped=stopped)
     if fmt == "svg":
         lines = console.render_lines(layout, console.options.update(height=height))

@@ -84,46 +84,87 @@ def read_batches(
         os.close(fd)
 
 
-def _read(fd: int, size: int, path: LogPath) -> bytes:
-    try:
-        return os.read(fd, size)
-    except OSError as exc:
-        raise LogUnavailable(f"cannot read {path}: {exc.strerror or exc}") from None
-
-
 def _batches(
     fd: int, path: LogPath, lenient: bool, report: ReadReport, size: int
 ) -> Iterator[Batch]:
-    chunks = iter(lambda: _read(fd, size, path), b"")
-    first = yield from chunk_batches(chunks, path, lenient, report, first=report.offset == 0)
+    runs = line_runs(fd, path, report, size=size)
+    first = yield from run_batches(runs, path, lenient, report, first=report.offset == 0)
     if first and not report.torn_bytes:
         raise LogInvalid(path, None, "the log is empty (no run_started line)")
     if first:
         raise LogInvalid(path, report.lines + 1, "the log holds only an incomplete first line")
 
 
-def chunk_batches(
-    chunks: Iterable[bytes], path: LogPath, lenient: bool, report: ReadReport, *, first: bool
+def line_runs(
+    fd: int,
+    path: LogPath,
+    report: ReadReport,
+    start: int | None = None,
+    end: int | None = None,
+    *,
+    size: int = CHUNK,
+) -> Iterator[tuple[memoryview, int]]:
+    """Runs of whole lines of ``fd`` with their number of lines, about ``size`` bytes each:
+    from where ``fd`` is, or the lines in ``[start, end)``. They are read into one buffer,
+    reused: a run is valid until the next is asked for (decode it, do not keep it), which
+    spares two copies of every byte. An incomplete last line is noted in ``report``."""
+    buf = bytearray(2 * size)
+    keep = 0  # bytes of an incomplete line, moved to the front of ``buf``
+    at = start
+    while end is None or at is None or at < end:
+        # ``size`` bytes a read, as reads of bytes: an index's checkpoints land between reads
+        room = size if end is None or at is None else min(size, end - at)
+        if keep + room > len(buf):  # a line longer than the buffer: a bigger buffer
+            buf = buf[:keep] + bytearray(room)
+        with memoryview(buf) as whole, whole[keep : keep + room] as into:
+            got = _read_into(fd, into, at, path)
+        if not got:
+            break
+        if at is not None:
+            at += got
+        filled = keep + got
+        cut = buf.rfind(b"\n", 0, filled) + 1
+        if cut:
+            with memoryview(buf) as whole, whole[:cut] as run:
+                yield run, buf.count(b"\n", 0, cut)
+        keep = filled - cut
+        buf[:keep] = buf[cut:filled]
+    if keep:
+        report.torn_line = report.lines + 1
+        report.torn_bytes = keep
+
+
+def _read_into(fd: int, into: memoryview, at: int | None, path: LogPath) -> int:
+    """Bytes read into ``into`` from where ``fd`` is (``at`` None) or from offset ``at``."""
+    try:
+        if at is not None and hasattr(os, "preadv"):
+            return os.preadv(fd, [into], at)
+        if at is None and hasattr(os, "readv"):
+            return os.readv(fd, [into])
+        data = os.read(fd, len(into)) if at is None else os.pread(fd, len(into), at)
+    except OSError as exc:
+        raise LogUnavailable(f"cannot read {path}: {exc.strerror or exc}") from None
+    into[: len(data)] = data
+    return len(data)
+
+
+def run_batches(
+    runs: Iterable[tuple[memoryview, int]],
+    path: LogPath,
+    lenient: bool,
+    report: ReadReport,
+    *,
+    first: bool,
 ) -> Generator[Batch, None, bool]:
-    """Whole lines of ``chunks`` decoded a chunk at a time (``report`` counts them; a torn
-    last line is noted in it); returns True while the first line is still unchecked."""
-    pending = b""
-    for data in chunks:
-        buf = pending + data if pending else data
-        cut = buf.rfind(b"\n") + 1
-        if cut == 0:
-            pending = buf
-            continue
-        complete, pending = buf[:cut], buf[cut:]
-        report.offset += cut
+    """The runs of ``line_runs`` decoded (``report`` counts them); returns True while the
+    first line is still unchecked."""
+    for run, lines in runs:
+        report.offset += len(run)
         if first:
-            first = not check_first_line(complete, path, report.lines + 1)
-        batch = decode_complete(complete, path, report, lenient)
+            first = not check_first_line(bytes(run), path, report.lines + 1)
+        batch = decode_complete(run, path, report, lenient, lines)
         if batch:
             yield batch
-    if pending:
-        report.torn_line = report.lines + 1
-        report.torn_bytes = len(pending)
     return first
 
 
@@ -143,12 +184,19 @@ def check_first_line(complete: bytes, path: LogPath, line_no: int) -> bool:
     return True
 
 
-def decode_complete(complete: bytes, path: LogPath, report: ReadReport, lenient: bool) -> Batch:
-    """Events of a run of complete lines; counts the lines into ``report``."""
+def decode_complete(
+    complete: bytes | memoryview,
+    path: LogPath,
+    report: ReadReport,
+    lenient: bool,
+    lines: int | None = None,
+) -> Batch:
+    """Events of a run of complete lines (``lines`` of them, counted here when None);
+    counts the lines into ``report``."""
     batch = codec.decode_chunk(complete)
     if batch is None:
-        batch = _decode_slowly(complete, path, report, lenient)
-    report.lines += complete.count(b"\n")
+        batch = _decode_slowly(bytes(complete), path, report, lenient)
+    report.lines += bytes(complete).count(b"\n") if lines is None else lines
     return batch
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from recorder import codec
 from recorder.codec import BadLine
 from recorder.location import LogPath
-from replay.sources.file import CHUNK, Batch, ReadReport, chunk_batches
+from replay.sources.file import Batch, ReadReport, line_runs, run_batches
 
 
 class NoStart(Exception):
@@ -57,21 +57,10 @@ def read_range(
     """The events of the lines in ``[start, end)``, a chunk at a time. ``report.lines``
     counts from the range's start. Only a range that starts the file checks the first
     line; only one that ends it can end in a torn line."""
-    first = yield from chunk_batches(
-        _chunks(fd, start, end), path, lenient, report, first=start == 0
-    )
+    runs = line_runs(fd, path, report, start, end)
+    first = yield from run_batches(runs, path, lenient, report, first=start == 0)
     if first:  # no run_started line in the first range: the single reader says why
         raise NoStart(path)
-
-
-def _chunks(fd: int, start: int, end: int) -> Iterator[bytes]:
-    at = start
-    while at < end:
-        data = os.pread(fd, min(CHUNK, end - at), at)
-        if not data:
-            return
-        at += len(data)
-        yield data
 
 
 def read_quietly(fd: int, start: int, end: int) -> Batch:
