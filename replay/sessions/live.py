@@ -184,6 +184,11 @@ class LiveSession:
             raise LogUnavailable(f"{unreachable} (stopped: {self.reason})")
         raise LogUnavailable(f"{self.follower.path} never appeared (stopped: {self.reason})")
 
+    @property
+    def shown_stop(self) -> str | None:
+        """The stop as the frame draws it: why the view stopped."""
+        return self.reason
+
     def view(self) -> RenderableType:
         board = self.pages.draw(
             self.metrics,

@@ -327,7 +327,8 @@ def dashboard(
     (two rows, when given) and the footer.
 
     ``stopped`` is why the view stopped ("quit", "timeout", "sigint", "sigterm",
-    "finished"), for its last frame: a run not finished then reads "interrupted".
+    "finished"), for its last frame: a run not finished then reads as it stood, with
+    "view stopped" (only a run recorded as interrupted reads "interrupted").
     """
     regions = [
         Layout(header(m, now, stopped), name="header", size=3),
