@@ -291,14 +291,16 @@ class ReplaySession:
             state = f"paused · {speed}"
         else:
             state = f"playing {speed}" if self.speed > 0 else "instant"
+        keys = KEYS.hints(self) if self.keys else []
         line = Hints(
             [
                 Text(self.message or self.pages.message or "", style="bold yellow"),
                 Text(state, style="bold magenta"),
                 Text(f"{hms(self.vt - self.first_t)} / {hms(span)}"),
                 Text(f"event {self.cursor.position}/{self.cursor.count}", style="dim"),
-                *(KEYS.hints(self) if self.keys else ()),
-            ]
+                *keys,
+            ],
+            keep=next((k for k in keys if k.key == "?"), None),  # `? help` at every width
         )
         return Group(Timeline(where, self._mark_cols, self._fail_cols), line)
 
