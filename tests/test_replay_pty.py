@@ -184,6 +184,17 @@ def test_q_saves_the_frame_shown_not_an_interrupted_run(
     assert "1 running" in frame and "Workers (1 busy / 2)" in frame
 
 
+def test_q_saves_the_view_shown(replay: type[Pty], log: Path, tmp_path: Path) -> None:
+    out = tmp_path / "view.txt"
+    p = replay([str(log), "--instant", "--snapshot", str(out)])
+    p.wait_for("end", "event 13/13")
+    p.press("i", "tasks ended per bucket")
+    p.child.send("q")
+    assert p.wait_exit() == 2
+    frame = out.read_text()
+    assert "tasks ended per bucket" in frame and "Status" not in frame
+
+
 def test_speed_keys_and_ctrl_c(replay: type[Pty], log: Path) -> None:
     p = replay([str(log), "--speed", "0.5", "--pause-at-marks"])
     p.wait_for("playing 0.5x")

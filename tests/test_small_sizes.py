@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import fixture, invoke
+from test_live import session as live_session
 from test_replay import screen, session
 
 from replay.core.views.panels import run_state
@@ -61,4 +62,19 @@ def test_a_small_replay_shows_help_and_the_figures() -> None:
             assert "? help" in text, f"{width}x{height}:\n{text}"
             assert "'body'" not in text, f"{width}x{height}:\n{text}"
             if height >= 9:  # 8 rows: the header, controls and footer fill them
+                assert m.status_text in text, f"{width}x{height}:\n{text}"
+
+
+def test_a_small_live_view_shows_help_and_the_figures(tmp_path: Path) -> None:
+    log = tmp_path / "run.jsonl"
+    log.write_bytes(Path(fixture("unfinished")).read_bytes())
+    s, _, _ = live_session(log, timeout=600)  # a countdown before the keys in the key line
+    s.keys = True
+    s.tick()
+    m = s.metrics
+    for width in WIDTHS:
+        for height in HEIGHTS:
+            text = screen(s, width, height, styles=False)
+            assert "? help" in text and "'body'" not in text, f"{width}x{height}:\n{text}"
+            if height >= 9:
                 assert m.status_text in text, f"{width}x{height}:\n{text}"

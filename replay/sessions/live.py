@@ -210,7 +210,8 @@ class LiveSession:
             return None
         notice = notes.pop(0) if self.follower.notice else Text()
         notice.no_wrap, notice.overflow = True, "ellipsis"
-        return Group(notice, Hints(notes))
+        helps = (n for n in notes if n.plain == "? help")
+        return Group(notice, Hints(notes, keep=next(helps, None)))  # `? help` at any width
 
     def frame_key(self) -> tuple[object, ...]:
         """Equal keys draw equal views (see ``views.frame_key``); much cheaper than ``view()``."""

@@ -179,6 +179,7 @@ def finish(
                 stopped=session.shown_stop,
                 view=session.pages.state,  # the view shown, as it was shown
                 record=session.pages.last(),
+                end=session.pages.end,
             ),
         )
     if interactive:  # the screen just closed: the last picture stays in the scrollback

@@ -37,7 +37,7 @@ class Hints:
         pieces: Iterable[Text | Hint],
         separator: str = SEPARATOR,
         style: str = "",
-        keep: Hint | None = None,
+        keep: Text | Hint | None = None,
     ) -> None:
         pieces = list(pieces)
         self.keep = pieces.index(keep) if keep is not None and keep in pieces else None

@@ -245,10 +245,10 @@ def _status_panel(
         return Box(_Lines((*status, bar)), "Status", "cyan")
     if status and rows >= len(status) + 2:
         return Box(_Lines(tuple(status)), "Status", "cyan")
-    if parts and parts[0].cell_len > width:  # "⠹ Processing" above "(1 - 2 / 4)"
-        lead, figures = parts[0].divide([parts[0].plain.rfind(" (") + 1])
-        lead.rstrip()
-        parts = [lead, figures, *parts[1:]]
+    if parts and parts[0].cell_len > width:  # "⠹ (1 - 2 / 4)": the header says the words
+        first = parts[0].plain
+        glyph, words, figures = parts[0].divide([first.find(" ") + 1, first.rfind(" (") + 1])
+        parts = [Text.assemble(glyph, figures), *parts[1:]]
     lines = flow(parts, width, max(rows, 1))
     if len(lines) < rows:
         lines.append(outcome_bar(width, m.total, _outcomes(m)))
