@@ -12,6 +12,7 @@ from test_live import session as live_session
 from test_replay import screen, session
 
 from replay.core.views.panels import run_state
+from replay.core.views.postmortem import TABS
 from replay.core.when import END, parse_when
 from replay.index.position import fold_at
 from replay.outputs.snapshot import render
@@ -50,6 +51,8 @@ def test_every_view_shows_the_run_state_and_no_placeholder_when_small(view: str)
         text = invoke(args).stdout
         assert "'body'" not in text, text
         assert state[: width - 6] in text or state[: width - 7] + "…" in text, text
+        key = {name: key for key, name in TABS}[view]
+        assert f"{key} {view}" in text, "the view's own tab, at every width"
 
 
 def test_a_small_replay_shows_help_and_the_figures() -> None:
