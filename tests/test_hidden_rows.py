@@ -10,7 +10,7 @@ from pathlib import Path
 from conftest import fixture, invoke
 from test_views import copy, press, replay, screen
 
-SHOWN = re.compile(r"(\d+)-(\d+) of (\d+) (rows|tasks) \(↑/↓\)")
+SHOWN = re.compile(r"(\d+)-(\d+) of (\d+) (rows|tasks|messages) \(↑/↓\)")
 STAMP = re.compile(r"^[▶ ] +\d\d:\d\d\.\d+ ", re.MULTILINE)
 TASK_ROW = re.compile(r"^[▶ ] img-\d{4} ", re.MULTILINE)
 
@@ -39,6 +39,13 @@ def test_the_tasks_view_says_which_tasks_it_shows() -> None:
     text = snapshot("tasks", 14)
     a, b, n = shown(text)
     assert (a, n) == (1, 240) and len(TASK_ROW.findall(text)) == b, text
+
+
+def test_the_log_view_says_which_messages_it_shows() -> None:
+    text = snapshot("log", 12)
+    a, b, n = shown(text)
+    rows = re.findall(r"^[▶ ] \d\d:\d\d [A-Z]", text, re.MULTILINE)
+    assert (a, n) == (1, 11) and len(rows) == b, text
 
 
 def test_a_replay_s_timeline_shows_the_rows_around_the_position(tmp_path: Path) -> None:

@@ -9,7 +9,16 @@ from rich.text import Text
 
 from replay.core.records import LogLine, Page
 from replay.core.text import hms, lit
-from replay.core.views.listing import MARK, NO_MARK, SELECTED, clamp, fit, title, window
+from replay.core.views.listing import (
+    MARK,
+    NO_MARK,
+    SELECTED,
+    clamp,
+    fit,
+    more_rows,
+    title,
+    window,
+)
 
 LEVEL_STYLE = {
     "debug": "dim",
@@ -67,6 +76,8 @@ class LogView:
             return
         sel = clamp(self.selected, page.total)
         fits = max(height - 1, 1)
+        if page.total > fits:  # a line under the rows says which of them are shown
+            fits = max(height - 2, 1)
         first = window(sel, page.total, fits)
         rows = [
             (i, page.rows[i - page.first])
@@ -88,3 +99,5 @@ class LogView:
             if i == sel:
                 line.stylize(SELECTED)
             yield fit(line, width)
+        if page.total > fits:
+            yield more_rows(first, len(rows), page.total, "messages")
