@@ -245,9 +245,10 @@ def _status_panel(
         return Box(_Lines((*status, bar)), "Status", "cyan")
     if status and rows >= len(status) + 2:
         return Box(_Lines(tuple(status)), "Status", "cyan")
-    if parts and parts[0].cell_len > width:  # "⠹ (1 - 2 / 4)": the header says the words
-        first = parts[0].plain
-        glyph, words, figures = parts[0].divide([first.find(" ") + 1, first.rfind(" (") + 1])
+    lead = parts[0].plain  # the status lead and the seed's figures: "⠹ Processing (1 - 2 / 4)"
+    if parts[0].cell_len > width and 0 < lead.find(" ") < lead.rfind(" ("):
+        # too wide: "⠹ (1 - 2 / 4)", the header says the words
+        glyph, words, figures = parts[0].divide([lead.find(" ") + 1, lead.rfind(" (") + 1])
         parts = [Text.assemble(glyph, figures), *parts[1:]]
     lines = flow(parts, width, max(rows, 1))
     if len(lines) < rows:
