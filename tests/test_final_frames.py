@@ -42,8 +42,8 @@ def test_a_replay_stopped_at_to_before_the_end_is_the_state_then() -> None:
 def test_q_before_the_end_says_no_ending_it_did_not_see() -> None:
     frame = fold_at(fixture("busy_run"), parse_when("#2"))
     text = render(frame.metrics, frame.now, width=120, height=40, fmt="text", stopped="quit")
-    assert "interrupted (q)" in text
-    assert "ended with tasks left" not in text
+    assert "running (view stopped: q)" in text and "■ View stopped" in text
+    assert "ended with tasks left" not in text and "interrupted" not in text
 
 
 def test_footer_and_status_line_say_the_same_eta(tmp_path: Path) -> None:

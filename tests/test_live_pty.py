@@ -243,7 +243,7 @@ def test_q_quits_an_unfinished_run_with_3_and_restores_the_terminal(
     tmp_path: Path, spawn: Spawn
 ) -> None:
     unfinished_log(tmp_path / "run.jsonl", "task-q")
-    p = spawn(["live", "run.jsonl"]).go()
+    p = spawn(["live", "run.jsonl", "--snapshot", "final.txt"]).go()
     p.wait_for("task-q", "q quit")
     assert cbreak_is_on(p)
     p.child.send("q")
@@ -253,6 +253,11 @@ def test_q_quits_an_unfinished_run_with_3_and_restores_the_terminal(
     after = bytes(p.raw)[bytes(p.raw).rfind(b"\x1b[?1049l") :]  # once the screen closed
     assert b"task-q" in after and b"Workers" in after  # the last dashboard stays in view
     assert b"q quit" not in after  # without key hints that no longer work
+    # The viewer stopped, the run did not: its state then, labelled, never "interrupted".
+    snapshot = (tmp_path / "final.txt").read_text()
+    assert "(view stopped: q)" in snapshot and "View stopped" in snapshot
+    assert "nterrupted" not in snapshot and "unfinished)" not in snapshot
+    assert "nterrupted" not in after.decode("utf-8", "replace")
 
 
 def test_sigterm_writes_the_snapshot_and_exits_143(tmp_path: Path, spawn: Spawn) -> None:
@@ -381,6 +386,22 @@ def test_demo_shows_the_live_dashboard(tmp_path: Path, spawn: Spawn) -> None:
     assert p.wait_exit() == 0
     p.assert_terminal_restored()
     assert b"(stopped: finished)" in p.raw
+
+
+def test_q_in_the_demo_ends_its_run_and_the_last_frame_says_interrupted(
+    tmp_path: Path, spawn: Spawn
+) -> None:
+    """The demo's run is runreel's own: q stops it before the last frame, so that frame
+    (and --snapshot) read "interrupted", which is true, and the log ends with it."""
+    args = ["demo", "--tasks", "400", "--workers", "2", "--pace", "4", "-o", "demo.jsonl"]
+    p = spawn([*args, "--snapshot", "final.txt"]).go()
+    p.wait_for("runreel demo", "Workers (2 busy")
+    p.child.send("q")
+    assert p.wait_exit() == 3
+    p.assert_terminal_restored()
+    snapshot = (tmp_path / "final.txt").read_text()
+    assert "■ Interrupted" in snapshot and "view stopped" not in snapshot
+    assert b'"status":"interrupted"' in (tmp_path / "demo.jsonl").read_bytes().replace(b" ", b"")
 
 
 def test_question_mark_shows_the_live_keys_and_esc_closes_them(

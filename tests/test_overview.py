@@ -10,6 +10,7 @@ import re
 
 import pytest
 from conftest import FIXTURES, fixture, invoke
+from rich.spinner import Spinner
 from rich.text import Text
 
 from recorder.events import RunFinished, TaskStarted
@@ -95,14 +96,19 @@ def test_the_two_in_flight_times_name_what_they_measure() -> None:
 # Honest end states ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("stopped", "said"), [("quit", "(q)"), ("timeout", "(timeout)")])
-def test_a_view_stopped_before_the_end_reads_interrupted(stopped: str, said: str) -> None:
+@pytest.mark.parametrize(("stopped", "said"), [("quit", "q"), ("timeout", "timeout")])
+def test_a_view_stopped_before_the_end_says_so_and_claims_no_interrupted_run(
+    stopped: str, said: str
+) -> None:
+    """The viewer stopping interrupts no run: the state it stopped at, labelled, still."""
     text = text_at("unfinished", "end", 100, 30, stopped=stopped)
-    assert f"interrupted {said}" in text and "■ Interrupted" in text
+    assert f"(view stopped: {said})" in text and "■ View stopped" in text
+    assert "nterrupted" not in text and "unfinished)" not in text  # (the run is r-unfinished)
+    assert "unfinished from" not in text
     assert "Done" not in text and "Processing" not in text
     assert "ETA done" not in text  # two tasks remain
-    assert "unfinished" in text  # the tasks in flight never ended
-    assert "busy" not in text
+    assert "1 running + 1 backing off" in text and "Workers (1 busy, 1 backing off / 3)" in text
+    assert not set(text) & set("".join(Spinner("dots").frames)), "a spinner: nothing moves"
 
 
 def test_the_same_position_without_a_stop_is_still_running() -> None:

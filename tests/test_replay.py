@@ -236,8 +236,9 @@ def test_q_on_the_last_frame_of_an_unfinished_log_says_the_log_ends_not_interrup
     s, clock = session(Path(fixture("unfinished")), speed=8)
     play(s, clock, 1)
     assert not s.at_end
-    s.key("q")  # before the end: the viewer did stop the replay short
-    assert s.reason == "quit" and "interrupted (q)" in screen(s, styles=False)
+    s.key("q")  # before the end: the state there as shown, nothing interrupted
+    assert s.reason == "quit" and s.shown_stop is None
+    assert "interrupted" not in screen(s, styles=False)
 
 
 def test_g_goes_to_the_start_of_what_is_replayed(log: Path) -> None:

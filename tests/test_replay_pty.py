@@ -18,6 +18,7 @@ from pathlib import Path
 import pexpect
 import pyte
 import pytest
+from conftest import invoke
 from test_replay import story
 
 RUNREEL = str(Path(sys.executable).with_name("runreel"))
@@ -160,6 +161,38 @@ def test_playing_to_the_end_waits_and_q_exits_with_the_run_outcome(
     frame = out.read_text()
     assert "Errors (2 failed" in frame and len(frame.splitlines()) == 32
     assert max(len(line) for line in frame.splitlines()) == 110, "the terminal's size"
+
+
+def test_q_saves_the_frame_shown_not_an_interrupted_run(
+    replay: type[Pty], log: Path, tmp_path: Path
+) -> None:
+    """Paused on an event, q leaves the viewer: ``--snapshot`` is the position's state as
+    shown (what ``snapshot --at '#N'`` draws at the terminal's size), the run still
+    running there, not "interrupted" with its tasks "unfinished"; the exit code is 3."""
+    out = tmp_path / "rp.txt"
+    p = replay([str(log), "--instant", "--snapshot", str(out)])
+    p.wait_for("end", "event 13/13")
+    p.press("[", "event 10/13")
+    screen = p.press(".", "paused", "event 11/13")
+    assert "running" in screen and "interrupted" not in screen
+    p.child.send("q")
+    assert p.wait_exit() == 3
+    frame = out.read_text()
+    same = invoke(["snapshot", str(log), "--at", "#11", "--width", "110", "--height", "32"])
+    assert frame == same.stdout
+    assert "interrupted" not in frame.lower() and "unfinished" not in frame
+    assert "1 running" in frame and "Workers (1 busy / 2)" in frame
+
+
+def test_q_saves_the_view_shown(replay: type[Pty], log: Path, tmp_path: Path) -> None:
+    out = tmp_path / "view.txt"
+    p = replay([str(log), "--instant", "--snapshot", str(out)])
+    p.wait_for("end", "event 13/13")
+    p.press("i", "tasks ended per bucket")
+    p.child.send("q")
+    assert p.wait_exit() == 2
+    frame = out.read_text()
+    assert "tasks ended per bucket" in frame and "Status" not in frame
 
 
 def test_speed_keys_and_ctrl_c(replay: type[Pty], log: Path) -> None:

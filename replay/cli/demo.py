@@ -83,13 +83,16 @@ def demo(
             if not stop.is_set():
                 rec.finish("ok")
 
-        thread = threading.Thread(target=work, name="runreel-demo", daemon=True)
-        thread.start()
-        try:
-            code = watch(Follower(log), viewer)
-        finally:
+        def end(why: str | None = None) -> None:
             stop.set()
             thread.join()
             rec.finish("interrupted")  # no-op when the workers finished the run
+
+        thread = threading.Thread(target=work, name="runreel-demo", daemon=True)
+        thread.start()
+        try:  # q, --timeout or a signal stops the demo's run too: the last frame says so
+            code = watch(Follower(log), viewer, on_stop=end)
+        finally:
+            end()
     click.echo(f"log: {log}  (replay it: runreel replay {log})", err=True)
     return code

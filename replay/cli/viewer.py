@@ -133,9 +133,15 @@ def run_session(session: Session, viewer: ViewerOptions, *, poll: float = 0.1) -
     )
 
 
-def watch(follower: FollowSource, viewer: ViewerOptions) -> int:
-    """The live view over ``follower``; its exit code."""
+def watch(
+    follower: FollowSource,
+    viewer: ViewerOptions,
+    on_stop: Callable[[str | None], None] | None = None,
+) -> int:
+    """The live view over ``follower``; its exit code. ``on_stop``: what stopping the
+    view does to the run besides (the demo ends its run), before the last frame."""
     session = LiveSession(follower, wall=WALL, mono=MONO, timeout=viewer.timeout, stay=viewer.stay)
+    session.on_stop = on_stop
     return run_session(session, viewer)
 
 

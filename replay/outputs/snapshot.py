@@ -86,9 +86,11 @@ def render(
     stopped: str | None = None,
     view: ViewState | None = None,
     record: Record | None = None,
+    end: float | None = None,
 ) -> str:
     """The snapshot document for ``m`` at ``now`` (``stopped``: why a viewer stopped there),
-    of the overview or of ``view`` drawn from ``record`` (what the store said for it)."""
+    of the overview or of ``view`` drawn from ``record`` (what the store said for it;
+    ``end``: a replay's end, which its timeline covers)."""
     view = view or ViewState()
     record = record or Record()
     if fmt == "json":
@@ -96,7 +98,7 @@ def render(
     console = capture_console(width, height, color=fmt != "text")
     from replay.core.views.postmortem import page  # here: ``stats --json`` draws nothing
 
-    layout = page(view, m, now, record, stopped=stopped)
+    layout = page(view, m, now, record, stopped=stopped, end=end)
     if fmt == "svg":
         lines = console.render_lines(layout, console.options.update(height=height))
         return svg_document(lines, width=width, title="runreel", unique_id=SVG_ID)

@@ -184,6 +184,11 @@ class LiveSession:
             raise LogUnavailable(f"{unreachable} (stopped: {self.reason})")
         raise LogUnavailable(f"{self.follower.path} never appeared (stopped: {self.reason})")
 
+    @property
+    def shown_stop(self) -> str | None:
+        """The stop as the frame draws it: why the view stopped."""
+        return self.reason
+
     def view(self) -> RenderableType:
         board = self.pages.draw(
             self.metrics,
@@ -205,7 +210,8 @@ class LiveSession:
             return None
         notice = notes.pop(0) if self.follower.notice else Text()
         notice.no_wrap, notice.overflow = True, "ellipsis"
-        return Group(notice, Hints(notes))
+        helps = (n for n in notes if n.plain == "? help")
+        return Group(notice, Hints(notes, keep=next(helps, None)))  # `? help` at any width
 
     def frame_key(self) -> tuple[object, ...]:
         """Equal keys draw equal views (see ``views.frame_key``); much cheaper than ``view()``."""

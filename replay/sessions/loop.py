@@ -25,6 +25,7 @@ from replay.core.metrics import Metrics
 from replay.outputs.formats import Format
 from replay.outputs.snapshot import render
 from replay.sessions.keys import Inputs, keyboard, signals
+from replay.sessions.pages import Pages
 from replay.sessions.screen import RowLive
 
 
@@ -33,6 +34,10 @@ class Session(Protocol):
 
     keys: bool
     reason: str | None
+    pages: Pages
+
+    @property
+    def shown_stop(self) -> str | None: ...
 
     @property
     def metrics(self) -> Metrics: ...
@@ -165,7 +170,17 @@ def finish(
         width, height = (console.size.width, console.size.height) if interactive else (100, 30)
         write_file(
             snapshot,
-            render(m, now, width=width, height=height, fmt=snapshot_format, stopped=session.reason),
+            render(
+                m,
+                now,
+                width=width,
+                height=height,
+                fmt=snapshot_format,
+                stopped=session.shown_stop,
+                view=session.pages.state,  # the view shown, as it was shown
+                record=session.pages.last(),
+                end=session.pages.end,
+            ),
         )
     if interactive:  # the screen just closed: the last picture stays in the scrollback
         session.keys = False  # without the key hints: no key works there any more

@@ -21,6 +21,7 @@ from replay.core.text import hms, safe
 from replay.core.views.hints import Hints
 from replay.core.views.histogram import bucket_start
 from replay.core.views.overview import run_state
+from replay.core.views.panels import STOP_WORDS
 from replay.core.views.timeline import Timeline
 from replay.core.when import When
 from replay.index.cursor import Cursor
@@ -290,16 +291,26 @@ class ReplaySession:
             state = f"paused · {speed}"
         else:
             state = f"playing {speed}" if self.speed > 0 else "instant"
+        keys = KEYS.hints(self) if self.keys else []
         line = Hints(
             [
                 Text(self.message or self.pages.message or "", style="bold yellow"),
                 Text(state, style="bold magenta"),
                 Text(f"{hms(self.vt - self.first_t)} / {hms(span)}"),
                 Text(f"event {self.cursor.position}/{self.cursor.count}", style="dim"),
-                *(KEYS.hints(self) if self.keys else ()),
-            ]
+                *keys,
+            ],
+            keep=next((k for k in keys if k.key == "?"), None),  # `? help` at every width
         )
         return Group(Timeline(where, self._mark_cols, self._fail_cols), line)
+
+    @property
+    def shown_stop(self) -> str | None:
+        """The stop as the frame draws it: a replay shows a position, and the viewer
+        leaving it (q, a signal) changes nothing of the run's state there, so the last
+        frame and ``--snapshot`` are the position as shown; the end of the log or --to
+        are said."""
+        return None if self.reason in STOP_WORDS else self.reason
 
     def view(self) -> RenderableType:
         board = self.pages.draw(
@@ -308,7 +319,7 @@ class ReplaySession:
             lambda view: self.store.for_view(self.cursor.index, self.cursor.position, view),
             self.cursor.position,
             controls=self.controls,
-            stopped=self.reason,
+            stopped=self.shown_stop,
         )
         return with_help(board, "replay", KEYS, shown=self.keys and self.help_shown)
 
@@ -331,7 +342,7 @@ class ReplaySession:
 
     def status_line(self) -> str:
         m = self.metrics
-        state = run_state(m, self.vt, self.reason).plain  # as the header says it
+        state = run_state(m, self.vt, self.shown_stop).plain  # as the header says it
         return (
             f"runreel replay: {hms(self.vt - self.first_t)} {state} {m.status_text} "
             f"event {self.cursor.position}/{self.cursor.count} "

@@ -13,7 +13,16 @@ from rich.text import Text
 
 from replay.core.records import Group, Work
 from replay.core.text import hms, lit, plural
-from replay.core.views.listing import SELECTED, clamp, fit, spark, title, window, work_lines
+from replay.core.views.listing import (
+    SELECTED,
+    clamp,
+    fit,
+    more_rows,
+    spark,
+    title,
+    window,
+    work_lines,
+)
 
 ROWS = 4  # lines per group: counts, signature, bar, example
 
@@ -76,9 +85,7 @@ class Failures:
             yield from self.lines(self.groups[i], width, i == sel)
             used += ROWS
         if fits < len(self.groups):
-            yield Text(
-                f"  {first + 1}-{first + fits} of {len(self.groups)} groups (↑/↓)", style="dim"
-            )
+            yield more_rows(first, fits, len(self.groups), "groups")
             used += 1
         heading = Text("latest failures in the selected group", style="bold")
         yield from work_lines(heading, self.work, self.first_t, self.now, width, height - used)

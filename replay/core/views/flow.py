@@ -35,15 +35,36 @@ def flow(parts: Sequence[Text], width: int, lines: int | None = None, sep: str =
     return out
 
 
+def second_fits(parts: Sequence[Text], width: int, sep: str = SEP) -> Sequence[Text]:
+    """``parts`` with the first one cut (or, with no room for a few cells of it, left
+    out) so that the second fits on the first line: a header's run state is never
+    pushed off by a long name."""
+    if len(parts) < 2:
+        return parts
+    first, second = parts[0], parts[1]
+    room = width - cell_len(sep) - second.cell_len
+    if first.cell_len <= room:
+        return parts
+    if room < 4:
+        return parts[1:]
+    cut = first.copy()
+    cut.truncate(room, overflow="ellipsis")
+    return [cut, *parts[1:]]
+
+
 @dataclass(frozen=True)
 class Flow:
-    """``flow`` as a renderable, on as many lines as the height it is given."""
+    """``flow`` as a renderable, on as many lines as the height it is given
+    (``squeeze``: the first part gives way to the second, see ``second_fits``)."""
 
     parts: tuple[Text, ...]
     sep: str = SEP
+    squeeze: bool = False
 
     def cache_key(self) -> Hashable:
-        return (texts_key(self.parts), self.sep)
+        return (texts_key(self.parts), self.sep, self.squeeze)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield from flow(self.parts, options.max_width, options.height, self.sep)
+        width = options.max_width
+        parts = second_fits(self.parts, width, self.sep) if self.squeeze else self.parts
+        yield from flow(parts, width, options.height, self.sep)

@@ -33,16 +33,38 @@ class Hints:
     (but the first: wider than the whole line, it is cut rather than dropped)."""
 
     def __init__(
-        self, pieces: Iterable[Text | Hint], separator: str = SEPARATOR, style: str = ""
+        self,
+        pieces: Iterable[Text | Hint],
+        separator: str = SEPARATOR,
+        style: str = "",
+        keep: Text | Hint | None = None,
     ) -> None:
+        pieces = list(pieces)
+        self.keep = pieces.index(keep) if keep is not None and keep in pieces else None
         self.pieces = [p.text() if isinstance(p, Hint) else p for p in pieces]
         self.separator = separator
         self.style = style  # the separator's
 
     def fit(self, width: int) -> Text:
-        """As many whole pieces as fit in ``width`` cells, in order."""
+        """As many whole pieces as fit in ``width`` cells, in order; the piece to ``keep``
+        (``? help``) is shown even when those before it fill the line: they give way."""
+        line, placed = self._fit(self.pieces, width)
+        if self.keep is None or placed > self.keep:
+            return line
+        kept = self.pieces[self.keep]
+        room = width - len(self.separator) - kept.cell_len
+        line, _ = self._fit(self.pieces[: self.keep], room) if room > 0 else (Text(), 0)
+        if not line.plain:
+            return self._fit([kept], width)[0]
+        line.append(self.separator, self.style)
+        line.append_text(kept)
+        return line
+
+    def _fit(self, pieces: list[Text], width: int) -> tuple[Text, int]:
+        """The line of ``pieces`` that fit, and how many of them were looked at."""
         line = Text(no_wrap=True, overflow="crop")
-        for piece in self.pieces:
+        placed = 0
+        for placed, piece in enumerate(pieces, 1):
             if not piece.plain:
                 continue
             gap = self.separator if line.plain else ""
@@ -51,10 +73,11 @@ class Hints:
                     piece = piece.copy()  # rather than show nothing
                     piece.truncate(width, overflow="ellipsis")
                     line.append_text(piece)
-                break
+                    return line, placed
+                return line, placed - 1
             line.append(gap, self.style)
             line.append_text(piece)
-        return line
+        return line, placed
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         yield self.fit(options.max_width)

@@ -12,7 +12,16 @@ from rich.text import Text
 
 from replay.core.metrics import SERIES, Metrics
 from replay.core.text import hms, lit, short
-from replay.core.views.listing import MARK, NO_MARK, SELECTED, clamp, fit, title, window
+from replay.core.views.listing import (
+    MARK,
+    NO_MARK,
+    SELECTED,
+    clamp,
+    fit,
+    more_rows,
+    title,
+    window,
+)
 
 
 def grid(m: Metrics, now: float, end: float | None = None) -> tuple[float, int]:
@@ -97,6 +106,8 @@ class Histogram:
         now_row = here(m, self.now, self.end)
         sel = clamp(now_row if self.selected is None else self.selected, n)
         fits = max(height - 1, 1)
+        if n > fits:  # a line under the rows says which of them are shown
+            fits = max(height - 2, 1)
         first = window(sel, n, fits)
         bar_width = max(min(width // 2, width - 40), 8)
         for i in range(first, min(first + fits, n)):
@@ -123,3 +134,5 @@ class Histogram:
             if i == sel:
                 row.stylize(SELECTED)
             yield fit(row, width)
+        if fits < n:
+            yield more_rows(first, min(fits, n - first), n, "rows")

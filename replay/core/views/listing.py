@@ -33,6 +33,12 @@ def window(selected: int, total: int, height: int) -> int:
     return max(0, min(selected - height // 2, total - height))
 
 
+def more_rows(first: int, shown: int, total: int, what: str) -> Text:
+    """The line under a list that shows only some of its rows: which ones, of how many,
+    and the keys that scroll it, so hidden rows are never a surprise."""
+    return Text(f"  {first + 1}-{first + shown} of {total} {what} (↑/↓)", style="dim")
+
+
 def clamp(selected: int, total: int) -> int:
     return min(max(selected, 0), max(total - 1, 0))
 

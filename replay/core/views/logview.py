@@ -9,17 +9,36 @@ from rich.text import Text
 
 from replay.core.records import LogLine, Page
 from replay.core.text import hms, lit
-from replay.core.views.listing import MARK, NO_MARK, SELECTED, clamp, fit, title, window
+from replay.core.views.listing import (
+    MARK,
+    NO_MARK,
+    SELECTED,
+    clamp,
+    fit,
+    more_rows,
+    title,
+    window,
+)
 
 LEVEL_STYLE = {
     "debug": "dim",
     "info": "",
     "warning": "yellow",
     "warn": "yellow",
+    "stderr": "yellow",  # a recorded command's standard error, as the overview colours it
     "error": "bold red",
 }
 LEVEL_STYLE |= {"critical": "bold red", "fatal": "bold red"}
-SHORT = {"warning": "WARN", "critical": "CRIT"}
+SHORT = {"warning": "WARN", "critical": "CRIT"}  # the usual four-letter forms
+LEVEL_MIN, LEVEL_MAX = 5, 12  # cells of the level column; a longer level is cut with "…"
+
+
+def level_name(level: str) -> Text:
+    """A row's level as the column shows it: whole (STDOUT, STDERR, NOTICE), but WARN
+    and CRIT; a level from the log past LEVEL_MAX cells is cut with an ellipsis."""
+    name = lit(SHORT.get(level.lower(), level.upper()), LEVEL_STYLE.get(level.lower(), ""))
+    name.truncate(LEVEL_MAX, overflow="ellipsis")
+    return name
 
 
 @dataclass(frozen=True)
@@ -57,22 +76,28 @@ class LogView:
             return
         sel = clamp(self.selected, page.total)
         fits = max(height - 1, 1)
+        if page.total > fits:  # a line under the rows says which of them are shown
+            fits = max(height - 2, 1)
         first = window(sel, page.total, fits)
-        for i in range(first, min(first + fits, page.total)):
-            j = i - page.first
-            if not 0 <= j < len(page.rows):
-                break
-            r = page.rows[j]
-            lvl = r.level.lower()
-            name = SHORT.get(lvl, r.level.upper()[:5])
+        rows = [
+            (i, page.rows[i - page.first])
+            for i in range(first, min(first + fits, page.total))
+            if 0 <= i - page.first < len(page.rows)
+        ]
+        names = [level_name(r.level) for _, r in rows]
+        column = max([LEVEL_MIN, *(n.cell_len for n in names)])  # as wide as the widest shown
+        for (i, r), name in zip(rows, names, strict=True):
+            name.pad_right(column - name.cell_len)
             line = Text.assemble(
                 MARK if i == sel else NO_MARK,
                 (hms(r.t - self.first_t), "dim"),
                 " ",
-                lit(name.ljust(5), LEVEL_STYLE.get(lvl, "")),
+                name,
                 " ",
-                lit(r.msg, LEVEL_STYLE.get(lvl, "")),
+                lit(r.msg, LEVEL_STYLE.get(r.level.lower(), "")),
             )
             if i == sel:
                 line.stylize(SELECTED)
             yield fit(line, width)
+        if page.total > fits:
+            yield more_rows(first, len(rows), page.total, "messages")

@@ -66,7 +66,7 @@ def header(m: Metrics, now: float, stopped: str | None) -> Box:
         Text.assemble(("elapsed ", "dim"), (elapsed(m, now), "bold")),
         Text.assemble(("run ", "dim"), lit(m.run or "?", "cyan")),
     ]
-    return Box(Flow(tuple(parts), "  "), border_style="blue")
+    return Box(Flow(tuple(parts), "  ", squeeze=True), border_style="blue")
 
 
 def footer(m: Metrics, now: float, stopped: str | None, extra: Iterable[Text] = ()) -> Box:
@@ -145,7 +145,10 @@ class Body:
         (errors and the log side by side when both fit)."""
         m, now, stopped = self.m, self.now, self.stopped
         inner = max(width - 4, 1)  # inside a panel's border and padding
-        status = flow(status_parts(m, now, stopped), inner)
+        parts = status_parts(m, now, stopped)
+        status = flow(parts, inner)
+        boxed = all(line.cell_len <= inner for line in status)  # else a figure is cut
+        status_h = len(status) + 3 if boxed else len(flow(parts, width)) + 1
         title, workers = worker_rows(m, now, stopped)
         columns = _grid_columns(workers, inner)
         worker_h = -(-len(workers) // columns) + 2 if workers else 0
@@ -154,8 +157,8 @@ class Body:
         half = (width - 8) // 2  # inside each of two panels side by side
         beside = bool(errors and logs and width >= SIDE_BY_SIDE)
         beside = beside and max(e.cell_len for e in errors) <= half
-        sections = [
-            Section("status", len(status) + 3, len(status) + 3, 0, 0),
+        sections = [  # the status first, on every row the body has if need be
+            Section("status", status_h, min(status_h, height), 0, 0),
             Section("workers", worker_h, min(worker_h, 6), 1, 1) if workers else None,
             Section("retries", len(retries) + 2, 3, 3, 3) if retries else None,
             Section("chart", CHART_ROOMY, CHART_MIN, 4, 2) if m.processed or m.in_flight else None,
@@ -178,7 +181,9 @@ class Body:
             sections.append(Section("slowest", slow_h, 3, 6, 6))
         bar = outcome_bar(inner, m.total, _outcomes(m))
         panels = {
-            "status": Box(_Lines((*status, bar)), "Status", "cyan"),
+            "status": _status_panel(
+                status if boxed else [], bar, rows.get("status", 0), parts, width, m
+            ),
             "workers": Box(_Grid(workers, columns), title, "cyan"),
             "retries": Box(Head(retries), f"Retries ({len(retries)} backing off)", "yellow"),
             "chart": Box(self.chart(), self.chart_title(), "green"),
@@ -198,8 +203,8 @@ class Body:
             else:
                 region.update(panels[s.name])
             regions.append(region)
-        body = Board(name="body")
-        if regions:  # else no room for any panel: rich's placeholder, as before
+        body = Board(Text(""), name="body")  # no rows at all: blank, never rich's placeholder
+        if regions:
             body.split_column(*regions)
         return body
 
@@ -227,6 +232,28 @@ class Body:
         m = self.m
         peak = max(m.series_busy[: m.series_used(self.now)], default=0)
         return f"Over time (bars of {m.series_width * self.factor():g}s, at most {peak} in flight)"
+
+
+def _status_panel(
+    status: list[Text], bar: Text, rows: int, parts: list[Text], width: int, m: Metrics
+) -> RenderableType:
+    """The status as a panel with its bar, or without the bar, or (fewer rows than a
+    panel needs, or a part wider than its inside) its lines alone across the whole width,
+    the bar under them when there is a row for it: the figures are on screen at every
+    size. ``status``: its lines inside a panel (none: too wide for one)."""
+    if status and rows >= len(status) + 3:
+        return Box(_Lines((*status, bar)), "Status", "cyan")
+    if status and rows >= len(status) + 2:
+        return Box(_Lines(tuple(status)), "Status", "cyan")
+    lead = parts[0].plain  # the status lead and the seed's figures: "⠹ Processing (1 - 2 / 4)"
+    if parts[0].cell_len > width and 0 < lead.find(" ") < lead.rfind(" ("):
+        # too wide: "⠹ (1 - 2 / 4)", the header says the words
+        glyph, words, figures = parts[0].divide([lead.find(" ") + 1, lead.rfind(" (") + 1])
+        parts = [Text.assemble(glyph, figures), *parts[1:]]
+    lines = flow(parts, width, max(rows, 1))
+    if len(lines) < rows:
+        lines.append(outcome_bar(width, m.total, _outcomes(m)))
+    return _Lines(tuple(lines))
 
 
 def slow_rows(m: Metrics) -> tuple[Text, ...]:
@@ -327,7 +354,8 @@ def dashboard(
     (two rows, when given) and the footer.
 
     ``stopped`` is why the view stopped ("quit", "timeout", "sigint", "sigterm",
-    "finished"), for its last frame: a run not finished then reads "interrupted".
+    "finished"), for its last frame: a run not finished then reads as it stood, with
+    "view stopped" (only a run recorded as interrupted reads "interrupted").
     """
     regions = [
         Layout(header(m, now, stopped), name="header", size=3),

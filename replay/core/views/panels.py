@@ -44,18 +44,22 @@ def animation_step(now: float) -> int:
     return math.floor(now * ANIMATION_HZ)
 
 
-def interrupted(m: Metrics, stopped: str | None) -> bool:
-    """The view stopped (q, a timeout, a signal) before the run finished, or the run
-    itself was recorded as interrupted (``runreel record`` stopped its command)."""
-    if m.finished:
-        return m.status == INTERRUPTED
-    return stopped in STOP_WORDS
+def interrupted(m: Metrics) -> bool:
+    """The run itself was recorded as interrupted (``runreel record`` stopped its
+    command). A viewer that stops (q, a timeout, a signal) interrupts no run."""
+    return m.finished and m.status == INTERRUPTED
+
+
+def view_stopped(m: Metrics, stopped: str | None) -> bool:
+    """The view stopped (q, a timeout, a signal) while the run had not finished: the
+    picture is the run's state then, still, and labelled so."""
+    return not m.finished and stopped in STOP_WORDS
 
 
 def ended(m: Metrics, stopped: str | None) -> bool:
-    """Nothing will change any more: the run finished, the view stopped, or a replay
-    reached the end of its log."""
-    return m.finished or interrupted(m, stopped) or stopped == LOG_END
+    """The tasks in flight will never end in what is shown: the run finished, or a
+    replay reached the end of its log."""
+    return m.finished or stopped == LOG_END
 
 
 def log_ended(m: Metrics, stopped: str | None) -> bool:
@@ -118,12 +122,12 @@ def eta_text(m: Metrics, now: float, stopped: str | None) -> str:
     estimate = (
         "--:--" if eta is None else hms(max(eta, 1.0))
     )  # under a second reads 00:01, not 00:00
-    return f"{estimate} at the stop" if stopped in STOP_WORDS and eta is not None else estimate
+    return f"{estimate} at the stop" if view_stopped(m, stopped) and eta is not None else estimate
 
 
 def moving(m: Metrics, now: float, stopped: str | None = None) -> bool:
     """Whether events still arrive: only then do spinners and the pulsing bar move."""
-    if ended(m, stopped):
+    if ended(m, stopped) or view_stopped(m, stopped):
         return False
     return m.last_t is not None and now - m.last_t < STALL_AFTER
 
@@ -190,11 +194,10 @@ class Head:
 
 def run_state(m: Metrics, now: float, stopped: str | None = None) -> Text:
     """finished (with outcome), interrupted, stalled for Ns, or running: never claims
-    work that stopped."""
+    work that stopped; a view that stopped says so after the state it stopped at."""
     exit_status = "" if m.exit_status is None else f" (exit status {m.exit_status})"
-    if interrupted(m, stopped):
-        why = exit_status if m.finished else f" ({STOP_WORDS.get(str(stopped), stopped)})"
-        return Text(f"interrupted{why}", style="bold magenta")
+    if interrupted(m):
+        return Text(f"interrupted{exit_status}", style="bold magenta")
     if m.finished:
         outcome = outcome_of(m)
         label = f"finished: {outcome.value}{exit_status}"
@@ -202,21 +205,27 @@ def run_state(m: Metrics, now: float, stopped: str | None = None) -> Text:
     if log_ended(m, stopped):
         return Text("unfinished: the log ends here", style="bold magenta")
     if m.last_t is None:
-        return Text("waiting for events", style="yellow")
-    if now - m.last_t >= STALL_AFTER:
-        return Text(f"stalled {stall(m, now)}", style="bold yellow")
-    return Text("running", style="bold cyan")
+        state = Text("waiting for events", style="yellow")
+    elif now - m.last_t >= STALL_AFTER:
+        state = Text(f"stalled {stall(m, now)}", style="bold yellow")
+    else:
+        state = Text("running", style="bold cyan")
+    if view_stopped(m, stopped):
+        state.append(f" (view stopped: {STOP_WORDS[str(stopped)]})", style="bold magenta")
+    return state
 
 
 def status_lead(m: Metrics, now: float, stopped: str | None) -> Text:
     """The status line's first word: a spinner only while events arrive."""
-    if interrupted(m, stopped):
+    if interrupted(m):
         return Text("■ Interrupted", style="bold magenta")
     if m.finished:
         ok = outcome_of(m) is Outcome.SUCCEEDED
         return Text("✔ Done" if ok else "✖ Done", style="bold green" if ok else "bold red")
     if log_ended(m, stopped):
         return Text("■ Log ends", style="bold magenta")
+    if view_stopped(m, stopped):
+        return Text("■ View stopped", style="bold magenta")
     if m.last_t is None:
         return Text("… Waiting", style="yellow")
     if now - m.last_t >= STALL_AFTER:

@@ -38,16 +38,16 @@ TABS = (
 
 def tabs(state: ViewState) -> Hints:
     """The views with their keys, the one shown highlighted (Tab moves along them)."""
-    pieces = []
+    pieces, current = [], None
     for key, name in TABS:
         if name == "task" and state.task is None:
             continue
         shown = name == state.view
         style = "bold reverse" if shown else ""
-        pieces.append(
-            Text.assemble((key, "bold" if not shown else style), (f" {name}", style or "dim"))
-        )
-    return Hints(pieces, separator="  ")
+        piece = Text.assemble((key, "bold" if not shown else style), (f" {name}", style or "dim"))
+        pieces.append(piece)
+        current = piece if shown else current
+    return Hints(pieces, separator="  ", keep=current)  # the view shown, at any width
 
 
 def body(

@@ -18,6 +18,7 @@ from replay.core.views.listing import (
     OUTCOME_STYLE,
     SELECTED,
     clamp,
+    more_rows,
     title,
     window,
 )
@@ -76,7 +77,10 @@ class Tasks:
             return
         sel = clamp(self.selected, page.total)
         fits = max(height - 3, 1)  # the title, the table's head and its rule
+        if page.total > fits:  # and a line under the rows says which of them are shown
+            fits = max(height - 4, 1)
         first = window(sel, page.total, fits)
+        shown = 0
         table = Table(box=box.SIMPLE_HEAD, expand=True, pad_edge=False, show_edge=False)
         table.add_column("task", no_wrap=True, overflow="ellipsis", min_width=8, max_width=32)
         table.add_column("status", no_wrap=True, min_width=9)
@@ -104,4 +108,7 @@ class Tasks:
                 lit(r.error or "", "red"),
                 style=SELECTED if i == sel else None,
             )
+            shown += 1
         yield table
+        if page.total > fits:
+            yield more_rows(first, shown, page.total, "tasks")
