@@ -19,6 +19,15 @@ import pyte
 RUNREEL = str(Path(sys.executable).with_name("runreel"))
 REFRESH_HZ = 10.0
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+# Each view and the key that opens it (the live keymap's); the overview is the baseline.
+VIEW_KEYS = {
+    "overview": "o",
+    "failures": "f",
+    "tasks": "t",
+    "workers": "w",
+    "timeline": "i",
+    "log": "l",
+}
 
 
 def viewer_env(code: str | None = None) -> dict[str, str]:
@@ -95,6 +104,12 @@ class Viewer:
 
     def cpu(self) -> float:
         return cpu_seconds(self.child.pid)
+
+    def press(self, key: str, settle: float = 1.0) -> None:
+        """Press ``key`` (a view's key: ``VIEW_KEYS``) and give the view ``settle``
+        seconds to open (its store catches up with the file on its first frame)."""
+        self.child.send(key)
+        time.sleep(settle)
 
     def close(self) -> None:
         if self._alive():
