@@ -130,9 +130,10 @@ from replay.sources.follow import Follower
 
 source, path, key, writer = sys.argv[1:5]
 head, rate, seconds = int(sys.argv[5]), int(sys.argv[6]), float(sys.argv[7])
+rows = int(sys.argv[8]) if len(sys.argv) > 8 else 40
 with open(source, "rb") as lines, open(path, "wb") as f:
     f.write(b"".join(next(lines) for _ in range(head)))
-console = Console(file=io.StringIO(), width=120, height=40, color_system="truecolor",
+console = Console(file=io.StringIO(), width=120, height=rows, color_system="truecolor",
                   force_terminal=True, _environ={})
 live = RowLive(console)
 s = LiveSession(Follower(path), wall=time.time, mono=time.monotonic)
