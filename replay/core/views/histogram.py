@@ -13,6 +13,7 @@ from rich.text import Text
 from replay.core.metrics import SERIES, Metrics
 from replay.core.text import hms, lit, short
 from replay.core.views.listing import MARK, NO_MARK, SELECTED, clamp, fit, title, window
+from replay.core.views.stack import Lines, text_lines
 
 
 def grid(m: Metrics, now: float, end: float | None = None) -> tuple[float, int]:
@@ -69,6 +70,12 @@ class Histogram:
     selected: int | None  # None: the row of now
     end: float | None = None  # a replay's end: rows after now are there to seek to
     seeks: bool = False  # Enter seeks (a replay; a live view cannot)
+
+    def frame_lines(self, console: Console, options: ConsoleOptions) -> Lines:
+        """The lines ``console.render_lines(self, options)`` gives; a row drawn in an
+        earlier frame is reused (a live timeline redraws at every fold, and only the rows
+        whose counts moved change)."""
+        return text_lines(console, self, options, None)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width, height = options.max_width, options.height or console.height
