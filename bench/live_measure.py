@@ -26,7 +26,7 @@ MISS_S = 2.0  # a marker not on screen after this long is a miss
 # and the workers view's "latest attempts, running first" of its selected worker (the
 # markers' worker is the first one). The others list no such task: their markers are
 # written at the overview's pace without waiting (the same activity), and no latency.
-MARKED = ("overview", "workers")
+MARKED = ("overview", "workers", "overview+store")
 UNMARKED_WAIT_S = 0.05  # about the overview's median latency: the pace of those markers
 
 
@@ -179,7 +179,7 @@ def run(
             proc.wait()
             c1, t1 = viewer.cpu(), time.monotonic()
             done = time.perf_counter()
-            if view != "overview":  # only the overview's footer counts the events
+            if not view.startswith("overview"):  # only the overview's footer counts events
                 viewer.press(VIEW_KEYS["overview"], settle=0.0)
             with open(log, "rb") as f:
                 total_events = sum(

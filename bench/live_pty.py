@@ -27,6 +27,9 @@ VIEW_KEYS = {
     "workers": "w",
     "timeline": "i",
     "log": "l",
+    # the overview after a view was open: the views' store goes on being fed (the cost
+    # of the store alone, next to the overview's)
+    "overview+store": "to",
 }
 
 
@@ -105,11 +108,12 @@ class Viewer:
     def cpu(self) -> float:
         return cpu_seconds(self.child.pid)
 
-    def press(self, key: str, settle: float = 1.0) -> None:
-        """Press ``key`` (a view's key: ``VIEW_KEYS``) and give the view ``settle``
-        seconds to open (its store catches up with the file on its first frame)."""
-        self.child.send(key)
-        time.sleep(settle)
+    def press(self, keys: str, settle: float = 1.0) -> None:
+        """Press each of ``keys`` (a view's: ``VIEW_KEYS``), giving the view ``settle``
+        seconds to open after each (its store catches up with the file on its first frame)."""
+        for key in keys:
+            self.child.send(key)
+            time.sleep(settle)
 
     def close(self) -> None:
         if self._alive():
