@@ -22,6 +22,11 @@ The harnesses: "pty" runs ``runreel live`` in a pseudo-terminal (``live_pty``, C
 ``/proc``: the whole process), "in-process" is bench/views.py's loop (the terminal
 loop's steps, ``RowLive`` into a string, the process's CPU time). Each at 120x30 and at
 120x40 (bench/views.py's size) on the last log.
+
+Then the parts that do not draw, per log, in this process (CPU time per event, as a
+share of a core at the rate): reading and decoding, folding (in polls of a seventh of a
+second's events), and the post-mortem views' store fed the same polls and written once
+a second (``MovingStore.add``, then ``conn`` as a live view's read does): a view's floor.
 """
 
 from __future__ import annotations
@@ -42,6 +47,10 @@ from views import _LIVE, _WRITER, LIVE_HEAD  # noqa: E402
 
 from recorder import codec  # noqa: E402
 from recorder.events import RunStarted, TaskStarted, TaskSucceeded  # noqa: E402
+from replay.core.fold import apply_all  # noqa: E402
+from replay.core.metrics import Metrics  # noqa: E402
+from replay.sources.file import read_batches  # noqa: E402
+from replay.store.moving import MovingStore  # noqa: E402
 
 
 def pairs_log(path: Path, events: int, rate: float) -> None:
@@ -69,6 +78,30 @@ def real_time(source: Path, path: Path, rate: float) -> None:
         event["t"] = ts[0] + (t - ts[0]) * scale
         out.append(json.dumps(event, separators=(",", ":")).encode() + b"\n")
     path.write_bytes(b"".join(out))
+
+
+def per_event(path: Path, rate: int) -> dict[str, float]:
+    """CPU seconds per event of reading, folding and the views' store, on ``path``."""
+    began = time.process_time()
+    every = [e for batch in read_batches(str(path)) for e in batch]
+    read = time.process_time() - began
+    poll = max(rate // 7, 1)
+    m, began = Metrics(), time.process_time()
+    for i in range(0, len(every), poll):
+        apply_all(m, every[i : i + poll])
+    fold = time.process_time() - began
+    store = MovingStore(None)
+    store.start()
+    began = time.process_time()
+    for k, i in enumerate(range(0, len(every), poll)):
+        store.add(every[i : i + poll])
+        if k % 7 == 6:
+            store.conn  # noqa: B018 (a read writes what was added)
+    store.conn  # noqa: B018
+    fed = time.process_time() - began
+    store.close()
+    n = len(every)
+    return {"read": read / n, "fold": fold / n, "store": fed / n}
 
 
 def in_process(source: Path, grow: Path, rows: int, rate: int, seconds: float) -> float:
@@ -115,6 +148,7 @@ def main(argv: list[str] | None = None) -> None:
         pairs_log(logs["pairs"], need, args.rate)
         generate(str(logs["generated, as is"]), need)
         real_time(logs["generated, as is"], logs["generated, real time"], args.rate)
+        parts = {name: per_event(logs[name], args.rate) for name in ("pairs", "generated, as is")}
         cells: list[tuple[str, int, float, float]] = []
         for name, source in logs.items():
             for rows in (30, 40) if name == "generated, as is" else (30,):
@@ -130,6 +164,14 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{'log':<22} {'size':>7} {'pty':>7} {'in-process':>11} {'in-process/pty':>15}")
     for name, rows, pty, inproc in cells:
         print(f"{name:<22} {f'120x{rows}':>7} {pty:6.2f}% {inproc:10.2f}% {inproc / pty:14.2f}x")
+    print(f"\nper event, in this process, as % of a core at {args.rate:,} events/s:")
+    for name, p_ in parts.items():
+        pct = {k: v * args.rate * 100 for k, v in p_.items()}
+        print(
+            f"  {name:<18} reading {pct['read']:.2f} %, folding {pct['fold']:.2f} %, "
+            f"the views' store {pct['store']:.2f} % "
+            f"(a view's floor, drawing nothing: {sum(pct.values()):.2f} %)"
+        )
     base = cells[0][2]
     print(
         "pty, each log / pairs: "
