@@ -104,13 +104,15 @@ def per_event(path: Path, rate: int) -> dict[str, float]:
     return {"read": read / n, "fold": fold / n, "store": fed / n}
 
 
-def in_process(source: Path, grow: Path, rows: int, rate: int, seconds: float) -> float:
+def in_process(source: Path, grow: Path, rows: int, rate: int, seconds: float) -> tuple[float, int]:
+    """The CPU share of bench/views.py's loop, and the frames it drew."""
     argv = [str(source), str(grow), VIEW_KEYS["overview"], _WRITER, str(LIVE_HEAD), str(rate)]
     argv += [str(seconds), str(rows)]
     out = subprocess.run(
         [sys.executable, "-c", _LIVE, *argv], capture_output=True, text=True, check=True
     )
-    return 100.0 * float(json.loads(out.stdout)["cpu_per_s"])
+    figures = json.loads(out.stdout)
+    return 100.0 * float(figures["cpu_per_s"]), int(figures["frames"])
 
 
 def in_pty(source: Path, grow: Path, rows: int, rate: int, seconds: float) -> float:
@@ -149,21 +151,27 @@ def main(argv: list[str] | None = None) -> None:
         generate(str(logs["generated, as is"]), need)
         real_time(logs["generated, as is"], logs["generated, real time"], args.rate)
         parts = {name: per_event(logs[name], args.rate) for name in ("pairs", "generated, as is")}
-        cells: list[tuple[str, int, float, float]] = []
+        cells: list[tuple[str, int, float, float, int]] = []
         for name, source in logs.items():
             for rows in (30, 40) if name == "generated, as is" else (30,):
                 grow = tmp / "grow.jsonl"
                 pty = in_pty(source, grow, rows, args.rate, args.seconds)
-                inproc = in_process(source, grow, rows, args.rate, args.seconds)
-                cells.append((name, rows, pty, inproc))
+                inproc, frames = in_process(source, grow, rows, args.rate, args.seconds)
+                cells.append((name, rows, pty, inproc, frames))
                 load.append(os.getloadavg()[0])
     print(
         f"the overview of runreel live at {args.rate:,} events/s, {args.seconds:g} s per cell, "
         f"% of a core; load average {min(load):.2f} to {max(load):.2f}"
     )
-    print(f"{'log':<22} {'size':>7} {'pty':>7} {'in-process':>11} {'in-process/pty':>15}")
-    for name, rows, pty, inproc in cells:
-        print(f"{name:<22} {f'120x{rows}':>7} {pty:6.2f}% {inproc:10.2f}% {inproc / pty:14.2f}x")
+    print(
+        f"{'log':<22} {'size':>7} {'pty':>7} {'in-process':>11} {'in-process/pty':>15} "
+        f"{'frames/s (in-process)':>22}"
+    )
+    for name, rows, pty, inproc, frames in cells:
+        print(
+            f"{name:<22} {f'120x{rows}':>7} {pty:6.2f}% {inproc:10.2f}% {inproc / pty:14.2f}x "
+            f"{frames / args.seconds:22.1f}"
+        )
     print(f"\nper event, in this process, as % of a core at {args.rate:,} events/s:")
     for name, p_ in parts.items():
         pct = {k: v * args.rate * 100 for k, v in p_.items()}
