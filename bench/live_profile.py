@@ -111,8 +111,9 @@ def profile(
         threading.Thread(target=_drain, args=(child,), daemon=True).start()
         time.sleep(3.0)  # start-up over
         if view != "overview":
-            child.send(VIEW_KEYS[view])
-            time.sleep(1.0)  # the view's store catches up with the file
+            for key in VIEW_KEYS[view]:
+                child.send(key)
+                time.sleep(1.0)  # the view's store catches up with the file
         writer = subprocess.Popen(
             [sys.executable, "-c", LOAD_WRITER, str(log), str(rate), str(seconds)],
             stdout=subprocess.PIPE,
