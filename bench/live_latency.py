@@ -7,8 +7,8 @@ Run from the repository root (not a test; every figure comes from this run):
     python bench/live_latency.py --json out.json   # also write the figures as JSON ("-": stdout)
     python bench/live_latency.py --quick --baseline ../old   # old and new viewer in one run
     python bench/live_latency.py --baseline ../old --baseline ../main   # several baselines
-    python bench/live_latency.py --views all            # each view open, the overview first
-    python bench/live_latency.py --views all --quick    # about 3 minutes
+    python bench/live_latency.py --views all    # each view open, the overview first: 10 min
+    python bench/live_latency.py --views all --quick    # 4 minutes
     python bench/live_latency.py --views tasks,log --rounds 2
 
 ``--baseline DIR`` measures every state again with the viewer's code taken from DIR (a
