@@ -47,7 +47,8 @@ fed on (the store's own cost). A view that does not show a just-started task (fa
 tasks, timeline, log) gets the same markers at the overview's pace, unwaited, and no
 latency figure; the lag after the load is read on the overview's footer (the
 overview's key is pressed when the load ends).
-With ``--rounds N`` the views take turns N times (reversed every other round).
+With ``--rounds N`` the views take turns N times (reversed every other round); with
+``--baseline DIR`` too, each view is measured with both viewers, one after the other.
 """
 
 from __future__ import annotations
@@ -100,20 +101,35 @@ def main(argv: list[str] | None = None) -> None:
                 f"--views: no view {', '.join(unknown)} (one of {', '.join(VIEW_KEYS)})"
             )
         views = ["overview", *(v for v in views if v != "overview")]  # the baseline, first
+        codes = {b: str(Path(b).resolve()) for b in args.baseline}
         runs: dict[str, list[dict[str, Any]]] = {v: [] for v in views}
+        olds: dict[str, dict[str, list[dict[str, Any]]]] = {
+            b: {v: [] for v in views} for b in codes
+        }
         loads = [os.getloadavg()[0]]
         for i in range(args.rounds):
             for view in views if i % 2 == 0 else views[::-1]:
-                runs[view].append(run(args, view=view))
-                loads.append(os.getloadavg()[0])
+                order: list[str | None] = [*codes, None]  # None: this checkout
+                for which in order if i % 2 == 0 else order[::-1]:
+                    if which is None:
+                        runs[view].append(run(args, view=view))
+                    else:
+                        olds[which][view].append(run(args, codes[which], view=view))
+                    loads.append(os.getloadavg()[0])
         print(
             f"runreel live with each view open, {args.cols}x{args.rows} pty, "
             f"{args.rounds} round(s); load average (1 min) {min(loads):.2f} to {max(loads):.2f}"
         )
         print(views_table(runs))
-        r = {"machine": machine(args), "views": runs, "loadavg": loads}
+        for b in codes:  # the same views with the viewer's code from b, in the same run
+            print(f"\n{b}:")
+            print(views_table(olds[b]))
+            for view in views:
+                print(f"\n{view}, now / {b}:")
+                print(compare(runs[view], {b: olds[b][view]}))
+        r = {"machine": machine(args), "views": runs, "baselines": olds, "loadavg": loads}
     elif args.baseline:
-        codes: dict[str, str] = {}
+        codes = {}
         for b in args.baseline:
             codes[b] = str(Path(b).resolve())
             if not (Path(codes[b]) / "replay" / "__init__.py").is_file():

@@ -32,14 +32,22 @@ COMPARED: list[tuple[str, Any]] = [
 ]
 
 
+def _read(read: Any, r: dict[str, Any]) -> Any:
+    """A figure of a run; None when the run has none (a view without latency markers)."""
+    try:
+        return read(r)
+    except KeyError:
+        return None
+
+
 def compare(new: list[dict[str, Any]], old: dict[str, list[dict[str, Any]]]) -> str:
     """Each figure per round for every baseline, then for now, and the ratios of the
     medians (now / baseline)."""
     names = list(old)
     rows = [("figure", *names, "now", *(f"now / {n}" for n in names))]
     for label, read in COMPARED:
-        olds = [[read(r) for r in old[n]] for n in names]
-        news = [read(r) for r in new]
+        olds = [[_read(read, r) for r in old[n]] for n in names]
+        news = [_read(read, r) for r in new]
         if None in news or any(None in o for o in olds):
             continue
         mid = statistics.median(news)
@@ -170,19 +178,18 @@ def views_table(runs: dict[str, list[dict[str, Any]]]) -> str:
         mids = {v: statistics.median(x) if x and None not in x else None for v, x in values.items()}
         cells = []
         for v in views:
-            if mids[v] is None:
+            mid = mids[v]
+            if mid is None:
                 cells.append("-")
                 continue
             cells.append(
-                " / ".join(f"{x:.2f}" for x in values[v])
-                if len(values[v]) > 1
-                else f"{mids[v]:.2f}"
+                " / ".join(f"{x:.2f}" for x in values[v]) if len(values[v]) > 1 else f"{mid:.2f}"
             )
             target = TARGETS["cpu_idle_pct"] if label.endswith("(%)") else None
             if label.startswith("latency p95"):
                 target = TARGETS["latency_p95_ms"]
-            if target is not None and mids[v] > target:
-                missed.append(f"{v}: {label} {mids[v]:.2f} > {target:g}")
+            if target is not None and mid > target:
+                missed.append(f"{v}: {label} {mid:.2f} > {target:g}")
         base = mids.get("overview")
         ratios = [
             "-" if base in (None, 0) or mids[v] is None else f"{mids[v] / base:.2f}"
