@@ -7,6 +7,9 @@ Run from the repository root (not a test; every figure comes from this run):
     python bench/live_latency.py --json out.json   # also write the figures as JSON ("-": stdout)
     python bench/live_latency.py --quick --baseline ../old   # old and new viewer in one run
     python bench/live_latency.py --baseline ../old --baseline ../main   # several baselines
+    python bench/live_latency.py --views all    # each view open, the overview first: 10 min
+    python bench/live_latency.py --views all --quick    # 4 minutes
+    python bench/live_latency.py --views tasks,log --rounds 2
 
 ``--baseline DIR`` measures every state again with the viewer's code taken from DIR (a
 checkout of an older commit, e.g. ``git worktree add ../old 43e6d2a``, put first on
@@ -35,6 +38,17 @@ screen on a reader thread, which timestamps the moment a marker first shows.
   events per second through the Recorder API; the viewer's lag is the time from the
   writer's last event until the footer shows the log's full event count, and latency
   markers are appended among the load's events while it runs (latency under load).
+
+``--views LIST`` (or ``all``) measures all of the above again with each view open (its
+key pressed once the viewer shows the run, in every state's viewer), the overview too,
+in the same run, and prints each view's figures beside the overview's, with the ratios.
+``overview+store`` is the overview after the tasks view was open: the views' store is
+fed on (the store's own cost). A view that does not show a just-started task (failures,
+tasks, timeline, log) gets the same markers at the overview's pace, unwaited, and no
+latency figure; the lag after the load is read on the overview's footer (the
+overview's key is pressed when the load ends).
+With ``--rounds N`` the views take turns N times (reversed every other round); with
+``--baseline DIR`` too, each view is measured with both viewers, one after the other.
 """
 
 from __future__ import annotations
@@ -48,7 +62,8 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from live_measure import machine, run  # noqa: E402
-from live_report import compare, table  # noqa: E402
+from live_pty import VIEW_KEYS  # noqa: E402
+from live_report import compare, table, views_table  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -68,13 +83,53 @@ def main(argv: list[str] | None = None) -> None:
         default=[],
         help="also measure the viewer code in DIR (repeatable)",
     )
-    p.add_argument("--rounds", type=int, default=1, help="old/new rounds with --baseline (1)")
+    p.add_argument(
+        "--views",
+        metavar="LIST",
+        help=f"measure with each view open: all, or some of {','.join(VIEW_KEYS)}",
+    )
+    p.add_argument("--rounds", type=int, default=1, help="rounds with --baseline or --views (1)")
     args = p.parse_args(argv)
     args.after_activity = not args.quick
     if args.quick:
         args.samples, args.idle, args.window = 40, 4.0, 4.0
-    if args.baseline:
-        codes: dict[str, str] = {}
+    if args.views:
+        views = list(VIEW_KEYS) if args.views == "all" else args.views.split(",")
+        unknown = [v for v in views if v not in VIEW_KEYS]
+        if unknown:
+            raise SystemExit(
+                f"--views: no view {', '.join(unknown)} (one of {', '.join(VIEW_KEYS)})"
+            )
+        views = ["overview", *(v for v in views if v != "overview")]  # the baseline, first
+        codes = {b: str(Path(b).resolve()) for b in args.baseline}
+        runs: dict[str, list[dict[str, Any]]] = {v: [] for v in views}
+        olds: dict[str, dict[str, list[dict[str, Any]]]] = {
+            b: {v: [] for v in views} for b in codes
+        }
+        loads = [os.getloadavg()[0]]
+        for i in range(args.rounds):
+            for view in views if i % 2 == 0 else views[::-1]:
+                order: list[str | None] = [*codes, None]  # None: this checkout
+                for which in order if i % 2 == 0 else order[::-1]:
+                    if which is None:
+                        runs[view].append(run(args, view=view))
+                    else:
+                        olds[which][view].append(run(args, codes[which], view=view))
+                    loads.append(os.getloadavg()[0])
+        print(
+            f"runreel live with each view open, {args.cols}x{args.rows} pty, "
+            f"{args.rounds} round(s); load average (1 min) {min(loads):.2f} to {max(loads):.2f}"
+        )
+        print(views_table(runs))
+        for b in codes:  # the same views with the viewer's code from b, in the same run
+            print(f"\n{b}:")
+            print(views_table(olds[b]))
+            for view in views:
+                print(f"\n{view}, now / {b}:")
+                print(compare(runs[view], {b: olds[b][view]}))
+        r = {"machine": machine(args), "views": runs, "baselines": olds, "loadavg": loads}
+    elif args.baseline:
+        codes = {}
         for b in args.baseline:
             codes[b] = str(Path(b).resolve())
             if not (Path(codes[b]) / "replay" / "__init__.py").is_file():

@@ -5,6 +5,7 @@ Run from the repository root (not a test; the shares come from this run):
     python bench/live_profile.py                 # 8 s of load at 10,000 events/s
     python bench/live_profile.py --seconds 4 --rate 5000
     python bench/live_profile.py --code ../old   # the viewer's code from a checkout
+    python bench/live_profile.py --view tasks --stats /tmp/tasks.prof   # a view open; cProfile
 
 ``runreel live`` runs in a pty (``live_pty``) with timers around its parts (CPU time of
 its main thread, ``time.thread_time``): reading the log (``Follower.poll``; decoding is
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pstats
 import signal
 import subprocess
 import sys
@@ -31,7 +33,7 @@ from pathlib import Path
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pexpect  # noqa: E402
 from live_load import LOAD_WRITER  # noqa: E402
-from live_pty import cpu_seconds, viewer_env  # noqa: E402
+from live_pty import VIEW_KEYS, cpu_seconds, viewer_env  # noqa: E402
 
 from recorder.writer import Recorder  # noqa: E402
 
@@ -65,10 +67,18 @@ timed(live.LiveSession, "frame_key", "the frame's key")
 timed(live.LiveSession, "view", "the view's renderables")
 timed(screen.RowLive, "paint", "rendering and writing the frame")
 
+import cProfile
+profiler = cProfile.Profile() if os.environ.get("PROFILE_OUT") else None
+
 def start(*_):
     spent.clear(); calls.clear(); since[0] = time.monotonic()
+    if profiler is not None:
+        profiler.enable()
 
 def write(*_):
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(os.environ["PROFILE_OUT"])
     parts = {k: [v, calls[k]] for k, v in spent.items()}
     with open(os.environ["PARTS_OUT"], "w") as f:
         json.dump({"wall": time.monotonic() - since[0], "parts": parts}, f)
@@ -81,17 +91,29 @@ main()
 """
 
 
-def profile(seconds: float, rate: float, code: str | None) -> None:
+def profile(
+    seconds: float,
+    rate: float,
+    code: str | None,
+    view: str = "overview",
+    stats: str | None = None,
+) -> None:
     with tempfile.TemporaryDirectory(prefix="runreel-profile-") as d:
         log, out = Path(d) / "live.jsonl", Path(d) / "parts.json"
         rec = Recorder(log, name="bench-live", total=10**6)
         rec.task_started("first", worker="w")
         env = viewer_env(code)
         env["PARTS_OUT"] = str(out)
+        if stats is not None:
+            env["PROFILE_OUT"] = str(Path(stats).resolve())
         args = ["-c", TIMED_VIEWER, "live", str(log), "--refresh", "10"]
         child = pexpect.spawn(sys.executable, args, env=env, dimensions=(30, 120))
         threading.Thread(target=_drain, args=(child,), daemon=True).start()
         time.sleep(3.0)  # start-up over
+        if view != "overview":
+            for key in VIEW_KEYS[view]:
+                child.send(key)
+                time.sleep(1.0)  # the view's store catches up with the file
         writer = subprocess.Popen(
             [sys.executable, "-c", LOAD_WRITER, str(log), str(rate), str(seconds)],
             stdout=subprocess.PIPE,
@@ -111,7 +133,7 @@ def profile(seconds: float, rate: float, code: str | None) -> None:
         rec.close()
     wall = result["wall"]
     print(
-        f"runreel live at {rate:,.0f} events/s for {seconds:g} s, 120x30 pty: "
+        f"runreel live, {view}, at {rate:,.0f} events/s for {seconds:g} s, 120x30 pty: "
         f"{100 * (c1 - c0) / (t1 - t0):.2f} % of a core (load average {os.getloadavg()[0]:.1f})"
     )
     for label, (cpu, n) in sorted(result["parts"].items(), key=lambda kv: -kv[1][0]):
@@ -134,8 +156,13 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=8.0, help="seconds of load (8)")
     p.add_argument("--rate", type=float, default=10_000.0, help="events/s of the load (10k)")
     p.add_argument("--code", metavar="DIR", help="run the viewer's code from DIR")
+    p.add_argument("--view", default="overview", choices=list(VIEW_KEYS), help="the view open")
+    p.add_argument("--stats", metavar="FILE", help="also write a cProfile of the window to FILE")
     a = p.parse_args()
-    profile(a.seconds, a.rate, None if a.code is None else str(Path(a.code).resolve()))
+    code = None if a.code is None else str(Path(a.code).resolve())
+    profile(a.seconds, a.rate, code, a.view, a.stats)
+    if a.stats:
+        pstats.Stats(a.stats).sort_stats("cumulative").print_stats(40)
 
 
 if __name__ == "__main__":

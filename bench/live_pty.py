@@ -19,6 +19,18 @@ import pyte
 RUNREEL = str(Path(sys.executable).with_name("runreel"))
 REFRESH_HZ = 10.0
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+# Each view and the key that opens it (the live keymap's); the overview is the baseline.
+VIEW_KEYS = {
+    "overview": "o",
+    "failures": "f",
+    "tasks": "t",
+    "workers": "w",
+    "timeline": "i",
+    "log": "l",
+    # the overview after a view was open: the views' store goes on being fed (the cost
+    # of the store alone, next to the overview's)
+    "overview+store": "to",
+}
 
 
 def viewer_env(code: str | None = None) -> dict[str, str]:
@@ -95,6 +107,13 @@ class Viewer:
 
     def cpu(self) -> float:
         return cpu_seconds(self.child.pid)
+
+    def press(self, keys: str, settle: float = 1.0) -> None:
+        """Press each of ``keys`` (a view's: ``VIEW_KEYS``), giving the view ``settle``
+        seconds to open after each (its store catches up with the file on its first frame)."""
+        for key in keys:
+            self.child.send(key)
+            time.sleep(settle)
 
     def close(self) -> None:
         if self._alive():

@@ -32,14 +32,22 @@ COMPARED: list[tuple[str, Any]] = [
 ]
 
 
+def _read(read: Any, r: dict[str, Any]) -> Any:
+    """A figure of a run; None when the run has none (a view without latency markers)."""
+    try:
+        return read(r)
+    except KeyError:
+        return None
+
+
 def compare(new: list[dict[str, Any]], old: dict[str, list[dict[str, Any]]]) -> str:
     """Each figure per round for every baseline, then for now, and the ratios of the
     medians (now / baseline)."""
     names = list(old)
     rows = [("figure", *names, "now", *(f"now / {n}" for n in names))]
     for label, read in COMPARED:
-        olds = [[read(r) for r in old[n]] for n in names]
-        news = [read(r) for r in new]
+        olds = [[_read(read, r) for r in old[n]] for n in names]
+        news = [_read(read, r) for r in new]
         if None in news or any(None in o for o in olds):
             continue
         mid = statistics.median(news)
@@ -137,4 +145,66 @@ def table(r: dict[str, Any]) -> str:
     ]
     for row in rows:
         lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    return "\n".join(lines)
+
+
+# The states each view is measured in, as (label, how to read it from a run's results).
+STATES: list[tuple[str, Any]] = [
+    ("idle (%)", lambda r: r["cpu_idle_pct"]),
+    ("stalled, 8 busy (%)", lambda r: r["cpu_stalled_busy_pct"]),
+    ("animating (%)", lambda r: r["cpu_idle_animating_pct"]),
+    ("first 10 s after (%)", lambda r: r.get("cpu_after_activity_pct")),
+    ("at the load (%)", lambda r: r["load"]["cpu_pct"]),
+]
+LATENCIES: list[tuple[str, Any]] = [
+    ("latency p95 (ms)", lambda r: r["latency_ms"].get("p95")),
+    ("latency p95 under the load (ms)", lambda r: r["latency_under_load_ms"].get("p95")),
+    (
+        "lag after the load (ms)",
+        lambda r: None if r["load"]["lag_s"] is None else r["load"]["lag_s"] * 1000,
+    ),
+]
+
+
+def views_table(runs: dict[str, list[dict[str, Any]]]) -> str:
+    """Each view's CPU in each state (the median of its rounds, every round after it) and
+    its ratio to the overview's, measured in the same run; then the latencies."""
+    views = list(runs)
+    head = ("state", *views, *(f"{v}/overview" for v in views if v != "overview"))
+    rows: list[tuple[str, ...]] = [head]
+    missed: list[str] = []
+    for label, read in [*STATES, *LATENCIES]:
+        values = {v: [read(r) for r in runs[v]] for v in views}
+        mids = {v: statistics.median(x) if x and None not in x else None for v, x in values.items()}
+        cells = []
+        for v in views:
+            mid = mids[v]
+            if mid is None:
+                cells.append("-")
+                continue
+            cells.append(
+                " / ".join(f"{x:.2f}" for x in values[v]) if len(values[v]) > 1 else f"{mid:.2f}"
+            )
+            target = TARGETS["cpu_idle_pct"] if label.endswith("(%)") else None
+            if label.startswith("latency p95"):
+                target = TARGETS["latency_p95_ms"]
+            if target is not None and mid > target:
+                missed.append(f"{v}: {label} {mid:.2f} > {target:g}")
+        base = mids.get("overview")
+        ratios = [
+            "-" if base in (None, 0) or mids[v] is None else f"{mids[v] / base:.2f}"
+            for v in views
+            if v != "overview"
+        ]
+        rows.append((label, *cells, *ratios))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+    lines.append("")
+    lines.append(
+        "targets: every state < 5 % of a core, p95 <= 150 ms: "
+        + ("met" if not missed else "MISSED: " + "; ".join(missed))
+    )
     return "\n".join(lines)

@@ -391,3 +391,41 @@ def test_tasks_as_of_n_from_the_whole_store_equal_a_store_of_n_events(
         assert checked and changed  # tasks open at some N, read from the small store
     finally:
         whole.close()
+
+
+@pytest.mark.parametrize("view", ["failures", "tasks", "workers", "log"])
+def test_equal_live_view_frame_keys_draw_equal_frames(tmp_path: Path, view: str) -> None:
+    """A view's frame key leaves out the events folded between reads of its store (they
+    draw nothing new), and equal keys still draw the same bytes, styles and all."""
+    lines = Path(fixture("postmortem")).read_bytes().splitlines(keepends=True)
+    path = tmp_path / "live.jsonl"
+    path.write_bytes(b"".join(lines[:100]))
+    mono = Clock(0.0)
+    s = LiveSession(Follower(str(path)), wall=Clock(1_700_000_000.0), mono=mono)
+    s.keys = True
+    s.tick()
+    press(s, view[0])
+    console = Console(
+        file=io.StringIO(), width=W, height=H, color_system="truecolor", force_terminal=True
+    )
+    seen: dict[object, str] = {}
+    changes = set()
+    try:
+        for i in range(100, len(lines) + 80):
+            if i < len(lines):  # an event a step, then none
+                with open(path, "ab") as f:
+                    f.write(lines[i])
+            mono.t += 0.07
+            s.tick()
+            key = s.frame_key()  # taken before drawing, as the loop does
+            with console.capture() as cap:
+                console.print(s.view(), height=H)
+            frame = cap.get()
+            if key in seen:
+                assert seen[key] == frame, f"the frame changed but its key did not, step {i}"
+            seen[key] = frame
+            changes.add(s.changes)
+        assert s.metrics.finished
+        assert 3 < len(seen) < len(changes) / 3  # far fewer frames than folds
+    finally:
+        s.close()

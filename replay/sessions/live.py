@@ -217,9 +217,32 @@ class LiveSession:
         """Equal keys draw equal views (see ``views.frame_key``); much cheaper than ``view()``."""
         now = self.now()
         notes = tuple(n.plain for n in self.notes())
-        if self.pages.shown != "overview":  # a view's times move by the second
+        shown = self.pages.shown
+        if shown == "timeline":  # drawn from the metrics; its times move by the second
             return (self.changes, notes, self.help_shown, self.pages.state, int(now))
+        if shown != "overview":
+            return (notes, self.help_shown, self._view_key(now))
         return (self.changes, notes, self.help_shown, frame_key(self.metrics, now))
+
+    def _view_key(self, now: float) -> tuple[object, ...]:
+        """What a post-mortem view (not the timeline) draws, as cheap values: its header
+        (``overview.header``), the view state and the record last read, which changes
+        only when a read is due (``Pages.due``): events folded between reads do not
+        change the screen, so they draw no frame."""
+        m, pages = self.metrics, self.pages
+        state = run_state(m, now, self.reason)
+        due = pages.due(m.events, now, self._mono, final=m.finished)
+        return (
+            pages.state,
+            m.name,
+            m.run,
+            m.first_t,
+            elapsed(m, now),
+            state.plain,
+            str(state.style),
+            pages.read_count + due,  # a frame that reads draws what the frame after it does
+            None if pages.reading is None else str(pages.reading),
+        )
 
     def status_line(self) -> str:
         """One plain line for logs and pipes (no escape sequences)."""

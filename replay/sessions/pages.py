@@ -55,6 +55,7 @@ class Pages:
         self.message: str | None = None
         self.reading: Reading | None = None  # the view's store is being built: how far
         self._read: _Read | None = None
+        self._reads = 0
 
     @property
     def shown(self) -> str:
@@ -79,13 +80,8 @@ class Pages:
         if self.state.view == "overview":
             return Record()
         last = self._read
-        if last is not None and last.state == self.state:
-            if last.position == position and last.now == now:
-                return last.record
-            if clock is not None and not final:
-                t = clock()
-                if t < last.due or (position == last.position and t < last.stale):
-                    return last.record
+        if last is not None and not self.due(position, now, clock, final):
+            return last.record
         began = took = 0.0
         self.reading = None
         try:
@@ -104,7 +100,31 @@ class Pages:
             due = max((began // SETTLE + 1) * SETTLE, began + took + took / SHARE)
             stale = max(due, began + STALE)
         self._read = _Read(self.state, position, now, record, due, stale)
+        self._reads += 1
         return record
+
+    def due(
+        self, position: int, now: float, clock: Source | None = None, final: bool = False
+    ) -> bool:
+        """Whether ``record`` would read the store again (see there): a live frame whose
+        read is not due draws what the frame before it drew, but for its header."""
+        last = self._read
+        if self.state.view == "overview":
+            return False
+        if last is None or last.state != self.state:
+            return True
+        if last.position == position and last.now == now:
+            return False
+        if clock is not None and not final:
+            t = clock()
+            if t < last.due or (position == last.position and t < last.stale):
+                return False
+        return True
+
+    @property
+    def read_count(self) -> int:
+        """Reads so far: a new one may draw a new view."""
+        return self._reads
 
     def last(self) -> Record:
         return self._read.record if self._read is not None else Record()

@@ -22,6 +22,7 @@ from replay.core.views.listing import (
     title,
     window,
 )
+from replay.core.views.stack import Lines, text_lines
 
 
 def grid(m: Metrics, now: float, end: float | None = None) -> tuple[float, int]:
@@ -78,6 +79,12 @@ class Histogram:
     selected: int | None  # None: the row of now
     end: float | None = None  # a replay's end: rows after now are there to seek to
     seeks: bool = False  # Enter seeks (a replay; a live view cannot)
+
+    def frame_lines(self, console: Console, options: ConsoleOptions) -> Lines:
+        """The lines ``console.render_lines(self, options)`` gives; a row drawn in an
+        earlier frame is reused (a live timeline redraws at every fold, and only the rows
+        whose counts moved change)."""
+        return text_lines(console, self, options, None)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width, height = options.max_width, options.height or console.height

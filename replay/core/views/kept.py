@@ -40,6 +40,11 @@ class Kept:
             yield from line
             yield new_line
 
+    def frame_lines(self, console: Console, options: ConsoleOptions) -> Lines:
+        """The lines ``console.render_lines(self, options)`` gives, unsplit (``stack.Board``:
+        a region's lines taken as they are; called with a height)."""
+        return kept_lines(console, self.body, options)
+
 
 def kept_lines(console: Console, body: RenderableType, options: ConsoleOptions) -> Lines:
     """``console.render_lines(body, options)``, from an earlier frame when it had the same

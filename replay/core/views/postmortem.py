@@ -20,6 +20,7 @@ from replay.core.views.histogram import Histogram
 from replay.core.views.kept import Kept
 from replay.core.views.logview import LogView
 from replay.core.views.overview import dashboard, header
+from replay.core.views.stack import Board
 from replay.core.views.tasks import Tasks
 from replay.core.views.workers import Workers
 from replay.core.viewstate import ViewState
@@ -114,7 +115,7 @@ def page(
     ``reading``: what is being read for it, shown instead while it is)."""
     if state.view == "overview":
         return dashboard(m, now, controls=controls, stopped=stopped)
-    layout = Layout(name="root")
+    layout = Board(name="root")  # rich's Layout, drawn without splitting lines again
     rows = [
         Layout(header(m, now, stopped), name="header", size=3),
         Layout(tabs(state), name="tabs", size=1),

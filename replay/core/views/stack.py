@@ -162,11 +162,11 @@ def _content_lines(
     ``cache_key()`` and the options it is drawn with are as in an earlier frame."""
     cache_key = getattr(type(content), "cache_key", None)
     if cache_key is None:
-        return _text_lines(console, content, options, style)
+        return text_lines(console, content, options, style)
     key = (type(content), cache_key(content), *options_key(options), style)
     lines = _CONTENT.get(key)
     if lines is None:
-        lines = _text_lines(console, content, options, style)
+        lines = text_lines(console, content, options, style)
         if len(_CONTENT) >= _CONTENT_KEPT:
             _CONTENT.clear()
         _CONTENT[key] = lines
@@ -178,7 +178,7 @@ _LINES: dict[Hashable, list[Segment]] = {}  # single lines drawn in earlier fram
 _LINES_KEPT = 1024
 
 
-def _text_lines(
+def text_lines(
     console: Console, content: RenderableType, options: ConsoleOptions, style: Style | None
 ) -> Lines:
     """``console.render_lines(content, options, style=style, pad=True)``, quicker for
