@@ -32,7 +32,8 @@ R = TypeVar("R")
 PARALLEL_MIN_BYTES = 16 << 20  # smaller logs fold in-process: workers would cost more
 SLICE_BYTES = 256 << 20  # at most this much per range: a worker's memory does not grow with it
 WINDOW_BYTES = 4 << 20  # folded before a range to guess the state where it starts
-NOTES_COST = 0.02  # a later range's notes cost this much more per byte (bench/parallel_fold.py)
+NOTES_COST = 0.18  # a later range folds this much slower per byte (its partial fold: notes,
+# handlers for what the plain fold inlines); from range_fold_s_* in bench/parallel_fold.py
 TICK = 0.25  # seconds between progress reports while a range is folded
 
 
