@@ -87,7 +87,7 @@ MUTANTS = [
     ),
     Mutant(
         "fold: a failure does not leave the in-flight set",
-        "replay/core/fold.py",
+        "replay/core/handlers.py",
         "    m.failed += 1\n    m._busy(e.t)\n    f = m.in_flight.pop(e.task, None)\n",
         "    m.failed += 1\n    m._busy(e.t)\n    f = m.in_flight.get(e.task, None)\n",
         FOLD,

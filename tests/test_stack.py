@@ -11,7 +11,7 @@ from rich.panel import Panel
 from rich.segment import Segment
 from rich.text import Text
 
-from replay.core.views.panels import Head, Tail
+from replay.core.views.listing import Head, Tail
 from replay.core.views.stack import Board, Box, forget, lines_of
 from replay.outputs.snapshot import capture_console
 

@@ -2,7 +2,8 @@
 
 No I/O, no clock reads, no randomness: every time is an event time (``t``) or a
 ``now`` passed in by the caller. The state and its derived figures are in
-``replay.core.metrics``; this module is how each event changes them.
+``replay.core.metrics``; how each event type changes them is ``replay.core.handlers``,
+applied here one event at a time (``apply``) and, faster, many at a time (``apply_all``).
 """
 
 from __future__ import annotations
@@ -10,31 +11,26 @@ from __future__ import annotations
 import itertools
 import math
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from recorder.codec import Unknown
 from recorder.events import (
     Event,
     Log,
-    Mark,
     Metric,
-    RunFinished,
-    RunStarted,
     TaskFailed,
     TaskRetrying,
-    TaskSkipped,
     TaskStarted,
     TaskSucceeded,
-    TotalChanged,
 )
+from replay.core.handlers import HANDLERS
 from replay.core.metrics import (
     _MIN_EXP_F,
     _MIN_SECONDS,
     _N_BUCKETS,
     _PER_DECADE_F,
     _RING,
-    REOPENABLE,
     SERIES,
     ErrorEntry,
     Gap,
@@ -43,147 +39,6 @@ from replay.core.metrics import (
     Metrics,
     WorkerState,
 )
-
-# Handlers: one per event type ------------------------------------------------
-
-
-def _run_started(m: Metrics, e: RunStarted) -> None:
-    m.run_starts += 1
-    if m.run_starts == 1:
-        m.run, m.name, m.meta, m.total = e.run, e.name, dict(e.meta), e.total
-
-
-def _task_started(m: Metrics, e: TaskStarted) -> None:
-    m.started += 1
-    f = m.in_flight.get(e.task)
-    if f is None:
-        if e.attempt > 1 and e.task in m._failed_recently:
-            # A re-run of a task that failed for good: its failure becomes a retry.
-            failed_on = m._failed_recently.pop(e.task)
-            m.failed -= 1
-            m.retries += 1
-            if failed_on in m.workers:
-                m.workers[failed_on].failed -= 1
-                m.workers[failed_on].retries += 1
-        m.in_flight[e.task] = InFlight(e.task, e.worker, e.attempt, e.t)
-        m._busy(e.t)
-    else:
-        _restart(m, f, e)
-    w = m._worker(e.worker)
-    w.task, w.state, w.since, w.last_t = e.task, "running", e.t, e.t
-
-
-def _restart(m: Metrics, f: InFlight, e: TaskStarted) -> None:
-    """Another attempt at a task in flight, maybe on another worker."""
-    if f.worker != e.worker and f.worker in m.workers:
-        _leave(m.workers[f.worker], f.task, e.t)
-    f.worker, f.attempt, f.state = e.worker, e.attempt, "running"
-
-
-def _leave(w: WorkerState, task: str, t: float) -> None:
-    if w.task == task:
-        w.task, w.state, w.since = None, "idle", t
-    w.last_t = t
-
-
-def _task_retrying(m: Metrics, e: TaskRetrying) -> None:
-    # its recent_errors entry is made by apply_all, for the newest errors only
-    m.retries += 1
-    f = m.in_flight.get(e.task)
-    if f is None:
-        f = m.in_flight[e.task] = InFlight(e.task, e.worker, e.attempt, e.t)
-        m._busy(e.t)
-    f.state, f.retry_at, f.error, f.attempt = (
-        "backoff",
-        e.t + e.backoff,
-        e.error,
-        e.attempt,
-    )
-    w = m._worker(e.worker)
-    w.retries += 1
-    if w.task in (None, e.task):
-        w.task, w.state, w.since = e.task, "backoff", e.t
-    w.last_t = e.t
-
-
-def _task_succeeded(m: Metrics, e: TaskSucceeded) -> None:
-    m.succeeded += 1
-    m._busy(e.t)
-    f = m.in_flight.pop(e.task, None)
-    m._complete(e.t, None if f is None else f.started, e.task)
-    w = m._worker(e.worker)
-    w.succeeded += 1
-    _leave(w, e.task, e.t)
-
-
-def _task_failed(m: Metrics, e: TaskFailed) -> None:
-    # its recent_errors entry is made by apply_all, for the newest errors only
-    m.failed += 1
-    m._busy(e.t)
-    f = m.in_flight.pop(e.task, None)
-    m._complete(e.t, None if f is None else f.started, e.task, failed=True)
-    recent = m._failed_recently
-    recent[e.task] = e.worker
-    if len(recent) > REOPENABLE:
-        del recent[next(iter(recent))]
-    w = m._worker(e.worker)
-    w.failed += 1
-    _leave(w, e.task, e.t)
-
-
-def _task_skipped(m: Metrics, e: TaskSkipped) -> None:
-    m.skipped += 1
-    m._busy(e.t)
-    f = m.in_flight.pop(e.task, None)
-    m._complete(e.t, None)
-    if f is not None or e.worker:
-        _leave(m._worker(e.worker), e.task, e.t)
-
-
-def _mark(m: Metrics, e: Mark) -> None:
-    m.mark_count += 1
-    m.marks.append((e.t, e.label))
-
-
-def metric_key(e: Metric) -> tuple[str, tuple[tuple[str, str], ...]]:
-    """The series a metric event belongs to: its name and its labels in a fixed order."""
-    labels = e.labels
-    return (e.name, tuple(sorted(labels.items()) if len(labels) > 1 else labels.items()))
-
-
-def _metric(m: Metrics, e: Metric) -> None:
-    key = metric_key(e)
-    if e.kind == "gauge":
-        m.gauges[key] = e.value
-    else:
-        m.counters[key] = m.counters.get(key, 0.0) + e.value
-
-
-def _total_changed(m: Metrics, e: TotalChanged) -> None:
-    m.total = e.total
-
-
-def _run_finished(m: Metrics, e: RunFinished) -> None:
-    m.finished, m.status, m.exit_status = True, e.status, e.exit_status
-
-
-def _unknown(m: Metrics, e: Unknown) -> None:
-    m.unknown_events[e.type] = m.unknown_events.get(e.type, 0) + 1
-
-
-_HANDLERS: dict[type[Any], Callable[[Metrics, Any], None]] = {
-    RunStarted: _run_started,
-    TaskStarted: _task_started,
-    TaskRetrying: _task_retrying,
-    TaskSucceeded: _task_succeeded,
-    TaskFailed: _task_failed,
-    TaskSkipped: _task_skipped,
-    Mark: _mark,
-    Metric: _metric,
-    TotalChanged: _total_changed,
-    RunFinished: _run_finished,
-    Unknown: _unknown,
-}
 
 
 def apply(m: Metrics, e: Event | Unknown) -> Metrics:
@@ -202,7 +57,7 @@ def apply(m: Metrics, e: Event | Unknown) -> Metrics:
     if isinstance(e, Log):
         m.recent_logs.append(LogEntry(t, e.level, e.msg))
         return m
-    _HANDLERS[type(e)](m, e)
+    HANDLERS[type(e)](m, e)
     if isinstance(e, (TaskRetrying, TaskFailed)):
         m.recent_errors.append(ErrorEntry(t, e.task, e.worker, e.error, type(e) is TaskFailed))
     return m
@@ -212,11 +67,12 @@ def apply_all(m: Metrics, events: Iterable[Event | Unknown]) -> Metrics:
     """Fold many events; the same as ``apply`` on each, with less overhead per event."""
     # The hot path of every reader: lookups are hoisted out of the loop, and the two most
     # frequent types (task_started, task_succeeded: three events in four) are folded inline,
-    # exactly as _task_started and _task_succeeded do; the rest go through _HANDLERS. Each
-    # branch reads the envelope (t, src, seq) itself: an attribute read that only ever sees
-    # one type stays specialised by the interpreter, a shared one would not. Entries of the
-    # recent-errors and recent-logs windows are made once, at the end, for the events that
-    # stay in the windows: most would be pushed out again by newer ones within the call.
+    # exactly as handlers.task_started and _task_succeeded do; the rest go through
+    # HANDLERS. Each branch reads the envelope (t, src, seq) itself: an attribute read that
+    # only ever sees one type stays specialised by the interpreter, a shared one would not.
+    # Entries of the recent-errors and recent-logs windows are made once, at the end, for
+    # the events that stay in the windows: most would be pushed out again by newer ones
+    # within the call.
     last = m.last_t
     if last is None:  # the first event ever: it sets first_t
         it = iter(events)
@@ -227,7 +83,7 @@ def apply_all(m: Metrics, events: Iterable[Event | Unknown]) -> Metrics:
         events = itertools.chain((head,), it)
     # A partial fold (replay.core.partial) notes some events on their way: its own table.
     plain = type(m) is Metrics
-    handlers = _HANDLERS if plain else m.handlers  # type: ignore[attr-defined]
+    handlers = HANDLERS if plain else m.handlers  # type: ignore[attr-defined]
     counters = m.counters if plain else None
     counter_get = m.counters.get
     gauges = m.gauges
@@ -275,7 +131,7 @@ def apply_all(m: Metrics, events: Iterable[Event | Unknown]) -> Metrics:
                     handlers[cls](m, e)  # a retry or a re-run: the rare cases, in one place
                     per = 1.0 / m.series_width
                     continue
-                # A first attempt: what _task_started does for it (keep the two in step).
+                # A first attempt: what handlers.task_started does for it (keep the two in step).
                 started += 1
                 worker = e.worker
                 in_flight[task] = InFlight(task, worker, 1, t)
@@ -304,7 +160,8 @@ def apply_all(m: Metrics, events: Iterable[Event | Unknown]) -> Metrics:
                 if seq - c[0] != 1:
                     _gap(m, src, c[0] + 1, seq)
                 c[0] = seq
-                # What _task_succeeded, _complete and _leave do (keep them in step).
+                # What handlers' _task_succeeded and _leave, and Metrics._complete, do (keep
+                # them in step).
                 succeeded += 1
                 task = e.task
                 b = int((t - t0) * per)
@@ -366,7 +223,7 @@ def apply_all(m: Metrics, events: Iterable[Event | Unknown]) -> Metrics:
                     if counters is None:  # a partial fold notes its counter steps
                         handlers[cls](m, e)
                         continue
-                    # What metric_key and _metric do (keep them in step).
+                    # What handlers.metric_key and _metric do (keep them in step).
                     labels = e.labels.items()
                     key = (e.name, tuple(sorted(labels) if len(labels) > 1 else labels))
                     if e.kind == "gauge":

@@ -32,6 +32,7 @@ from recorder.events import (
     TotalChanged,
 )
 from replay.core import fold as _fold
+from replay.core.handlers import HANDLERS, task_started
 from replay.core.metrics import _RING, SERIES, InFlight, Metrics, WorkerState
 
 NOTES_LIMIT = 200_000  # notes a range keeps (failures, counter steps...): a few MB at most
@@ -86,7 +87,7 @@ class PartialMetrics(Metrics):
     def __init__(self) -> None:
         super().__init__()
         self.start = Start([], {})
-        self.handlers: dict[type[Any], Any] = dict(_fold._HANDLERS)
+        self.handlers: dict[type[Any], Any] = dict(HANDLERS)
         self.handlers.update(
             {
                 TaskStarted: _noting_started,
@@ -141,12 +142,12 @@ def _noting_started(m: PartialMetrics, e: TaskStarted) -> None:
     if e.attempt > 1 and e.task not in m.in_flight:
         recent = m._failed_recently
         m._note(m.reruns, ("rerun", e.task, e.task in recent, recent.get(e.task)))
-    _fold._task_started(m, e)
+    task_started(m, e)
 
 
 def _noting_failed(m: PartialMetrics, e: TaskFailed) -> None:
     m._note(m.reruns, ("fail", e.task, e.worker))
-    _fold._HANDLERS[TaskFailed](m, e)
+    HANDLERS[TaskFailed](m, e)
 
 
 def _noting_metric(m: PartialMetrics, e: Metric) -> None:
@@ -174,12 +175,12 @@ def _noting_metric(m: PartialMetrics, e: Metric) -> None:
 
 def _noting_run(m: PartialMetrics, e: RunStarted) -> None:
     m._note(m.runs, ("start", e.run, e.name, dict(e.meta), e.total))
-    _fold._HANDLERS[RunStarted](m, e)
+    HANDLERS[RunStarted](m, e)
 
 
 def _noting_total(m: PartialMetrics, e: TotalChanged) -> None:
     m._note(m.runs, ("total", e.total))
-    _fold._HANDLERS[TotalChanged](m, e)
+    HANDLERS[TotalChanged](m, e)
 
 
 def warm(window: Iterable[Event | Unknown], t0: float, *, whole: bool = False) -> PartialMetrics:

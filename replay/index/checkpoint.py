@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 
-from replay.core import fold
+from replay.core import fold, handlers
 from replay.core.metrics import ErrorEntry, Gap, InFlight, LogEntry, Metrics, WorkerState
 
 _RECORDS: dict[str, type[Any]] = {"in_flight": InFlight, "workers": WorkerState}
@@ -53,7 +53,7 @@ def fold_id() -> str:
         h.update(repr(Metrics.__slots__).encode())
         for cls in _AS_TUPLE:
             h.update(repr(list(_field_names(cls))).encode())
-        for module in (sys.modules[Metrics.__module__], fold):  # the state, and how it folds
+        for module in (sys.modules[Metrics.__module__], handlers, fold):  # the state; how it folds
             try:
                 with open(str(module.__file__), "rb") as f:
                     h.update(f.read())

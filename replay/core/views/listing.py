@@ -1,15 +1,19 @@
-"""What the list views share: which rows fit, a selected row, a title line, a bar of counts."""
+"""What lists share: which rows fit, a selected row, a title line, a bar of counts; and
+the overview's lists that take the height they are given (``Tail``, ``Head``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
 
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 
 from replay.core.records import Work
 from replay.core.text import hms, lit, short, worker_name
 from replay.core.views.charts import resample
 from replay.core.views.hints import Hints
+from replay.core.views.stack import texts_key
 
 _EIGHTHS = " ▁▂▃▄▅▆▇█"
 SELECTED = "on grey23"  # the selected row; "▶" marks it where there is no colour
@@ -106,3 +110,52 @@ def work_lines(
         )
         out.append(fit(line, width))
     return out
+
+
+# Lists that take the height they are given --------------------------------------------
+
+
+def _one_line(line: Text) -> Text:
+    line = line.copy()
+    line.no_wrap, line.overflow = True, "ellipsis"
+    return line
+
+
+@dataclass(frozen=True)
+class Tail:
+    """The last lines that fit the height it is given, oldest first (a scrolling list)."""
+
+    lines: tuple[Text, ...]
+    empty: str = ""
+
+    def cache_key(self) -> Hashable:
+        return (texts_key(self.lines), self.empty)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        height = options.height or len(self.lines) or 1
+        lines = self.lines[-height:] if self.lines else (Text(self.empty, style="dim"),)
+        yield from map(_one_line, lines)
+
+
+@dataclass(frozen=True)
+class Head:
+    """The first rows that fit, with "+N more" when some do not."""
+
+    rows: tuple[Text, ...]
+    empty: str = ""
+
+    def cache_key(self) -> Hashable:
+        return (texts_key(self.rows), self.empty)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        height = options.height or len(self.rows) or 1
+        rows = self.rows
+        if not rows:
+            yield Text(self.empty, style="dim")
+            return
+        if len(rows) > height == 1:  # one row: the first, and how many more
+            yield _one_line(Text.assemble(rows[0], (f"  (+{len(rows) - 1} more)", "dim")))
+            return
+        if len(rows) > height:
+            rows = (*rows[: height - 1], Text(f"+{len(self.rows) - height + 1} more", style="dim"))
+        yield from map(_one_line, rows)

@@ -26,11 +26,10 @@ from replay.core.metrics import Metrics
 from replay.core.text import lit, short
 from replay.core.views.charts import Chart, outcome_bar
 from replay.core.views.flow import Flow, flow
+from replay.core.views.listing import Head, Tail
 from replay.core.views.panels import (
     ANIMATION_HZ,
     STALL_AFTER,
-    Head,
-    Tail,
     duration_parts,
     elapsed,
     error_lines,

@@ -7,11 +7,8 @@ that (``rows``) and no taller. Log text enters only through ``lit``.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable
-from dataclasses import dataclass
 from functools import lru_cache
 
-from rich.console import Console, ConsoleOptions, RenderResult
 from rich.spinner import Spinner
 from rich.text import Text
 
@@ -19,7 +16,6 @@ from recorder.events import INTERRUPTED
 from replay.core.metrics import ErrorEntry, InFlight, LogEntry, Metrics
 from replay.core.outcome import Outcome, outcome_of
 from replay.core.text import hms, lit, short, worker_name
-from replay.core.views.stack import texts_key
 
 STALL_AFTER = 5.0  # seconds without events before the status says "stalled"
 
@@ -138,55 +134,6 @@ def spinner_frame(now: float, offset: int = 0) -> str:
     ``offset`` shifts the frame, so that spinners side by side do not move in lockstep.
     """
     return _FRAMES[(animation_step(now) + offset) % len(_FRAMES)]
-
-
-# Lists that take the height they are given --------------------------------------------
-
-
-def _one_line(line: Text) -> Text:
-    line = line.copy()
-    line.no_wrap, line.overflow = True, "ellipsis"
-    return line
-
-
-@dataclass(frozen=True)
-class Tail:
-    """The last lines that fit the height it is given, oldest first (a scrolling list)."""
-
-    lines: tuple[Text, ...]
-    empty: str = ""
-
-    def cache_key(self) -> Hashable:
-        return (texts_key(self.lines), self.empty)
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        height = options.height or len(self.lines) or 1
-        lines = self.lines[-height:] if self.lines else (Text(self.empty, style="dim"),)
-        yield from map(_one_line, lines)
-
-
-@dataclass(frozen=True)
-class Head:
-    """The first rows that fit, with "+N more" when some do not."""
-
-    rows: tuple[Text, ...]
-    empty: str = ""
-
-    def cache_key(self) -> Hashable:
-        return (texts_key(self.rows), self.empty)
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        height = options.height or len(self.rows) or 1
-        rows = self.rows
-        if not rows:
-            yield Text(self.empty, style="dim")
-            return
-        if len(rows) > height == 1:  # one row: the first, and how many more
-            yield _one_line(Text.assemble(rows[0], (f"  (+{len(rows) - 1} more)", "dim")))
-            return
-        if len(rows) > height:
-            rows = (*rows[: height - 1], Text(f"+{len(self.rows) - height + 1} more", style="dim"))
-        yield from map(_one_line, rows)
 
 
 # What each panel says ---------------------------------------------------------------
