@@ -35,6 +35,7 @@ from replay.store.rows import (
     Open,
     as_open,
 )
+from replay.store.lean import LeanSummary
 from replay.store.summary import Summary, insert
 
 FLUSH_ROWS = 50_000
@@ -50,6 +51,8 @@ class Builder:
         events: int = 0,
         first_t: float | None = None,
         last_t: float | None = None,
+        *,
+        workers: bool = True,
     ) -> None:
         self.conn = conn
         self.events = events  # events fed so far (the store's count when extending)
@@ -59,7 +62,8 @@ class Builder:
         # failed for good, latest last: task -> (first_t, end_event, signature, one_attempt,
         # worker, end_t, first_event)
         self.reopenable: OrderedDict[str, tuple[Any, ...]] = OrderedDict()
-        self.summary = Summary(conn)
+        # without ``workers``: a lean store (``store.lean``), what all views but one read
+        self.summary = Summary(conn) if workers else LeanSummary(conn)
         self.plain: list[tuple[Any, ...]] = []  # tasks that succeeded at their first attempt
         self.tasks: list[tuple[Any, ...]] = []  # every other task
         self.named: set[str] = set()  # the tasks of ``self.tasks``

@@ -139,11 +139,14 @@ CREATE INDEX IF NOT EXISTS multi_attempts_by_signature ON multi_attempts (signat
 CREATE INDEX IF NOT EXISTS tasks_by_start ON tasks (start_t IS NULL, start_t, task);
 CREATE INDEX IF NOT EXISTS waits_by_worker ON waits (worker, end_t, cum);
 CREATE INDEX IF NOT EXISTS failure_times_by_signature ON failure_times (signature, t, k);
-CREATE INDEX IF NOT EXISTS tasks_by_worker ON tasks (worker, end_event) WHERE one_attempt = 1;
-CREATE INDEX IF NOT EXISTS multi_attempts_by_worker ON multi_attempts (worker, end_event);
 CREATE INDEX IF NOT EXISTS multi_attempts_open ON multi_attempts (worker) WHERE end_t IS NULL;
 CREATE INDEX IF NOT EXISTS multi_attempts_retried ON multi_attempts (task)
     WHERE outcome = 'retried';
+"""
+# What only the workers view reads (``store.lean``: a store without them).
+BY_WORKER = """
+CREATE INDEX IF NOT EXISTS tasks_by_worker ON tasks (worker, end_event) WHERE one_attempt = 1;
+CREATE INDEX IF NOT EXISTS multi_attempts_by_worker ON multi_attempts (worker, end_event);
 """
 
 
@@ -152,7 +155,7 @@ def create(conn: sqlite3.Connection) -> None:
     conn.executescript(TABLES)
 
 
-def index(conn: sqlite3.Connection) -> None:
+def index(conn: sqlite3.Connection, *, workers: bool = True) -> None:
     """Make the indexes (queries by task, status, duration, signature, worker). A first
     build appends a task's row again when the task comes back (a re-run): the latest
     row is its state, so the earlier ones go before the task names are made unique."""
@@ -164,6 +167,8 @@ def index(conn: sqlite3.Connection) -> None:
         )
         conn.execute(UNIQUE)
     conn.executescript(INDEXES)
+    if workers:
+        conn.executescript(BY_WORKER)
     conn.execute("DELETE FROM task_counts")
     conn.execute("INSERT INTO task_counts SELECT status, count(*) FROM tasks GROUP BY status")
 

@@ -55,6 +55,8 @@ def bucket_sums(
     ``busy``: seconds by start (running total ``cum``); ``waits``: seconds by the end
     of the retry; ``failure_times``: failures by end (running count ``k``)."""
     n = len(bounds) + 1
+    if ordered and not total:  # a running total of nothing: every bucket is empty
+        return [0.0] * n
     time, running, order = _COLUMNS[table]
     if not ordered:
         out = [0.0] * n
