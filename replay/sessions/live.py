@@ -139,14 +139,18 @@ class LiveSession:
     def back(self) -> None:
         self.pages.state = vs.back(self.pages.state)
 
-    def _store(self) -> sqlite3.Connection:
-        """The views' store, started on first use from the file up to what is folded."""
-        if not self.store.started:
-            conn = self.store.start(self.metrics.events)
-            if self.store.events < self.metrics.events:  # no file to catch up from
+    def _store(self, view: str) -> sqlite3.Connection:
+        """The views' store, started on first use from the file up to what is folded;
+        lean (``store.lean``) but for the workers view, which builds it again whole."""
+        store, whole = self.store, view == "workers"
+        if not store.started or (whole and not store.whole):
+            conn = store.start(self.metrics.events, whole=whole)
+            if store.events < self.metrics.events:  # no file to catch up from
                 self.pages.message = "the views show what arrived since they were opened"
             return conn
-        return self.store.conn
+        if not whole:
+            store.lean()
+        return store.conn
 
     @property
     def done(self) -> bool:
@@ -193,7 +197,7 @@ class LiveSession:
         board = self.pages.draw(
             self.metrics,
             self.now(),
-            lambda view: (self._store(), None),
+            lambda view: (self._store(view), None),
             self.metrics.events,
             controls=self.bar,
             stopped=self.reason,

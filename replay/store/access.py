@@ -70,9 +70,16 @@ def store_at(log: LogPath, when: When, *, lenient: bool = False) -> Iterator[Ans
             conn.close()
 
 
-def build_to(log: LogPath, path: str, *, lenient: bool = False, events: int | None = None) -> int:
-    """Build a store of ``log`` at ``path`` up to event ``events`` (None: the end);
-    returns the number of events it holds."""
-    building = Building(log, path, lenient=lenient, events=events)  # all at once
+def build_to(
+    log: LogPath,
+    path: str,
+    *,
+    lenient: bool = False,
+    events: int | None = None,
+    workers: bool = True,
+) -> int:
+    """Build a store of ``log`` at ``path`` up to event ``events`` (None: the end), lean
+    without ``workers`` (``store.lean``); returns the number of events it holds."""
+    building = Building(log, path, lenient=lenient, events=events, workers=workers)
     building.step()
     return building.events

@@ -23,6 +23,7 @@ from recorder.events import TaskSucceeded as _Succeeded
 from replay.core.metrics import REOPENABLE
 from replay.core.signature import signature
 from replay.store import schema
+from replay.store.lean import LeanSummary
 from replay.store.rows import (
     ATTEMPT,
     LOG,
@@ -35,7 +36,6 @@ from replay.store.rows import (
     Open,
     as_open,
 )
-from replay.store.lean import LeanSummary
 from replay.store.summary import Summary, insert
 
 FLUSH_ROWS = 50_000

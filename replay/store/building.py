@@ -32,12 +32,18 @@ class Building:
     """A store of ``log`` up to event ``target`` (None: the end) at ``path``."""
 
     def __init__(
-        self, log: LogPath, path: str, *, lenient: bool = False, events: int | None = None
+        self,
+        log: LogPath,
+        path: str,
+        *,
+        lenient: bool = False,
+        events: int | None = None,
+        workers: bool = True,
     ) -> None:
-        self.target, self.lenient = events, lenient
+        self.target, self.lenient, self.workers = events, lenient, workers
         self.mtime_ns = os.stat(log).st_mtime_ns
         self.conn = new_store(path, threads=True)
-        self.builder = Builder(self.conn)
+        self.builder = Builder(self.conn, workers=workers)  # False: lean (``store.lean``)
         self.report = ReadReport(log)
         self._batches = read_batches(log, lenient=lenient, report=self.report, chunk=READ_CHUNK)
         self._closed = False
@@ -91,9 +97,10 @@ class Building:
             b, conn = self.builder, self.conn
             b.finish()
             conn.execute("COMMIT")
-            schema.index(conn)
+            schema.index(conn, workers=self.workers)
             conn.execute("BEGIN")
-            strips.keep(conn, b.first_t, b.last_t)
+            if self.workers:
+                strips.keep(conn, b.first_t, b.last_t)
             write_meta(
                 conn, b.events, self.report, self.mtime_ns, self.lenient, b.first_t, b.last_t
             )

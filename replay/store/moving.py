@@ -68,6 +68,9 @@ class MovingStore:
         self._held: list[Any] = []  # events added, not yet written (``add``)
         self._kept_path: str | None = None
         self._asof: tuple[int, sqlite3.Connection | None] | None = None  # position, tasks
+        # Whether the store holds the workers' figures up to its end (``store.lean``):
+        # only a store with a log to build it again from may go without them.
+        self.whole = True
 
     @property
     def started(self) -> bool:
@@ -89,16 +92,20 @@ class MovingStore:
         if self._dir is not None and os.path.exists(self._path()):
             os.unlink(self._path())
 
-    def start(self, events: int = 0) -> sqlite3.Connection:
-        """A store of the first ``events`` events of the log (none: an empty store)."""
+    def start(self, events: int = 0, *, whole: bool = True) -> sqlite3.Connection:
+        """A store of the first ``events`` events of the log (none: an empty store);
+        without the workers' figures unless ``whole`` (``store.lean``; a store without a
+        log to read is always whole)."""
         self._drop()
+        self.whole = whole = whole or self.log is None
         path = self._path()
         if events and self.log is not None:
-            return self._open(build_to(self.log, path, lenient=self.lenient, events=events))
+            held = build_to(self.log, path, lenient=self.lenient, events=events, workers=whole)
+            return self._open(held)
         else:
             conn = new_store(path)
             conn.execute("COMMIT")
-            schema.index(conn)
+            schema.index(conn, workers=whole)
             self.events, self.first_t = 0, None
         self._conn = conn
         return conn
@@ -141,7 +148,8 @@ class MovingStore:
         conn = self._conn if self._conn is not None else self.start()
         conn.execute("BEGIN")
         row = conn.execute("SELECT value FROM meta WHERE key = 'last_t'").fetchone()
-        builder = Builder(conn, self.events, self.first_t, None if row is None else row[0])
+        last_t = None if row is None else row[0]
+        builder = Builder(conn, self.events, self.first_t, last_t, workers=self.whole)
         builder.feed(batch)
         builder.finish()
         if self.first_t is None and builder.first_t is not None:
@@ -149,6 +157,12 @@ class MovingStore:
         conn.execute("INSERT OR REPLACE INTO meta VALUES ('last_t', ?)", (builder.last_t,))
         conn.execute("COMMIT")
         self.events, self.first_t = builder.events, builder.first_t
+
+    def lean(self) -> None:
+        """Go on without the workers' figures (another view is shown): the workers view
+        builds the store again, whole (``start``)."""
+        if self.log is not None:
+            self.whole = False
 
     def add(self, batch: Sequence[Any]) -> None:
         """Take events that follow the ones added before, to be written when the store is
