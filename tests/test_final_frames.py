@@ -58,6 +58,18 @@ def test_footer_and_status_line_say_the_same_eta(tmp_path: Path) -> None:
     eta = re.search(r"ETA (\S+)", frame)
     assert eta and eta.group(1) == "done", frame  # total unknown, nothing left: done
     assert "ETA done" in s.status_line()
+    assert "Remaining 0" in frame  # not "?" beside "done"
+
+
+def test_remaining_is_unknown_while_a_run_without_a_total_goes_on(tmp_path: Path) -> None:
+    log = tmp_path / "run.jsonl"
+    log.write_bytes(started(total=None) + ev(TaskStarted, 2, task="a", worker="w1"))
+    s, wall, mono = session(log)
+    s.tick()
+    append(log, ev(TaskSucceeded, 3, T0 + 1, task="a", worker="w1"))
+    s.tick()
+    frame = render(s.metrics, s.now(), width=100, height=30, fmt="text", stopped=s.reason)
+    assert "Remaining ?" in frame and "ETA done" not in frame, frame
 
 
 def test_the_eta_never_reads_zero_while_tasks_remain() -> None:

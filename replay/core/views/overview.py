@@ -71,8 +71,10 @@ def header(m: Metrics, now: float, stopped: str | None) -> Box:
 def footer(m: Metrics, now: float, stopped: str | None, extra: Iterable[Text] = ()) -> Box:
     """Remaining, rate, ETA, events; parts that do not fit are left out whole."""
     remaining = m.remaining
-    left = "?" if remaining is None else str(remaining)
     said = eta_text(m, now, stopped)
+    if remaining is None and said == "done":  # a run that ended with nothing left
+        remaining = 0
+    left = "?" if remaining is None else str(remaining)
     eta = Text.assemble(("ETA ", "dim"), (said, "magenta" if said.startswith("none") else "bold"))
     parts = [
         Text.assemble(("Remaining ", "dim"), (left, "bold")),
