@@ -117,6 +117,16 @@ def test_tasks_sorted_and_filtered() -> None:
     assert answer("tasks", log, "--status", "failed") == []
 
 
+def test_tasks_of_a_worker_the_log_never_names_say_so_on_stderr() -> None:
+    log = fixture("with_retries")
+    unknown = invoke(["tasks", log, "--worker", "nobody"])
+    assert unknown.exit_code == 0 and unknown.stdout == "no tasks\n"
+    assert unknown.stderr == "runreel: warning: no attempt ran on a worker named 'nobody'\n"
+    # a worker that ran attempts, but none of the filtered tasks: no warning
+    known = invoke(["tasks", log, "--worker", "w2", "--status", "failed"])
+    assert known.stdout == "no tasks\n" and known.stderr == ""
+
+
 @pytest.mark.parametrize("filters", [[], ["--status", "failed"], ["--status", "succeeded"]])
 def test_tasks_json_is_streamed_in_the_bytes_json_dumps_gives(filters: list[str]) -> None:
     """`tasks --json` writes row by row (flat memory for any number of tasks); the bytes

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 import click
 
 from recorder.location import Location
-from replay.cli.options import lenient_option, log_argument
+from replay.cli.options import lenient_option, log_argument, warn
 from replay.cli.postmortem import (
     answering,
     at_option,
@@ -75,8 +76,17 @@ def tasks(
         if as_json:
             echo_json_array(rows)
         else:
-            echo_text(text(list(rows), queries.first_t(answer.conn)))
+            found = list(rows)
+            echo_text(text(found, queries.first_t(answer.conn)))
+            if not found and worker is not None and not _ran_on(answer.conn, worker):
+                warn([f"no attempt ran on a worker named {safe(worker, limit=60)!r}"])
     return 0
+
+
+def _ran_on(conn: sqlite3.Connection, worker: str) -> bool:
+    """Whether the store has an attempt of ``worker`` (so no tasks means none matched)."""
+    found = conn.execute("SELECT 1 FROM attempts WHERE worker = ? LIMIT 1", (worker,))
+    return found.fetchone() is not None
 
 
 def text(rows: list[dict[str, Any]], first: float | None) -> str:
