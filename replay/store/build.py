@@ -71,7 +71,7 @@ class Builder:
         self.sigs: dict[str, list[Any]] = {}  # signature -> [failed, retried, first, last, example]
         self.retried_later: list[tuple[str, int]] = []  # (task, end_event) of reopened failures
         self._memo: dict[str, str] = {}
-        schema.watch(conn)
+        self.counting = schema.watch(conn)  # task_counts kept as rows are written
         if events:
             self._load_open()
 
@@ -339,6 +339,11 @@ class Builder:
     def flush(self) -> None:
         """Write the rows made so far (a task's rows in the order they were made)."""
         c = self.conn
+        if self.counting and (self.plain or self.tasks):
+            counts = {"succeeded": len(self.plain)}
+            for row in self.tasks:
+                counts[row[1]] = counts.get(row[1], 0) + 1
+            schema.count(c, counts)
         for (head, width), rows in (
             (PLAIN, self.plain),
             (TASK, self.tasks),

@@ -168,21 +168,33 @@ def index(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT INTO task_counts SELECT status, count(*) FROM tasks GROUP BY status")
 
 
-# An extension of an indexed store (rows of ``tasks`` replaced by task) keeps the counts
-# up to date as it writes: a REPLACE fires the delete trigger when recursive triggers are on.
+# An extension of an indexed store keeps the counts up to date as it writes: the builder
+# adds the rows it is about to write per status (``count``), and a row of ``tasks``
+# replaced by task (an open task ended, a re-run) takes its old status off through this
+# trigger, which a REPLACE fires when recursive triggers are on. A trigger per inserted
+# row cost as much as an index (about 0.4 us a row); the delete trigger fires only for
+# the few rows replaced.
 _WATCH = (
-    "CREATE TEMP TRIGGER IF NOT EXISTS task_counts_in AFTER INSERT ON main.tasks BEGIN "
-    "INSERT INTO task_counts VALUES (new.status, 1) "
-    "ON CONFLICT (status) DO UPDATE SET n = n + 1; END",
     "CREATE TEMP TRIGGER IF NOT EXISTS task_counts_out AFTER DELETE ON main.tasks BEGIN "
-    "UPDATE task_counts SET n = n - 1 WHERE status = old.status; END",
+    "UPDATE task_counts SET n = n - 1 WHERE status = old.status; END"
+)
+_COUNT = (
+    "INSERT INTO task_counts VALUES (?, ?) ON CONFLICT (status) DO UPDATE SET n = n + excluded.n"
 )
 
 
-def watch(conn: sqlite3.Connection) -> None:
+def watch(conn: sqlite3.Connection) -> bool:
     """Keep ``task_counts`` up to date as this connection writes ``tasks``, when the store
-    has its indexes already (a first build counts once it makes them: ``index``)."""
+    has its indexes already (a first build counts once it makes them: ``index``); True
+    when it does, and the writer then calls ``count`` before it writes rows."""
     if conn.execute("SELECT 1 FROM main.sqlite_master WHERE name = 'tasks_by_task'").fetchone():
         conn.execute("PRAGMA recursive_triggers = ON")
-        for statement in _WATCH:
-            conn.execute(statement)
+        conn.execute(_WATCH)
+        return True
+    return False
+
+
+def count(conn: sqlite3.Connection, counts: dict[str, int]) -> None:
+    """Add the rows of ``tasks`` about to be written (``status -> rows``) to ``task_counts``,
+    before they are written: the rows they replace are then taken off counts that hold them."""
+    conn.executemany(_COUNT, [kv for kv in counts.items() if kv[1]])
