@@ -42,7 +42,7 @@ def check(conn: sqlite3.Connection) -> None:
 
 def cut_and_check(log: Path, events: list[Any], cuts: list[int], lenient: bool = False) -> None:
     """A first build of the first ``cuts[0]`` events, extended to each later cut."""
-    store = MovingStore(log, lenient=lenient)
+    store = MovingStore(str(log), lenient=lenient)
     try:
         at = cuts[0]
         check(store.start(at))
@@ -57,7 +57,7 @@ def cut_and_check(log: Path, events: list[Any], cuts: list[int], lenient: bool =
 @pytest.mark.parametrize("name", LOGS)
 def test_the_counts_of_the_fixture_logs(name: str) -> None:
     log = FIXTURES / name
-    events = [e for batch in read_batches(log, lenient=True) for e in batch]
+    events = [e for batch in read_batches(str(log), lenient=True) for e in batch]
     n = len(events)
     for first in sorted({0, 1, n // 3, n - 1, n} - {-1}):
         cut_and_check(log, events, [first, *sorted({first, (first + n) // 2, n} - {first})], True)
