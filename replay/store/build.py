@@ -31,6 +31,7 @@ from replay.store.rows import (
     SIGNATURE,
     SINGLE_RETRIED,
     TASK,
+    UPDATE_TASK,
     Fresh,
     Open,
     as_open,
@@ -355,15 +356,16 @@ class Builder:
             for row in self.tasks:
                 counts[row[1]] = counts.get(row[1], 0) + 1
             schema.count(c, counts)
-        for (head, width), rows in (
-            (PLAIN, self.plain),
-            (TASK, self.tasks),
-            (ATTEMPT, self.attempts),
-            (MARK, self.marks),
-            (LOG, self.logs),
+        again = UPDATE_TASK if self.counting else ""  # a task's row written again
+        for (head, width), rows, tail in (
+            (PLAIN, self.plain, again),
+            (TASK, self.tasks, again),
+            (ATTEMPT, self.attempts, ""),
+            (MARK, self.marks, ""),
+            (LOG, self.logs, ""),
         ):
             if rows:
-                insert(c, head, width, rows)
+                insert(c, head, width, rows, tail)
                 rows.clear()  # in place: ``feed`` holds their ``append``
         self.named.clear()
         if self.sigs:

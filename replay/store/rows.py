@@ -6,11 +6,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-PLAIN = (
-    "INSERT OR REPLACE INTO tasks (task, worker, start_t, end_t, start_event, end_event)",
-    6,
+PLAIN = "INSERT INTO tasks (task, worker, start_t, end_t, start_event, end_event)", 6
+TASK = "INSERT INTO tasks", 13  # every column but the generated ones
+# A task's row written again (its end after it was written open, a re-run) replaces the
+# earlier one: a first build appends it (``schema.index`` keeps the latest), an extension
+# (the names unique already) updates the row in place, every column as the new row has it
+# (the defaults included), which costs less per row than a REPLACE (``schema.watch``).
+_COLUMNS = "status worker attempts start_t end_t error signature reason end_event start_event"
+UPDATE_TASK = " ON CONFLICT (task) DO UPDATE SET " + ", ".join(
+    f"{c} = excluded.{c}" for c in (*_COLUMNS.split(), "detail", "one_attempt")
 )
-TASK = "INSERT OR REPLACE INTO tasks", 13  # every column but the generated ones
 ATTEMPT = "INSERT INTO multi_attempts", 11
 MARK = "INSERT OR REPLACE INTO marks", 3
 LOG = "INSERT OR REPLACE INTO logs", 5

@@ -127,7 +127,7 @@ CREATE TABLE logs (
 """
 
 # Made once the rows are in (sorting once is faster than keeping a b-tree up to date
-# during a first build); a row of ``tasks`` written again replaces the earlier one.
+# during a first build); an extension updates a task's row written again (``rows.UPDATE_TASK``).
 UNIQUE = "CREATE UNIQUE INDEX IF NOT EXISTS tasks_by_task ON tasks (task)"
 INDEXES = """
 CREATE INDEX IF NOT EXISTS tasks_by_status ON tasks (status, duration_s);
@@ -170,12 +170,11 @@ def index(conn: sqlite3.Connection) -> None:
 
 # An extension of an indexed store keeps the counts up to date as it writes: the builder
 # adds the rows it is about to write per status (``count``), and a row of ``tasks``
-# replaced by task (an open task ended, a re-run) takes its old status off through this
-# trigger, which a REPLACE fires when recursive triggers are on. A trigger per inserted
-# row cost as much as an index (about 0.4 us a row); the delete trigger fires only for
-# the few rows replaced.
+# written again (an open task ended, a re-run: updated in place, ``rows.UPDATE_TASK``)
+# takes its old status off through this trigger. A trigger per inserted row cost as much
+# as an index (about 0.4 us a row); this one fires only for the few rows written again.
 _WATCH = (
-    "CREATE TEMP TRIGGER IF NOT EXISTS task_counts_out AFTER DELETE ON main.tasks BEGIN "
+    "CREATE TEMP TRIGGER IF NOT EXISTS task_counts_again AFTER UPDATE ON main.tasks BEGIN "
     "UPDATE task_counts SET n = n - 1 WHERE status = old.status; END"
 )
 _COUNT = (
@@ -188,7 +187,6 @@ def watch(conn: sqlite3.Connection) -> bool:
     has its indexes already (a first build counts once it makes them: ``index``); True
     when it does, and the writer then calls ``count`` before it writes rows."""
     if conn.execute("SELECT 1 FROM main.sqlite_master WHERE name = 'tasks_by_task'").fetchone():
-        conn.execute("PRAGMA recursive_triggers = ON")
         conn.execute(_WATCH)
         return True
     return False
@@ -196,5 +194,5 @@ def watch(conn: sqlite3.Connection) -> bool:
 
 def count(conn: sqlite3.Connection, counts: dict[str, int]) -> None:
     """Add the rows of ``tasks`` about to be written (``status -> rows``) to ``task_counts``,
-    before they are written: the rows they replace are then taken off counts that hold them."""
+    before they are written: the rows they update are then taken off counts that hold them."""
     conn.executemany(_COUNT, [kv for kv in counts.items() if kv[1]])

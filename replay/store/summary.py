@@ -215,9 +215,11 @@ class Summary:
         self.sig_tasks.clear()
 
 
-def insert(conn: sqlite3.Connection, head: str, width: int, rows: list[tuple[Any, ...]]) -> None:
-    """``head VALUES (...)`` for every row, in order, many rows to a statement: binding
-    the same values costs far less per statement than per row."""
+def insert(
+    conn: sqlite3.Connection, head: str, width: int, rows: list[tuple[Any, ...]], tail: str = ""
+) -> None:
+    """``head VALUES (...) tail`` for every row, in order, many rows to a statement:
+    binding the same values costs far less per statement than per row."""
     group = MAX_PARAMETERS // width
     full = len(rows) - len(rows) % group
     one = "(" + ",".join("?" * width) + ")"
@@ -225,8 +227,8 @@ def insert(conn: sqlite3.Connection, head: str, width: int, rows: list[tuple[Any
         values = ",".join([one] * group)
         flat = chain.from_iterable
         conn.executemany(
-            f"{head} VALUES {values}",
+            f"{head} VALUES {values}{tail}",
             [tuple(flat(rows[i : i + group])) for i in range(0, full, group)],
         )
     if full < len(rows):
-        conn.executemany(f"{head} VALUES {one}", rows[full:])
+        conn.executemany(f"{head} VALUES {one}{tail}", rows[full:])
