@@ -1,11 +1,13 @@
 """``task_counts`` (the tasks view's counts per status) equals a count of the ``tasks``
 rows after every first build and every extension: the builder adds the rows it writes
-per status and a trigger takes off the rows a write replaces (an open task written as
+per status and a trigger takes off the rows a write updates (an open task written as
 running, then ended; a reopened failure; a re-run), on the fixture logs and on random
-logs cut at random points and at every event."""
+logs cut at random points and at every event. And an extension that writes rows of
+tasks written before (anywhere in its statements) holds the rows a build at once does."""
 
 from __future__ import annotations
 
+import random
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -17,8 +19,16 @@ from test_store import story, write
 from test_store_summary import T0
 from test_store_summary import run as random_run
 
-from recorder.events import AnyEvent, RunStarted
+from recorder.events import (
+    AnyEvent,
+    RunStarted,
+    TaskFailed,
+    TaskSkipped,
+    TaskStarted,
+    TaskSucceeded,
+)
 from replay.sources.file import read_batches
+from replay.store.access import build_to
 from replay.store.moving import MovingStore
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -87,3 +97,59 @@ def test_the_counts_with_a_cut_at_every_event(tmp_path: Path, seed: int) -> None
     cut_and_check(log, events, list(range(len(events) + 1)))
     for first in (len(events) // 4, len(events) // 2):  # a first build with open tasks, too
         cut_and_check(log, events, list(range(first, len(events) + 1)))
+
+
+def passes(seed: int, tasks: int) -> list[AnyEvent]:
+    """Tasks run again under the same names (attempt 1), on 3 workers, a few at a time:
+    succeeded, failed, skipped or left running; a task's row is written again."""
+    rng = random.Random(seed)
+    out: list[AnyEvent] = [RunStarted(t=T0, src="s", seq=1, v=1, run="r", name="again")]
+    running: list[tuple[str, str]] = []
+    for i in range(3 * tasks):
+        t = T0 + len(out)
+        again = i >= tasks and rng.random() < 0.2  # most are new: rows in long statements
+        name = f"t{rng.randrange(tasks) if again else i}"
+        if name not in {n for n, _ in running}:
+            worker = f"w{rng.randrange(3)}"
+            out.append(TaskStarted(t=t, src="s", seq=len(out) + 1, task=name, worker=worker))
+            running.append((name, worker))
+        if len(running) > 4 or rng.random() < 0.5:
+            name, worker = running.pop(rng.randrange(len(running)))
+            end = rng.choice([TaskSucceeded, TaskSucceeded, TaskFailed, TaskSkipped])
+            fields: dict[str, Any] = {"error": "IOError: disk full"} if end is TaskFailed else {}
+            if end is TaskSkipped:
+                fields["reason"] = "cached"
+            else:
+                fields["worker"] = worker
+            out.append(end(t=t + 0.5, src="s", seq=len(out) + 1, task=name, **fields))
+    return out
+
+
+TABLES = ("tasks", "multi_attempts", "busy", "workers", "signatures", "signature_tasks")
+
+
+def rows(conn: sqlite3.Connection) -> dict[str, list[Any]]:
+    return {t: sorted(conn.execute(f"SELECT * FROM {t}"), key=repr) for t in TABLES}
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_an_extension_writing_tasks_again_holds_what_a_build_at_once_does(
+    tmp_path: Path, seed: int
+) -> None:
+    events = passes(seed, 600)
+    log = write(tmp_path / "run.jsonl", events)
+    build_to(str(log), str(tmp_path / "whole.sqlite"))
+    want = rows(sqlite3.connect(tmp_path / "whole.sqlite"))
+    rng = random.Random(seed)
+    cuts = sorted({rng.randrange(len(events)) for _ in range(4)} | {len(events)})
+    store = MovingStore(str(log))
+    try:
+        at = cuts[0]
+        check(store.start(at))
+        for cut in cuts[1:]:
+            store.feed(events[at:cut])  # hundreds of rows a statement, some written before
+            at = cut
+            check(store.conn)
+        assert rows(store.conn) == want
+    finally:
+        store.close()

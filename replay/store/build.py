@@ -31,10 +31,10 @@ from replay.store.rows import (
     SIGNATURE,
     SINGLE_RETRIED,
     TASK,
-    UPDATE_TASK,
     Fresh,
     Open,
     as_open,
+    write_tasks,
 )
 from replay.store.summary import Summary, insert
 
@@ -356,17 +356,15 @@ class Builder:
             for row in self.tasks:
                 counts[row[1]] = counts.get(row[1], 0) + 1
             schema.count(c, counts)
-        again = UPDATE_TASK if self.counting else ""  # a task's row written again
-        for (head, width), rows, tail in (
-            (PLAIN, self.plain, again),
-            (TASK, self.tasks, again),
-            (ATTEMPT, self.attempts, ""),
-            (MARK, self.marks, ""),
-            (LOG, self.logs, ""),
-        ):
+        write = write_tasks if self.counting else insert  # names unique: written again
+        for (head, width), rows in ((PLAIN, self.plain), (TASK, self.tasks)):
             if rows:
-                insert(c, head, width, rows, tail)
+                write(c, head, width, rows)
                 rows.clear()  # in place: ``feed`` holds their ``append``
+        for (head, width), rows in ((ATTEMPT, self.attempts), (MARK, self.marks), (LOG, self.logs)):
+            if rows:
+                insert(c, head, width, rows)
+                rows.clear()
         self.named.clear()
         if self.sigs:
             rows = [(k, *v) for k, v in self.sigs.items() if v[2] is not None]

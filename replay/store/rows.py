@@ -4,19 +4,58 @@ it follows, the SQL it runs named here."""
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
+from typing import Any
 
-PLAIN = "INSERT INTO tasks (task, worker, start_t, end_t, start_event, end_event)", 6
-TASK = "INSERT INTO tasks", 13  # every column but the generated ones
+from replay.store.summary import MAX_PARAMETERS, insert
+
+# OR FAIL: a statement that failed halfway would keep its rows (the caller abandons the
+# transaction), so SQLite keeps no statement journal, which in a journaled store (an
+# extension) copies every page each statement changes (half the cost of the rows).
+PLAIN = "INSERT OR FAIL INTO tasks (task, worker, start_t, end_t, start_event, end_event)", 6
+TASK = "INSERT OR FAIL INTO tasks", 13  # every column but the generated ones
 # A task's row written again (its end after it was written open, a re-run) replaces the
 # earlier one: a first build appends it (``schema.index`` keeps the latest), an extension
 # (the names unique already) updates the row in place, every column as the new row has it
-# (the defaults included), which costs less per row than a REPLACE (``schema.watch``).
+# (the defaults included; ``schema.watch`` moves its count).
 _COLUMNS = "status worker attempts start_t end_t error signature reason end_event start_event"
 UPDATE_TASK = " ON CONFLICT (task) DO UPDATE SET " + ", ".join(
     f"{c} = excluded.{c}" for c in (*_COLUMNS.split(), "detail", "one_attempt")
 )
-ATTEMPT = "INSERT INTO multi_attempts", 11
+
+
+def write_tasks(
+    conn: sqlite3.Connection, head: str, width: int, rows: list[tuple[Any, ...]]
+) -> None:
+    """Rows of ``tasks`` (in order) into a store whose task names are unique (an extension).
+    Most are new and appended; an upsert costs a statement journal, so only when a row
+    meets its task's earlier one are the rows from there on split: new ones appended, the
+    rest (in order) updating the rows of their tasks."""
+    before = conn.total_changes
+    try:
+        insert(conn, head, width, rows)
+        return
+    except sqlite3.IntegrityError:  # OR FAIL: the rows before the one that failed are in
+        rest = rows[conn.total_changes - before :]
+    names = [row[0] for row in rest]
+    written: set[str] = set()
+    for i in range(0, len(names), MAX_PARAMETERS):
+        part = names[i : i + MAX_PARAMETERS]
+        query = f"SELECT task FROM tasks WHERE task IN ({','.join('?' * len(part))})"
+        written.update(task for (task,) in conn.execute(query, part))
+    new, again = [], []
+    for row in rest:
+        if row[0] in written:
+            again.append(row)
+        else:
+            new.append(row)
+            written.add(row[0])  # a later row of the task updates this one
+    insert(conn, head, width, new)
+    insert(conn, head, width, again, UPDATE_TASK)
+
+
+ATTEMPT = "INSERT OR FAIL INTO multi_attempts", 11
 MARK = "INSERT OR REPLACE INTO marks", 3
 LOG = "INSERT OR REPLACE INTO logs", 5
 SIGNATURE = (

@@ -130,7 +130,7 @@ class Summary:
         if task in self.db_open:
             self.db_open.discard(task)
             if self.loose:  # its loose rows may not be written yet
-                insert(self.conn, "INSERT INTO waits_loose", 4, self.loose)
+                insert(self.conn, "INSERT OR FAIL INTO waits_loose", 4, self.loose)
                 self.loose.clear()
             self.conn.execute(
                 "UPDATE waits_loose SET wait = ? - end_t WHERE task = ? AND wait IS NULL",
@@ -189,16 +189,16 @@ class Summary:
     def flush(self) -> None:
         c = self.conn
         if self.busy:
-            insert(c, "INSERT INTO busy", 4, self.busy)
+            insert(c, "INSERT OR FAIL INTO busy", 4, self.busy)
             self.busy.clear()
         if self.times:
-            insert(c, "INSERT INTO failure_times", 3, self.times)
+            insert(c, "INSERT OR FAIL INTO failure_times", 3, self.times)
             self.times.clear()
         if self.waits:
-            insert(c, "INSERT INTO waits", 3, self.waits)
+            insert(c, "INSERT OR FAIL INTO waits", 3, self.waits)
             self.waits.clear()
         if self.loose:
-            insert(c, "INSERT INTO waits_loose", 4, self.loose)
+            insert(c, "INSERT OR FAIL INTO waits_loose", 4, self.loose)
             self.loose.clear()
         if self.workers:
             c.executemany(_WORKER, [(k, *v) for k, v in self.workers.items()])
