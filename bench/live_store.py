@@ -27,7 +27,8 @@ events/s, 1 us per event is 1 % of a core. The lines:
 
 With ``--baseline``, the stores the two codes build are compared too (``sorted(iterdump())``
 of each, its SHA-256): a first build of the whole log (``runreel index``'s builder) and a
-first build of a third extended in ``--batch``-event batches (the live path), of every
+first build of a third extended in ``--batch``-event batches (the live path), and a
+kept store of a third extended by ``runreel index`` when the log grew, of every
 fixture log (read with ``--lenient``), a 300,000-event log of bench/seek.py's generator
 and the live shape's log. Any difference is printed and the exit code is 1.
 """
@@ -131,7 +132,7 @@ print(spent / fed * 1e6)
 """
 )
 
-# argv: root, log, out, batch: two stores of the log, their sorted dumps' digests as JSON
+# argv: root, log, out, batch: three stores of the log, their sorted dumps' digests (JSON)
 _DUMP = r"""
 import hashlib, json, os, sqlite3, sys
 sys.path.insert(0, sys.argv[1])
@@ -140,8 +141,8 @@ from replay.store.access import build_to
 from replay.store.moving import MovingStore
 log, out, batch = sys.argv[2], sys.argv[3], int(sys.argv[4])
 
-def digest(conn):
-    lines = sorted(conn.iterdump())
+def digest(conn, skip=None):
+    lines = sorted(x for x in conn.iterdump() if not (skip and x.startswith(skip)))
     return [len(lines), hashlib.sha256("\n".join(lines).encode()).hexdigest()]
 
 path = os.path.join(out, "whole.sqlite")
@@ -159,6 +160,24 @@ for i in range(at, len(events), batch):
     store.conn
 found["extended"] = digest(store.conn)
 store.close()
+# ``runreel index`` on a log that grew: the kept store extended (its meta: this file's)
+from replay.index.store import load_or_build
+from replay.store.keep import fresh_store
+grown = os.path.join(out, "grown.jsonl")
+with open(log, "rb") as f:
+    lines = f.read().splitlines(keepends=True)
+with open(grown, "wb") as f:
+    f.write(b"".join(lines[: len(lines) // 3]))
+load_or_build(grown, persist=True, store=True, lenient=True)
+with open(grown, "ab") as f:
+    f.write(b"".join(lines[len(lines) // 3 :]))
+load_or_build(grown, persist=True, store=True, lenient=True)
+conn = sqlite3.connect(fresh_store(grown, True))
+found["index extended"] = digest(conn, skip='INSERT INTO "meta"')
+conn.close()
+for name in os.listdir(out):
+    if name.startswith("grown"):
+        os.unlink(os.path.join(out, name))
 print(json.dumps(found))
 """
 
