@@ -351,11 +351,8 @@ class Builder:
     def flush(self) -> None:
         """Write the rows made so far (a task's rows in the order they were made)."""
         c = self.conn
-        if self.counting and (self.plain or self.tasks):
-            counts = {"succeeded": len(self.plain)}
-            for row in self.tasks:
-                counts[row[1]] = counts.get(row[1], 0) + 1
-            schema.count(c, counts)
+        if self.counting:
+            schema.count(c, len(self.plain), self.tasks)
         write = write_tasks if self.counting else insert  # names unique: written again
         for (head, width), rows in ((PLAIN, self.plain), (TASK, self.tasks)):
             if rows:

@@ -1,6 +1,6 @@
-"""What the store's builder writes: its INSERT statements (with their widths) and the
-record of a task still open. Kept apart from ``build`` so the builder reads as the rules
-it follows, the SQL it runs named here."""
+"""What the store's builder writes: its INSERT statements (with their widths), how an
+extension writes rows of tasks, and the record of a task still open. Kept apart from
+``build`` so the builder reads as the rules it follows, the SQL it runs named here."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from typing import Any
 from replay.store.summary import MAX_PARAMETERS, insert
 
 # OR FAIL: a statement that failed halfway would keep its rows (the caller abandons the
-# transaction), so SQLite keeps no statement journal, which in a journaled store (an
-# extension) copies every page each statement changes (half the cost of the rows).
+# transaction), so SQLite keeps no statement journal, which in a store with a rollback
+# journal (an extension) copies every page each statement changes: a quarter of the live
+# path's cost (bench/live_store.py).
 PLAIN = "INSERT OR FAIL INTO tasks (task, worker, start_t, end_t, start_event, end_event)", 6
 TASK = "INSERT OR FAIL INTO tasks", 13  # every column but the generated ones
 # A task's row written again (its end after it was written open, a re-run) replaces the
