@@ -28,6 +28,7 @@ from recorder.events import (
     TaskSucceeded,
 )
 from replay.sources.file import read_batches
+from replay.store import build
 from replay.store.access import build_to
 from replay.store.moving import MovingStore
 
@@ -100,8 +101,9 @@ def test_the_counts_with_a_cut_at_every_event(tmp_path: Path, seed: int) -> None
 
 
 def passes(seed: int, tasks: int) -> list[AnyEvent]:
-    """Tasks run again under the same names (attempt 1), on 3 workers, a few at a time:
-    succeeded, failed, skipped or left running; a task's row is written again."""
+    """Tasks run again under the same names (attempt 1; attempt 2 after some failures), on
+    3 workers, a few at a time: succeeded, failed, skipped or left running; a task's row
+    is written again."""
     rng = random.Random(seed)
     out: list[AnyEvent] = [RunStarted(t=T0, src="s", seq=1, v=1, run="r", name="again")]
     running: list[tuple[str, str]] = []
@@ -122,6 +124,10 @@ def passes(seed: int, tasks: int) -> list[AnyEvent]:
             else:
                 fields["worker"] = worker
             out.append(end(t=t + 0.5, src="s", seq=len(out) + 1, task=name, **fields))
+            if end is TaskFailed and rng.random() < 0.3:  # a re-run of the failure
+                rerun = TaskStarted(t=t + 0.7, src="s", seq=len(out) + 1, task=name, attempt=2)
+                out.append(rerun)
+                running.append((name, ""))
     return out
 
 
@@ -153,3 +159,84 @@ def test_an_extension_writing_tasks_again_holds_what_a_build_at_once_does(
         assert rows(store.conn) == want
     finally:
         store.close()
+
+
+def extended(log: Path, events: list[AnyEvent], seed: int) -> list[str]:
+    """The store of ``log`` built to a random cut, then extended to the next ones."""
+    rng = random.Random(seed)
+    cuts = sorted({rng.randrange(len(events)) for _ in range(8)} | {len(events)})
+    store = MovingStore(str(log))
+    try:
+        at = cuts[0]
+        store.start(at)
+        for cut in cuts[1:]:
+            store.feed(events[at:cut])
+            at = cut
+            check(store.conn)
+        return sorted(store.conn.iterdump())
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("shape", ["passes", "run", "story"])
+def test_the_stored_failures_read_when_needed_give_the_store_read_at_once_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shape: str
+) -> None:
+    """An extension reads the store's latest failures (what a re-run can reopen) only
+    when a re-run needs them or before it writes a failed task's row again: the same
+    stores as reading them first, with rows written in many flushes between."""
+    monkeypatch.setattr(build, "FLUSH_ROWS", 5)
+    load = build.Builder._load_open
+
+    def at_once(builder: build.Builder) -> None:
+        load(builder)
+        builder._recent()
+
+    for seed in range(3):
+        made = {"passes": passes(seed, 300), "run": run(seed, 400), "story": story(seed, 400)}
+        events = made[shape]
+        log = write(tmp_path / f"{shape}{seed}.jsonl", events)
+        when_needed = extended(log, events, seed)
+        with monkeypatch.context() as m:
+            m.setattr(build.Builder, "_load_open", at_once)
+            assert extended(log, events, seed) == when_needed
+
+
+def test_a_failed_task_written_again_before_its_re_run_is_still_reopened(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure in the store, its task skipped and run again (its row written again, in
+    a flush before the re-run), then re-run (attempt 2): the store's failures are read
+    before that row is written, so the re-run finds the failure as reading them first
+    does."""
+
+    def e(cls: Any, **fields: Any) -> AnyEvent:
+        return cls(t=T0 + len(events), src="s", seq=len(events) + 1, **fields)  # type: ignore[no-any-return]
+
+    events: list[AnyEvent] = []
+    events.append(e(RunStarted, v=1, run="r", name="edge"))
+    events.append(e(TaskStarted, task="t1", worker="w"))
+    events.append(e(TaskFailed, task="t1", worker="w", error="IOError: disk full"))
+    cut = len(events)
+    events.append(e(TaskStarted, task="t1", worker="w"))
+    events.append(e(TaskSkipped, task="t1", reason="cached"))
+    events.append(e(TaskStarted, task="t1", worker="w"))
+    events.append(e(TaskSucceeded, task="t1", worker="w"))  # its skipped row written first
+    events.append(e(TaskStarted, task="t1", worker="w", attempt=2))
+    events.append(e(TaskSucceeded, task="t1", worker="w"))
+    log = write(tmp_path / "edge.jsonl", events)
+
+    def built() -> list[str]:
+        store = MovingStore(str(log))
+        try:
+            store.start(cut)
+            store.feed(events[cut:])
+            check(store.conn)
+            return sorted(store.conn.iterdump())
+        finally:
+            store.close()
+
+    when_needed = built()
+    load = build.Builder._load_open
+    monkeypatch.setattr(build.Builder, "_load_open", lambda b: (load(b), b._recent())[0])
+    assert built() == when_needed

@@ -71,6 +71,7 @@ class Builder:
         self.logs: list[tuple[Any, ...]] = []
         self.sigs: dict[str, list[Any]] = {}  # signature -> [failed, retried, first, last, example]
         self.retried_later: list[tuple[str, int]] = []  # (task, end_event) of reopened failures
+        self._stored_failures = False  # the store's latest failures not read yet
         self._memo: dict[str, str] = {}
         self.counting = schema.watch(conn)  # task_counts kept as rows are written
         if events:
@@ -96,14 +97,31 @@ class Builder:
                 )
             f = Open(worker, attempt, first, start, event, state, error, sig, not one, first_event)
             self.open[task] = f
-        latest = self.conn.execute(
-            "SELECT task, start_t, end_event, signature, one_attempt, worker, end_t, "
-            "coalesce(start_event, end_event) FROM tasks "
-            "WHERE status = 'failed' ORDER BY end_event DESC LIMIT ?",
-            (REOPENABLE,),
-        ).fetchall()
-        for task, first, end_event, sig, one, worker, end_t, named in reversed(latest):
-            self.reopenable[task] = (first, end_event, sig, bool(one), worker, end_t, named)
+        self._stored_failures = True  # read when a re-run needs them (``_recent``)
+
+    def _recent(self) -> OrderedDict[str, tuple[Any, ...]]:
+        """``reopenable``, with the latest failures of the store read in first when first
+        needed: by a re-run, or before a row of a failed task is written again
+        (``write_tasks``). The read sorts every failed task: a store extended once a
+        second, as a live view's is, would read them all every second."""
+        if self._stored_failures:
+            self._stored_failures = False
+            latest = self.conn.execute(
+                "SELECT task, start_t, end_event, signature, one_attempt, worker, end_t, "
+                "coalesce(start_event, end_event) FROM tasks "
+                "WHERE status = 'failed' ORDER BY end_event DESC LIMIT ?",
+                (REOPENABLE,),
+            ).fetchall()
+            merged: OrderedDict[str, tuple[Any, ...]] = OrderedDict()
+            for task, first, end_event, sig, one, worker, end_t, named in reversed(latest):
+                merged[task] = (first, end_event, sig, bool(one), worker, end_t, named)
+            for task, failure in self.reopenable.items():  # this build's, all later
+                merged[task] = failure
+                merged.move_to_end(task)
+            while len(merged) > REOPENABLE:
+                merged.popitem(last=False)
+            self.reopenable = merged
+        return self.reopenable
 
     def feed(self, batch: Sequence[Any]) -> None:
         """Fold one batch of events (file order) into rows."""
@@ -196,7 +214,7 @@ class Builder:
             first: float | None = e.t
             multi = False
             named: int | None = n
-            if e.attempt > 1 and e.task in self.reopenable:
+            if e.attempt > 1 and e.task in self._recent():
                 # A re-run of a task that failed for good: that failure becomes a retry.
                 was_first, end_event, sig, one, worker, end_t, named = self.reopenable.pop(e.task)
                 self.summary.reopened(e.task, worker, end_t, e.t)
@@ -353,10 +371,12 @@ class Builder:
         c = self.conn
         if self.counting:
             schema.count(c, len(self.plain), self.tasks)
-        write = write_tasks if self.counting else insert  # names unique: written again
         for (head, width), rows in ((PLAIN, self.plain), (TASK, self.tasks)):
             if rows:
-                write(c, head, width, rows)
+                if self.counting:  # names unique: a row may update its task's earlier one
+                    write_tasks(c, head, width, rows, self._recent)
+                else:
+                    insert(c, head, width, rows)
                 rows.clear()  # in place: ``feed`` holds their ``append``
         for (head, width), rows in ((ATTEMPT, self.attempts), (MARK, self.marks), (LOG, self.logs)):
             if rows:

@@ -5,6 +5,7 @@ extension writes rows of tasks, and the record of a task still open. Kept apart 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,12 +28,17 @@ UPDATE_TASK = " ON CONFLICT (task) DO UPDATE SET " + ", ".join(
 
 
 def write_tasks(
-    conn: sqlite3.Connection, head: str, width: int, rows: list[tuple[Any, ...]]
+    conn: sqlite3.Connection,
+    head: str,
+    width: int,
+    rows: list[tuple[Any, ...]],
+    failed: Callable[[], object],
 ) -> None:
     """Rows of ``tasks`` (in order) into a store whose task names are unique (an extension).
     Most are new and appended; an upsert costs a statement journal, so only when a row
     meets its task's earlier one are the rows from there on split: new ones appended, the
-    rest (in order) updating the rows of their tasks."""
+    rest (in order) updating the rows of their tasks (``failed()`` first when one of
+    those says failed: what reads the store's failures reads them as they were)."""
     before = conn.total_changes
     try:
         insert(conn, head, width, rows)
@@ -40,18 +46,20 @@ def write_tasks(
     except sqlite3.IntegrityError:  # OR FAIL: the rows before the one that failed are in
         rest = rows[conn.total_changes - before :]
     names = [row[0] for row in rest]
-    written: set[str] = set()
+    written: dict[str, str] = {}  # task -> status
     for i in range(0, len(names), MAX_PARAMETERS):
         part = names[i : i + MAX_PARAMETERS]
-        query = f"SELECT task FROM tasks WHERE task IN ({','.join('?' * len(part))})"
-        written.update(task for (task,) in conn.execute(query, part))
+        query = f"SELECT task, status FROM tasks WHERE task IN ({','.join('?' * len(part))})"
+        written.update(conn.execute(query, part).fetchall())
+    if "failed" in written.values():
+        failed()
     new, again = [], []
     for row in rest:
         if row[0] in written:
             again.append(row)
         else:
             new.append(row)
-            written.add(row[0])  # a later row of the task updates this one
+            written[row[0]] = row[1]  # a later row of the task updates this one
     insert(conn, head, width, new)
     insert(conn, head, width, again, UPDATE_TASK)
 
