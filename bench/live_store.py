@@ -6,6 +6,7 @@ Run from the repository root (not a test; every figure comes from this run):
     python bench/live_store.py --quick             # 100k fed, 3 times
     python bench/live_store.py --baseline ../old   # and DIR's code (a checkout of an older
                                                    # commit), with its stores compared
+    python bench/live_store.py --shape seek        # bench/seek.py's heavier log instead
 
 While a post-mortem view is open, ``runreel live`` writes every event it folds into the
 views' store: ``MovingStore.add`` takes each poll's events and ``MovingStore.conn`` writes
@@ -66,15 +67,21 @@ def live_events(n, t0=1.7e9, rate=10_000.0):
     return out
 """
 
-# argv: root, log, caught_up, fed, batch, journal (1: as the code leaves it; 0: off)
+# argv: root, log, caught_up, fed, batch, journal (1: as the code leaves it; 0: off),
+# shape (live: the live load's events, written to ``log``; seek: ``log``'s own events)
 _LIVE = (
     _EVENTS
     + r"""
+from replay.sources.file import read_batches
 from replay.store.moving import MovingStore
 log, caught, fed, batch, journal = sys.argv[2], *map(int, sys.argv[3:7])
-events = live_events(caught + fed)
-with open(log, "wb") as f:
-    f.write(codec.encode_all(events[:caught]))
+if sys.argv[7] == "live":
+    events = live_events(caught + fed)
+    with open(log, "wb") as f:
+        f.write(codec.encode_all(events[:caught]))
+else:
+    events = [e for b in read_batches(log) for e in b][: caught + fed]
+    fed = len(events) - caught
 store = MovingStore(log)
 conn = store.start(caught)
 if not journal:
@@ -84,8 +91,7 @@ for i in range(caught, caught + fed, batch):
     store.add(events[i : i + batch])
     store.conn
 spent = time.process_time() - began
-(rows,) = store.conn.execute("SELECT count(*) FROM tasks").fetchone()
-assert store.events == caught + fed and rows * 2 >= caught + fed - 2, (store.events, rows)
+assert store.events == caught + fed, store.events
 store.close()
 print(spent / fed * 1e6)
 """
@@ -193,17 +199,22 @@ def child(code: str, args: list[str]) -> str:
 
 def measure(args: argparse.Namespace, work: str) -> dict[str, float]:
     """The least CPU us per fed event of each line, measured alternately."""
-    log = os.path.join(work, "live.jsonl")
     sizes = [str(args.caught_up), str(args.fed), str(args.batch)]
+    if args.shape == "live":
+        log = os.path.join(work, "live.jsonl")
+    else:
+        log = os.path.join(work, f"seek-{args.caught_up + args.fed}.jsonl")
+        generate(log, args.caught_up + args.fed)
     lines: dict[str, tuple[str, list[str]]] = {
-        "this checkout": (_LIVE, [str(ROOT), log, *sizes, "1"])
+        "this checkout": (_LIVE, [str(ROOT), log, *sizes, "1", args.shape])
     }
     if args.baseline:
-        lines["baseline"] = (_LIVE, [args.baseline, log, *sizes, "1"])
-    lines["this checkout, no journal"] = (_LIVE, [str(ROOT), log, *sizes, "0"])
+        lines["baseline"] = (_LIVE, [args.baseline, log, *sizes, "1", args.shape])
+    lines["this checkout, no journal"] = (_LIVE, [str(ROOT), log, *sizes, "0", args.shape])
     store = os.path.join(work, "floor.sqlite")
-    lines["floor: the rows alone"] = (_FLOOR, [str(ROOT), store, *sizes, "0"])
-    lines["floor: the rows with the indexes"] = (_FLOOR, [str(ROOT), store, *sizes, "1"])
+    if args.shape == "live":  # the rows the live load makes
+        lines["floor: the rows alone"] = (_FLOOR, [str(ROOT), store, *sizes, "0"])
+        lines["floor: the rows with the indexes"] = (_FLOOR, [str(ROOT), store, *sizes, "1"])
     best: dict[str, float] = {}
     for _ in range(args.repeat):
         for name, (code, argv) in lines.items():
@@ -219,8 +230,8 @@ def logs(work: str) -> list[str]:
     out = sorted(str(p) for p in (ROOT / "fixtures").glob("*.jsonl"))
     out = [p for p in out if not p.endswith("future_version.jsonl")]  # unreadable: no store
     seek = os.path.join(work, "seek-300000.jsonl")
-    code = f"import sys\nsys.path.insert(0, {str(HERE)!r})\nfrom seek import generate\n"
-    child(code + "generate(sys.argv[1], 300_000)\nprint('ok')", [seek])
+    if not os.path.exists(seek):
+        generate(seek, 300_000)
     live = os.path.join(work, "live-300000.jsonl")
     child(
         _EVENTS + "open(sys.argv[2], 'wb').write(codec.encode_all(live_events(300_000)))\n"
@@ -228,6 +239,12 @@ def logs(work: str) -> list[str]:
         [str(ROOT), live],
     )
     return [*out, seek, live]
+
+
+def generate(log: str, events: int) -> None:
+    """bench/seek.py's log of ``events`` events at ``log`` (in a child: this checkout)."""
+    code = f"import sys\nsys.path.insert(0, {str(HERE)!r})\nfrom seek import generate\n"
+    child(code + "generate(sys.argv[1], int(sys.argv[2]))\nprint('ok')", [log, str(events)])
 
 
 def compare(args: argparse.Namespace, work: str) -> list[str]:
@@ -251,6 +268,13 @@ def main() -> int:
     p.add_argument("--fed", type=int, default=None, help="events fed after (200k; quick 100k)")
     p.add_argument("--batch", type=int, default=10_000, help="events per write (10k)")
     p.add_argument("--repeat", type=int, default=None, help="runs of each (5; quick 3)")
+    p.add_argument(
+        "--shape",
+        choices=["live", "seek"],
+        default="live",
+        help="live: the live load's events (default); seek: bench/seek.py's log (64 "
+        "workers, retries, failures, log lines; no floors)",
+    )
     a = p.parse_args()
     a.fed = a.fed or (100_000 if a.quick else 200_000)
     a.repeat = a.repeat or (3 if a.quick else 5)
@@ -262,8 +286,11 @@ def main() -> int:
         differ = compare(a, work) if a.baseline else None
     load = "/".join(f"{x:.1f}" for x in before) + " before, "
     load += "/".join(f"{x:.1f}" for x in os.getloadavg()) + " after"
+    shape = "live shape (16 workers, tasks start and succeed)"
+    if a.shape == "seek":
+        shape = "bench/seek.py's log (64 workers, retries, failures, logs)"
     print(
-        f"views' store, live shape (16 workers, tasks start and succeed): {a.caught_up:,} "
+        f"views' store, {shape}: {a.caught_up:,} "
         f"events caught up, {a.fed:,} fed in {a.batch:,}-event batches; CPU per fed event, "
         f"least of {a.repeat}"
     )
