@@ -34,6 +34,8 @@ from replay.store.rows import (
     Fresh,
     Open,
     as_open,
+    latest_failures,
+    open_tasks,
     write_tasks,
 )
 from replay.store.summary import Summary, insert
@@ -79,24 +81,7 @@ class Builder:
 
     def _load_open(self) -> None:
         """Read back what the last build left open."""
-        rows = self.conn.execute(
-            "SELECT task, worker, attempts, start_t, status, error, signature, start_event, "
-            "one_attempt FROM tasks WHERE status IN ('running', 'backoff')"
-        ).fetchall()
-        for task, worker, attempt, first, state, error, sig, event, one in rows:
-            start, first_event = first, event
-            if not one:
-                running = self.conn.execute(
-                    "SELECT start_t, start_event FROM multi_attempts "
-                    "WHERE task = ? AND outcome = 'running'",
-                    (task,),
-                ).fetchone()
-                start, event = running if running else (None, None)
-                self.conn.execute(
-                    "DELETE FROM multi_attempts WHERE task = ? AND outcome = 'running'", (task,)
-                )
-            f = Open(worker, attempt, first, start, event, state, error, sig, not one, first_event)
-            self.open[task] = f
+        self.open.update(open_tasks(self.conn))
         self._stored_failures = True  # read when a re-run needs them (``_recent``)
 
     def _recent(self) -> OrderedDict[str, tuple[Any, ...]]:
@@ -106,15 +91,7 @@ class Builder:
         second, as a live view's is, would read them all every second."""
         if self._stored_failures:
             self._stored_failures = False
-            latest = self.conn.execute(
-                "SELECT task, start_t, end_event, signature, one_attempt, worker, end_t, "
-                "coalesce(start_event, end_event) FROM tasks "
-                "WHERE status = 'failed' ORDER BY end_event DESC LIMIT ?",
-                (REOPENABLE,),
-            ).fetchall()
-            merged: OrderedDict[str, tuple[Any, ...]] = OrderedDict()
-            for task, first, end_event, sig, one, worker, end_t, named in reversed(latest):
-                merged[task] = (first, end_event, sig, bool(one), worker, end_t, named)
+            merged = latest_failures(self.conn)
             for task, failure in self.reopenable.items():  # this build's, all later
                 merged[task] = failure
                 merged.move_to_end(task)

@@ -5,10 +5,12 @@ extension writes rows of tasks, and the record of a task still open. Kept apart 
 from __future__ import annotations
 
 import sqlite3
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from replay.core.metrics import REOPENABLE
 from replay.store.summary import MAX_PARAMETERS, insert
 
 # OR FAIL: a statement that failed halfway would keep its rows (the caller abandons the
@@ -101,3 +103,44 @@ class Open:
 
 def as_open(f: Open | Fresh) -> Open:
     return Open(f[0], 1, f[1], f[1], f[2], first_event=f[2]) if isinstance(f, tuple) else f
+
+
+def open_tasks(conn: sqlite3.Connection) -> dict[str, Open]:
+    """The tasks a build left open (running or backing off), as it held them; a running
+    attempt of a task with several is taken out of ``multi_attempts`` (its end writes it)."""
+    out = {}
+    rows = conn.execute(
+        "SELECT task, worker, attempts, start_t, status, error, signature, start_event, "
+        "one_attempt FROM tasks WHERE status IN ('running', 'backoff')"
+    ).fetchall()
+    for task, worker, attempt, first, state, error, sig, event, one in rows:
+        start, first_event = first, event
+        if not one:
+            running = conn.execute(
+                "SELECT start_t, start_event FROM multi_attempts "
+                "WHERE task = ? AND outcome = 'running'",
+                (task,),
+            ).fetchone()
+            start, event = running if running else (None, None)
+            conn.execute(
+                "DELETE FROM multi_attempts WHERE task = ? AND outcome = 'running'", (task,)
+            )
+        out[task] = Open(
+            worker, attempt, first, start, event, state, error, sig, not one, first_event
+        )
+    return out
+
+
+def latest_failures(conn: sqlite3.Connection) -> OrderedDict[str, tuple[Any, ...]]:
+    """The latest REOPENABLE tasks the store holds as failed for good, latest last: task ->
+    (first_t, end_event, signature, one_attempt, worker, end_t, first_event)."""
+    latest = conn.execute(
+        "SELECT task, start_t, end_event, signature, one_attempt, worker, end_t, "
+        "coalesce(start_event, end_event) FROM tasks "
+        "WHERE status = 'failed' ORDER BY end_event DESC LIMIT ?",
+        (REOPENABLE,),
+    ).fetchall()
+    out: OrderedDict[str, tuple[Any, ...]] = OrderedDict()
+    for task, first, end_event, sig, one, worker, end_t, named in reversed(latest):
+        out[task] = (first, end_event, sig, bool(one), worker, end_t, named)
+    return out
