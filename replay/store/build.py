@@ -35,6 +35,9 @@ from replay.store.rows import (
     Fresh,
     Open,
     as_open,
+    latest_failures,
+    open_tasks,
+    write_tasks,
 )
 from replay.store.summary import Summary, insert
 
@@ -74,46 +77,41 @@ class Builder:
         self.logs: list[tuple[Any, ...]] = []
         self.sigs: dict[str, list[Any]] = {}  # signature -> [failed, retried, first, last, example]
         self.retried_later: list[tuple[str, int]] = []  # (task, end_event) of reopened failures
+        self._stored_failures = False  # the store's latest failures not read yet
         self._memo: dict[str, str] = {}
-        schema.watch(conn)
+        self.counting = schema.watch(conn)  # task_counts kept as rows are written
         if events:
             self._load_open()
 
     def _load_open(self) -> None:
         """Read back what the last build left open."""
-        rows = self.conn.execute(
-            "SELECT task, worker, attempts, start_t, status, error, signature, start_event, "
-            "one_attempt FROM tasks WHERE status IN ('running', 'backoff')"
-        ).fetchall()
-        for task, worker, attempt, first, state, error, sig, event, one in rows:
-            start, first_event = first, event
-            if not one:
-                running = self.conn.execute(
-                    "SELECT start_t, start_event FROM multi_attempts "
-                    "WHERE task = ? AND outcome = 'running'",
-                    (task,),
-                ).fetchone()
-                start, event = running if running else (None, None)
-                self.conn.execute(
-                    "DELETE FROM multi_attempts WHERE task = ? AND outcome = 'running'", (task,)
-                )
-            f = Open(worker, attempt, first, start, event, state, error, sig, not one, first_event)
-            self.open[task] = f
-        latest = self.conn.execute(
-            "SELECT task, start_t, end_event, signature, one_attempt, worker, end_t, "
-            "coalesce(start_event, end_event) FROM tasks "
-            "WHERE status = 'failed' ORDER BY end_event DESC LIMIT ?",
-            (REOPENABLE,),
-        ).fetchall()
-        for task, first, end_event, sig, one, worker, end_t, named in reversed(latest):
-            self.reopenable[task] = (first, end_event, sig, bool(one), worker, end_t, named)
+        self.open.update(open_tasks(self.conn))
+        self._stored_failures = True  # read when a re-run needs them (``_recent``)
+
+    def _recent(self) -> OrderedDict[str, tuple[Any, ...]]:
+        """``reopenable``, with the latest failures of the store read in first when first
+        needed: by a re-run, or before a row of a failed task is written again
+        (``write_tasks``). The read sorts every failed task: a store extended once a
+        second, as a live view's is, would read them all every second."""
+        if self._stored_failures:
+            self._stored_failures = False
+            merged = latest_failures(self.conn)
+            for task, failure in self.reopenable.items():  # this build's, all later
+                merged[task] = failure
+                merged.move_to_end(task)
+            while len(merged) > REOPENABLE:
+                merged.popitem(last=False)
+            self.reopenable = merged
+        return self.reopenable
 
     def feed(self, batch: Sequence[Any]) -> None:
         """Fold one batch of events (file order) into rows."""
         opened = self.open
         pop = opened.pop
         plain, named = self.plain.append, self.named
-        closed, pending, db_open = self.summary.closed, self.summary.pending, self.summary.db_open
+        summary = self.summary
+        pending, db_open, workers = summary.pending, summary.db_open, summary.workers
+        busy = summary.busy.append
         if self.first_t is None and batch:
             self.first_t = batch[0].t
         for n, e in enumerate(batch, self.events + 1):
@@ -138,7 +136,16 @@ class Builder:
                     t, first = e.t, f[1]
                     worker = e.worker or f[0]
                     plain((task, worker, first, t, f[2], n))
-                    closed(worker, first, t, None)
+                    # Summary.closed's common case (no error, both times), inline
+                    w = workers.get(worker) or summary._worker(worker)
+                    w[0] += 1
+                    w[2] += 1
+                    w[3] += t - first
+                    w[4] += t - first if t > first else 0.0
+                    if w[6] is not None and first < w[6]:
+                        w[7] = 0
+                    w[6] = first
+                    busy((worker, first, w[4], w[2]))
                 else:
                     self._ended(task, e.worker, e.t, n, f, "succeeded", None, None, None)
             elif cls is Log:
@@ -188,7 +195,7 @@ class Builder:
             first: float | None = e.t
             multi = False
             named: int | None = n
-            if e.attempt > 1 and e.task in self.reopenable:
+            if e.attempt > 1 and e.task in self._recent():
                 # A re-run of a task that failed for good: that failure becomes a retry.
                 was_first, end_event, sig, one, worker, end_t, named = self.reopenable.pop(e.task)
                 self.summary.reopened(e.task, worker, end_t, e.t)
@@ -343,16 +350,19 @@ class Builder:
     def flush(self) -> None:
         """Write the rows made so far (a task's rows in the order they were made)."""
         c = self.conn
-        for (head, width), rows in (
-            (PLAIN, self.plain),
-            (TASK, self.tasks),
-            (ATTEMPT, self.attempts),
-            (MARK, self.marks),
-            (LOG, self.logs),
-        ):
+        if self.counting:
+            schema.count(c, len(self.plain), self.tasks)
+        for (head, width), rows in ((PLAIN, self.plain), (TASK, self.tasks)):
+            if rows:
+                if self.counting:  # names unique: a row may update its task's earlier one
+                    write_tasks(c, head, width, rows, self._recent)
+                else:
+                    insert(c, head, width, rows)
+                rows.clear()  # in place: ``feed`` holds their ``append``
+        for (head, width), rows in ((ATTEMPT, self.attempts), (MARK, self.marks), (LOG, self.logs)):
             if rows:
                 insert(c, head, width, rows)
-                rows.clear()  # in place: ``feed`` holds their ``append``
+                rows.clear()
         self.named.clear()
         if self.sigs:
             rows = [(k, *v) for k, v in self.sigs.items() if v[2] is not None]

@@ -130,7 +130,7 @@ class Summary:
         if task in self.db_open:
             self.db_open.discard(task)
             if self.loose:  # its loose rows may not be written yet
-                insert(self.conn, "INSERT INTO waits_loose", 4, self.loose)
+                insert(self.conn, "INSERT OR FAIL INTO waits_loose", 4, self.loose)
                 self.loose.clear()
             self.conn.execute(
                 "UPDATE waits_loose SET wait = ? - end_t WHERE task = ? AND wait IS NULL",
@@ -189,16 +189,16 @@ class Summary:
     def flush(self) -> None:
         c = self.conn
         if self.busy:
-            insert(c, "INSERT INTO busy", 4, self.busy)
+            insert(c, "INSERT OR FAIL INTO busy", 4, self.busy)
             self.busy.clear()
         if self.times:
-            insert(c, "INSERT INTO failure_times", 3, self.times)
+            insert(c, "INSERT OR FAIL INTO failure_times", 3, self.times)
             self.times.clear()
         if self.waits:
-            insert(c, "INSERT INTO waits", 3, self.waits)
+            insert(c, "INSERT OR FAIL INTO waits", 3, self.waits)
             self.waits.clear()
         if self.loose:
-            insert(c, "INSERT INTO waits_loose", 4, self.loose)
+            insert(c, "INSERT OR FAIL INTO waits_loose", 4, self.loose)
             self.loose.clear()
         if self.workers:
             c.executemany(_WORKER, [(k, *v) for k, v in self.workers.items()])
@@ -215,9 +215,11 @@ class Summary:
         self.sig_tasks.clear()
 
 
-def insert(conn: sqlite3.Connection, head: str, width: int, rows: list[tuple[Any, ...]]) -> None:
-    """``head VALUES (...)`` for every row, in order, many rows to a statement: binding
-    the same values costs far less per statement than per row."""
+def insert(
+    conn: sqlite3.Connection, head: str, width: int, rows: list[tuple[Any, ...]], tail: str = ""
+) -> None:
+    """``head VALUES (...) tail`` for every row, in order, many rows to a statement:
+    binding the same values costs far less per statement than per row."""
     group = MAX_PARAMETERS // width
     full = len(rows) - len(rows) % group
     one = "(" + ",".join("?" * width) + ")"
@@ -225,8 +227,8 @@ def insert(conn: sqlite3.Connection, head: str, width: int, rows: list[tuple[Any
         values = ",".join([one] * group)
         flat = chain.from_iterable
         conn.executemany(
-            f"{head} VALUES {values}",
+            f"{head} VALUES {values}{tail}",
             [tuple(flat(rows[i : i + group])) for i in range(0, full, group)],
         )
     if full < len(rows):
-        conn.executemany(f"{head} VALUES {one}", rows[full:])
+        conn.executemany(f"{head} VALUES {one}{tail}", rows[full:])
