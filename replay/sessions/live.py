@@ -13,6 +13,7 @@ from replay.core import viewstate as vs
 from replay.core.clock import Countdown, LiveClock, Source
 from replay.core.fold import apply_all
 from replay.core.metrics import Metrics
+from replay.core.records import Record
 from replay.core.text import hms
 from replay.core.views.hints import Hints
 from replay.core.views.overview import frame_key, run_state
@@ -20,8 +21,8 @@ from replay.core.views.panels import elapsed, eta_text
 from replay.sessions.keymap import Binding, KeyMap, session_keys, with_help
 from replay.sessions.keys import SIGNALS
 from replay.sessions.pages import Pages, view_bindings
-from replay.sources.follow import Follower, FollowSource
-from replay.store.moving import MovingStore
+from replay.sources.follow import FollowSource
+from replay.store.following import FollowingStore
 
 EXTEND_BY = 60.0  # seconds "+" adds when no --timeout was given
 CATCH_UP_POLLS = 1000  # reads of the log at most, to fold what it holds when the view stops
@@ -62,15 +63,11 @@ class LiveSession:
         # Called with the stop reason when the view stops, before its last frame.
         self.on_stop: Callable[[str | None], None] | None = None
         self.pages = Pages()
-        # What the post-mortem views read: started when one is first shown (from the file
-        # up to what is folded), then fed every event the session folds.
-        # A stream has no file to catch up from: its store is fed from the first event.
-        local = isinstance(follower, Follower)
-        self.store = MovingStore(
-            follower.path if local else None, lenient=getattr(follower, "lenient", False)
-        )
-        if not local:
-            self.store.start()
+        # What the post-mortem views read: written only while one of them is shown (the
+        # overview does not pay for it), read on from the file where it stopped when one
+        # is shown again; a stream's is fed every event (``FollowingStore``).
+        self.store = FollowingStore(follower)
+        self._short = False  # the store holds fewer events than the fold (said once)
 
     @property
     def deadline(self) -> float | None:
@@ -90,13 +87,11 @@ class LiveSession:
             self.metrics = Metrics()
             self.live_clock.reset()
             self.changes += 1
-            if self.store.started:
-                self.store.start()
         if poll.events:
             apply_all(self.metrics, poll.events)
             self.changes += 1
-            if self.store.started:
-                self.store.add(poll.events)
+        self.store.polled(poll.events, reset=poll.reset, feed=self._reads_store())
+        if poll.events:
             last = self.metrics.last_t
             if self._caught_up and last is not None:
                 self.live_clock.arrived(last)
@@ -139,14 +134,32 @@ class LiveSession:
     def back(self) -> None:
         self.pages.state = vs.back(self.pages.state)
 
-    def _store(self) -> sqlite3.Connection:
-        """The views' store, started on first use from the file up to what is folded."""
-        if not self.store.started:
-            conn = self.store.start(self.metrics.events)
-            if self.store.events < self.metrics.events:  # no file to catch up from
-                self.pages.message = "the views show what arrived since they were opened"
-            return conn
-        return self.store.conn
+    def _marks_folded(self) -> bool:
+        """Whether the fold holds every mark (it keeps the last RECENT_MARKS): the
+        timeline then needs no store."""
+        m = self.metrics
+        return len(m.marks) == m.mark_count
+
+    def _reads_store(self) -> bool:
+        """Whether the view shown reads the store (else the store is not written)."""
+        view = self.pages.shown
+        return view != "overview" and not (view == "timeline" and self._marks_folded())
+
+    def _read(self, view: str) -> tuple[sqlite3.Connection, None] | Record:
+        """What ``view`` reads: the store (raises ``Reading`` while it reads the log to
+        where the fold is), or for a timeline whose marks the fold holds, those."""
+        if view == "timeline" and self._marks_folded():
+            m = self.metrics
+            return Record(first_t=m.first_t, marks=tuple(m.marks))
+        conn = self.store.conn()
+        missing = self.metrics.events - self.store.held
+        if missing > 0 and not self._short:  # the log was cut while no view was shown
+            self.pages.message = (
+                f"the log was cut while no view was shown: {missing} events are missing "
+                "from the views"
+            )
+        self._short = missing > 0
+        return conn, None
 
     @property
     def done(self) -> bool:
@@ -193,7 +206,7 @@ class LiveSession:
         board = self.pages.draw(
             self.metrics,
             self.now(),
-            lambda view: (self._store(), None),
+            self._read,
             self.metrics.events,
             controls=self.bar,
             stopped=self.reason,
@@ -241,7 +254,8 @@ class LiveSession:
             state.plain,
             str(state.style),
             pages.read_count + due,  # a frame that reads draws what the frame after it does
-            None if pages.reading is None else str(pages.reading),
+            None if pages.reading is None else (str(pages.reading), pages.reading.done),
+            self.store.pending,  # each part of a store read a frame draws one (and reads on)
         )
 
     def status_line(self) -> str:

@@ -110,7 +110,7 @@ class MovingStore:
         b = self._building
         return None if b is None or b.target is None else (b.events, b.target, b.ready)
 
-    def _build(self, position: int) -> sqlite3.Connection:
+    def build(self, position: int) -> sqlite3.Connection:
         """``start(position)``, a ``step`` at a time: raises ``Reading`` until complete."""
         if self.step is None or self.log is None or position == 0:
             return self.start(position)
@@ -175,9 +175,9 @@ class MovingStore:
                 return kept
         b = self._building
         if b is not None and b.target is not None and 0 <= position - b.target <= FAR:
-            self._build(b.target)  # a replay that plays on: the build goes on, then reads on
+            self.build(b.target)  # a replay that plays on: the build goes on, then reads on
         if self._conn is None or position < self.events or position - self.events > FAR:
-            return self._build(position)
+            return self.build(position)
         if position > self.events:
             self.feed(list(_events_between(index, self.events, position, self.lenient)))
         return self._conn
