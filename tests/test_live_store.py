@@ -8,23 +8,30 @@ replaced meanwhile. A stream (no file to read again) is fed all along.
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 from typing import Any
 
 import msgspec
+import pytest
 from conftest import fixture
+from rich.console import Console
 from test_store_summary import run as random_run
 from test_views import Clock, press, screen
 
 from recorder.codec import encode_all
 from recorder.events import Mark, RunStarted
 from replay.core import viewstate as vs
+from replay.core.metrics import RECENT_MARKS
+from replay.core.records import Record
+from replay.core.views.postmortem import page
 from replay.sessions.live import LiveSession
 from replay.sessions.pages import SETTLE
 from replay.sources.file import ReadReport, read_batches
 from replay.sources.follow import Follower, Poll
 from replay.store.following import FollowingStore
+from replay.store.moving import MovingStore
 from replay.store.pages import read
 
 VIEWS = ("failures", "tasks", "workers", "timeline", "log")
@@ -256,5 +263,68 @@ def test_a_stream_s_store_is_fed_while_the_overview_is_shown(tmp_path: Path) -> 
         while s.store.held < 558:
             s.tick()
             assert s.store.fed and s.store.held == s.metrics.events > 0
+    finally:
+        s.close()
+
+
+# The timeline: its marks from the fold when the fold holds them all ---------------------
+
+
+def drawn(s: LiveSession, record: Record) -> str:
+    """The session's page at its clock with ``record``, as the screen shows it (ANSI)."""
+    console = Console(
+        file=io.StringIO(), width=120, height=40, color_system="truecolor", force_terminal=True
+    )
+    with console.capture() as cap:
+        console.print(page(s.pages.state, s.metrics, s.now(), record), height=40)
+    return cap.get()
+
+
+@pytest.mark.parametrize(
+    "name", ["postmortem", "busy_run", "many_workers", "hostile", "with_retries", "many-marks"]
+)
+def test_the_live_timeline_draws_the_same_from_the_fold_or_the_store(
+    name: str, tmp_path: Path
+) -> None:
+    if name == "many-marks":
+        lines = random_lines(8, 1200, marks_every=7)  # more marks than the fold keeps
+    else:
+        lines = Path(fixture(name)).read_bytes().splitlines(keepends=True)
+    path = tmp_path / "live.jsonl"
+    path.write_bytes(b"")
+    mono = Clock(0.0)
+    s = LiveSession(Follower(str(path)), wall=Clock(T0), mono=mono)
+    s.keys = True
+    press(s, "i")
+    every: list[Any] = []
+    checked = 0
+    try:
+        for i in range(0, len(lines), max(len(lines) // 5, 1)):
+            part = lines[i : i + max(len(lines) // 5, 1)]
+            append(path, part)
+            s.tick()
+            every += [e for batch in read_batches(str(path)) for e in batch][len(every) :]
+            mono.t += SETTLE
+            screen(s)
+            m = s.metrics
+            whole = MovingStore(None)
+            try:
+                whole.feed(every)
+                stored = read(whole.conn, s.pages.state, s.now())
+            finally:
+                whole.close()
+            folded = Record(first_t=stored.first_t, marks=tuple(m.marks))
+            record = s.pages.last()
+            assert record.marks == stored.marks
+            assert drawn(s, record) == drawn(s, stored)
+            if m.mark_count <= RECENT_MARKS:
+                assert not s.store.started  # the fold held every mark: no store
+                assert record.marks == folded.marks
+            else:
+                assert s.store.started and s.store.fed
+                assert folded.marks != stored.marks  # the fold's would miss the first marks
+            checked += bool(m.mark_count)
+        assert checked  # some of the steps had marks
+        assert (s.metrics.mark_count > RECENT_MARKS) == (name == "many-marks")
     finally:
         s.close()
