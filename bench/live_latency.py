@@ -44,10 +44,10 @@ key pressed once the viewer shows the run, in every state's viewer), the overvie
 in the same run, and prints each view's figures beside the overview's, with the ratios.
 ``overview-after-tasks`` is the overview after the tasks view was open (a second, then
 the overview's key): the views' store is written only while a view that reads it is
-shown, so it must read as the overview (``--views overview-after-tasks``). A view that does not show a just-started task (failures,
-tasks, timeline, log) gets the same markers at the overview's pace, unwaited, and no
-latency figure; the lag after the load is read on the overview's footer (the
-overview's key is pressed when the load ends).
+shown, so it must read as the overview (``--views overview-after-tasks``). A view that
+does not show a just-started task (failures, tasks, timeline, log) gets the same markers
+at the overview's pace, unwaited, and no latency figure; the lag after the load is read
+on the overview's footer (the overview's key is pressed when the load ends).
 With ``--rounds N`` the views take turns N times (reversed every other round); with
 ``--baseline DIR`` too, each view is measured with both viewers, one after the other.
 """

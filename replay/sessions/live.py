@@ -227,24 +227,29 @@ class LiveSession:
         return Group(notice, Hints(notes, keep=next(helps, None)))  # `? help` at any width
 
     def frame_key(self) -> tuple[object, ...]:
-        """Equal keys draw equal views (see ``views.frame_key``); much cheaper than ``view()``."""
+        """Equal keys draw equal views (see ``views.frame_key``); much cheaper than ``view()``.
+        The timeline is the exception: see ``_view_key``."""
         now = self.now()
         notes = tuple(n.plain for n in self.notes())
-        shown = self.pages.shown
-        if shown == "timeline":  # drawn from the metrics; its times move by the second
-            return (self.changes, notes, self.help_shown, self.pages.state, int(now))
-        if shown != "overview":
+        if self.pages.shown != "overview":
             return (notes, self.help_shown, self._view_key(now))
         return (self.changes, notes, self.help_shown, frame_key(self.metrics, now))
 
     def _view_key(self, now: float) -> tuple[object, ...]:
-        """What a post-mortem view (not the timeline) draws, as cheap values: its header
-        (``overview.header``), the view state and the record last read, which changes
-        only when a read is due (``Pages.due``): events folded between reads do not
-        change the screen, so they draw no frame."""
+        """What a post-mortem view draws, as cheap values: its header (``overview.header``),
+        the view state, and for a view drawn from its record, the record last read, which
+        changes only when a read is due (``Pages.due``): events folded between reads do
+        not change the screen, so they draw no frame. The timeline draws the metrics,
+        whole, at each frame: it is drawn when a second of its header's elapsed time
+        passed (its bars count whole buckets; at most a frame a second while events
+        stream), at once when the view state or the run's state changes; equal keys
+        within a second draw the counts of their own moment."""
         m, pages = self.metrics, self.pages
         state = run_state(m, now, self.reason)
-        due = pages.due(m.events, now, self._mono, final=m.finished)
+        if pages.shown == "timeline":
+            drawn = int(m.elapsed(now))
+        else:  # a frame that reads draws what the frame after it does
+            drawn = pages.read_count + pages.due(m.events, now, self._mono, final=m.finished)
         return (
             pages.state,
             m.name,
@@ -253,7 +258,7 @@ class LiveSession:
             elapsed(m, now),
             state.plain,
             str(state.style),
-            pages.read_count + due,  # a frame that reads draws what the frame after it does
+            drawn,
             None if pages.reading is None else (str(pages.reading), pages.reading.done),
             self.store.pending,  # each part of a store read a frame draws one (and reads on)
         )
