@@ -1,6 +1,7 @@
 """The live timeline's frames: a frame a second of the run's elapsed time while events
-stream (its bars count whole buckets), at once on a key, a change of the run's state or
-its end; each frame drawn whole at one moment, so its header and its rows agree."""
+stream (its bars count whole buckets) or it stalls, at once on a key, a change of the
+run's state or its end; each frame drawn whole at one moment, so its header and its rows
+agree."""
 
 from __future__ import annotations
 
@@ -74,6 +75,16 @@ def test_the_live_timeline_draws_a_frame_a_second_while_events_stream(tmp_path: 
     seconds = int(s.metrics.elapsed(s.now()))
     assert ticks >= 190 and seconds >= 19
     assert seconds - 2 <= len(drawn) - 1 <= seconds + 2  # a frame a second, not a tick
+    quiet = []
+    for _ in range(100):  # 10 s without events: the stall's counter moves in tenths
+        mono.t += 0.1
+        s.tick()
+        key = s.frame_key()
+        if key != drawn[-1]:
+            drawn.append(key)
+            quiet.append(render(s))
+    assert "stalled for" in quiet[-1]  # its state changed at once, and then ...
+    assert 9 <= len(quiet) <= 12  # ... a frame a second
     before = s.frame_key()
     press(s, "up")  # a key: at once
     assert s.frame_key() != before

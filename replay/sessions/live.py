@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable
 
@@ -24,6 +25,7 @@ from replay.sessions.pages import Pages, view_bindings
 from replay.sources.follow import FollowSource
 from replay.store.following import FollowingStore
 
+_COUNT = re.compile(r"[0-9.]+")  # the figures of a state's text
 EXTEND_BY = 60.0  # seconds "+" adds when no --timeout was given
 CATCH_UP_POLLS = 1000  # reads of the log at most, to fold what it holds when the view stops
 
@@ -242,12 +244,14 @@ class LiveSession:
         not change the screen, so they draw no frame. The timeline draws the metrics,
         whole, at each frame: it is drawn when a second of its header's elapsed time
         passed (its bars count whole buckets; at most a frame a second while events
-        stream), at once when the view state or the run's state changes; equal keys
-        within a second draw the counts of their own moment."""
+        stream), at once when the view state or the run's state changes (not its counter:
+        a stall's seconds move with the frames); equal keys within a second draw the
+        counts of their own moment."""
         m, pages = self.metrics, self.pages
         state = run_state(m, now, self.reason)
-        if pages.shown == "timeline":
-            drawn = int(m.elapsed(now))
+        said = state.plain
+        if pages.shown == "timeline":  # the state, not its counter ("stalled for 5.3s")
+            drawn, said = int(m.elapsed(now)), _COUNT.sub("#", said)
         else:  # a frame that reads draws what the frame after it does
             drawn = pages.read_count + pages.due(m.events, now, self._mono, final=m.finished)
         return (
@@ -256,7 +260,7 @@ class LiveSession:
             m.run,
             m.first_t,
             elapsed(m, now),
-            state.plain,
+            said,
             str(state.style),
             drawn,
             None if pages.reading is None else (str(pages.reading), pages.reading.done),
