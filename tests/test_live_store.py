@@ -207,6 +207,41 @@ def test_a_store_shown_again_after_the_log_started_over_equals_one_fed_all_along
             b.close()
 
 
+def test_a_log_rewritten_under_a_store_reading_on_is_read_again(tmp_path: Path) -> None:
+    """The log rewritten by a new run between two polls, while the store reads on: what
+    it reads there is not what the follower read; the next poll starts the run over."""
+    first, second = random_lines(10, 1500), random_lines(11, 2500)
+    left, kept = tmp_path / "left.jsonl", tmp_path / "kept.jsonl"
+    for p in (left, kept):
+        p.write_bytes(b"".join(first[:90]))
+    mono = Clock(0.0)
+    a, b = session(left, mono, 97), session(kept, mono, 97)
+    try:
+        for s in (a, b):
+            s.tick()
+            press(s, "t")
+            shown(s, mono)
+        press(a, "o")
+        for p in (left, kept):
+            append(p, first[90:])
+        for s in (a, b):
+            s.tick()
+        for p in (left, kept):
+            replaced(p, second, "truncated")  # longer: its lines do not start where it stood
+        press(a, "t")
+        shown(a, mono)  # read again from the log's start, as far as the fold went
+        assert a.store.held == len(first)
+        for s in (a, b):
+            while s.metrics.run != "r11" or s.metrics.events < len(second):
+                s.tick()
+        shown(a, mono)
+        assert a.store.held == b.store.held == len(second)
+        same_reads(a, b)
+    finally:
+        a.close()
+        b.close()
+
+
 def test_a_run_that_went_on_in_a_truncated_log_shows_what_the_log_holds(tmp_path: Path) -> None:
     lines = random_lines(7, 800)
     path = tmp_path / "live.jsonl"
