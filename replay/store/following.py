@@ -5,11 +5,11 @@ shows the overview (or a timeline whose marks the fold holds) does not pay it. T
 stands where it stopped, at an offset of the followed file. When a view needs it again,
 it reads the file on from there, ``STEP`` events a frame (``Reading`` until it holds every
 event the session polled), then takes each poll again. The first time, it is built from
-the file's start the same way. A file that started over meanwhile (truncated or replaced:
-the follower read it again from its start): a new run's store is built from the file's
-start, the store the session would have fed all along; a run that went on in a truncated
-file is read on from the file's start, and what was cut before the store read it is
-missing (the session says so).
+the file's start the same way. When the file started over meanwhile (truncated or
+replaced: the follower read it again from its start), a new run's store is built from the
+file's start (what a session feeding it all along would hold); a run that went on in a
+truncated file is read on from the file's start, and what was cut before the store read
+it is missing (the session says so).
 
 A stream (Redis) has no file to read again: its store is fed every event, from the first.
 """
