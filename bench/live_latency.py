@@ -42,11 +42,14 @@ screen on a reader thread, which timestamps the moment a marker first shows.
 ``--views LIST`` (or ``all``) measures all of the above again with each view open (its
 key pressed once the viewer shows the run, in every state's viewer), the overview too,
 in the same run, and prints each view's figures beside the overview's, with the ratios.
-``overview+store`` is the overview after the tasks view was open: the views' store is
-fed on (the store's own cost). A view that does not show a just-started task (failures,
-tasks, timeline, log) gets the same markers at the overview's pace, unwaited, and no
-latency figure; the lag after the load is read on the overview's footer (the
-overview's key is pressed when the load ends).
+``overview-after-tasks`` is the overview after the tasks view was open (a second, then
+the overview's key): the views' store is written only while a view that reads it is
+shown, so it must read as the overview (``--views overview-after-tasks``; a store that
+is written 50,000 events at a time, ``moving.HOLD``, shows in 10 s windows at 10,000
+events/s, not in ``--quick``'s 4 s ones). A view that
+does not show a just-started task (failures, tasks, timeline, log) gets the same markers
+at the overview's pace, unwaited, and no latency figure; the lag after the load is read
+on the overview's footer (the overview's key is pressed when the load ends).
 With ``--rounds N`` the views take turns N times (reversed every other round); with
 ``--baseline DIR`` too, each view is measured with both viewers, one after the other.
 """

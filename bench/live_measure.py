@@ -26,7 +26,7 @@ MISS_S = 2.0  # a marker not on screen after this long is a miss
 # and the workers view's "latest attempts, running first" of its selected worker (the
 # markers' worker is the first one). The others list no such task: their markers are
 # written at the overview's pace without waiting (the same activity), and no latency.
-MARKED = ("overview", "workers", "overview+store")
+MARKED = ("overview", "workers", "overview-after-tasks")
 UNMARKED_WAIT_S = 0.05  # about the overview's median latency: the pace of those markers
 
 

@@ -5,6 +5,7 @@ Run from the repository root (not a test; the shares come from this run):
     python bench/live_profile.py                 # 8 s of load at 10,000 events/s
     python bench/live_profile.py --seconds 4 --rate 5000
     python bench/live_profile.py --code ../old   # the viewer's code from a checkout
+    python bench/live_profile.py --view overview-after-tasks --seconds 20   # tasks, then back
     python bench/live_profile.py --view tasks --stats /tmp/tasks.prof   # a view open; cProfile
 
 ``runreel live`` runs in a pty (``live_pty``) with timers around its parts (CPU time of
@@ -81,7 +82,8 @@ def write(*_):
         profiler.dump_stats(os.environ["PROFILE_OUT"])
     parts = {k: [v, calls[k]] for k, v in spent.items()}
     with open(os.environ["PARTS_OUT"], "w") as f:
-        json.dump({"wall": time.monotonic() - since[0], "parts": parts}, f)
+        code = os.path.dirname(os.path.dirname(os.path.dirname(live.__file__)))
+        json.dump({"wall": time.monotonic() - since[0], "parts": parts, "code": code}, f)
 
 signal.signal(signal.SIGUSR1, start)
 signal.signal(signal.SIGUSR2, write)
@@ -107,7 +109,9 @@ def profile(
         if stats is not None:
             env["PROFILE_OUT"] = str(Path(stats).resolve())
         args = ["-c", TIMED_VIEWER, "live", str(log), "--refresh", "10"]
-        child = pexpect.spawn(sys.executable, args, env=env, dimensions=(30, 120))
+        # ``python -c`` puts the working directory first on sys.path, before PYTHONPATH: the
+        # viewer runs from ``code`` so that its ``replay`` is the one imported
+        child = pexpect.spawn(sys.executable, args, env=env, dimensions=(30, 120), cwd=code)
         threading.Thread(target=_drain, args=(child,), daemon=True).start()
         time.sleep(3.0)  # start-up over
         if view != "overview":
@@ -136,6 +140,7 @@ def profile(
         f"runreel live, {view}, at {rate:,.0f} events/s for {seconds:g} s, 120x30 pty: "
         f"{100 * (c1 - c0) / (t1 - t0):.2f} % of a core (load average {os.getloadavg()[0]:.1f})"
     )
+    print(f"  (the viewer's code: {result['code']})")
     for label, (cpu, n) in sorted(result["parts"].items(), key=lambda kv: -kv[1][0]):
         each = 1000 * cpu / max(n, 1)
         print(f"  {label:34} {100 * cpu / wall:5.2f} %  ({n} calls, {each:.2f} ms each)")

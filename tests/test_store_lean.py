@@ -20,6 +20,7 @@ from recorder.events import RunStarted
 from replay.core import viewstate as vs
 from replay.core.when import END
 from replay.sessions.live import LiveSession
+from replay.sessions.pages import SETTLE
 from replay.sources.file import read_batches
 from replay.sources.follow import Follower
 from replay.store.access import build_to
@@ -88,31 +89,42 @@ def test_a_store_without_a_log_to_read_again_stays_whole() -> None:
         store.close()
 
 
+def _shown(s: LiveSession, mono: Clock) -> None:
+    """Frames until the view shows its record (its store built or read on)."""
+    for _ in range(1000):
+        mono.t += SETTLE
+        screen(s)
+        if s.pages.reading is None:
+            return
+    raise AssertionError("the store never caught up")
+
+
 def test_the_workers_view_builds_the_store_again_whole_and_others_go_lean(
     tmp_path: Path,
 ) -> None:
     lines = Path(fixture("postmortem")).read_bytes().splitlines(keepends=True)
     path = tmp_path / "live.jsonl"
     path.write_bytes(b"".join(lines[:250]))
-    s = LiveSession(Follower(str(path)), wall=Clock(1e9), mono=Clock(0.0))
+    mono = Clock(0.0)
+    s = LiveSession(Follower(str(path)), wall=Clock(1e9), mono=mono)
     s.keys = True
     try:
         s.tick()
         press(s, "t")
-        screen(s)
-        assert s.store.started and not s.store.whole
+        _shown(s, mono)
+        assert s.store.started and not s.store.moving.whole
         with open(path, "ab") as f:
             f.write(b"".join(lines[250:]))
         while s.metrics.events < len(lines):
             s.tick()
         assert s.metrics.finished
         press(s, "w")
-        screen(s)
-        assert s.store.whole and s.store.events == len(lines)
+        _shown(s, mono)
+        assert s.store.moving.whole and s.store.held == len(lines)
         assert s.pages.last() == record_at(str(path), END, s.pages.state, s.now())
         press(s, "f")
-        screen(s)
-        assert not s.store.whole
+        _shown(s, mono)
+        assert not s.store.moving.whole
         assert s.pages.last() == record_at(str(path), END, s.pages.state, s.now())
     finally:
         s.close()

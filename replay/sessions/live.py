@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable
 
@@ -13,6 +14,7 @@ from replay.core import viewstate as vs
 from replay.core.clock import Countdown, LiveClock, Source
 from replay.core.fold import apply_all
 from replay.core.metrics import Metrics
+from replay.core.records import Record
 from replay.core.text import hms
 from replay.core.views.hints import Hints
 from replay.core.views.overview import frame_key, run_state
@@ -20,9 +22,10 @@ from replay.core.views.panels import elapsed, eta_text
 from replay.sessions.keymap import Binding, KeyMap, session_keys, with_help
 from replay.sessions.keys import SIGNALS
 from replay.sessions.pages import Pages, view_bindings
-from replay.sources.follow import Follower, FollowSource
-from replay.store.moving import MovingStore
+from replay.sources.follow import FollowSource
+from replay.store.following import FollowingStore
 
+_COUNT = re.compile(r"[0-9.]+")  # the figures of a state's text
 EXTEND_BY = 60.0  # seconds "+" adds when no --timeout was given
 CATCH_UP_POLLS = 1000  # reads of the log at most, to fold what it holds when the view stops
 
@@ -62,15 +65,11 @@ class LiveSession:
         # Called with the stop reason when the view stops, before its last frame.
         self.on_stop: Callable[[str | None], None] | None = None
         self.pages = Pages()
-        # What the post-mortem views read: started when one is first shown (from the file
-        # up to what is folded), then fed every event the session folds.
-        # A stream has no file to catch up from: its store is fed from the first event.
-        local = isinstance(follower, Follower)
-        self.store = MovingStore(
-            follower.path if local else None, lenient=getattr(follower, "lenient", False)
-        )
-        if not local:
-            self.store.start()
+        # What the post-mortem views read: written only while one of them is shown (the
+        # overview does not pay for it), read on from the file where it stopped when one
+        # is shown again; a stream's is fed every event (``FollowingStore``).
+        self.store = FollowingStore(follower)
+        self._short = False  # the store holds fewer events than the fold (said once)
 
     @property
     def deadline(self) -> float | None:
@@ -90,13 +89,11 @@ class LiveSession:
             self.metrics = Metrics()
             self.live_clock.reset()
             self.changes += 1
-            if self.store.started:
-                self.store.start()
         if poll.events:
             apply_all(self.metrics, poll.events)
             self.changes += 1
-            if self.store.started:
-                self.store.add(poll.events)
+        self.store.polled(poll.events, reset=poll.reset, feed=self._reads_store())
+        if poll.events:
             last = self.metrics.last_t
             if self._caught_up and last is not None:
                 self.live_clock.arrived(last)
@@ -139,18 +136,33 @@ class LiveSession:
     def back(self) -> None:
         self.pages.state = vs.back(self.pages.state)
 
-    def _store(self, view: str) -> sqlite3.Connection:
-        """The views' store, started on first use from the file up to what is folded;
-        lean (``store.lean``) but for the workers view, which builds it again whole."""
-        store, whole = self.store, view == "workers"
-        if not store.started or (whole and not store.whole):
-            conn = store.start(self.metrics.events, whole=whole)
-            if store.events < self.metrics.events:  # no file to catch up from
-                self.pages.message = "the views show what arrived since they were opened"
-            return conn
-        if not whole:
-            store.lean()
-        return store.conn
+    def _marks_folded(self) -> bool:
+        """Whether the fold holds every mark (it keeps the last RECENT_MARKS): the
+        timeline then needs no store."""
+        m = self.metrics
+        return len(m.marks) == m.mark_count
+
+    def _reads_store(self) -> bool:
+        """Whether the view shown reads the store (else the store is not written)."""
+        view = self.pages.shown
+        return view != "overview" and not (view == "timeline" and self._marks_folded())
+
+    def _read(self, view: str) -> tuple[sqlite3.Connection, None] | Record:
+        """What ``view`` reads: the store (raises ``Reading`` while it reads the log to
+        where the fold is), or for a timeline whose marks the fold holds, those. The
+        store is lean but for the workers view (``store.lean``)."""
+        if view == "timeline" and self._marks_folded():
+            m = self.metrics
+            return Record(first_t=m.first_t, marks=tuple(m.marks))
+        conn = self.store.conn(whole=view == "workers")
+        missing = self.metrics.events - self.store.held
+        if missing > 0 and not self._short:  # the log was cut while no view was shown
+            self.pages.message = (
+                f"the log was cut while no view was shown: {missing} events are missing "
+                "from the views"
+            )
+        self._short = missing > 0
+        return conn, None
 
     @property
     def done(self) -> bool:
@@ -197,7 +209,7 @@ class LiveSession:
         board = self.pages.draw(
             self.metrics,
             self.now(),
-            lambda view: (self._store(view), None),
+            self._read,
             self.metrics.events,
             controls=self.bar,
             stopped=self.reason,
@@ -218,34 +230,42 @@ class LiveSession:
         return Group(notice, Hints(notes, keep=next(helps, None)))  # `? help` at any width
 
     def frame_key(self) -> tuple[object, ...]:
-        """Equal keys draw equal views (see ``views.frame_key``); much cheaper than ``view()``."""
+        """Equal keys draw equal views (see ``views.frame_key``); much cheaper than ``view()``.
+        The timeline is the exception: see ``_view_key``."""
         now = self.now()
         notes = tuple(n.plain for n in self.notes())
-        shown = self.pages.shown
-        if shown == "timeline":  # drawn from the metrics; its times move by the second
-            return (self.changes, notes, self.help_shown, self.pages.state, int(now))
-        if shown != "overview":
+        if self.pages.shown != "overview":
             return (notes, self.help_shown, self._view_key(now))
         return (self.changes, notes, self.help_shown, frame_key(self.metrics, now))
 
     def _view_key(self, now: float) -> tuple[object, ...]:
-        """What a post-mortem view (not the timeline) draws, as cheap values: its header
-        (``overview.header``), the view state and the record last read, which changes
-        only when a read is due (``Pages.due``): events folded between reads do not
-        change the screen, so they draw no frame."""
+        """What a post-mortem view draws, as cheap values: its header (``overview.header``),
+        the view state, and for a view drawn from its record, the record last read, which
+        changes only when a read is due (``Pages.due``): events folded between reads do
+        not change the screen, so they draw no frame. The timeline draws the metrics,
+        whole, at each frame: it is drawn when a second of its header's elapsed time
+        passed (its bars count whole buckets; at most a frame a second while events
+        stream), at once when the view state or the run's state changes (not its counter:
+        a stall's seconds move with the frames); equal keys within a second draw the
+        counts of their own moment."""
         m, pages = self.metrics, self.pages
         state = run_state(m, now, self.reason)
-        due = pages.due(m.events, now, self._mono, final=m.finished)
+        said = state.plain
+        if pages.shown == "timeline":  # the state, not its counter ("stalled for 5.3s")
+            drawn, said = int(m.elapsed(now)), _COUNT.sub("#", said)
+        else:  # a frame that reads draws what the frame after it does
+            drawn = pages.read_count + pages.due(m.events, now, self._mono, final=m.finished)
         return (
             pages.state,
             m.name,
             m.run,
             m.first_t,
             elapsed(m, now),
-            state.plain,
+            said,
             str(state.style),
-            pages.read_count + due,  # a frame that reads draws what the frame after it does
-            None if pages.reading is None else str(pages.reading),
+            drawn,
+            None if pages.reading is None else (str(pages.reading), pages.reading.done),
+            self.store.pending,  # each part of a store read a frame draws one (and reads on)
         )
 
     def status_line(self) -> str:

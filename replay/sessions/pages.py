@@ -26,8 +26,9 @@ from replay.store.moving import Reading
 from replay.store.pages import read
 
 # A view's store, given the view: a connection, and the events its answer covers when
-# the store holds more (``store.pages.read``'s ``upto``; None: all it holds).
-Reader = Callable[[str], tuple[sqlite3.Connection, int | None]]
+# the store holds more (``store.pages.read``'s ``upto``; None: all it holds); or the
+# record itself when the session holds it (a live timeline's marks, from the fold).
+Reader = Callable[[str], tuple[sqlite3.Connection, int | None] | Record]
 SETTLE = 1.0  # seconds: a live view's store is read at most once per this many
 STALE = 5.0  # seconds without events after which a live view's record is read again
 SHARE = 0.02  # of a core at most for a live view's reads: a slow read waits longer
@@ -85,9 +86,12 @@ class Pages:
         began = took = 0.0
         self.reading = None
         try:
-            store, upto = conn(self.state.view)  # a live store writes what arrived: not timed,
+            source = conn(self.state.view)  # a live store writes what arrived: not timed,
             began = clock() if clock is not None else 0.0  # its cost is per event, not per read
-            record = read(store, self.state, now, upto)
+            if isinstance(source, Record):
+                record = source
+            else:
+                record = read(source[0], self.state, now, source[1])
             took = clock() - began if clock is not None else 0.0
         except Reading as exc:  # a part of the store was built: the next frame goes on
             self.reading = exc

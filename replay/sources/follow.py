@@ -164,6 +164,7 @@ class Follower:
         buf = b"".join(parts)
         cut = buf.rfind(b"\n") + 1
         complete, self._pending = buf[:cut], buf[cut:]
+        self.report.offset += cut  # where the next line starts: a reader can resume there
         if not complete:
             return [], False
         new_run = False

@@ -92,12 +92,14 @@ class MovingStore:
         if self._dir is not None and os.path.exists(self._path()):
             os.unlink(self._path())
 
-    def start(self, events: int = 0, *, whole: bool = True) -> sqlite3.Connection:
+    def start(self, events: int = 0, *, whole: bool | None = None) -> sqlite3.Connection:
         """A store of the first ``events`` events of the log (none: an empty store);
-        without the workers' figures unless ``whole`` (``store.lean``; a store without a
-        log to read is always whole)."""
+        with the workers' figures if ``whole`` (``store.lean``; None: as the store it
+        replaces; a store without a log to read is always whole)."""
         self._drop()
-        self.whole = whole = whole or self.log is None
+        if whole is not None:
+            self.whole = whole or self.log is None
+        whole = self.whole
         path = self._path()
         if events and self.log is not None:
             held = build_to(self.log, path, lenient=self.lenient, events=events, workers=whole)
@@ -117,7 +119,7 @@ class MovingStore:
         b = self._building
         return None if b is None or b.target is None else (b.events, b.target, b.ready)
 
-    def _build(self, position: int) -> sqlite3.Connection:
+    def build(self, position: int) -> sqlite3.Connection:
         """``start(position)``, a ``step`` at a time: raises ``Reading`` until complete."""
         if self.step is None or self.log is None or position == 0:
             return self.start(position)
@@ -125,7 +127,7 @@ class MovingStore:
         if b is None or b.target != position:
             self._drop()
             b = self._building = Building(
-                self.log, self._path(), lenient=self.lenient, events=position
+                self.log, self._path(), lenient=self.lenient, events=position, workers=self.whole
             )
         if not b.step(self.step):
             raise Reading(b.events, position, b.finishing)
@@ -189,9 +191,9 @@ class MovingStore:
                 return kept
         b = self._building
         if b is not None and b.target is not None and 0 <= position - b.target <= FAR:
-            self._build(b.target)  # a replay that plays on: the build goes on, then reads on
+            self.build(b.target)  # a replay that plays on: the build goes on, then reads on
         if self._conn is None or position < self.events or position - self.events > FAR:
-            return self._build(position)
+            return self.build(position)
         if position > self.events:
             self.feed(list(_events_between(index, self.events, position, self.lenient)))
         return self._conn
