@@ -138,6 +138,7 @@ class MovingStore:
         """The store just built at ``_path()``, holding ``events`` events."""
         conn = sqlite3.connect(self._path(), isolation_level=None)
         conn.execute("PRAGMA synchronous = OFF")
+        conn.execute("PRAGMA journal_mode = OFF")  # a temporary store, built again at will
         row = conn.execute("SELECT value FROM meta WHERE key = 'first_t'").fetchone()
         self.first_t = None if row is None else float(row[0])
         self.events, self._conn = events, conn
