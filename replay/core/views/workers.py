@@ -26,16 +26,23 @@ def strip(lane: Lane, width: int) -> Text:
     """The lane over ``width`` columns: busy shades, waits, idle dots."""
     n = len(lane.busy)
     out = Text()
+    run, run_style = "", ""  # columns of one style go in as one span: fewer to draw
     for c in range(width):
         lo, hi = c * n // width, max((c + 1) * n // width, c * n // width + 1)
         busy = sum(lane.busy[lo:hi]) / (hi - lo)
         wait = sum(lane.backoff[lo:hi]) / (hi - lo)
         if busy > 0.02:
-            out.append(_SHADES[max(1, min(4, round(busy * 4)))], "green")
+            glyph, style = _SHADES[max(1, min(4, round(busy * 4)))], "green"
         elif wait > 0.02:
-            out.append(BACKOFF, "yellow")
+            glyph, style = BACKOFF, "yellow"
         else:
-            out.append("·", "dim")
+            glyph, style = "·", "dim"
+        if style != run_style and run:
+            out.append(run, run_style)
+            run = ""
+        run, run_style = run + glyph, style
+    if run:
+        out.append(run, run_style)
     return out
 
 
