@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from pathlib import Path
 from typing import Any
 
@@ -91,11 +92,12 @@ def test_a_store_without_a_log_to_read_again_stays_whole() -> None:
 
 def _shown(s: LiveSession, mono: Clock) -> None:
     """Frames until the view shows its record (its store built or read on)."""
-    for _ in range(1000):
+    for _ in range(10_000):
         mono.t += SETTLE
         screen(s)
         if s.pages.reading is None:
             return
+        time.sleep(0.001)  # a build's indexes are made in a thread
     raise AssertionError("the store never caught up")
 
 
