@@ -20,8 +20,8 @@ each in a fresh process with the code's directory first on ``sys.path``; at 10,0
 events/s, 1 us per event is 1 % of a core. The lines:
 
 - this checkout, and ``--baseline DIR``'s code, measured alternately in the same run;
-- this checkout with the store's connection without a rollback journal (the store is a
-  temporary file built again at will, so a journal protects nothing);
+- this checkout's lean store (``store.lean``: without the workers' figures), the one a
+  live session writes while any view but the workers view is shown;
 - the floors, made of the same rows already built as tuples (no Python per event), in
   the same batches, one transaction each, no journal: the ``tasks`` and ``busy`` rows
   alone (no index, no key), and the same rows with the schema's indexes and keys.
@@ -67,14 +67,15 @@ def live_events(n, t0=1.7e9, rate=10_000.0):
     return out
 """
 
-# argv: root, log, caught_up, fed, batch, journal (1: as the code leaves it; 0: off),
+# argv: root, log, caught_up, fed, batch, whole (1: the store every view reads, as an
+# older checkout builds it; 0: lean, without the workers' figures: ``store.lean``),
 # shape (live: the live load's events, written to ``log``; seek: ``log``'s own events)
 _LIVE = (
     _EVENTS
     + r"""
 from replay.sources.file import read_batches
 from replay.store.moving import MovingStore
-log, caught, fed, batch, journal = sys.argv[2], *map(int, sys.argv[3:7])
+log, caught, fed, batch, whole = sys.argv[2], *map(int, sys.argv[3:7])
 if sys.argv[7] == "live":
     events = live_events(caught + fed)
     with open(log, "wb") as f:
@@ -83,9 +84,7 @@ else:
     events = [e for b in read_batches(log) for e in b][: caught + fed]
     fed = len(events) - caught
 store = MovingStore(log)
-conn = store.start(caught)
-if not journal:
-    conn.execute("PRAGMA journal_mode = OFF")
+conn = store.start(caught) if whole else store.start(caught, whole=False)
 began = time.process_time()
 for i in range(caught, caught + fed, batch):
     store.add(events[i : i + batch])
@@ -210,7 +209,7 @@ def measure(args: argparse.Namespace, work: str) -> dict[str, float]:
     }
     if args.baseline:
         lines["baseline"] = (_LIVE, [args.baseline, log, *sizes, "1", args.shape])
-    lines["this checkout, no journal"] = (_LIVE, [str(ROOT), log, *sizes, "0", args.shape])
+    lines["this checkout, lean"] = (_LIVE, [str(ROOT), log, *sizes, "0", args.shape])
     store = os.path.join(work, "floor.sqlite")
     if args.shape == "live":  # the rows the live load makes
         lines["floor: the rows alone"] = (_FLOOR, [str(ROOT), store, *sizes, "0"])
