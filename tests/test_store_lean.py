@@ -6,22 +6,21 @@ from __future__ import annotations
 
 import json
 import random
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import fixture
+from test_live_store import shown
 from test_store import story, write
 from test_store_extend import answers
 from test_store_summary import run as random_run
-from test_views import Clock, press, screen
+from test_views import Clock, press
 
 from recorder.events import RunStarted
 from replay.core import viewstate as vs
 from replay.core.when import END
 from replay.sessions.live import LiveSession
-from replay.sessions.pages import SETTLE
 from replay.sources.file import read_batches
 from replay.sources.follow import Follower
 from replay.store.access import build_to
@@ -90,17 +89,6 @@ def test_a_store_without_a_log_to_read_again_stays_whole() -> None:
         store.close()
 
 
-def _shown(s: LiveSession, mono: Clock) -> None:
-    """Frames until the view shows its record (its store built or read on)."""
-    for _ in range(10_000):
-        mono.t += SETTLE
-        screen(s)
-        if s.pages.reading is None:
-            return
-        time.sleep(0.001)  # a build's indexes are made in a thread
-    raise AssertionError("the store never caught up")
-
-
 def test_the_workers_view_builds_the_store_again_whole_and_others_go_lean(
     tmp_path: Path,
 ) -> None:
@@ -113,7 +101,7 @@ def test_the_workers_view_builds_the_store_again_whole_and_others_go_lean(
     try:
         s.tick()
         press(s, "t")
-        _shown(s, mono)
+        shown(s, mono)
         assert s.store.started and not s.store.moving.whole
         with open(path, "ab") as f:
             f.write(b"".join(lines[250:]))
@@ -121,11 +109,11 @@ def test_the_workers_view_builds_the_store_again_whole_and_others_go_lean(
             s.tick()
         assert s.metrics.finished
         press(s, "w")
-        _shown(s, mono)
+        shown(s, mono)
         assert s.store.moving.whole and s.store.held == len(lines)
         assert s.pages.last() == record_at(str(path), END, s.pages.state, s.now())
         press(s, "f")
-        _shown(s, mono)
+        shown(s, mono)
         assert not s.store.moving.whole
         assert s.pages.last() == record_at(str(path), END, s.pages.state, s.now())
     finally:
