@@ -110,9 +110,7 @@ class Builder:
         pop = opened.pop
         plain, named = self.plain.append, self.named
         summary = self.summary
-        pending, db_open, workers = summary.pending, summary.db_open, summary.workers
-        busy = summary.busy.append
-        per_worker = summary.per_worker  # False: a lean store (``store.lean``)
+        closed, pending, db_open = summary.closed, summary.pending, summary.db_open
         if self.first_t is None and batch:
             self.first_t = batch[0].t
         for n, e in enumerate(batch, self.events + 1):
@@ -137,16 +135,7 @@ class Builder:
                     t, first = e.t, f[1]
                     worker = e.worker or f[0]
                     plain((task, worker, first, t, f[2], n))
-                    if per_worker:  # Summary.closed's common case (no error, both times)
-                        w = workers.get(worker) or summary._worker(worker)
-                        w[0] += 1
-                        w[2] += 1
-                        w[3] += t - first
-                        w[4] += t - first if t > first else 0.0
-                        if w[6] is not None and first < w[6]:
-                            w[7] = 0
-                        w[6] = first
-                        busy((worker, first, w[4], w[2]))
+                    closed(worker, first, t, None)
                 else:
                     self._ended(task, e.worker, e.t, n, f, "succeeded", None, None, None)
             elif cls is Log:

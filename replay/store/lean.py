@@ -18,8 +18,6 @@ class LeanSummary(Summary):
     """A ``Summary`` that keeps the failures' figures (the failures view and a signature's
     tasks read them) and nothing per worker."""
 
-    per_worker = False
-
     def closed(self, *_: object) -> None:
         """Not kept: the workers' busy time."""
 

@@ -38,8 +38,6 @@ _SIG_TASKS = "INSERT OR IGNORE INTO signature_tasks VALUES (?, ?)"
 class Summary:
     """The figures of the workers and signatures a build touches, written at ``flush``."""
 
-    per_worker = True  # whether it keeps the workers' figures (``store.lean``: not)
-
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         # worker -> [attempts, failed, done, done_s, busy_s, error, last_start, ordered,
