@@ -263,6 +263,8 @@ def lanes(conn: sqlite3.Connection, start: float, now: float) -> tuple[Lane, ...
 def _fill(seconds: list[float], width: float) -> tuple[float, ...]:
     """Each bucket's seconds laid from that bucket on, a bucket holding at most ``width``
     (as a share of it): what is left over moves on to the next bucket."""
+    if not any(seconds):  # nothing to lay: the common case of waits
+        return (0.0,) * len(seconds)
     out = []
     carry = 0.0
     for s in seconds:

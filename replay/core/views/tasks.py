@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from rich import box
 from rich.console import Console, ConsoleOptions, RenderResult
-from rich.table import Table
 from rich.text import Text
 
 from replay.core.records import Page, TaskRow
 from replay.core.text import hms, lit, plural, short, worker_name
+from replay.core.views.grid import Column, grid
 from replay.core.views.listing import (
     MARK,
     NO_MARK,
@@ -24,6 +23,15 @@ from replay.core.views.listing import (
 )
 
 STATUS_STYLE = OUTCOME_STYLE
+COLUMNS = (
+    Column("task", min_width=8, max_width=32),
+    Column("status", min_width=9),
+    Column("worker", max_width=12),
+    Column("att", justify="right"),
+    Column("start", justify="right"),
+    Column("took", justify="right"),
+    Column("error", flexible=True),
+)
 
 
 @dataclass(frozen=True)
@@ -81,14 +89,7 @@ class Tasks:
             fits = max(height - 4, 1)
         first = window(sel, page.total, fits)
         shown = 0
-        table = Table(box=box.SIMPLE_HEAD, expand=True, pad_edge=False, show_edge=False)
-        table.add_column("task", no_wrap=True, overflow="ellipsis", min_width=8, max_width=32)
-        table.add_column("status", no_wrap=True, min_width=9)
-        table.add_column("worker", no_wrap=True, overflow="ellipsis", max_width=12)
-        table.add_column("att", justify="right", no_wrap=True)
-        table.add_column("start", justify="right", no_wrap=True)
-        table.add_column("took", justify="right", no_wrap=True)
-        table.add_column("error", no_wrap=True, overflow="ellipsis", ratio=1)
+        rows = []
         for i in range(first, min(first + fits, page.total)):
             j = i - page.first
             if not 0 <= j < len(page.rows):
@@ -98,7 +99,7 @@ class Tasks:
             running = took is None and r.start_t is not None and r.end_t is None
             if running:
                 took = self.now - (r.start_t or self.now)
-            table.add_row(
+            cells = (
                 Text.assemble(MARK if i == sel else NO_MARK, lit(r.task)),
                 Text(r.status, style=STATUS_STYLE.get(r.status, "")),
                 Text(worker_name(r.worker)),
@@ -106,9 +107,9 @@ class Tasks:
                 hms(r.start_t - self.first_t) if r.start_t is not None else "",
                 Text((short(took) + ("…" if running else "")) if took is not None else ""),
                 lit(r.error or "", "red"),
-                style=SELECTED if i == sel else None,
             )
+            rows.append((cells, SELECTED if i == sel else None))
             shown += 1
-        yield table
+        yield grid(COLUMNS, rows)
         if page.total > fits:
             yield more_rows(first, shown, page.total, "tasks")

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rich import box
 from rich.console import Console, ConsoleOptions, RenderResult
-from rich.table import Table
-from rich.text import Text
+from rich.text import Span, Text
 
 from replay.core.records import Lane, Work
 from replay.core.text import lit, plural, short, worker_name
+from replay.core.views.grid import Column, grid
 from replay.core.views.listing import MARK, NO_MARK, SELECTED, clamp, title, window, work_lines
 
 _SHADES = " ░▒▓█"  # busy a quarter, half, three quarters, all of a column's time
@@ -23,27 +22,43 @@ BACKOFF = "╌"  # waiting to retry: not a shade, so it reads apart without colo
 
 
 def strip(lane: Lane, width: int) -> Text:
-    """The lane over ``width`` columns: busy shades, waits, idle dots."""
+    """The lane over ``width`` columns: busy shades, waits, idle dots (each run of one
+    style a single span: fewer to draw)."""
     n = len(lane.busy)
-    out = Text()
-    run, run_style = "", ""  # columns of one style go in as one span: fewer to draw
+    busy, backoff = lane.busy, lane.backoff
+    glyphs: list[str] = []
+    spans: list[Span] = []
+    run_style, run_start = "", 0
     for c in range(width):
-        lo, hi = c * n // width, max((c + 1) * n // width, c * n // width + 1)
-        busy = sum(lane.busy[lo:hi]) / (hi - lo)
-        wait = sum(lane.backoff[lo:hi]) / (hi - lo)
-        if busy > 0.02:
-            glyph, style = _SHADES[max(1, min(4, round(busy * 4)))], "green"
-        elif wait > 0.02:
+        lo = c * n // width
+        hi = max((c + 1) * n // width, lo + 1)
+        share = sum(busy[lo:hi]) / (hi - lo)
+        if share > 0.02:
+            glyph, style = _SHADES[max(1, min(4, round(share * 4)))], "green"
+        elif sum(backoff[lo:hi]) / (hi - lo) > 0.02:
             glyph, style = BACKOFF, "yellow"
         else:
             glyph, style = "·", "dim"
-        if style != run_style and run:
-            out.append(run, run_style)
-            run = ""
-        run, run_style = run + glyph, style
-    if run:
-        out.append(run, run_style)
-    return out
+        if style != run_style:
+            if c:
+                spans.append(Span(run_start, c, run_style))
+            run_style, run_start = style, c
+        glyphs.append(glyph)
+    if width > 0:
+        spans.append(Span(run_start, width, run_style))
+    return Text("".join(glyphs), spans=spans)
+
+
+def _columns(lane_width: int) -> tuple[Column, ...]:
+    return (
+        Column("worker", max_width=16),
+        Column("across the run", width=lane_width),
+        Column("busy", justify="right"),
+        Column("att", justify="right"),
+        Column("err", justify="right"),
+        Column("mean", justify="right"),
+        Column("last error", flexible=True),
+    )
 
 
 @dataclass(frozen=True)
@@ -72,18 +87,11 @@ class Workers:
         fits = min(room if not self.work else max(room * 2 // 3, 1), len(self.lanes))
         first = window(sel, len(self.lanes), fits)
         lane_width = max(min(width // 3, 60), 10)
-        table = Table(box=box.SIMPLE_HEAD, expand=True, pad_edge=False, show_edge=False)
-        table.add_column("worker", no_wrap=True, overflow="ellipsis", max_width=16)
-        table.add_column("across the run", no_wrap=True, width=lane_width)
-        table.add_column("busy", justify="right", no_wrap=True)
-        table.add_column("att", justify="right", no_wrap=True)
-        table.add_column("err", justify="right", no_wrap=True)
-        table.add_column("mean", justify="right", no_wrap=True)
-        table.add_column("last error", no_wrap=True, overflow="ellipsis", ratio=1)
         span = max(self.now - self.first_t, 1e-9)
+        rows = []
         for i in range(first, min(first + fits, len(self.lanes))):
             lane = self.lanes[i]
-            table.add_row(
+            cells = (
                 Text.assemble(MARK if i == sel else NO_MARK, (worker_name(lane.worker), "cyan")),
                 strip(lane, lane_width),
                 f"{min(lane.busy_s / span, 1.0):.0%}",
@@ -91,9 +99,9 @@ class Workers:
                 Text(str(lane.failed), style="red" if lane.failed else "dim"),
                 short(lane.mean_s) if lane.mean_s is not None else "",
                 lit(lane.last_error or "", "red"),
-                style=SELECTED if i == sel else None,
             )
-        yield table
+            rows.append((cells, SELECTED if i == sel else None))
+        yield grid(_columns(lane_width), rows)
         lane = self.lanes[sel]
         heading = Text.assemble(
             (worker_name(lane.worker), "bold cyan"), (": latest attempts, running first", "bold")

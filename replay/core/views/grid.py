@@ -1,0 +1,158 @@
+"""The lists' tables, laid out as rich lays them, without rich's cost per cell.
+
+The tasks and workers views draw a rich ``Table`` (``SIMPLE_HEAD`` box, no edge,
+expanded, one flexible column) of one-line cells. Rich measures and renders every cell
+through several layers, about 0.4 ms a row: a workers view of 16 lanes cost 7 ms a
+frame, a large part of what a live view spends beyond reading the log
+(``bench/live_profile.py --view workers``). ``grid`` computes the same column widths
+(rich's rules for this shape: each column as wide as its widest cell, clamped to its
+``min_width``/``max_width``, padded one cell either side but at the table's edges, the
+flexible column given the rest) and draws each row as one ``Text`` with the same cells,
+cut and justified by the same ``Text`` methods rich calls, in the same styles.
+``tests/test_grid.py`` checks that every character and its style equal rich's. A table
+that does not fit its width (rich would shrink columns) is handed to rich as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from rich import box
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+from rich.table import Table
+from rich.text import Span, Text
+
+Cell = Text | str
+_DIVIDER = " "  # SIMPLE_HEAD's vertical line between columns: a space
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    justify: Literal["left", "right"] = "left"
+    width: int | None = None  # fixed: not measured
+    min_width: int | None = None
+    max_width: int | None = None
+    flexible: bool = False  # takes the width the others leave (rich's ``ratio=1``)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A table of one-line cells: ``rows`` of (cells, the row's style or None)."""
+
+    columns: tuple[Column, ...]
+    rows: tuple[tuple[tuple[Cell, ...], str | None], ...]
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        widths = self.widths(options.max_width)
+        if widths is None:
+            yield self.table()
+            return
+        yield self._line(tuple(Text(c.header) for c in self.columns), widths, header=True)
+        yield Text("─" * options.max_width, no_wrap=True)
+        for cells, style in self.rows:
+            yield self._line(cells, widths, style=style)
+
+    def widths(self, width: int) -> list[int] | None:
+        """Each column's width with its padding, as rich computes it; None when the
+        table needs more than ``width`` (or has no rows: rich draws no rule then)."""
+        columns = self.columns
+        last = len(columns) - 1
+        if not self.rows or [c.flexible for c in columns].count(True) != 1:
+            return None
+        room = width - last  # the dividers
+        out = []
+        for i, col in enumerate(columns):
+            pad = (i > 0) + (i < last)
+            if col.flexible:
+                out.append(0)
+            elif col.width is not None:
+                out.append(col.width + pad)
+            else:
+                widest = max([cell_len(col.header)] + [_len(cells[i]) for cells, _ in self.rows])
+                if col.min_width is not None:
+                    widest = max(widest, col.min_width)
+                if col.max_width is not None:
+                    widest = min(widest, col.max_width)
+                out.append(widest + pad)
+        flex = columns.index(next(c for c in columns if c.flexible))
+        rest = room - sum(out)
+        if rest < (columns[flex].width or 1) + (flex > 0) + (flex < last):
+            return None
+        out[flex] = rest
+        return out
+
+    def _line(
+        self,
+        cells: Sequence[Cell],
+        widths: list[int],
+        *,
+        header: bool = False,
+        style: str | None = None,
+    ) -> Text:
+        last = len(widths) - 1
+        parts: list[str] = []
+        spans: list[Span] = []  # as ``Text.append_text`` would add them, in that order
+        at = 0
+        for i, (cell, col, w) in enumerate(zip(cells, self.columns, widths, strict=True)):
+            left, right = int(i > 0), int(i < last)
+            text = _fitted(cell, w - left - right, col.justify)
+            plain = (_DIVIDER + " " if i else "") + text.plain + (" " if right else "")
+            start = at + len(_DIVIDER) if i else at
+            end = at + len(plain)
+            inner = start + left
+            if header:
+                spans.append(Span(start, end, "table.header"))
+            if text.style:
+                spans.append(Span(inner, inner + len(text.plain), text.style))
+            spans.extend(span.move(inner) for span in text.spans)
+            parts.append(plain)
+            at = end
+        return Text("".join(parts), style=style or "", spans=spans, no_wrap=True)
+
+    def table(self) -> Table:
+        """The same table as a rich ``Table``: what a table that does not fit is drawn by."""
+        table = Table(box=box.SIMPLE_HEAD, expand=True, pad_edge=False, show_edge=False)
+        for col in self.columns:
+            table.add_column(
+                col.header,
+                justify=col.justify,
+                no_wrap=True,
+                overflow="ellipsis",
+                width=col.width,
+                min_width=col.min_width,
+                max_width=col.max_width,
+                ratio=1 if col.flexible else None,
+            )
+        for cells, style in self.rows:
+            table.add_row(*cells, style=style)
+        return table
+
+
+def _len(cell: Cell) -> int:
+    return cell_len(cell if isinstance(cell, str) else cell.plain)
+
+
+def _fitted(cell: Cell, width: int, justify: Literal["left", "right"]) -> Text:
+    """The cell cut to ``width`` cells and justified, as ``Text.wrap`` does it for a
+    cell that does not wrap (its own justify and overflow first, as rich's). A string
+    is taken literally (rich would read markup in it: the views pass none)."""
+    text = Text(cell) if isinstance(cell, str) else cell.copy()
+    how = text.justify or justify
+    overflow = text.overflow or "ellipsis"
+    if how == "right":
+        text.rstrip()
+        text.truncate(width, overflow=overflow)
+        text.pad_left(width - cell_len(text.plain))
+    else:
+        text.truncate(width, overflow=overflow, pad=True)
+    return text
+
+
+def grid(
+    columns: Sequence[Column], rows: Sequence[tuple[Sequence[Cell], str | None]]
+) -> RenderableType:
+    return Grid(tuple(columns), tuple((tuple(cells), style) for cells, style in rows))
