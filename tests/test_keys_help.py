@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,7 @@ from replay.sessions import live as live_keys
 from replay.sessions import replay as replay_keys
 from replay.sessions.keymap import Binding, KeyMap
 from replay.sessions.keys import STOPS
+from replay.sessions.pages import Pages
 
 T0 = 1_700_000_000.0
 
@@ -405,3 +407,15 @@ def test_help_lists_the_keys_of_the_table(command: str, keymap: KeyMap[object]) 
     assert [line.split(None, 1) for line in lines if line.strip()] == [
         [shown, does] for shown, does in keymap.rows()
     ]
+
+
+def test_only_replay_says_enter_seeks_the_timeline() -> None:
+    """A live session has no position to move: its help and its hint say Enter opens rows."""
+    assert "seek to the timeline's row" in invoke(["replay", "--help"]).stdout
+    assert "seek to the timeline's row" not in invoke(["live", "--help"]).stdout
+    for seeks in (True, False):
+        pages = Pages()
+        pages.seeks = seeks
+        pages.state = replace(pages.state, view="timeline")
+        pages.enter()
+        assert ("or seeks to a timeline row" in (pages.message or "")) is seeks

@@ -314,5 +314,5 @@ KEYS: KeyMap[LiveSession] = session_keys(
         _more_time,
         hint=lambda s: None if s.done else "extend" if _timed(s) else "set timeout",
     ),
-    *view_bindings(),
+    *view_bindings(seeks=False),
 )

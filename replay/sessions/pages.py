@@ -208,7 +208,9 @@ class Pages:
         elif view == "tasks":
             self.detail()
         else:
-            self.message = "Enter opens a row of failures or tasks, or seeks to a timeline row"
+            self.message = "Enter opens a row of failures or tasks" + (
+                ", or seeks to a timeline row" if self.seeks else " (a replay seeks the timeline)"
+            )
 
     def detail(self) -> None:
         name = self.selected_task()
@@ -282,9 +284,10 @@ def _filter_sort_level(s: Viewing, key: str) -> None:
         s.pages.message = "s sorts the tasks view; v sets the log view's level"
 
 
-def view_bindings() -> list[Binding[V]]:
-    """The keys of the post-mortem views, the same in live and replay. Only Enter may move
-    a replay (on the timeline), so only it ends a pause at a mark."""
+def view_bindings(*, seeks: bool) -> list[Binding[V]]:
+    """The keys of the post-mortem views, the same in live and replay but for Enter on
+    the timeline, which seeks a replay (``seeks``). Only Enter may move a replay, so only
+    it ends a pause at a mark."""
     rows: list[Binding[V]] = [
         Binding(
             ("tab", "backtab", *_VIEW_KEYS),
@@ -302,7 +305,7 @@ def view_bindings() -> list[Binding[V]]:
         Binding(
             ("enter",),
             "Enter",
-            "open a group or a task; seek to the timeline's row",
+            "open a group or a task" + ("; seek to the timeline's row" if seeks else ""),
             lambda s, k: s.enter(),
         ),
         Binding(

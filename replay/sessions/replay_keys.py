@@ -79,5 +79,5 @@ KEYS: KeyMap[ReplaySession] = session_keys(
         lambda s, k: s.to_start() if k == "g" else s.to_end(),
         hint="start/end",
     ),
-    *view_bindings(),
+    *view_bindings(seeks=True),
 )
