@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -545,3 +546,40 @@ def test_after_seeking_back_the_timeline_still_reaches_the_end(tmp_path: Path) -
     assert s.pages.rows(s.metrics, s.now()) >= whole  # the rows still cover the run
     press(s, "end", "enter")  # and the last one can be sought again
     assert s.vt > s.first_t + (s.last_t - s.first_t) * 0.9
+
+
+_UNFINISHED = re.compile(r"(?<![-\w])unfinished")  # not the fixture's run id r-unfinished
+
+
+@pytest.mark.parametrize("finished", [True, False])
+def test_tasks_left_open_read_as_the_overview_says(tmp_path: Path, finished: bool) -> None:
+    """A run that is over (here interrupted) leaves its open tasks unfinished in every
+    view, as the overview counts them; in a run still going they run, in every view."""
+    path = copy(tmp_path, "unfinished")
+    if finished:
+        last = json.loads(path.read_text().splitlines()[-1])
+        ended = {"type": "run_finished", "t": last["t"] + 1, "src": last["src"]}
+        ended.update(seq=last["seq"] + 1, status="interrupted", exit_status=130)
+        with path.open("a") as f:
+            f.write(json.dumps(ended) + "\n")
+    opened = [
+        t["task"]
+        for t in json.loads(invoke(["tasks", str(path), "--json"]).stdout)
+        if t["status"] in ("running", "backoff")
+    ]
+    assert opened  # the fixture leaves tasks open: what this test is about
+
+    def snap(*args: str) -> str:
+        size = ["--width", "120", "--height", "30"]
+        return invoke(["snapshot", str(path), *size, *args]).stdout
+
+    overview, tasks = snap(), snap("--view", "tasks")
+    said = re.search(r"(\d+) unfinished", overview)
+    assert (int(said.group(1)) if said else 0) == (len(opened) if finished else 0)
+    assert (f"{len(opened)} unfinished" in tasks) is finished
+    for name in opened:
+        row = next(line for line in tasks.splitlines() if f" {name} " in line)
+        detail = snap("--view", "task", "--task", name).splitlines()[4]
+        for shown in (row, detail):
+            assert bool(_UNFINISHED.search(shown)) is finished
+            assert ("running" in shown or "backoff" in shown) is not finished

@@ -13,7 +13,7 @@ from rich.text import Text
 
 from replay.core.records import Attempt, TaskDetail
 from replay.core.text import hms, lit, plural, safe, short, worker_name
-from replay.core.views.listing import OUTCOME_STYLE, title
+from replay.core.views.listing import OUTCOME_STYLE, shown_status, title
 
 STATUS_STYLE = OUTCOME_STYLE
 DETAIL_LIMIT = 20_000  # characters of one traceback shown
@@ -26,6 +26,7 @@ class Detail:
     scroll: int
     first_t: float
     now: float
+    over: bool = False  # the run is over: an open attempt reads as unfinished
 
     def attempt_lines(self, a: Attempt) -> list[Text]:
         since = self.first_t
@@ -34,7 +35,9 @@ class Detail:
         span = ""
         if a.start_t is not None:
             took = (end if end is not None else self.now) - a.start_t
-            span = f" ({short(took)}{'' if end is not None else ', running'})"
+            still = "" if self.over else ", running"  # over: the outcome says unfinished
+            span = f" ({short(took)}{'' if end is not None else still})"
+        outcome = shown_status(a.outcome, self.over)
         head = Text.assemble(
             (f"attempt {a.attempt}", "bold"),
             (" on ", "dim"),
@@ -45,7 +48,7 @@ class Detail:
             (hms(end - since) if end is not None else "…", ""),
             (span, "dim"),
             ("  ", ""),
-            (a.outcome, OUTCOME_STYLE.get(a.outcome, "")),
+            (outcome, OUTCOME_STYLE.get(outcome, "")),
         )
         out = [head]
         if a.error:
@@ -74,13 +77,14 @@ class Detail:
                 lines.extend(line.wrap(console, width))  # wrapped, never cut
             lines.append(Text())
         body = max(height - 1, 1)
+        status = shown_status(d.status, self.over)
         top = min(self.scroll, max(len(lines) - body, 0))
         shown = lines[top : top + body]
         more = f"lines {top + 1}-{top + len(shown)} of {len(lines)}"
         yield title(
             width,
             lit(d.task, "bold"),
-            Text(d.status, style=STATUS_STYLE.get(d.status, "")),
+            Text(status, style=STATUS_STYLE.get(status, "")),
             plural(len(d.attempts), "attempt"),
             Text("Esc back", style="dim"),
             Text("↑/↓ scroll", style="dim"),

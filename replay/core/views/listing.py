@@ -26,7 +26,16 @@ OUTCOME_STYLE = {
     "skipped": "dim",
     "retried": "yellow",
     "restarted": "magenta",
+    "unfinished": "magenta",
 }
+OPEN = ("running", "backoff")
+
+
+def shown_status(status: str, over: bool) -> str:
+    """How a task's status or an attempt's outcome reads: ``unfinished`` for one still
+    open when the run is over (the overview's word: it will never end in what is shown),
+    else as recorded."""
+    return "unfinished" if over and status in OPEN else status
 
 
 def window(selected: int, total: int, height: int) -> int:
@@ -79,9 +88,16 @@ def fit(text: Text, width: int) -> Text:
 
 
 def work_lines(
-    heading: Text, work: Sequence[Work], first_t: float, now: float, width: int, rows: int
+    heading: Text,
+    work: Sequence[Work],
+    first_t: float,
+    now: float,
+    width: int,
+    rows: int,
+    over: bool = False,
 ) -> list[Text]:
-    """Up to ``rows`` lines: a rule with ``heading``, then one line per attempt."""
+    """Up to ``rows`` lines: a rule with ``heading``, then one line per attempt (``over``:
+    the run is over, open attempts read as unfinished)."""
     if rows < 2 or not work:
         return []
     rule = Text("── ", style="dim")
@@ -89,12 +105,15 @@ def work_lines(
     rule.append(" " + "─" * width, "dim")
     rule.truncate(width)
     out = [rule]
-    for w in work[: rows - 1]:
+    shown = work[: rows - 1]
+    column = max([9] + [len(shown_status(w.outcome, over)) for w in shown])
+    for w in shown:
         start = hms(w.start_t - first_t) if w.start_t is not None else "  ?  "
         if w.end_t is not None:
             end, took = hms(w.end_t - first_t), short(w.end_t - (w.start_t or w.end_t))
         else:
             end, took = "  …  ", short(now - (w.start_t or now))
+        outcome = shown_status(w.outcome, over)
         line = Text.assemble(
             (f"{start} → {end} ", "dim"),
             (took.rjust(6), ""),
@@ -104,7 +123,7 @@ def work_lines(
             "  ",
             Text(worker_name(w.worker), style="cyan"),
             "  ",
-            (w.outcome.ljust(9), OUTCOME_STYLE.get(w.outcome, "")),
+            (outcome.ljust(column), OUTCOME_STYLE.get(outcome, "")),
             "  ",
             lit(w.error or "", "red"),
         )

@@ -20,6 +20,7 @@ from replay.core.views.histogram import Histogram
 from replay.core.views.kept import Kept
 from replay.core.views.logview import LogView
 from replay.core.views.overview import dashboard, header
+from replay.core.views.panels import ended
 from replay.core.views.stack import Board
 from replay.core.views.tasks import Tasks
 from replay.core.views.workers import Workers
@@ -59,9 +60,11 @@ def body(
     end: float | None = None,
     seeks: bool = False,
     read_at: float | None = None,
+    over: bool = False,
 ) -> RenderableType:
     """The view ``state`` names, drawn from ``record`` (``end``, ``seeks``: a replay's
-    timeline covers the whole run and Enter seeks there; ``read_at``: see ``page``)."""
+    timeline covers the whole run and Enter seeks there; ``read_at``: see ``page``;
+    ``over``: the tasks still open never end in what is shown, as the header says)."""
     first = record.first_t if record.first_t is not None else (m.first_t or now)
     view = state.view
     if view != "timeline" and read_at is not None:
@@ -79,11 +82,12 @@ def body(
             state.signature,
             record.counts,
             state.typing,
+            over,
         )
     if view == "task":
-        return Detail(record.task, state.task, state.scroll, first, now)
+        return Detail(record.task, state.task, state.scroll, first, now, over)
     if view == "workers":
-        return Workers(record.lanes, state.row(), first, now, record.work)
+        return Workers(record.lanes, state.row(), first, now, record.work, over)
     if view == "timeline":
         return Histogram(m, now, record.marks, state.chosen(), end, seeks)
     if view == "log":
@@ -122,7 +126,7 @@ def page(
         Layout(
             Text(reading, style="bold yellow")
             if reading is not None
-            else kept(body(state, m, now, record, end, seeks, read_at)),
+            else kept(body(state, m, now, record, end, seeks, read_at, ended(m, stopped))),
             name="body",
             ratio=1,
         ),

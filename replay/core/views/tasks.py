@@ -18,6 +18,7 @@ from replay.core.views.listing import (
     SELECTED,
     clamp,
     more_rows,
+    shown_status,
     title,
     window,
 )
@@ -45,17 +46,22 @@ class Tasks:
     group: str | None
     counts: tuple[tuple[str, int], ...]
     typing: str | None = None
+    over: bool = False  # the run is over: open tasks read as unfinished (``shown_status``)
 
     def shown_counts(self) -> tuple[tuple[str, int], ...]:
         """Tasks per status of the set shown: every task's (``counts``), else the
         filtered set's when the page read holds all of it, else none (never the counts
         of another set than the one listed)."""
+        found: Counter[str] = Counter()
         if not (self.grep or self.group):
-            return self.counts
-        page = self.page
-        if page.first or len(page.rows) < page.total:
-            return ()
-        return tuple(sorted(Counter(r.status for r in page.rows).items()))
+            for status, n in self.counts:
+                found[shown_status(status, self.over)] += n
+        else:
+            page = self.page
+            if page.first or len(page.rows) < page.total:
+                return ()
+            found.update(shown_status(r.status, self.over) for r in page.rows)
+        return tuple(sorted(found.items()))
 
     def heading(self, width: int) -> Text:
         """What is listed, then its figures, then the keys: at a narrow width the key
@@ -99,13 +105,18 @@ class Tasks:
             running = took is None and r.start_t is not None and r.end_t is None
             if running:
                 took = self.now - (r.start_t or self.now)
+            status = shown_status(r.status, self.over)
             cells = (
                 Text.assemble(MARK if i == sel else NO_MARK, lit(r.task)),
-                Text(r.status, style=STATUS_STYLE.get(r.status, "")),
+                Text(status, style=STATUS_STYLE.get(status, "")),
                 Text(worker_name(r.worker)),
                 str(r.attempts),
                 hms(r.start_t - self.first_t) if r.start_t is not None else "",
-                Text((short(took) + ("…" if running else "")) if took is not None else ""),
+                Text(
+                    (short(took) + ("…" if running and not self.over else ""))
+                    if took is not None
+                    else ""
+                ),
                 lit(r.error or "", "red"),
             )
             rows.append((cells, SELECTED if i == sel else None))

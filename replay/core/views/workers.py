@@ -68,6 +68,7 @@ class Workers:
     first_t: float
     now: float
     work: tuple[Work, ...] = ()  # the selected worker's latest attempts
+    over: bool = False  # the run is over: open attempts read as unfinished
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width, height = options.max_width, options.height or console.height
@@ -106,4 +107,6 @@ class Workers:
         heading = Text.assemble(
             (worker_name(lane.worker), "bold cyan"), (": latest attempts, running first", "bold")
         )
-        yield from work_lines(heading, self.work, self.first_t, self.now, width, room - fits)
+        yield from work_lines(
+            heading, self.work, self.first_t, self.now, width, room - fits, self.over
+        )
