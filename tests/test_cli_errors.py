@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import (
     RUNREEL,
+    SYSTEM_TMP,
     assert_one_error_line,
     clean_env,
     fixture,
@@ -98,7 +99,7 @@ READERS = {
 @pytest.fixture
 def unreadable_log() -> Iterator[Path]:
     """A log that exists, in a directory anyone may traverse, that only root could read."""
-    directory = Path(tempfile.mkdtemp(prefix="runreel-unreadable-"))
+    directory = Path(tempfile.mkdtemp(prefix="runreel-unreadable-", dir=SYSTEM_TMP))
     try:
         directory.chmod(0o711)
         log = directory / "secret.jsonl"

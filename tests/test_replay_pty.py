@@ -38,6 +38,9 @@ class Pty:
         self.eof = False
         env = {k: v for k, v in os.environ.items() if k not in ENV_DROP}
         env["TERM"] = "xterm-256color"
+        self.tmp = cwd / "tmp"  # the viewer's temporary files (``left_behind``)
+        self.tmp.mkdir(exist_ok=True)
+        env["TMPDIR"] = str(self.tmp)
         self.child = pexpect.spawn(
             "/bin/sh",
             ["-c", 'read _ && exec "$0" "$@"', RUNREEL, "replay", *args],

@@ -44,6 +44,8 @@ def test_q_quits_while_a_view_reads_the_log_after_a_seek(
         assert shown.encode() not in after
         assert b"100 %" not in after
         p.assert_terminal_restored()
+        # its store, half built, went with it (the last frame read it before it closed)
+        assert list(p.tmp.iterdir()) == []
     finally:
         p.close()
 

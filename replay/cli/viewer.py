@@ -121,16 +121,16 @@ def run_session(session: Session, viewer: ViewerOptions, *, poll: float = 0.1) -
             run_interactive(session, console, refresh_hz=viewer.refresh, clock=MONO)
         else:
             run_plain(session, interval=viewer.interval, clock=MONO, poll=poll)
-    finally:
+        session.check()
+        return finish(
+            session,
+            interactive=interactive,
+            console=console,
+            snapshot=viewer.snapshot,
+            snapshot_format=viewer.snapshot_format,
+        )
+    finally:  # after the last frame and the snapshot, which may read the views' store
         session.close()
-    session.check()
-    return finish(
-        session,
-        interactive=interactive,
-        console=console,
-        snapshot=viewer.snapshot,
-        snapshot_format=viewer.snapshot_format,
-    )
 
 
 def watch(
