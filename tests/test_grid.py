@@ -11,29 +11,16 @@ from rich.console import Console
 from rich.style import Style
 from rich.text import Text
 
-from replay.core.views.grid import Column, Grid
+from replay.core.views.grid import Grid
+from replay.core.views.tasks import COLUMNS as TASKS
+from replay.core.views.workers import columns
 
-# The columns of the workers and tasks views (their shapes: fixed, clamped, flexible).
-WORKERS = (  # as the workers view has them at 120 columns
-    Column("worker", max_width=16),
-    Column("across the run", width=20),
-    Column("busy", justify="right"),
-    Column("att", justify="right"),
-    Column("err", justify="right"),
-    Column("mean", justify="right"),
-    Column("last error", flexible=True),
-)
-TASKS = (
-    Column("task", min_width=8, max_width=32),
-    Column("status", min_width=9),
-    Column("worker", max_width=12),
-    Column("att", justify="right"),
-    Column("start", justify="right"),
-    Column("took", justify="right"),
-    Column("error", flexible=True),
-)
+# The columns of the workers view (at 120 columns) and of the tasks view: fixed, clamped
+# and flexible ones.
+WORKERS = columns(20)
+
 # Wide, combining and plain characters: widths in cells are what a layout gets wrong.
-_CHARS = st.sampled_from(list("ab xyz-_.:0129") + ["漢", "字", "é", "😀", "…", "░", "█"])
+_CHARS = st.sampled_from(list("ab xyz-_.:0129[]/") + ["漢", "字", "é", "😀", "…", "░", "█"])
 _STYLES = st.sampled_from(["", "red", "bold", "cyan", "dim", "green on blue"])
 
 

@@ -127,8 +127,8 @@ class Grid:
                 max_width=col.max_width,
                 ratio=1 if col.flexible else None,
             )
-        for cells, style in self.rows:
-            table.add_row(*cells, style=style)
+        for cells, style in self.rows:  # strings literally, as ``grid`` draws them
+            table.add_row(*(Text(c) if isinstance(c, str) else c for c in cells), style=style)
         return table
 
 
@@ -139,7 +139,7 @@ def _len(cell: Cell) -> int:
 def _fitted(cell: Cell, width: int, justify: Literal["left", "right"]) -> Text:
     """The cell cut to ``width`` cells and justified, as ``Text.wrap`` does it for a
     cell that does not wrap (its own justify and overflow first, as rich's). A string
-    is taken literally (rich would read markup in it: the views pass none)."""
+    is taken literally, never as markup or emoji codes (``table`` too)."""
     text = Text(cell) if isinstance(cell, str) else cell.copy()
     how = text.justify or justify
     overflow = text.overflow or "ellipsis"

@@ -49,7 +49,7 @@ def strip(lane: Lane, width: int) -> Text:
     return Text("".join(glyphs), spans=spans)
 
 
-def _columns(lane_width: int) -> tuple[Column, ...]:
+def columns(lane_width: int) -> tuple[Column, ...]:
     return (
         Column("worker", max_width=16),
         Column("across the run", width=lane_width),
@@ -102,7 +102,7 @@ class Workers:
                 lit(lane.last_error or "", "red"),
             )
             rows.append((cells, SELECTED if i == sel else None))
-        yield grid(_columns(lane_width), rows)
+        yield grid(columns(lane_width), rows)
         lane = self.lanes[sel]
         heading = Text.assemble(
             (worker_name(lane.worker), "bold cyan"), (": latest attempts, running first", "bold")
