@@ -21,7 +21,7 @@ from typing import Literal
 
 from rich import box
 from rich.cells import cell_len
-from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Span, Text
 
@@ -61,12 +61,13 @@ class Grid:
         table needs more than ``width`` (or has no rows: rich draws no rule then)."""
         columns = self.columns
         last = len(columns) - 1
-        if not self.rows or [c.flexible for c in columns].count(True) != 1:
+        flexible = [i for i, c in enumerate(columns) if c.flexible]
+        if not self.rows or len(flexible) != 1:
             return None
         room = width - last  # the dividers
         out = []
         for i, col in enumerate(columns):
-            pad = (i > 0) + (i < last)
+            pad = sum(_pads(i, last))
             if col.flexible:
                 out.append(0)
             elif col.width is not None:
@@ -78,9 +79,9 @@ class Grid:
                 if col.max_width is not None:
                     widest = min(widest, col.max_width)
                 out.append(widest + pad)
-        flex = columns.index(next(c for c in columns if c.flexible))
+        flex = flexible[0]
         rest = room - sum(out)
-        if rest < (columns[flex].width or 1) + (flex > 0) + (flex < last):
+        if rest < (columns[flex].width or 1) + sum(_pads(flex, last)):
             return None
         out[flex] = rest
         return out
@@ -98,7 +99,7 @@ class Grid:
         spans: list[Span] = []  # as ``Text.append_text`` would add them, in that order
         at = 0
         for i, (cell, col, w) in enumerate(zip(cells, self.columns, widths, strict=True)):
-            left, right = int(i > 0), int(i < last)
+            left, right = _pads(i, last)
             text = _fitted(cell, w - left - right, col.justify)
             plain = (_DIVIDER + " " if i else "") + text.plain + (" " if right else "")
             start = at + len(_DIVIDER) if i else at
@@ -132,6 +133,11 @@ class Grid:
         return table
 
 
+def _pads(i: int, last: int) -> tuple[int, int]:
+    """Column ``i``'s padding, left and right: one cell, none at the table's edges."""
+    return int(i > 0), int(i < last)
+
+
 def _len(cell: Cell) -> int:
     return cell_len(cell if isinstance(cell, str) else cell.plain)
 
@@ -150,9 +156,3 @@ def _fitted(cell: Cell, width: int, justify: Literal["left", "right"]) -> Text:
     else:
         text.truncate(width, overflow=overflow, pad=True)
     return text
-
-
-def grid(
-    columns: Sequence[Column], rows: Sequence[tuple[Sequence[Cell], str | None]]
-) -> RenderableType:
-    return Grid(tuple(columns), tuple((tuple(cells), style) for cells, style in rows))

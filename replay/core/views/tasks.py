@@ -10,7 +10,7 @@ from rich.text import Text
 
 from replay.core.records import Page, TaskRow
 from replay.core.text import hms, lit, plural, short, worker_name
-from replay.core.views.grid import Column, grid
+from replay.core.views.grid import Column, Grid
 from replay.core.views.listing import (
     MARK,
     NO_MARK,
@@ -121,6 +121,6 @@ class Tasks:
             )
             rows.append((cells, SELECTED if i == sel else None))
             shown += 1
-        yield grid(COLUMNS, rows)
+        yield Grid(COLUMNS, tuple(rows))
         if page.total > fits:
             yield more_rows(first, shown, page.total, "tasks")

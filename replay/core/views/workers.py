@@ -14,7 +14,7 @@ from rich.text import Span, Text
 
 from replay.core.records import Lane, Work
 from replay.core.text import lit, plural, short, worker_name
-from replay.core.views.grid import Column, grid
+from replay.core.views.grid import Column, Grid
 from replay.core.views.listing import MARK, NO_MARK, SELECTED, clamp, title, window, work_lines
 
 _SHADES = " ░▒▓█"  # busy a quarter, half, three quarters, all of a column's time
@@ -102,7 +102,7 @@ class Workers:
                 lit(lane.last_error or "", "red"),
             )
             rows.append((cells, SELECTED if i == sel else None))
-        yield grid(columns(lane_width), rows)
+        yield Grid(columns(lane_width), tuple(rows))
         lane = self.lanes[sel]
         heading = Text.assemble(
             (worker_name(lane.worker), "bold cyan"), (": latest attempts, running first", "bold")
